@@ -1,0 +1,119 @@
+//! The errors a user or an API client can see. The server maps every internal failure to one of
+//! these codes in one place; the browser turns the code into words through `i18n`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{Lang, Text};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body was not the JSON this endpoint takes.
+    BadRequest,
+    PayloadTooLarge,
+    /// The flow id is unknown or its time ran out.
+    UnknownFlow,
+    /// The request belongs to another step than the flow is at (a replay or a stale tab).
+    WrongStep,
+    CaptchaFailed,
+    WrongCode,
+    CodeExpired,
+    /// Too many wrong codes: this code is dead, ask for a new one.
+    CodeExhausted,
+    TooManyRequests,
+    /// No agent is connected for the directory: nothing can be written back right now.
+    WritebackUnavailable,
+    /// The agent did not answer in time.
+    AgentTimeout,
+    PasswordTooShort,
+    PasswordComplexity,
+    PasswordHistory,
+    PasswordTooYoung,
+    /// AD refused the password for a reason it did not name more precisely.
+    PasswordRejected,
+    /// The sealed password could not be opened (stale key, corrupted seal).
+    SealRejected,
+    /// The account cannot be changed through self-service (disabled, protected, out of scope).
+    AccountNotEligible,
+    /// The directory refused the agent's service account (missing rights).
+    DirectoryAccessDenied,
+    DirectoryUnreachable,
+    /// The operator's configuration forbids this operation on this directory.
+    OperationNotAllowed,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn text(self) -> Text {
+        match self {
+            Self::BadRequest => Text::ErrBadRequest,
+            Self::PayloadTooLarge => Text::ErrPayloadTooLarge,
+            Self::UnknownFlow => Text::ErrUnknownFlow,
+            Self::WrongStep => Text::ErrWrongStep,
+            Self::CaptchaFailed => Text::ErrCaptchaFailed,
+            Self::WrongCode => Text::ErrWrongCode,
+            Self::CodeExpired => Text::ErrCodeExpired,
+            Self::CodeExhausted => Text::ErrCodeExhausted,
+            Self::TooManyRequests => Text::ErrTooManyRequests,
+            Self::WritebackUnavailable => Text::ErrWritebackUnavailable,
+            Self::AgentTimeout => Text::ErrAgentTimeout,
+            Self::PasswordTooShort => Text::ErrPasswordTooShort,
+            Self::PasswordComplexity => Text::ErrPasswordComplexity,
+            Self::PasswordHistory => Text::ErrPasswordHistory,
+            Self::PasswordTooYoung => Text::ErrPasswordTooYoung,
+            Self::PasswordRejected => Text::ErrPasswordRejected,
+            Self::SealRejected => Text::ErrSealRejected,
+            Self::AccountNotEligible => Text::ErrAccountNotEligible,
+            Self::DirectoryAccessDenied => Text::ErrDirectoryAccessDenied,
+            Self::DirectoryUnreachable => Text::ErrDirectoryUnreachable,
+            Self::OperationNotAllowed => Text::ErrOperationNotAllowed,
+            Self::Internal => Text::ErrInternal,
+        }
+    }
+
+    /// Whether the user can try the same step again in this flow.
+    pub fn flow_survives(self) -> bool {
+        !matches!(self, Self::UnknownFlow | Self::CodeExhausted | Self::AccountNotEligible)
+    }
+}
+
+/// The body of every 4xx/5xx answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// The same message in English, for API clients and logs; the browser translates `code`.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            message: crate::i18n::t(Lang::En, code.text()).to_owned(),
+            retry_after_secs: None,
+            attempts_left: None,
+        }
+    }
+
+    pub fn with_retry_after(mut self, secs: u32) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    pub fn with_attempts_left(mut self, left: u32) -> Self {
+        self.attempts_left = Some(left);
+        self
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,214 @@
+//! The one translation layer: every string a user reads — in the browser and in mail — is a
+//! `Text` here, in English and Dutch. Placeholders in braces are filled by [`tf`].
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    En,
+    Nl,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Nl];
+
+    /// Picks a language from a BCP 47 tag or an Accept-Language header ("nl-BE,nl;q=0.9,en").
+    pub fn from_tags(tags: &str) -> Lang {
+        for tag in tags.split(',') {
+            let primary = tag.split(';').next().unwrap_or("").trim();
+            let primary = primary.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+            match primary.as_str() {
+                "nl" => return Lang::Nl,
+                "en" => return Lang::En,
+                _ => {}
+            }
+        }
+        Lang::En
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Nl => "nl",
+        }
+    }
+
+    /// The language's name in itself, for the switch.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Nl => "Nederlands",
+        }
+    }
+}
+
+macro_rules! texts {
+    ($($name:ident => $en:literal, $nl:literal;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Text { $($name),* }
+
+        impl Text {
+            pub const ALL: &'static [Text] = &[$(Text::$name),*];
+        }
+
+        pub fn t(lang: Lang, text: Text) -> &'static str {
+            match (lang, text) {
+                $((Lang::En, Text::$name) => $en, (Lang::Nl, Text::$name) => $nl,)*
+            }
+        }
+    };
+}
+
+texts! {
+    ProductName => "Password self-service", "Wachtwoord-selfservice";
+    ResetTitle => "Reset your password", "Stel je wachtwoord opnieuw in";
+    ResetIntro => "Forgot your password or locked out? Verify who you are and choose a new one.",
+                  "Wachtwoord vergeten of buitengesloten? Bevestig wie je bent en kies een nieuw wachtwoord.";
+    LanguageLabel => "Language", "Taal";
+    StepAccount => "Account", "Account";
+    StepVerify => "Verify", "Verificatie";
+    StepNewPassword => "New password", "Nieuw wachtwoord";
+    StepDone => "Done", "Klaar";
+    StepOf => "Step {n} of {total}", "Stap {n} van {total}";
+    UsernameLabel => "User ID", "Gebruikers-ID";
+    UsernameHint => "Your work sign-in name, for example jan@corp.example.test or CORP\\jan.",
+                    "Je aanmeldnaam voor het werk, bijvoorbeeld jan@corp.example.test of CORP\\jan.";
+    UsernameRequired => "Enter your user ID.", "Vul je gebruikers-ID in.";
+    Continue => "Continue", "Doorgaan";
+    Cancel => "Start over", "Opnieuw beginnen";
+    CaptchaWorking => "Checking that you are a person… {pct}%", "Controleren of je een persoon bent… {pct}%";
+    CaptchaNote => "Instead of a picture puzzle, your browser does a short computation. Nothing to click.",
+                   "In plaats van een plaatjespuzzel doet je browser een korte berekening. Je hoeft niets aan te klikken.";
+    CodeSending => "Sending your code…", "Je code wordt verstuurd…";
+    CodeSentTo => "We sent a {n}-digit code to {dest}.", "We hebben een code van {n} cijfers gestuurd naar {dest}.";
+    CodeLabel => "Verification code", "Verificatiecode";
+    CodeHint => "The code is valid for {min} minutes. Check your spam folder if it does not arrive.",
+                "De code is {min} minuten geldig. Kijk ook in je spammap als hij niet aankomt.";
+    CodeRequired => "Enter the code from the message.", "Vul de code uit het bericht in.";
+    Verify => "Verify", "Controleren";
+    Verifying => "Checking the code…", "Code controleren…";
+    ResendCode => "Send a new code", "Stuur een nieuwe code";
+    CodeResent => "A new code is on its way. The previous code no longer works.",
+                  "Er is een nieuwe code onderweg. De vorige code werkt niet meer.";
+    NewPasswordLabel => "New password", "Nieuw wachtwoord";
+    ConfirmPasswordLabel => "Confirm new password", "Bevestig nieuw wachtwoord";
+    ShowPassword => "Show", "Tonen";
+    HidePassword => "Hide", "Verbergen";
+    ShowPasswordLabel => "Show password", "Wachtwoord tonen";
+    HidePasswordLabel => "Hide password", "Wachtwoord verbergen";
+    RulesHeading => "Your new password must meet these rules:", "Je nieuwe wachtwoord moet aan deze regels voldoen:";
+    RuleMinLength => "At least {n} characters", "Minstens {n} tekens";
+    RuleComplexity => "Three of these four: uppercase letter, lowercase letter, digit, symbol",
+                      "Drie van deze vier: hoofdletter, kleine letter, cijfer, symbool";
+    RuleNotAccountName => "Does not contain your account name or parts of your full name",
+                          "Bevat niet je accountnaam of delen van je volledige naam";
+    RuleConfirmMatches => "Both entries match", "Beide invoeren zijn gelijk";
+    RuleHistory => "Is not one of your last {n} passwords (checked when you submit)",
+                   "Is niet een van je laatste {n} wachtwoorden (gecontroleerd bij opslaan)";
+    RuleMet => "met", "voldaan";
+    RuleNotMet => "not met", "niet voldaan";
+    StrengthLabel => "Strength", "Sterkte";
+    Strength0 => "Very weak", "Zeer zwak";
+    Strength1 => "Weak", "Zwak";
+    Strength2 => "Fair", "Redelijk";
+    Strength3 => "Good", "Goed";
+    Strength4 => "Strong", "Sterk";
+    SetPassword => "Set new password", "Nieuw wachtwoord instellen";
+    Writing => "Saving your new password in your organisation's directory…",
+               "Je nieuwe wachtwoord wordt opgeslagen in de directory van je organisatie…";
+    SealNote => "Your new password is encrypted in this browser for your organisation's directory. This portal cannot read it.",
+                "Je nieuwe wachtwoord wordt in deze browser versleuteld voor de directory van je organisatie. Deze portal kan het niet lezen.";
+    DoneTitle => "Your password has been reset", "Je wachtwoord is opnieuw ingesteld";
+    DoneBody => "You can sign in with your new password now.", "Je kunt nu aanmelden met je nieuwe wachtwoord.";
+    StartAgain => "Reset another password", "Nog een wachtwoord opnieuw instellen";
+    UnavailableTitle => "Password reset is unavailable right now", "Wachtwoord opnieuw instellen is nu niet beschikbaar";
+    UnavailableBody => "We cannot reach your organisation's directory at the moment, so no password can be changed. Please try again later or contact your helpdesk.",
+                       "We kunnen de directory van je organisatie op dit moment niet bereiken, dus er kan geen wachtwoord worden gewijzigd. Probeer het later opnieuw of neem contact op met je helpdesk.";
+    Loading => "Loading…", "Laden…";
+    HelpFooter => "Trouble? Contact your helpdesk.", "Lukt het niet? Neem contact op met je helpdesk.";
+    TryAgain => "Try again", "Opnieuw proberen";
+    ErrBadRequest => "The request was not understood. Reload the page and try again.",
+                     "Het verzoek werd niet begrepen. Laad de pagina opnieuw en probeer het nog eens.";
+    ErrPayloadTooLarge => "The request was too large.", "Het verzoek was te groot.";
+    ErrUnknownFlow => "This session has expired. Please start again.", "Deze sessie is verlopen. Begin opnieuw.";
+    ErrWrongStep => "This step was already completed. Continue from where you are.",
+                    "Deze stap is al afgerond. Ga verder waar je bent.";
+    ErrCaptchaFailed => "The human check did not succeed. Please try again.", "De menscontrole is niet gelukt. Probeer het opnieuw.";
+    ErrWrongCode => "That code is not correct.", "Die code klopt niet.";
+    ErrAttemptsLeft => "{n} attempts left.", "Nog {n} pogingen.";
+    ErrCodeExpired => "This code has expired. Ask for a new one.", "Deze code is verlopen. Vraag een nieuwe aan.";
+    ErrCodeExhausted => "Too many wrong codes. Ask for a new code.", "Te veel foute codes. Vraag een nieuwe code aan.";
+    ErrTooManyRequests => "Too many attempts. Try again at {time}.", "Te veel pogingen. Probeer het opnieuw om {time}.";
+    ErrWritebackUnavailable => "Password reset is unavailable right now because your organisation's directory cannot be reached. Try again later.",
+                               "Wachtwoord opnieuw instellen is nu niet mogelijk omdat de directory van je organisatie niet bereikbaar is. Probeer het later opnieuw.";
+    ErrAgentTimeout => "Your organisation's directory did not answer in time. Your password was not changed; please try again.",
+                       "De directory van je organisatie antwoordde niet op tijd. Je wachtwoord is niet gewijzigd; probeer het opnieuw.";
+    ErrPasswordTooShort => "Your organisation's directory refused this password: it is too short.",
+                           "De directory van je organisatie weigerde dit wachtwoord: het is te kort.";
+    ErrPasswordComplexity => "Your organisation's directory refused this password: it is not complex enough. Mix uppercase, lowercase, digits and symbols, and leave out your name.",
+                             "De directory van je organisatie weigerde dit wachtwoord: het is niet complex genoeg. Combineer hoofdletters, kleine letters, cijfers en symbolen, en laat je naam weg.";
+    ErrPasswordHistory => "You used this password before. Choose one you have not used recently.",
+                          "Je hebt dit wachtwoord al eerder gebruikt. Kies er een dat je niet recent hebt gebruikt.";
+    ErrPasswordTooYoung => "Your password was changed too recently to change it again. Try again later.",
+                           "Je wachtwoord is te kort geleden gewijzigd om het nu weer te wijzigen. Probeer het later opnieuw.";
+    ErrPasswordRejected => "Your organisation's directory refused this password. Choose another one.",
+                           "De directory van je organisatie weigerde dit wachtwoord. Kies een ander wachtwoord.";
+    ErrSealRejected => "The encrypted password could not be delivered. Reload the page and try again.",
+                       "Het versleutelde wachtwoord kon niet worden afgeleverd. Laad de pagina opnieuw en probeer het nog eens.";
+    ErrAccountNotEligible => "The password of this account cannot be reset here. Contact your helpdesk.",
+                             "Het wachtwoord van dit account kan hier niet opnieuw worden ingesteld. Neem contact op met je helpdesk.";
+    ErrDirectoryAccessDenied => "The portal is not allowed to change this password in the directory. Contact your helpdesk.",
+                                "De portal mag dit wachtwoord niet wijzigen in de directory. Neem contact op met je helpdesk.";
+    ErrDirectoryUnreachable => "The directory server could not be reached. Your password was not changed; try again later.",
+                               "De directoryserver was niet bereikbaar. Je wachtwoord is niet gewijzigd; probeer het later opnieuw.";
+    ErrOperationNotAllowed => "Your organisation has not enabled this for your account's directory. Contact your helpdesk.",
+                              "Je organisatie heeft dit niet ingeschakeld voor de directory van je account. Neem contact op met je helpdesk.";
+    ErrInternal => "Something went wrong on our side. Your password was not changed; please try again.",
+                   "Er ging iets mis aan onze kant. Je wachtwoord is niet gewijzigd; probeer het opnieuw.";
+    ErrNetwork => "The portal could not be reached. Check your connection and try again.",
+                  "De portal was niet bereikbaar. Controleer je verbinding en probeer het opnieuw.";
+    MailCodeSubject => "Your verification code: {code}", "Je verificatiecode: {code}";
+    MailCodeBody => "Hello,\n\nYour verification code to reset your password is:\n\n    {code}\n\nIt is valid for {min} minutes. Nobody from your organisation will ever ask you for this code.\nIf you did not ask to reset your password, you can ignore this message; nothing changes.\n",
+                    "Hallo,\n\nJe verificatiecode om je wachtwoord opnieuw in te stellen is:\n\n    {code}\n\nDe code is {min} minuten geldig. Niemand van je organisatie zal je ooit om deze code vragen.\nHeb je niet gevraagd om je wachtwoord opnieuw in te stellen? Dan kun je dit bericht negeren; er verandert niets.\n";
+    MailResetSubject => "Your password was reset", "Je wachtwoord is opnieuw ingesteld";
+    MailResetBody => "Hello,\n\nThe password of your account {account} was reset through the self-service portal at {time} (UTC).\nIf this was not you, contact your helpdesk at once.\n",
+                     "Hallo,\n\nHet wachtwoord van je account {account} is om {time} (UTC) opnieuw ingesteld via de selfserviceportal.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";
+}
+
+/// A text with its `{name}` placeholders filled in.
+pub fn tf(lang: Lang, text: Text, args: &[(&str, &str)]) -> String {
+    let mut out = t(lang, text).to_owned();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_has_both_languages_with_the_same_placeholders() {
+        for text in Text::ALL {
+            let (en, nl) = (t(Lang::En, *text), t(Lang::Nl, *text));
+            assert!(!en.is_empty() && !nl.is_empty(), "{text:?}");
+            let holes = |s: &str| {
+                let mut v: Vec<String> = s.split('{').skip(1).filter_map(|p| p.split('}').next()).map(String::from).collect();
+                v.sort();
+                v
+            };
+            assert_eq!(holes(en), holes(nl), "{text:?} placeholders differ");
+        }
+    }
+
+    #[test]
+    fn language_from_headers() {
+        assert_eq!(Lang::from_tags("nl-BE,nl;q=0.9,en;q=0.8"), Lang::Nl);
+        assert_eq!(Lang::from_tags("de-DE,en-US;q=0.7"), Lang::En);
+        assert_eq!(Lang::from_tags(""), Lang::En);
+        assert_eq!(tf(Lang::En, Text::RuleMinLength, &[("n", "8")]), "At least 8 characters");
+    }
+}

@@ -1,0 +1,100 @@
+//! Browser ⇄ server: the self-service reset flow. Every request names its flow by an opaque,
+//! unguessable id; the server keeps the state and the browser renders the step it is given.
+
+use serde::{Deserialize, Serialize};
+
+use crate::captcha::{PowChallenge, PowSolution};
+use crate::policy::{AccountNames, PasswordPolicy};
+use crate::seal::{AgentPublicKey, SealedSecret};
+
+pub const STATUS_PATH: &str = "/api/status";
+pub const START_PATH: &str = "/api/reset/start";
+pub const CAPTCHA_PATH: &str = "/api/reset/captcha";
+pub const CODE_PATH: &str = "/api/reset/code";
+pub const RESEND_PATH: &str = "/api/reset/resend";
+pub const PASSWORD_PATH: &str = "/api/reset/password";
+
+/// Usernames longer than this are refused before anything else happens.
+pub const MAX_USERNAME_LEN: usize = 256;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Status {
+    /// False when no agent is connected: the first page says so before anything is sent.
+    pub writeback_available: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    pub username: String,
+    #[serde(default)]
+    pub lang: crate::Lang,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Started {
+    pub flow_id: String,
+    pub captcha: PowChallenge,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptchaAnswer {
+    pub flow_id: String,
+    pub solution: PowSolution,
+}
+
+/// The gate's code is on its way (or, for an account that cannot be helped, looks exactly as if).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSent {
+    /// The destination, masked: `j•••••@c•••.example.test`.
+    pub destination: String,
+    pub code_length: u8,
+    pub code_ttl_secs: u32,
+    pub resend_after_secs: u32,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeAnswer {
+    pub flow_id: String,
+    pub code: String,
+}
+
+impl std::fmt::Debug for CodeAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeAnswer").field("flow_id", &"..").finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowRef {
+    pub flow_id: String,
+}
+
+/// The gates are passed: the browser may seal a new password to this agent key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPasswordStep {
+    pub policy: PasswordPolicy,
+    pub names: AccountNames,
+    pub agent_key: AgentPublicKey,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSubmit {
+    pub flow_id: String,
+    pub sealed: SealedSecret,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Completed {
+    /// The account's name as the directory knows it, for the success page.
+    pub account_name: String,
+}

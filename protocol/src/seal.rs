@@ -1,0 +1,177 @@
+//! The browser's half of the seal: RSA-OAEP (SHA-256, MGF1-SHA-256) to the agent's public key,
+//! public-key operations only. The agent's half lives in [`opener`] (feature `open`).
+
+use rsa::pkcs8::DecodePublicKey;
+use rsa::{Oaep, RsaPublicKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+pub const DEFAULT_RSA_BITS: usize = 3072;
+pub const MIN_RSA_BITS: usize = 2048;
+/// AD accepts passwords of at most 256 characters.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// An agent's public key as the server hands it to the browser: SubjectPublicKeyInfo DER.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPublicKey {
+    pub key_id: String,
+    #[serde(with = "crate::b64")]
+    pub spki_der: Vec<u8>,
+}
+
+impl AgentPublicKey {
+    pub fn from_spki(spki_der: Vec<u8>) -> Self {
+        Self { key_id: key_id_of(&spki_der), spki_der }
+    }
+}
+
+/// A key id names a key without revealing anything: the first 72 bits of its SHA-256.
+pub fn key_id_of(key_material: &[u8]) -> String {
+    let digest = Sha256::digest(key_material);
+    crate::b64::encode(&digest[..9])
+}
+
+/// A secret sealed to one agent key. Only that agent can open it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedSecret {
+    pub key_id: String,
+    #[serde(with = "crate::b64")]
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedSecret").field("key_id", &self.key_id).field("len", &self.ciphertext.len()).finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealError {
+    #[error("the agent's public key is not a valid RSA key of at least {MIN_RSA_BITS} bits")]
+    BadPublicKey,
+    #[error("the password is longer than the directory accepts")]
+    TooLong,
+    #[error("encryption failed")]
+    Encrypt,
+}
+
+/// Seals `secret` to the agent's key. Runs in the browser.
+pub fn seal(key: &AgentPublicKey, secret: &str) -> Result<SealedSecret, SealError> {
+    if secret.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(SealError::TooLong);
+    }
+    let public = RsaPublicKey::from_public_key_der(&key.spki_der).map_err(|_| SealError::BadPublicKey)?;
+    if rsa::traits::PublicKeyParts::size(&public) * 8 < MIN_RSA_BITS {
+        return Err(SealError::BadPublicKey);
+    }
+    let ciphertext = public
+        .encrypt(&mut rand_core::OsRng, Oaep::new::<Sha256>(), secret.as_bytes())
+        .map_err(|e| match e {
+            rsa::Error::MessageTooLong => SealError::TooLong,
+            _ => SealError::Encrypt,
+        })?;
+    Ok(SealedSecret { key_id: key.key_id.clone(), ciphertext })
+}
+
+/// A secret in the agent's memory: zeroed on drop, never printed.
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(Zeroizing::new(value))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[cfg(feature = "open")]
+pub mod opener {
+    //! The agent's half: the RSA private key never leaves the agent's host, and opening uses
+    //! aws-lc-rs's constant-time OAEP (the `rsa` crate's private-key operations carry the
+    //! unfixed timing advisory RUSTSEC-2023-0071). Every failure is the same error so that no
+    //! caller can learn why a seal did not open.
+
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+    use aws_lc_rs::rsa::{KeySize, OaepPrivateDecryptingKey, PrivateDecryptingKey, OAEP_SHA256_MGF1SHA256};
+    use zeroize::Zeroizing;
+
+    use super::{AgentPublicKey, SealedSecret, Secret};
+
+    #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+    pub enum KeyError {
+        #[error("RSA key size must be 2048 or 3072 bits")]
+        UnsupportedSize,
+        #[error("the RSA key could not be generated or read")]
+        Invalid,
+    }
+
+    /// The one answer to every failure to open a seal.
+    #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+    #[error("the sealed secret could not be opened")]
+    pub struct Unopenable;
+
+    pub struct AgentKeyPair {
+        key: OaepPrivateDecryptingKey,
+        pkcs8: Zeroizing<Vec<u8>>,
+        public: AgentPublicKey,
+    }
+
+    impl std::fmt::Debug for AgentKeyPair {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("AgentKeyPair").field("key_id", &self.public.key_id).finish_non_exhaustive()
+        }
+    }
+
+    impl AgentKeyPair {
+        pub fn generate(bits: usize) -> Result<Self, KeyError> {
+            let size = match bits {
+                2048 => KeySize::Rsa2048,
+                3072 => KeySize::Rsa3072,
+                _ => return Err(KeyError::UnsupportedSize),
+            };
+            let private = PrivateDecryptingKey::generate(size).map_err(|_| KeyError::Invalid)?;
+            let pkcs8 = AsDer::<Pkcs8V1Der>::as_der(&private).map_err(|_| KeyError::Invalid)?;
+            Self::from_pkcs8(pkcs8.as_ref())
+        }
+
+        pub fn from_pkcs8(der: &[u8]) -> Result<Self, KeyError> {
+            let private = PrivateDecryptingKey::from_pkcs8(der).map_err(|_| KeyError::Invalid)?;
+            let spki = AsDer::<PublicKeyX509Der>::as_der(&private.public_key()).map_err(|_| KeyError::Invalid)?;
+            let public = AgentPublicKey::from_spki(spki.as_ref().to_vec());
+            let key = OaepPrivateDecryptingKey::new(private).map_err(|_| KeyError::Invalid)?;
+            Ok(Self { key, pkcs8: Zeroizing::new(der.to_vec()), public })
+        }
+
+        pub fn pkcs8_der(&self) -> &[u8] {
+            &self.pkcs8
+        }
+
+        pub fn public(&self) -> &AgentPublicKey {
+            &self.public
+        }
+
+        pub fn bits(&self) -> usize {
+            self.key.key_size_bits()
+        }
+
+        /// Opens a seal made by [`super::seal`]. The caller has already checked the key id.
+        pub fn open(&self, sealed: &SealedSecret) -> Result<Secret, Unopenable> {
+            let mut out = Zeroizing::new(vec![0u8; self.key.min_output_size()]);
+            let plain = self
+                .key
+                .decrypt(&OAEP_SHA256_MGF1SHA256, &sealed.ciphertext, &mut out, None)
+                .map_err(|_| Unopenable)?;
+            let text = std::str::from_utf8(plain).map_err(|_| Unopenable)?;
+            Ok(Secret::new(text.to_owned()))
+        }
+    }
+}

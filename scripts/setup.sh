@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing the project needs, and nothing twice:
+# every tool is checked at the pinned version before anything is fetched.
+# Only package registries are used (Debian, crates.io, npm); no tool may download its own binaries.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132.0.0
+TOOLS_DIR=${SSPR_TOOLS_DIR:-$HOME/.cache/sspr-tools}
+# wasm-bindgen-cli must match the library in Cargo.lock to the patch level.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$here/Cargo.lock" 2>/dev/null || true)
+WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+apt_packages=(samba samba-ad-dc samba-dsdb-modules winbind ldap-utils krb5-user
+              chromium chromium-driver oathtool openssl)
+# Node may come from elsewhere (NodeSource ships its own npm): ask for the commands, not the packages.
+command -v npm >/dev/null || apt_packages+=(nodejs npm)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then echo "Missing packages (${missing[*]}) and no apt-get: install them by hand." >&2; exit 1; fi
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  say "Installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The packaged Samba service would hold the LDAP ports our throwaway DCs need.
+for svc in samba-ad-dc smbd nmbd winbind; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done
+
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  say "Adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+  say "Installing Trunk $TRUNK_VERSION from crates.io (about 9 minutes, once)"
+  cargo install trunk --locked --version "$TRUNK_VERSION"
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  say "Installing wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io (about 4 minutes, once)"
+  # Not --locked: its lock file names a webpki-roots version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# Debian's binaryen 108 silently produces broken modules; the npm build of 132 is correct.
+if [ ! -x "$TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt" ] \
+   || ! "$TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt" --version | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+  say "Installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+  mkdir -p "$TOOLS_DIR/binaryen"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/binaryen" "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
