@@ -1,0 +1,132 @@
+//! Active Directory's encodings and answers.
+
+use ldap3::controls::RawControl;
+
+use super::DirectoryError;
+
+/// LDAP_SERVER_POLICY_HINTS_OID: makes a reset enforce password history (Windows 2016+).
+pub const POLICY_HINTS_OID: &str = "1.2.840.113556.1.4.2239";
+/// The deprecated predecessor (Windows 2008 R2 / 2012 with an update).
+pub const POLICY_HINTS_DEPRECATED_OID: &str = "1.2.840.113556.1.4.2066";
+
+/// userAccountControl: ACCOUNTDISABLE.
+pub const UAC_ACCOUNT_DISABLE: u32 = 0x0002;
+
+/// The policy-hints control with its flag set: `SEQUENCE { INTEGER 1 }`.
+pub fn policy_hints_control(oid: &str) -> RawControl {
+    RawControl { ctype: oid.to_owned(), crit: true, val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]) }
+}
+
+/// Picks the policy-hints control from the DC's `supportedControl` list.
+pub fn pick_policy_hints(supported: &[String]) -> Option<&'static str> {
+    [POLICY_HINTS_OID, POLICY_HINTS_DEPRECATED_OID].into_iter().find(|oid| supported.iter().any(|s| s == oid))
+}
+
+/// `unicodePwd` takes the password in double quotes, UTF-16LE.
+pub fn unicode_pwd(password: &str) -> zeroize::Zeroizing<Vec<u8>> {
+    let quoted = zeroize::Zeroizing::new(format!("\"{password}\""));
+    zeroize::Zeroizing::new(quoted.encode_utf16().flat_map(|u| u.to_le_bytes()).collect())
+}
+
+/// objectGUID bytes → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (the first three groups little-endian).
+pub fn guid_to_string(b: &[u8]) -> Option<String> {
+    let b: &[u8; 16] = b.try_into().ok()?;
+    Some(format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+    ))
+}
+
+/// The inverse of [`guid_to_string`], as an escaped LDAP filter value (`\4a\7f…`).
+pub fn guid_filter_value(text: &str) -> Option<String> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let raw = hex::decode(hex).ok()?;
+    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    Some(order.iter().map(|i| format!("\\{:02x}", raw[*i])).collect())
+}
+
+/// AD intervals are negative counts of 100 ns; the "never" value is i64::MIN.
+pub fn interval_secs(value: &str) -> i64 {
+    match value.trim().parse::<i64>() {
+        Ok(i64::MIN) | Err(_) => 0,
+        Ok(v) => (v / -10_000_000).max(0),
+    }
+}
+
+/// `DC=corp,DC=example,DC=test` → `corp.example.test`.
+pub fn dns_name_of(base_dn: &str) -> String {
+    base_dn
+        .split(',')
+        .filter_map(|rdn| {
+            let (k, v) = rdn.trim().split_once('=')?;
+            k.eq_ignore_ascii_case("dc").then(|| v.to_ascii_lowercase())
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Maps a refused modify to its reason. Samba names the reason in the diagnostic text; Windows
+/// only says `0000052D` (constraint violation), and the caller then refines it with its own
+/// evaluation of the policy.
+pub fn map_modify_error(rc: u32, text: &str) -> DirectoryError {
+    let lower = text.to_ascii_lowercase();
+    match rc {
+        19 => {
+            if lower.contains("too short") {
+                DirectoryError::TooShort
+            } else if lower.contains("complexity") {
+                DirectoryError::Complexity
+            } else if lower.contains("history") || lower.contains("already used") {
+                DirectoryError::History
+            } else if lower.contains("too young") {
+                DirectoryError::TooYoung
+            } else {
+                DirectoryError::PolicyOther(text.to_owned())
+            }
+        }
+        50 => DirectoryError::AccessDenied(text.to_owned()),
+        32 => DirectoryError::NotFound,
+        53 if lower.contains("0000052d") => DirectoryError::PolicyOther(text.to_owned()),
+        _ => DirectoryError::Other(format!("rc={rc}: {text}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_round_trip() {
+        let raw: Vec<u8> = (0u8..16).collect();
+        let text = guid_to_string(&raw).expect("16 bytes");
+        assert_eq!(text, "03020100-0504-0706-0809-0a0b0c0d0e0f");
+        assert_eq!(guid_filter_value(&text).expect("guid"), raw.iter().map(|b| format!("\\{b:02x}")).collect::<String>());
+    }
+
+    #[test]
+    fn unicode_pwd_is_quoted_utf16le() {
+        assert_eq!(&*unicode_pwd("ab"), &[0x22, 0, 0x61, 0, 0x62, 0, 0x22, 0]);
+    }
+
+    #[test]
+    fn intervals_and_names() {
+        assert_eq!(interval_secs("-864000000000"), 86_400);
+        assert_eq!(interval_secs("-9223372036854775808"), 0);
+        assert_eq!(dns_name_of("DC=corp,DC=example,DC=test"), "corp.example.test");
+        assert_eq!(pick_policy_hints(&["1.2.840.113556.1.4.2066".into()]), Some(POLICY_HINTS_DEPRECATED_OID));
+        assert_eq!(pick_policy_hints(&[]), None);
+    }
+
+    #[test]
+    fn samba_texts_map_to_reasons() {
+        let t = "0000052D: Constraint violation - check_password_restrictions: the password is too short. It should be equal or longer than 7 characters!";
+        assert_eq!(map_modify_error(19, t), DirectoryError::TooShort);
+        assert_eq!(map_modify_error(19, "the password does not meet the complexity criteria!"), DirectoryError::Complexity);
+        assert_eq!(map_modify_error(19, "the password was already used (in history)!"), DirectoryError::History);
+        assert_eq!(map_modify_error(19, "the password is too young to change!"), DirectoryError::TooYoung);
+        assert!(matches!(map_modify_error(50, "no"), DirectoryError::AccessDenied(_)));
+    }
+}

@@ -1,0 +1,37 @@
+//! Numbered events, so an operator can grep the log for an outcome and look it up in the README.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Started = 1000,
+    Onboarded = 1001,
+    OnboardingFailed = 1002,
+    Connected = 1100,
+    ConnectionLost = 1101,
+    RelayRefused = 1102,
+    HeartbeatSent = 1103,
+    PolicyUnreadable = 1104,
+    LookupDone = 1200,
+    ResetSucceeded = 2000,
+    ResetRejectedByPolicy = 2001,
+    ResetFailed = 2002,
+    ResetRefusedNoHistory = 2003,
+    ResetRefusedAccount = 2004,
+    PackageRefused = 3000,
+    SealUnopenable = 3001,
+    DirectoryUnreachable = 4000,
+    DirectoryAccessDenied = 4001,
+}
+
+impl Event {
+    pub fn id(self) -> u16 {
+        self as u16
+    }
+}
+
+/// Logs an event with its number: `event!(Event::ResetSucceeded, anchor = %a, "password reset")`.
+#[macro_export]
+macro_rules! event {
+    ($level:ident, $event:expr, $($rest:tt)*) => {
+        tracing::$level!(event_id = $event.id(), $($rest)*)
+    };
+}

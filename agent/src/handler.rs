@@ -1,0 +1,168 @@
+//! Turns the server's requests into directory operations. A package is checked completely —
+//! key id, tag, request id, expiry, replay — before any RSA operation; then the seal is opened
+//! and the directory written. Every outcome is logged as a numbered event and answered sealed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use sspr_protocol::package::{Operation, Outcome, Package, PackageBody, PackageError, ReplayGuard, SealedOutcome};
+use sspr_protocol::relay::{AgentMessage, Heartbeat, Reply, ServerMessage};
+use sspr_protocol::ErrorCode;
+
+use crate::directory::{Directory, DirectoryError, ResetOptions};
+use crate::event;
+use crate::events::Event;
+use crate::state::AgentState;
+
+/// Request ids seen, kept until their packages would have expired anyway.
+#[derive(Default)]
+pub struct ReplayCache {
+    seen: HashMap<String, i64>,
+}
+
+impl ReplayCache {
+    fn prune(&mut self, now: i64) {
+        self.seen.retain(|_, expires| *expires > now);
+    }
+}
+
+impl ReplayGuard for ReplayCache {
+    fn first_use(&mut self, request_id: &str, expires_at: i64) -> bool {
+        if self.seen.contains_key(request_id) {
+            return false;
+        }
+        self.seen.insert(request_id.to_owned(), expires_at);
+        true
+    }
+}
+
+pub struct Handler<D> {
+    state: AgentState,
+    directory: D,
+    replay: Mutex<ReplayCache>,
+}
+
+fn package_error_code(err: &PackageError) -> ErrorCode {
+    match err {
+        PackageError::Expired => ErrorCode::AgentTimeout,
+        PackageError::Replayed => ErrorCode::WrongStep,
+        PackageError::UnknownKey | PackageError::WrongAgent | PackageError::BadTag | PackageError::Malformed => ErrorCode::SealRejected,
+        PackageError::Random => ErrorCode::Internal,
+    }
+}
+
+impl<D: Directory> Handler<D> {
+    pub fn new(state: AgentState, directory: D) -> Self {
+        Self { state, directory, replay: Mutex::new(ReplayCache::default()) }
+    }
+
+    pub fn state(&self) -> &AgentState {
+        &self.state
+    }
+
+    pub async fn heartbeat(&self) -> Result<Heartbeat, DirectoryError> {
+        let info = self.directory.domain().await?;
+        Ok(Heartbeat {
+            version: crate::VERSION.to_owned(),
+            directory: info.dns_name.clone(),
+            rsa_key: self.state.keys.public().clone(),
+            package_key_id: self.state.identity.package_key.key_id.clone(),
+            reset_allowed: self.directory.reset_allowed(&info),
+            policy: info.policy,
+        })
+    }
+
+    pub async fn handle(&self, message: ServerMessage, now: i64) -> AgentMessage {
+        let (id, reply) = match message {
+            ServerMessage::Lookup { id, username } => (id, self.lookup(&username).await),
+            ServerMessage::Apply { id, package } => (id, self.apply(&package, now).await),
+        };
+        AgentMessage::Reply { id, reply }
+    }
+
+    async fn lookup(&self, username: &str) -> Reply {
+        match self.directory.lookup(username).await {
+            Ok(account) => {
+                event!(info, Event::LookupDone, found = account.is_some(), "lookup");
+                Reply::Lookup(account)
+            }
+            Err(err) => {
+                self.log_directory_error(&err);
+                Reply::Failed(err.code())
+            }
+        }
+    }
+
+    async fn apply(&self, package: &Package, now: i64) -> Reply {
+        let identity = &self.state.identity;
+        let opened = {
+            let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
+            replay.prune(now);
+            package.open(&[&identity.package_key], &identity.agent_id, now, &mut *replay)
+        };
+        let body = match opened {
+            Ok(body) => body,
+            Err(err) => {
+                event!(warn, Event::PackageRefused, request_id = %package.request_id, reason = %err, "package refused");
+                return Reply::Failed(package_error_code(&err));
+            }
+        };
+        let outcome = self.apply_body(&body).await;
+        match SealedOutcome::seal(&identity.package_key, &identity.agent_id, &body.request_id, outcome) {
+            Ok(sealed) => Reply::Outcome(sealed),
+            Err(_) => Reply::Failed(ErrorCode::Internal),
+        }
+    }
+
+    async fn apply_body(&self, body: &PackageBody) -> Outcome {
+        let request_id = &body.request_id;
+        if body.op != Operation::Reset {
+            return Outcome::Refused(ErrorCode::OperationNotAllowed);
+        }
+        // Only the helpdesk may force a change at next logon.
+        if body.flags.must_change_at_next_logon && body.actor == "self" {
+            return Outcome::Refused(ErrorCode::OperationNotAllowed);
+        }
+        let Some(sealed) = &body.sealed else {
+            return Outcome::Refused(ErrorCode::SealRejected);
+        };
+        if sealed.key_id != self.state.keys.public().key_id {
+            event!(warn, Event::PackageRefused, %request_id, "sealed to an RSA key this agent does not hold");
+            return Outcome::Refused(ErrorCode::SealRejected);
+        }
+        let Ok(secret) = self.state.keys.open(sealed) else {
+            event!(warn, Event::SealUnopenable, %request_id, "the sealed password could not be opened");
+            return Outcome::Refused(ErrorCode::SealRejected);
+        };
+        let options = ResetOptions { must_change_at_next_logon: body.flags.must_change_at_next_logon };
+        match self.directory.reset(&body.anchor, &secret, options).await {
+            Ok(()) => {
+                event!(info, Event::ResetSucceeded, %request_id, anchor = %body.anchor, actor = %body.actor, "password reset");
+                Outcome::Applied
+            }
+            Err(err) => {
+                if err.is_policy() {
+                    event!(info, Event::ResetRejectedByPolicy, %request_id, anchor = %body.anchor, reason = %err, "reset refused by policy");
+                } else if err == DirectoryError::ResetWithoutHistory {
+                    event!(warn, Event::ResetRefusedNoHistory, %request_id, "{err}");
+                } else if err.code() == ErrorCode::AccountNotEligible {
+                    event!(warn, Event::ResetRefusedAccount, %request_id, anchor = %body.anchor, reason = %err, "reset refused for this account");
+                } else {
+                    self.log_directory_error(&err);
+                    event!(warn, Event::ResetFailed, %request_id, reason = %err, "reset failed");
+                }
+                Outcome::Refused(err.code())
+            }
+        }
+    }
+
+    fn log_directory_error(&self, err: &DirectoryError) {
+        match err {
+            DirectoryError::Unreachable(_) | DirectoryError::Tls(_) => {
+                event!(error, Event::DirectoryUnreachable, reason = %err, "domain controller unreachable")
+            }
+            DirectoryError::AccessDenied(_) => event!(error, Event::DirectoryAccessDenied, reason = %err, "access denied"),
+            _ => tracing::warn!(reason = %err, "directory error"),
+        }
+    }
+}

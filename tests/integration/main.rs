@@ -1,0 +1,4 @@
+//! The integration suite: one binary (one shared Samba DC) with a module per area.
+//! Add new scenarios as modules here rather than as new test binaries.
+
+mod agent_ad;

@@ -1,0 +1,60 @@
+//! Headless Chromium driven through chromedriver (both Debian packages), loading the real WASM
+//! build from the real server.
+
+use std::process::Child;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// A fresh browser whose preferred language is `lang` (e.g. "en-US", "nl-NL").
+    pub async fn start(lang: &str) -> Self {
+        let profile = tempfile::Builder::new().prefix("sspr-chromium-").tempdir().expect("profile dir");
+        let port = crate::processes::free_port();
+        let driver = crate::processes::spawn_watched(&format!("chromedriver --port={port}"), &profile.path().join("chromedriver.log"))
+            .expect("start chromedriver");
+        crate::wait_for_async("chromedriver", Duration::from_secs(20), || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()
+        })
+        .await;
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-quic", "--no-first-run", "--window-size=1280,900",
+                    format!("--lang={lang}"),
+                    format!("--user-data-dir={}", profile.path().join("profile").display()),
+                ],
+                "prefs": { "intl.accept_languages": lang },
+            }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a chromedriver session");
+        Self { client, driver, _profile: profile }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        crate::processes::stop(&mut self.driver);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        crate::processes::stop(&mut self.driver);
+    }
+}

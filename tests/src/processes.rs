@@ -1,0 +1,241 @@
+//! Real processes: spawn with a watchdog, find the workspace's binaries, and the fixtures for
+//! `sspr-server` and `sspr-agent`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Runs `command` under `sh` with stdout and stderr to `log`. Its stdin is a pipe from this
+/// process: when we exit, even by a crash, the watchdog sees EOF and stops the command.
+pub fn spawn_watched(command: &str, log: &Path) -> Result<Child, String> {
+    let out = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    let script = format!("{command} </dev/null & p=$!; trap 'kill $p 2>/dev/null' TERM; cat >/dev/null; kill $p 2>/dev/null; wait $p");
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("{command}: {e}"))
+}
+
+/// Closes the watchdog's stdin and waits for the command to end.
+pub fn stop(child: &mut Child) {
+    drop(child.stdin.take());
+    for _ in 0..100 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| crate::workspace_root().join("target"))
+}
+
+/// Path of a workspace binary, built (debug) on first use so `cargo test` alone suffices.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--quiet", "-p", "sspr-server", "-p", "sspr-agent"])
+            .current_dir(crate::workspace_root())
+            .status()
+            .expect("cargo build runs");
+        assert!(status.success(), "building sspr-server and sspr-agent failed");
+    });
+    target_dir().join("debug").join(name)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Settings the fixtures vary per test.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    pub smtp_port: u16,
+    pub captcha_difficulty: u8,
+    pub frontend_dir: Option<PathBuf>,
+    pub heartbeat_secs: u64,
+}
+
+impl ServerOptions {
+    pub fn new(smtp_port: u16) -> Self {
+        Self { smtp_port, captcha_difficulty: 8, frontend_dir: None, heartbeat_secs: 2 }
+    }
+}
+
+pub struct ServerProcess {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub config: PathBuf,
+    child: Child,
+}
+
+impl ServerProcess {
+    pub fn start(options: &ServerOptions) -> Self {
+        let dir = tempfile::Builder::new().prefix("sspr-server-").tempdir().expect("temp dir");
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let frontend = options.frontend_dir.clone().unwrap_or_else(|| dir.path().join("no-frontend"));
+        let config = dir.path().join("server.toml");
+        let mut secret = [0u8; 32];
+        getrandom_fill(&mut secret);
+        let text = format!(
+            r#"listen = "127.0.0.1:{port}"
+public_url = "{url}"
+database = "{db}"
+frontend_dir = "{frontend}"
+secret = "{secret}"
+log_json = true
+
+[mail]
+smtp_host = "127.0.0.1"
+smtp_port = {smtp}
+security = "none"
+from = "SSPR <sspr@corp.example.test>"
+
+[reset]
+captcha_difficulty = {difficulty}
+
+[relay]
+heartbeat_secs = {heartbeat}
+"#,
+            db = dir.path().join("sspr.db").display(),
+            frontend = frontend.display(),
+            secret = sspr_protocol::b64::encode(&secret),
+            smtp = options.smtp_port,
+            difficulty = options.captcha_difficulty,
+            heartbeat = options.heartbeat_secs,
+        );
+        std::fs::write(&config, text).expect("write server config");
+        let command = format!("{} --config {} serve", shell_quote(&binary("sspr-server").display().to_string()), shell_quote(&config.display().to_string()));
+        let child = spawn_watched(&command, &dir.path().join("server.log")).expect("start sspr-server");
+        let server = Self { dir, url, config, child };
+        let health = format!("127.0.0.1:{port}/healthz");
+        crate::wait_for("sspr-server /healthz", Duration::from_secs(30), || {
+            http_get_status(&health).filter(|s| *s == 200)
+        });
+        server
+    }
+
+    /// Issues a one-time onboarding token through the CLI, as an operator would.
+    pub fn onboarding_token(&self) -> String {
+        let out = Command::new(binary("sspr-server"))
+            .args(["--config", &self.config.display().to_string(), "token", "create", "--quiet"])
+            .output()
+            .expect("sspr-server token create");
+        assert!(out.status.success(), "token create failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            if let Ok(bytes) = std::fs::read(self.dir.path().join(format!("sspr.db{suffix}"))) {
+                all.extend(bytes);
+            }
+        }
+        all
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+fn getrandom_fill(buf: &mut [u8]) {
+    getrandom::getrandom(buf).expect("system randomness");
+}
+
+/// The status code of a plain `GET http://host:port/path`, or None while nothing answers.
+pub fn http_get_status(host_port_path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let (host_port, path) = host_port_path.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((host_port_path, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host_port).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+pub struct AgentProcess {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    child: Option<Child>,
+}
+
+impl AgentProcess {
+    /// Writes the agent's configuration for `dc` and onboards it with `server`.
+    pub fn onboard(server: &ServerProcess, dc: &crate::samba::SambaDc) -> Self {
+        let dir = tempfile::Builder::new().prefix("sspr-agent-").tempdir().expect("temp dir");
+        let config = dir.path().join("agent.toml");
+        let text = format!(
+            r#"state_dir = "{state}"
+heartbeat_secs = 2
+rsa_bits = 3072
+log_json = true
+
+[directory]
+urls = ["{url}"]
+ca_file = "{ca}"
+bind_dn = "{bind_dn}"
+bind_password = "{password}"
+# Samba cannot enforce history on a reset (no policy-hints control); the tests allow it.
+allow_reset_without_history = true
+"#,
+            state = dir.path().join("state").display(),
+            url = dc.ldaps_url(),
+            ca = dc.ca_file().display(),
+            bind_dn = dc.admin_dn(),
+            password = dc.admin_password,
+        );
+        std::fs::write(&config, text).expect("write agent config");
+        let token = server.onboarding_token();
+        let out = Command::new(binary("sspr-agent"))
+            .args(["--config", &config.display().to_string(), "onboard", "--server", &server.url, "--token", &token])
+            .output()
+            .expect("sspr-agent onboard");
+        assert!(out.status.success(), "onboarding failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        Self { dir, config, child: None }
+    }
+
+    pub fn start(&mut self) {
+        let command = format!("{} --config {} run", shell_quote(&binary("sspr-agent").display().to_string()), shell_quote(&self.config.display().to_string()));
+        self.child = Some(spawn_watched(&command, &self.dir.path().join("agent.log")).expect("start sspr-agent"));
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child);
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
