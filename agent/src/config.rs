@@ -58,7 +58,10 @@ impl std::fmt::Debug for DirectoryConfig {
             .field("urls", &self.urls)
             .field("bind_dn", &self.bind_dn)
             .field("scope", &self.scope)
-            .field("allow_reset_without_history", &self.allow_reset_without_history)
+            .field(
+                "allow_reset_without_history",
+                &self.allow_reset_without_history,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -96,8 +99,12 @@ impl AgentConfig {
             .extract()
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
         if let Some(path) = config.directory.bind_password_file.clone() {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError::Rule(format!("cannot read bind_password_file {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::Rule(format!(
+                    "cannot read bind_password_file {}: {e}",
+                    path.display()
+                ))
+            })?;
             config.directory.bind_password = text.lines().next().unwrap_or_default().to_owned();
         }
         if ![2048, 3072].contains(&config.rsa_bits) {
@@ -110,7 +117,9 @@ impl AgentConfig {
     pub fn check_directory(&self) -> Result<(), ConfigError> {
         let d = &self.directory;
         if d.urls.is_empty() {
-            return Err(ConfigError::Rule("directory.urls is empty: list your DCs as ldaps://dc.example.com".into()));
+            return Err(ConfigError::Rule(
+                "directory.urls is empty: list your DCs as ldaps://dc.example.com".into(),
+            ));
         }
         if let Some(url) = d.urls.iter().find(|u| !u.starts_with("ldaps://")) {
             return Err(ConfigError::Rule(format!(

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use sspr_protocol::package::{Operation, Outcome, Package, PackageBody, PackageError, ReplayGuard, SealedOutcome};
+use sspr_protocol::package::{
+    Operation, Outcome, Package, PackageBody, PackageError, ReplayGuard, SealedOutcome,
+};
 use sspr_protocol::relay::{AgentMessage, Heartbeat, Reply, ServerMessage};
 use sspr_protocol::ErrorCode;
 
@@ -46,14 +48,21 @@ fn package_error_code(err: &PackageError) -> ErrorCode {
     match err {
         PackageError::Expired => ErrorCode::AgentTimeout,
         PackageError::Replayed => ErrorCode::WrongStep,
-        PackageError::UnknownKey | PackageError::WrongAgent | PackageError::BadTag | PackageError::Malformed => ErrorCode::SealRejected,
+        PackageError::UnknownKey
+        | PackageError::WrongAgent
+        | PackageError::BadTag
+        | PackageError::Malformed => ErrorCode::SealRejected,
         PackageError::Random => ErrorCode::Internal,
     }
 }
 
 impl<D: Directory> Handler<D> {
     pub fn new(state: AgentState, directory: D) -> Self {
-        Self { state, directory, replay: Mutex::new(ReplayCache::default()) }
+        Self {
+            state,
+            directory,
+            replay: Mutex::new(ReplayCache::default()),
+        }
     }
 
     pub fn state(&self) -> &AgentState {
@@ -98,7 +107,12 @@ impl<D: Directory> Handler<D> {
         let opened = {
             let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
             replay.prune(now);
-            package.open(&[&identity.package_key], &identity.agent_id, now, &mut *replay)
+            package.open(
+                &[&identity.package_key],
+                &identity.agent_id,
+                now,
+                &mut *replay,
+            )
         };
         let body = match opened {
             Ok(body) => body,
@@ -108,7 +122,12 @@ impl<D: Directory> Handler<D> {
             }
         };
         let outcome = self.apply_body(&body).await;
-        match SealedOutcome::seal(&identity.package_key, &identity.agent_id, &body.request_id, outcome) {
+        match SealedOutcome::seal(
+            &identity.package_key,
+            &identity.agent_id,
+            &body.request_id,
+            outcome,
+        ) {
             Ok(sealed) => Reply::Outcome(sealed),
             Err(_) => Reply::Failed(ErrorCode::Internal),
         }
@@ -134,7 +153,9 @@ impl<D: Directory> Handler<D> {
             event!(warn, Event::SealUnopenable, %request_id, "the sealed password could not be opened");
             return Outcome::Refused(ErrorCode::SealRejected);
         };
-        let options = ResetOptions { must_change_at_next_logon: body.flags.must_change_at_next_logon };
+        let options = ResetOptions {
+            must_change_at_next_logon: body.flags.must_change_at_next_logon,
+        };
         match self.directory.reset(&body.anchor, &secret, options).await {
             Ok(()) => {
                 event!(info, Event::ResetSucceeded, %request_id, anchor = %body.anchor, actor = %body.actor, "password reset");
@@ -161,7 +182,9 @@ impl<D: Directory> Handler<D> {
             DirectoryError::Unreachable(_) | DirectoryError::Tls(_) => {
                 event!(error, Event::DirectoryUnreachable, reason = %err, "domain controller unreachable")
             }
-            DirectoryError::AccessDenied(_) => event!(error, Event::DirectoryAccessDenied, reason = %err, "access denied"),
+            DirectoryError::AccessDenied(_) => {
+                event!(error, Event::DirectoryAccessDenied, reason = %err, "access denied")
+            }
             _ => tracing::warn!(reason = %err, "directory error"),
         }
     }

@@ -44,12 +44,19 @@ enum Command {
 }
 
 fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_owned()).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "agent".into())
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "agent".into())
 }
 
 fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SSPR_LOG").unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stdout);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SSPR_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
     if json {
         builder.json().init();
     } else {
@@ -70,12 +77,22 @@ async fn main() -> ExitCode {
     init_tracing(config.log_json);
     sspr_agent::tls::install_crypto_provider();
     match cli.command {
-        Command::Onboard { server, token, name } => {
+        Command::Onboard {
+            server,
+            token,
+            name,
+        } => {
             let name = name.unwrap_or_else(host_name);
             match sspr_agent::onboard::onboard(&config, &server, &token, &name).await {
                 Ok(state) => {
                     event!(info, Event::Onboarded, agent_id = %state.identity.agent_id, rsa_key_id = %state.keys.public().key_id, "onboarded");
-                    println!("Onboarded as agent {} (RSA-{} key {}). Identity stored in {}.", state.identity.agent_id, state.keys.bits(), state.keys.public().key_id, config.state_dir.display());
+                    println!(
+                        "Onboarded as agent {} (RSA-{} key {}). Identity stored in {}.",
+                        state.identity.agent_id,
+                        state.keys.bits(),
+                        state.keys.public().key_id,
+                        config.state_dir.display()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -113,7 +130,11 @@ async fn main() -> ExitCode {
             };
             event!(info, Event::Started, version = sspr_agent::VERSION, agent_id = %state.identity.agent_id, "agent started");
             let handler = Arc::new(Handler::new(state, directory));
-            let relay = sspr_agent::relay::run(handler, tls, Duration::from_secs(config.heartbeat_secs.max(1)));
+            let relay = sspr_agent::relay::run(
+                handler,
+                tls,
+                Duration::from_secs(config.heartbeat_secs.max(1)),
+            );
             tokio::select! {
                 _ = relay => ExitCode::SUCCESS,
                 _ = shutdown_signal() => {
@@ -129,10 +150,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => return ctrl_c.await.unwrap_or_default(),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return ctrl_c.await.unwrap_or_default(),
+            };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

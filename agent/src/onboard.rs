@@ -24,7 +24,12 @@ pub enum OnboardError {
     State(#[from] StateError),
 }
 
-pub async fn onboard(config: &AgentConfig, server_url: &str, token: &str, name: &str) -> Result<AgentState, OnboardError> {
+pub async fn onboard(
+    config: &AgentConfig,
+    server_url: &str,
+    token: &str,
+    name: &str,
+) -> Result<AgentState, OnboardError> {
     crate::relay::check_transport(server_url)?;
     let bits = config.rsa_bits;
     let keys = tokio::task::spawn_blocking(move || AgentKeyPair::generate(bits))
@@ -44,7 +49,12 @@ pub async fn onboard(config: &AgentConfig, server_url: &str, token: &str, name: 
         version: crate::VERSION.to_owned(),
         rsa_key: keys.public().clone(),
     };
-    let response = client.post(&url).json(&request).send().await.map_err(|e| OnboardError::Unreachable(e.to_string()))?;
+    let response = client
+        .post(&url)
+        .json(&request)
+        .send()
+        .await
+        .map_err(|e| OnboardError::Unreachable(e.to_string()))?;
     if !response.status().is_success() {
         let status = response.status();
         let message = match response.json::<ApiError>().await {
@@ -53,7 +63,10 @@ pub async fn onboard(config: &AgentConfig, server_url: &str, token: &str, name: 
         };
         return Err(OnboardError::Refused(message));
     }
-    let onboarded: Onboarded = response.json().await.map_err(|e| OnboardError::Refused(e.to_string()))?;
+    let onboarded: Onboarded = response
+        .json()
+        .await
+        .map_err(|e| OnboardError::Refused(e.to_string()))?;
     let state = AgentState {
         identity: Identity {
             server_url: server_url.trim_end_matches('/').to_owned(),

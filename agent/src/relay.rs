@@ -37,7 +37,8 @@ pub fn relay_url(server_url: &str) -> Result<url::Url, RelayError> {
         "http" => "ws",
         other => return Err(RelayError::Address(format!("unsupported scheme {other}"))),
     };
-    url.set_scheme(scheme).map_err(|_| RelayError::Address(server_url.to_owned()))?;
+    url.set_scheme(scheme)
+        .map_err(|_| RelayError::Address(server_url.to_owned()))?;
     url.set_path(RELAY_PATH);
     Ok(url)
 }
@@ -62,30 +63,60 @@ pub fn check_transport(server_url: &str) -> Result<(), RelayError> {
                 )))
             }
         }
-        other => Err(RelayError::Address(format!("unsupported scheme {other}: use https://"))),
+        other => Err(RelayError::Address(format!(
+            "unsupported scheme {other}: use https://"
+        ))),
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect<D: Directory>(handler: &Handler<D>, tls: Arc<rustls::ClientConfig>) -> Result<Socket, RelayError> {
+async fn connect<D: Directory>(
+    handler: &Handler<D>,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<Socket, RelayError> {
     let identity = &handler.state().identity;
     check_transport(&identity.server_url)?;
     let url = relay_url(&identity.server_url)?;
-    let mut request = url.as_str().into_client_request().map_err(|e| RelayError::Address(e.to_string()))?;
-    let credentials = format!("Bearer {}{AUTH_SEPARATOR}{}", identity.agent_id, identity.relay_secret);
-    request
-        .headers_mut()
-        .insert(AUTHORIZATION, credentials.parse().map_err(|_| RelayError::Address("bad credentials".into()))?);
-    match tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(Connector::Rustls(tls))).await {
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| RelayError::Address(e.to_string()))?;
+    let credentials = format!(
+        "Bearer {}{AUTH_SEPARATOR}{}",
+        identity.agent_id, identity.relay_secret
+    );
+    request.headers_mut().insert(
+        AUTHORIZATION,
+        credentials
+            .parse()
+            .map_err(|_| RelayError::Address("bad credentials".into()))?,
+    );
+    match tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        false,
+        Some(Connector::Rustls(tls)),
+    )
+    .await
+    {
         Ok((socket, _)) => Ok(socket),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) if response.status().as_u16() == 401 => Err(RelayError::Unauthorized),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response))
+            if response.status().as_u16() == 401 =>
+        {
+            Err(RelayError::Unauthorized)
+        }
         Err(e) => Err(RelayError::Connect(e.to_string())),
     }
 }
 
 /// Runs the relay until the process is stopped.
-pub async fn run<D: Directory + 'static>(handler: Arc<Handler<D>>, tls: Arc<rustls::ClientConfig>, heartbeat: Duration) {
+pub async fn run<D: Directory + 'static>(
+    handler: Arc<Handler<D>>,
+    tls: Arc<rustls::ClientConfig>,
+    heartbeat: Duration,
+) {
     let mut backoff = Duration::from_secs(1);
     loop {
         match connect(&handler, tls.clone()).await {
@@ -95,8 +126,12 @@ pub async fn run<D: Directory + 'static>(handler: Arc<Handler<D>>, tls: Arc<rust
                 let reason = session(socket, handler.clone(), heartbeat).await;
                 event!(warn, Event::ConnectionLost, %reason, "relay connection lost; reconnecting");
             }
-            Err(err @ RelayError::Unauthorized) => event!(error, Event::RelayRefused, reason = %err, "relay refused"),
-            Err(err) => event!(warn, Event::ConnectionLost, reason = %err, retry_in_secs = backoff.as_secs(), "cannot reach the server"),
+            Err(err @ RelayError::Unauthorized) => {
+                event!(error, Event::RelayRefused, reason = %err, "relay refused")
+            }
+            Err(err) => {
+                event!(warn, Event::ConnectionLost, reason = %err, retry_in_secs = backoff.as_secs(), "cannot reach the server")
+            }
         }
         // Jitter spreads many agents' reconnects after a server restart.
         let jitter = {
@@ -109,7 +144,11 @@ pub async fn run<D: Directory + 'static>(handler: Arc<Handler<D>>, tls: Arc<rust
     }
 }
 
-async fn session<D: Directory + 'static>(socket: Socket, handler: Arc<Handler<D>>, heartbeat: Duration) -> String {
+async fn session<D: Directory + 'static>(
+    socket: Socket,
+    handler: Arc<Handler<D>>,
+    heartbeat: Duration,
+) -> String {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<AgentMessage>(64);
     let mut ticker = tokio::time::interval(heartbeat);

@@ -16,7 +16,11 @@ pub enum StateError {
     #[error("the agent is not onboarded yet ({0} is missing): run `sspr-agent onboard --server URL --token TOKEN` first")]
     NotOnboarded(PathBuf),
     #[error("cannot {action} {path}: {reason}")]
-    Io { action: &'static str, path: PathBuf, reason: String },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("{0} is damaged; onboard the agent again")]
     Damaged(PathBuf),
 }
@@ -32,7 +36,10 @@ pub struct Identity {
 
 impl std::fmt::Debug for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity").field("server_url", &self.server_url).field("agent_id", &self.agent_id).finish_non_exhaustive()
+        f.debug_struct("Identity")
+            .field("server_url", &self.server_url)
+            .field("agent_id", &self.agent_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,7 +50,11 @@ pub struct AgentState {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
-    move |e| StateError::Io { action, path: path.to_owned(), reason: e.to_string() }
+    move |e| StateError::Io {
+        action,
+        path: path.to_owned(),
+        reason: e.to_string(),
+    }
 }
 
 /// Writes a secret file atomically with mode 0600.
@@ -64,7 +75,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
 impl AgentState {
     pub fn save(&self, dir: &Path) -> Result<(), StateError> {
         std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-        let identity = serde_json::to_vec_pretty(&self.identity).map_err(|_| StateError::Damaged(dir.join(IDENTITY_FILE)))?;
+        let identity = serde_json::to_vec_pretty(&self.identity)
+            .map_err(|_| StateError::Damaged(dir.join(IDENTITY_FILE)))?;
         write_private(&dir.join(RSA_KEY_FILE), self.keys.pkcs8_der())?;
         write_private(&dir.join(IDENTITY_FILE), &identity)
     }
@@ -75,7 +87,8 @@ impl AgentState {
             return Err(StateError::NotOnboarded(identity_path));
         }
         let identity_bytes = std::fs::read(&identity_path).map_err(io("read", &identity_path))?;
-        let identity = serde_json::from_slice(&identity_bytes).map_err(|_| StateError::Damaged(identity_path.clone()))?;
+        let identity = serde_json::from_slice(&identity_bytes)
+            .map_err(|_| StateError::Damaged(identity_path.clone()))?;
         let key_path = dir.join(RSA_KEY_FILE);
         let der = zeroize::Zeroizing::new(std::fs::read(&key_path).map_err(io("read", &key_path))?);
         let keys = AgentKeyPair::from_pkcs8(&der).map_err(|_| StateError::Damaged(key_path))?;

@@ -22,13 +22,19 @@ pub fn install_crypto_provider() {
 }
 
 /// Trusts only the given CA file, or the public web roots when there is none.
-pub fn client_config(ca_file: Option<&Path>, public_roots: bool) -> Result<Arc<ClientConfig>, TlsError> {
+pub fn client_config(
+    ca_file: Option<&Path>,
+    public_roots: bool,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let mut roots = RootCertStore::empty();
     if public_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     if let Some(path) = ca_file {
-        let err = |reason: String| TlsError::CaFile { path: path.display().to_string(), reason };
+        let err = |reason: String| TlsError::CaFile {
+            path: path.display().to_string(),
+            reason,
+        };
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
             .map_err(|e| err(e.to_string()))?
             .collect::<Result<_, _>>()
@@ -40,10 +46,12 @@ pub fn client_config(ca_file: Option<&Path>, public_roots: bool) -> Result<Arc<C
             roots.add(cert).map_err(|e| err(e.to_string()))?;
         }
     }
-    let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Setup(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| TlsError::Setup(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     Ok(Arc::new(config))
 }

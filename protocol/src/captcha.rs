@@ -64,13 +64,21 @@ mod tests {
 
     #[test]
     fn solution_is_found_and_checked() {
-        let c = PowChallenge { challenge: b"0123456789abcdef".to_vec(), difficulty: 12 };
-        let s = c.solve_range(0, 1 << 22).expect("a solution within 2^22 tries");
+        let c = PowChallenge {
+            challenge: b"0123456789abcdef".to_vec(),
+            difficulty: 12,
+        };
+        let s = c
+            .solve_range(0, 1 << 22)
+            .expect("a solution within 2^22 tries");
         assert!(c.accepts(s));
         // solve_range returns the first solution: every earlier nonce is refused.
         assert!((0..s.nonce).all(|n| !c.accepts(PowSolution { nonce: n })));
         // A solution belongs to its challenge.
-        let other = PowChallenge { challenge: b"fedcba9876543210".to_vec(), difficulty: 12 };
+        let other = PowChallenge {
+            challenge: b"fedcba9876543210".to_vec(),
+            difficulty: 12,
+        };
         let t = other.solve_range(0, 1 << 22).expect("a solution");
         assert_ne!(s, t);
     }

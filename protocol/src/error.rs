@@ -38,6 +38,8 @@ pub enum ErrorCode {
     /// The directory refused the agent's service account (missing rights).
     DirectoryAccessDenied,
     DirectoryUnreachable,
+    /// An onboarding token or agent credential that is unknown, used or expired.
+    InvalidToken,
     /// The operator's configuration forbids this operation on this directory.
     OperationNotAllowed,
     Internal,
@@ -67,13 +69,17 @@ impl ErrorCode {
             Self::DirectoryAccessDenied => Text::ErrDirectoryAccessDenied,
             Self::DirectoryUnreachable => Text::ErrDirectoryUnreachable,
             Self::OperationNotAllowed => Text::ErrOperationNotAllowed,
+            Self::InvalidToken => Text::ErrInvalidToken,
             Self::Internal => Text::ErrInternal,
         }
     }
 
     /// Whether the user can try the same step again in this flow.
     pub fn flow_survives(self) -> bool {
-        !matches!(self, Self::UnknownFlow | Self::CodeExhausted | Self::AccountNotEligible)
+        !matches!(
+            self,
+            Self::UnknownFlow | Self::CodeExhausted | Self::AccountNotEligible
+        )
     }
 }
 

@@ -18,7 +18,11 @@ impl Lang {
     pub fn from_tags(tags: &str) -> Lang {
         for tag in tags.split(',') {
             let primary = tag.split(';').next().unwrap_or("").trim();
-            let primary = primary.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+            let primary = primary
+                .split(['-', '_'])
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             match primary.as_str() {
                 "nl" => return Lang::Nl,
                 "en" => return Lang::En,
@@ -143,8 +147,8 @@ texts! {
     ErrTooManyRequests => "Too many attempts. Try again at {time}.", "Te veel pogingen. Probeer het opnieuw om {time}.";
     ErrWritebackUnavailable => "Password reset is unavailable right now because your organisation's directory cannot be reached. Try again later.",
                                "Wachtwoord opnieuw instellen is nu niet mogelijk omdat de directory van je organisatie niet bereikbaar is. Probeer het later opnieuw.";
-    ErrAgentTimeout => "Your organisation's directory did not answer in time. Your password was not changed; please try again.",
-                       "De directory van je organisatie antwoordde niet op tijd. Je wachtwoord is niet gewijzigd; probeer het opnieuw.";
+    ErrAgentTimeout => "Your organisation's directory did not confirm the change in time. Try signing in with the new password; if that does not work, try again.",
+                       "De directory van je organisatie heeft de wijziging niet op tijd bevestigd. Probeer aan te melden met het nieuwe wachtwoord; lukt dat niet, probeer het dan opnieuw.";
     ErrPasswordTooShort => "Your organisation's directory refused this password: it is too short.",
                            "De directory van je organisatie weigerde dit wachtwoord: het is te kort.";
     ErrPasswordComplexity => "Your organisation's directory refused this password: it is not complex enough. Mix uppercase, lowercase, digits and symbols, and leave out your name.",
@@ -167,6 +171,8 @@ texts! {
                               "Je organisatie heeft dit niet ingeschakeld voor de directory van je account. Neem contact op met je helpdesk.";
     ErrInternal => "Something went wrong on our side. Your password was not changed; please try again.",
                    "Er ging iets mis aan onze kant. Je wachtwoord is niet gewijzigd; probeer het opnieuw.";
+    ErrInvalidToken => "This token is unknown, already used or expired. Create a new one with `sspr-server token create`.",
+                       "Dit token is onbekend, al gebruikt of verlopen. Maak een nieuw token met `sspr-server token create`.";
     ErrNetwork => "The portal could not be reached. Check your connection and try again.",
                   "De portal was niet bereikbaar. Controleer je verbinding en probeer het opnieuw.";
     MailCodeSubject => "Your verification code: {code}", "Je verificatiecode: {code}";
@@ -196,7 +202,12 @@ mod tests {
             let (en, nl) = (t(Lang::En, *text), t(Lang::Nl, *text));
             assert!(!en.is_empty() && !nl.is_empty(), "{text:?}");
             let holes = |s: &str| {
-                let mut v: Vec<String> = s.split('{').skip(1).filter_map(|p| p.split('}').next()).map(String::from).collect();
+                let mut v: Vec<String> = s
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|p| p.split('}').next())
+                    .map(String::from)
+                    .collect();
                 v.sort();
                 v
             };
@@ -209,6 +220,9 @@ mod tests {
         assert_eq!(Lang::from_tags("nl-BE,nl;q=0.9,en;q=0.8"), Lang::Nl);
         assert_eq!(Lang::from_tags("de-DE,en-US;q=0.7"), Lang::En);
         assert_eq!(Lang::from_tags(""), Lang::En);
-        assert_eq!(tf(Lang::En, Text::RuleMinLength, &[("n", "8")]), "At least 8 characters");
+        assert_eq!(
+            tf(Lang::En, Text::RuleMinLength, &[("n", "8")]),
+            "At least 8 characters"
+        );
     }
 }

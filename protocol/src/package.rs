@@ -27,7 +27,9 @@ pub struct PackageKey {
 
 impl std::fmt::Debug for PackageKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PackageKey").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("PackageKey")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,17 +59,34 @@ impl PackageKey {
         getrandom::getrandom(&mut nonce).map_err(|_| PackageError::Random)?;
         let ciphertext = self
             .cipher()?
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .map_err(|_| PackageError::Malformed)?;
         Ok((nonce, ciphertext))
     }
 
-    fn open(&self, aad: &[u8], nonce: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, PackageError> {
+    fn open(
+        &self,
+        aad: &[u8],
+        nonce: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, PackageError> {
         if nonce.len() != NONCE_LEN {
             return Err(PackageError::Malformed);
         }
         self.cipher()?
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| PackageError::BadTag)
     }
@@ -145,16 +164,33 @@ impl ReplayGuard for std::collections::HashSet<String> {
 }
 
 fn package_aad(agent_id: &str, request_id: &str, key_id: &str) -> Vec<u8> {
-    [b"sspr-package-v1", agent_id.as_bytes(), request_id.as_bytes(), key_id.as_bytes()].join(&0u8)
+    [
+        b"sspr-package-v1",
+        agent_id.as_bytes(),
+        request_id.as_bytes(),
+        key_id.as_bytes(),
+    ]
+    .join(&0u8)
 }
 
 fn outcome_aad(agent_id: &str, request_id: &str, key_id: &str) -> Vec<u8> {
-    [b"sspr-outcome-v1", agent_id.as_bytes(), request_id.as_bytes(), key_id.as_bytes()].join(&0u8)
+    [
+        b"sspr-outcome-v1",
+        agent_id.as_bytes(),
+        request_id.as_bytes(),
+        key_id.as_bytes(),
+    ]
+    .join(&0u8)
 }
 
 impl Package {
-    pub fn seal(key: &PackageKey, agent_id: &str, body: &PackageBody) -> Result<Self, PackageError> {
-        let plain = Zeroizing::new(postcard::to_allocvec(body).map_err(|_| PackageError::Malformed)?);
+    pub fn seal(
+        key: &PackageKey,
+        agent_id: &str,
+        body: &PackageBody,
+    ) -> Result<Self, PackageError> {
+        let plain =
+            Zeroizing::new(postcard::to_allocvec(body).map_err(|_| PackageError::Malformed)?);
         let aad = package_aad(agent_id, &body.request_id, &key.key_id);
         let (nonce, ciphertext) = key.seal(&aad, &plain)?;
         Ok(Self {
@@ -175,13 +211,17 @@ impl Package {
         now: UnixTime,
         seen: &mut impl ReplayGuard,
     ) -> Result<PackageBody, PackageError> {
-        let key = keys.iter().find(|k| k.key_id == self.key_id).ok_or(PackageError::UnknownKey)?;
+        let key = keys
+            .iter()
+            .find(|k| k.key_id == self.key_id)
+            .ok_or(PackageError::UnknownKey)?;
         if self.agent_id != agent_id {
             return Err(PackageError::WrongAgent);
         }
         let aad = package_aad(agent_id, &self.request_id, &self.key_id);
         let plain = key.open(&aad, &self.nonce, &self.ciphertext)?;
-        let body: PackageBody = postcard::from_bytes(&plain).map_err(|_| PackageError::Malformed)?;
+        let body: PackageBody =
+            postcard::from_bytes(&plain).map_err(|_| PackageError::Malformed)?;
         if body.request_id != self.request_id {
             return Err(PackageError::Malformed);
         }
@@ -216,17 +256,36 @@ pub struct SealedOutcome {
 }
 
 impl SealedOutcome {
-    pub fn seal(key: &PackageKey, agent_id: &str, request_id: &str, outcome: Outcome) -> Result<Self, PackageError> {
+    pub fn seal(
+        key: &PackageKey,
+        agent_id: &str,
+        request_id: &str,
+        outcome: Outcome,
+    ) -> Result<Self, PackageError> {
         let plain = postcard::to_allocvec(&outcome).map_err(|_| PackageError::Malformed)?;
-        let (nonce, ciphertext) = key.seal(&outcome_aad(agent_id, request_id, &key.key_id), &plain)?;
-        Ok(Self { key_id: key.key_id.clone(), nonce, ciphertext })
+        let (nonce, ciphertext) =
+            key.seal(&outcome_aad(agent_id, request_id, &key.key_id), &plain)?;
+        Ok(Self {
+            key_id: key.key_id.clone(),
+            nonce,
+            ciphertext,
+        })
     }
 
-    pub fn open(&self, key: &PackageKey, agent_id: &str, request_id: &str) -> Result<Outcome, PackageError> {
+    pub fn open(
+        &self,
+        key: &PackageKey,
+        agent_id: &str,
+        request_id: &str,
+    ) -> Result<Outcome, PackageError> {
         if self.key_id != key.key_id {
             return Err(PackageError::UnknownKey);
         }
-        let plain = key.open(&outcome_aad(agent_id, request_id, &key.key_id), &self.nonce, &self.ciphertext)?;
+        let plain = key.open(
+            &outcome_aad(agent_id, request_id, &key.key_id),
+            &self.nonce,
+            &self.ciphertext,
+        )?;
         postcard::from_bytes(&plain).map_err(|_| PackageError::Malformed)
     }
 }

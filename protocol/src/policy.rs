@@ -21,7 +21,13 @@ pub struct PasswordPolicy {
 impl Default for PasswordPolicy {
     /// AD's out-of-the-box domain policy.
     fn default() -> Self {
-        Self { min_length: 7, complexity: true, history_length: 24, min_age_secs: 86_400, max_age_secs: 42 * 86_400 }
+        Self {
+            min_length: 7,
+            complexity: true,
+            history_length: 24,
+            min_age_secs: 86_400,
+            max_age_secs: 42 * 86_400,
+        }
     }
 }
 
@@ -61,7 +67,10 @@ impl PasswordPolicy {
     pub fn evaluate(&self, password: &str, names: &AccountNames) -> Vec<RuleCheck> {
         self.rules()
             .into_iter()
-            .map(|rule| RuleCheck { rule, met: rule.is_met(password, names) })
+            .map(|rule| RuleCheck {
+                rule,
+                met: rule.is_met(password, names),
+            })
             .collect()
     }
 
@@ -164,13 +173,22 @@ mod tests {
     use super::*;
 
     fn names() -> AccountNames {
-        AccountNames { account_name: "jdevries".into(), display_name: "Jan de Vries".into() }
+        AccountNames {
+            account_name: "jdevries".into(),
+            display_name: "Jan de Vries".into(),
+        }
     }
 
     #[test]
     fn domain_default_rules() {
         let p = PasswordPolicy::default();
-        let failed = |pw: &str| -> Vec<Rule> { p.evaluate(pw, &names()).into_iter().filter(|c| !c.met).map(|c| c.rule).collect() };
+        let failed = |pw: &str| -> Vec<Rule> {
+            p.evaluate(pw, &names())
+                .into_iter()
+                .filter(|c| !c.met)
+                .map(|c| c.rule)
+                .collect()
+        };
         assert_eq!(failed("abc"), vec![Rule::MinLength(7), Rule::Complexity]);
         assert_eq!(failed("abcdefgh"), vec![Rule::Complexity]);
         assert_eq!(failed("Abcdefg1"), vec![]);
@@ -182,7 +200,11 @@ mod tests {
 
     #[test]
     fn without_complexity_only_length_counts() {
-        let p = PasswordPolicy { complexity: false, min_length: 4, ..PasswordPolicy::default() };
+        let p = PasswordPolicy {
+            complexity: false,
+            min_length: 4,
+            ..PasswordPolicy::default()
+        };
         assert!(p.is_met("jdevries", &names()));
         assert!(!p.is_met("abc", &names()));
     }

@@ -35,7 +35,9 @@ pub struct Onboarded {
 
 impl std::fmt::Debug for Onboarded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Onboarded").field("agent_id", &self.agent_id).finish_non_exhaustive()
+        f.debug_struct("Onboarded")
+            .field("agent_id", &self.agent_id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -66,7 +66,9 @@ pub struct CodeAnswer {
 
 impl std::fmt::Debug for CodeAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CodeAnswer").field("flow_id", &"..").finish_non_exhaustive()
+        f.debug_struct("CodeAnswer")
+            .field("flow_id", &"..")
+            .finish_non_exhaustive()
     }
 }
 

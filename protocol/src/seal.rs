@@ -22,7 +22,10 @@ pub struct AgentPublicKey {
 
 impl AgentPublicKey {
     pub fn from_spki(spki_der: Vec<u8>) -> Self {
-        Self { key_id: key_id_of(&spki_der), spki_der }
+        Self {
+            key_id: key_id_of(&spki_der),
+            spki_der,
+        }
     }
 }
 
@@ -42,7 +45,10 @@ pub struct SealedSecret {
 
 impl std::fmt::Debug for SealedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SealedSecret").field("key_id", &self.key_id).field("len", &self.ciphertext.len()).finish()
+        f.debug_struct("SealedSecret")
+            .field("key_id", &self.key_id)
+            .field("len", &self.ciphertext.len())
+            .finish()
     }
 }
 
@@ -61,17 +67,25 @@ pub fn seal(key: &AgentPublicKey, secret: &str) -> Result<SealedSecret, SealErro
     if secret.chars().count() > MAX_PASSWORD_CHARS {
         return Err(SealError::TooLong);
     }
-    let public = RsaPublicKey::from_public_key_der(&key.spki_der).map_err(|_| SealError::BadPublicKey)?;
+    let public =
+        RsaPublicKey::from_public_key_der(&key.spki_der).map_err(|_| SealError::BadPublicKey)?;
     if rsa::traits::PublicKeyParts::size(&public) * 8 < MIN_RSA_BITS {
         return Err(SealError::BadPublicKey);
     }
     let ciphertext = public
-        .encrypt(&mut rand_core::OsRng, Oaep::new::<Sha256>(), secret.as_bytes())
+        .encrypt(
+            &mut rand_core::OsRng,
+            Oaep::new::<Sha256>(),
+            secret.as_bytes(),
+        )
         .map_err(|e| match e {
             rsa::Error::MessageTooLong => SealError::TooLong,
             _ => SealError::Encrypt,
         })?;
-    Ok(SealedSecret { key_id: key.key_id.clone(), ciphertext })
+    Ok(SealedSecret {
+        key_id: key.key_id.clone(),
+        ciphertext,
+    })
 }
 
 /// A secret in the agent's memory: zeroed on drop, never printed.
@@ -101,7 +115,9 @@ pub mod opener {
     //! caller can learn why a seal did not open.
 
     use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
-    use aws_lc_rs::rsa::{KeySize, OaepPrivateDecryptingKey, PrivateDecryptingKey, OAEP_SHA256_MGF1SHA256};
+    use aws_lc_rs::rsa::{
+        KeySize, OaepPrivateDecryptingKey, PrivateDecryptingKey, OAEP_SHA256_MGF1SHA256,
+    };
     use zeroize::Zeroizing;
 
     use super::{AgentPublicKey, SealedSecret, Secret};
@@ -127,7 +143,9 @@ pub mod opener {
 
     impl std::fmt::Debug for AgentKeyPair {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("AgentKeyPair").field("key_id", &self.public.key_id).finish_non_exhaustive()
+            f.debug_struct("AgentKeyPair")
+                .field("key_id", &self.public.key_id)
+                .finish_non_exhaustive()
         }
     }
 
@@ -145,10 +163,15 @@ pub mod opener {
 
         pub fn from_pkcs8(der: &[u8]) -> Result<Self, KeyError> {
             let private = PrivateDecryptingKey::from_pkcs8(der).map_err(|_| KeyError::Invalid)?;
-            let spki = AsDer::<PublicKeyX509Der>::as_der(&private.public_key()).map_err(|_| KeyError::Invalid)?;
+            let spki = AsDer::<PublicKeyX509Der>::as_der(&private.public_key())
+                .map_err(|_| KeyError::Invalid)?;
             let public = AgentPublicKey::from_spki(spki.as_ref().to_vec());
             let key = OaepPrivateDecryptingKey::new(private).map_err(|_| KeyError::Invalid)?;
-            Ok(Self { key, pkcs8: Zeroizing::new(der.to_vec()), public })
+            Ok(Self {
+                key,
+                pkcs8: Zeroizing::new(der.to_vec()),
+                public,
+            })
         }
 
         pub fn pkcs8_der(&self) -> &[u8] {

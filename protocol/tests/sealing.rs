@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use sspr_protocol::package::{Flags, Operation, Outcome, Package, PackageBody, PackageError, PackageKey, SealedOutcome};
+use sspr_protocol::package::{
+    Flags, Operation, Outcome, Package, PackageBody, PackageError, PackageKey, SealedOutcome,
+};
 use sspr_protocol::seal::opener::{AgentKeyPair, Unopenable};
 use sspr_protocol::seal::{seal, SealError};
 use sspr_protocol::ErrorCode;
@@ -33,15 +35,29 @@ fn body(request_id: &str, password: &str) -> PackageBody {
 fn round_trip_opens_to_the_same_password() {
     let key = PackageKey::generate().expect("key");
     let package = Package::seal(&key, AGENT, &body("r1", "Nieuw-Wachtw00rd!")).expect("package");
-    let opened = package.open(&[&key], AGENT, NOW + 1, &mut HashSet::new()).expect("open");
+    let opened = package
+        .open(&[&key], AGENT, NOW + 1, &mut HashSet::new())
+        .expect("open");
     assert_eq!(opened.op, Operation::Reset);
     let sealed = opened.sealed.expect("sealed secret");
     assert_eq!(sealed.key_id, keypair().public().key_id);
-    assert_eq!(keypair().open(&sealed).expect("rsa open").expose(), "Nieuw-Wachtw00rd!");
+    assert_eq!(
+        keypair().open(&sealed).expect("rsa open").expose(),
+        "Nieuw-Wachtw00rd!"
+    );
 
     // The outcome travels back sealed, bound to its request id.
-    let outcome = SealedOutcome::seal(&key, AGENT, "r1", Outcome::Refused(ErrorCode::PasswordHistory)).expect("seal outcome");
-    assert_eq!(outcome.open(&key, AGENT, "r1"), Ok(Outcome::Refused(ErrorCode::PasswordHistory)));
+    let outcome = SealedOutcome::seal(
+        &key,
+        AGENT,
+        "r1",
+        Outcome::Refused(ErrorCode::PasswordHistory),
+    )
+    .expect("seal outcome");
+    assert_eq!(
+        outcome.open(&key, AGENT, "r1"),
+        Ok(Outcome::Refused(ErrorCode::PasswordHistory))
+    );
     assert_eq!(outcome.open(&key, AGENT, "r2"), Err(PackageError::BadTag));
 }
 
@@ -61,12 +77,18 @@ fn tampered_package_is_refused_by_its_tag() {
     let mut package = Package::seal(&key, AGENT, &body("r1", "Pw-123456")).expect("package");
     let last = package.ciphertext.len() - 40;
     package.ciphertext[last] ^= 0x01;
-    assert_eq!(package.open(&[&key], AGENT, NOW, &mut HashSet::new()), Err(PackageError::BadTag));
+    assert_eq!(
+        package.open(&[&key], AGENT, NOW, &mut HashSet::new()),
+        Err(PackageError::BadTag)
+    );
 
     // Moving a package to another request id breaks the associated data.
     let mut moved = Package::seal(&key, AGENT, &body("r1", "Pw-123456")).expect("package");
     moved.request_id = "r2".into();
-    assert_eq!(moved.open(&[&key], AGENT, NOW, &mut HashSet::new()), Err(PackageError::BadTag));
+    assert_eq!(
+        moved.open(&[&key], AGENT, NOW, &mut HashSet::new()),
+        Err(PackageError::BadTag)
+    );
 }
 
 #[test]
@@ -74,18 +96,31 @@ fn wrong_key_id_is_refused() {
     let key = PackageKey::generate().expect("key");
     let other = PackageKey::generate().expect("key");
     let package = Package::seal(&key, AGENT, &body("r1", "Pw-123456")).expect("package");
-    assert_eq!(package.open(&[&other], AGENT, NOW, &mut HashSet::new()), Err(PackageError::UnknownKey));
+    assert_eq!(
+        package.open(&[&other], AGENT, NOW, &mut HashSet::new()),
+        Err(PackageError::UnknownKey)
+    );
     // During a rollover the agent holds both keys and the old package still opens.
-    assert!(package.open(&[&other, &key], AGENT, NOW, &mut HashSet::new()).is_ok());
-    assert_eq!(package.open(&[&key], "agent-2", NOW, &mut HashSet::new()), Err(PackageError::WrongAgent));
+    assert!(package
+        .open(&[&other, &key], AGENT, NOW, &mut HashSet::new())
+        .is_ok());
+    assert_eq!(
+        package.open(&[&key], "agent-2", NOW, &mut HashSet::new()),
+        Err(PackageError::WrongAgent)
+    );
 }
 
 #[test]
 fn expired_package_is_refused() {
     let key = PackageKey::generate().expect("key");
     let package = Package::seal(&key, AGENT, &body("r1", "Pw-123456")).expect("package");
-    assert_eq!(package.open(&[&key], AGENT, NOW + 300, &mut HashSet::new()), Err(PackageError::Expired));
-    assert!(package.open(&[&key], AGENT, NOW + 299, &mut HashSet::new()).is_ok());
+    assert_eq!(
+        package.open(&[&key], AGENT, NOW + 300, &mut HashSet::new()),
+        Err(PackageError::Expired)
+    );
+    assert!(package
+        .open(&[&key], AGENT, NOW + 299, &mut HashSet::new())
+        .is_ok());
 }
 
 #[test]
@@ -94,7 +129,10 @@ fn replayed_package_is_refused() {
     let package = Package::seal(&key, AGENT, &body("r1", "Pw-123456")).expect("package");
     let mut seen = HashSet::new();
     assert!(package.open(&[&key], AGENT, NOW, &mut seen).is_ok());
-    assert_eq!(package.open(&[&key], AGENT, NOW, &mut seen), Err(PackageError::Replayed));
+    assert_eq!(
+        package.open(&[&key], AGENT, NOW, &mut seen),
+        Err(PackageError::Replayed)
+    );
 }
 
 #[test]
@@ -114,7 +152,10 @@ fn corrupted_rsa_seal_gives_the_uniform_error() {
 #[test]
 fn overlong_passwords_are_refused_before_sealing() {
     let long = "a".repeat(257);
-    assert_eq!(seal(keypair().public(), &long).map(|_| ()), Err(SealError::TooLong));
+    assert_eq!(
+        seal(keypair().public(), &long).map(|_| ()),
+        Err(SealError::TooLong)
+    );
 }
 
 #[test]

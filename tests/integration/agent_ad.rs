@@ -25,11 +25,17 @@ fn directory(dc: &SambaDc) -> LdapDirectory {
 /// Binds as the user over LDAPS, verifying the DC's certificate against the test CA.
 pub async fn bind_as(dc: &SambaDc, user: &str, password: &str) -> Result<(), String> {
     sspr_agent::tls::install_crypto_provider();
-    let tls = sspr_agent::tls::client_config(Some(&dc.ca_file()), false).map_err(|e| e.to_string())?;
+    let tls =
+        sspr_agent::tls::client_config(Some(&dc.ca_file()), false).map_err(|e| e.to_string())?;
     let settings = ldap3::LdapConnSettings::new().set_config(tls);
-    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(settings, &dc.ldaps_url()).await.map_err(|e| e.to_string())?;
+    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(settings, &dc.ldaps_url())
+        .await
+        .map_err(|e| e.to_string())?;
     ldap3::drive!(conn);
-    let result = ldap.simple_bind(&dc.upn(user), password).await.map_err(|e| e.to_string())?;
+    let result = ldap
+        .simple_bind(&dc.upn(user), password)
+        .await
+        .map_err(|e| e.to_string())?;
     let _ = ldap.unbind().await;
     if result.rc == 0 {
         Ok(())
@@ -40,11 +46,25 @@ pub async fn bind_as(dc: &SambaDc, user: &str, password: &str) -> Result<(), Str
 
 async fn read_attr(dc: &SambaDc, user: &str, attr: &str) -> Option<String> {
     let tls = sspr_agent::tls::client_config(Some(&dc.ca_file()), false).ok()?;
-    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(ldap3::LdapConnSettings::new().set_config(tls), &dc.ldaps_url()).await.ok()?;
+    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(
+        ldap3::LdapConnSettings::new().set_config(tls),
+        &dc.ldaps_url(),
+    )
+    .await
+    .ok()?;
     ldap3::drive!(conn);
-    ldap.simple_bind(&dc.admin_dn(), &dc.admin_password).await.ok()?.success().ok()?;
+    ldap.simple_bind(&dc.admin_dn(), &dc.admin_password)
+        .await
+        .ok()?
+        .success()
+        .ok()?;
     let (entries, _) = ldap
-        .search(&dc.base_dn(), ldap3::Scope::Subtree, &format!("(sAMAccountName={user})"), vec![attr])
+        .search(
+            &dc.base_dn(),
+            ldap3::Scope::Subtree,
+            &format!("(sAMAccountName={user})"),
+            vec![attr],
+        )
         .await
         .ok()?
         .success()
@@ -56,46 +76,98 @@ async fn read_attr(dc: &SambaDc, user: &str, attr: &str) -> Option<String> {
 #[tokio::test]
 async fn reset_is_proven_by_a_bind_with_the_new_password() {
     let dc = samba::shared();
-    dc.create_user("ad.reset", "Old-Passw0rd!", Some("ad.reset@corp.example.test"), "Ada Reset").expect("user");
+    dc.create_user(
+        "ad.reset",
+        "Old-Passw0rd!",
+        Some("ad.reset@corp.example.test"),
+        "Ada Reset",
+    )
+    .expect("user");
     let dir = directory(dc);
 
-    let account = dir.lookup(&dc.upn("ad.reset")).await.expect("lookup").expect("found");
+    let account = dir
+        .lookup(&dc.upn("ad.reset"))
+        .await
+        .expect("lookup")
+        .expect("found");
     assert_eq!(account.account_name, "ad.reset");
     assert_eq!(account.mail, vec!["ad.reset@corp.example.test".to_owned()]);
     assert!(account.enabled && !account.protected && account.in_scope && !account.locked);
     assert!(account.policy.complexity);
     // The other spellings of the same user find the same anchor.
     for spelling in ["ad.reset", "CORP\\ad.reset"] {
-        assert_eq!(dir.lookup(spelling).await.expect("lookup").map(|a| a.anchor), Some(account.anchor.clone()));
+        assert_eq!(
+            dir.lookup(spelling)
+                .await
+                .expect("lookup")
+                .map(|a| a.anchor),
+            Some(account.anchor.clone())
+        );
     }
 
-    dir.reset(&account.anchor, &Secret::new("Fresh-Start-2026".into()), ResetOptions::default()).await.expect("reset");
-    bind_as(dc, "ad.reset", "Fresh-Start-2026").await.expect("bind with the new password");
-    assert!(bind_as(dc, "ad.reset", "Old-Passw0rd!").await.is_err(), "the old password must stop working");
+    dir.reset(
+        &account.anchor,
+        &Secret::new("Fresh-Start-2026".into()),
+        ResetOptions::default(),
+    )
+    .await
+    .expect("reset");
+    bind_as(dc, "ad.reset", "Fresh-Start-2026")
+        .await
+        .expect("bind with the new password");
+    assert!(
+        bind_as(dc, "ad.reset", "Old-Passw0rd!").await.is_err(),
+        "the old password must stop working"
+    );
     // Not forced to change the password they just chose.
-    let pwd_last_set = read_attr(dc, "ad.reset", "pwdLastSet").await.expect("pwdLastSet");
+    let pwd_last_set = read_attr(dc, "ad.reset", "pwdLastSet")
+        .await
+        .expect("pwdLastSet");
     assert_ne!(pwd_last_set, "0");
 }
 
 #[tokio::test]
 async fn policy_refusals_come_back_as_their_reasons() {
     let dc = samba::shared();
-    dc.create_user("ad.policy", "Old-Passw0rd!", None, "Piet Policy").expect("user");
+    dc.create_user("ad.policy", "Old-Passw0rd!", None, "Piet Policy")
+        .expect("user");
     let dir = directory(dc);
-    let anchor = dir.lookup("ad.policy").await.expect("lookup").expect("found").anchor;
+    let anchor = dir
+        .lookup("ad.policy")
+        .await
+        .expect("lookup")
+        .expect("found")
+        .anchor;
     let too_short = Secret::new("Sh0rt!".into());
-    assert_eq!(dir.reset(&anchor, &too_short, ResetOptions::default()).await, Err(DirectoryError::TooShort));
+    assert_eq!(
+        dir.reset(&anchor, &too_short, ResetOptions::default())
+            .await,
+        Err(DirectoryError::TooShort)
+    );
     let too_simple = Secret::new("alllowercaseletters".into());
-    assert_eq!(dir.reset(&anchor, &too_simple, ResetOptions::default()).await, Err(DirectoryError::Complexity));
+    assert_eq!(
+        dir.reset(&anchor, &too_simple, ResetOptions::default())
+            .await,
+        Err(DirectoryError::Complexity)
+    );
     // Nothing changed: the old password still works.
-    bind_as(dc, "ad.policy", "Old-Passw0rd!").await.expect("old password still valid");
+    bind_as(dc, "ad.policy", "Old-Passw0rd!")
+        .await
+        .expect("old password still valid");
 }
 
 #[tokio::test]
 async fn hostile_and_unknown_names_find_nobody() {
     let dc = samba::shared();
     let dir = directory(dc);
-    for name in ["*)(objectClass=*", "*", "nobody.here", "", "a\\b\\c", "x@other.example"] {
+    for name in [
+        "*)(objectClass=*",
+        "*",
+        "nobody.here",
+        "",
+        "a\\b\\c",
+        "x@other.example",
+    ] {
         assert_eq!(dir.lookup(name).await.expect("lookup"), None, "{name:?}");
     }
 }

@@ -1,4 +1,5 @@
 //! The integration suite: one binary (one shared Samba DC) with a module per area.
 //! Add new scenarios as modules here rather than as new test binaries.
 
-mod agent_ad;
+pub mod agent_ad;
+mod api_reset;

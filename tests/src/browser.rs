@@ -16,12 +16,20 @@ pub struct Browser {
 impl Browser {
     /// A fresh browser whose preferred language is `lang` (e.g. "en-US", "nl-NL").
     pub async fn start(lang: &str) -> Self {
-        let profile = tempfile::Builder::new().prefix("sspr-chromium-").tempdir().expect("profile dir");
+        let profile = tempfile::Builder::new()
+            .prefix("sspr-chromium-")
+            .tempdir()
+            .expect("profile dir");
         let port = crate::processes::free_port();
-        let driver = crate::processes::spawn_watched(&format!("chromedriver --port={port}"), &profile.path().join("chromedriver.log"))
-            .expect("start chromedriver");
+        let driver = crate::processes::spawn_watched(
+            &format!("chromedriver --port={port}"),
+            &profile.path().join("chromedriver.log"),
+        )
+        .expect("start chromedriver");
         crate::wait_for_async("chromedriver", Duration::from_secs(20), || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
         })
         .await;
         let mut caps = serde_json::Map::new();
@@ -44,7 +52,11 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a chromedriver session");
-        Self { client, driver, _profile: profile }
+        Self {
+            client,
+            driver,
+            _profile: profile,
+        }
     }
 
     pub async fn close(mut self) {

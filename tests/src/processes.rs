@@ -36,7 +36,9 @@ pub fn stop(child: &mut Child) {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| crate::workspace_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::workspace_root().join("target"))
 }
 
 /// Path of a workspace binary, built (debug) on first use so `cargo test` alone suffices.
@@ -48,13 +50,19 @@ pub fn binary(name: &str) -> PathBuf {
             .current_dir(crate::workspace_root())
             .status()
             .expect("cargo build runs");
-        assert!(status.success(), "building sspr-server and sspr-agent failed");
+        assert!(
+            status.success(),
+            "building sspr-server and sspr-agent failed"
+        );
     });
     target_dir().join("debug").join(name)
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn shell_quote(s: &str) -> String {
@@ -68,11 +76,21 @@ pub struct ServerOptions {
     pub captcha_difficulty: u8,
     pub frontend_dir: Option<PathBuf>,
     pub heartbeat_secs: u64,
+    /// Record every relay frame (diagnostics), for the leak check.
+    pub capture_relay: bool,
+    pub listen_port: Option<u16>,
 }
 
 impl ServerOptions {
     pub fn new(smtp_port: u16) -> Self {
-        Self { smtp_port, captcha_difficulty: 8, frontend_dir: None, heartbeat_secs: 2 }
+        Self {
+            smtp_port,
+            captcha_difficulty: 8,
+            frontend_dir: None,
+            heartbeat_secs: 2,
+            capture_relay: false,
+            listen_port: None,
+        }
     }
 }
 
@@ -85,10 +103,16 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(options: &ServerOptions) -> Self {
-        let dir = tempfile::Builder::new().prefix("sspr-server-").tempdir().expect("temp dir");
-        let port = free_port();
+        let dir = tempfile::Builder::new()
+            .prefix("sspr-server-")
+            .tempdir()
+            .expect("temp dir");
+        let port = options.listen_port.unwrap_or_else(free_port);
         let url = format!("http://127.0.0.1:{port}");
-        let frontend = options.frontend_dir.clone().unwrap_or_else(|| dir.path().join("no-frontend"));
+        let frontend = options
+            .frontend_dir
+            .clone()
+            .unwrap_or_else(|| dir.path().join("no-frontend"));
         let config = dir.path().join("server.toml");
         let mut secret = [0u8; 32];
         getrandom_fill(&mut secret);
@@ -111,6 +135,7 @@ captcha_difficulty = {difficulty}
 
 [relay]
 heartbeat_secs = {heartbeat}
+{capture}
 "#,
             db = dir.path().join("sspr.db").display(),
             frontend = frontend.display(),
@@ -118,11 +143,29 @@ heartbeat_secs = {heartbeat}
             smtp = options.smtp_port,
             difficulty = options.captcha_difficulty,
             heartbeat = options.heartbeat_secs,
+            capture = if options.capture_relay {
+                format!(
+                    "capture_file = \"{}\"",
+                    dir.path().join("relay-frames.log").display()
+                )
+            } else {
+                String::new()
+            },
         );
         std::fs::write(&config, text).expect("write server config");
-        let command = format!("{} --config {} serve", shell_quote(&binary("sspr-server").display().to_string()), shell_quote(&config.display().to_string()));
-        let child = spawn_watched(&command, &dir.path().join("server.log")).expect("start sspr-server");
-        let server = Self { dir, url, config, child };
+        let command = format!(
+            "{} --config {} serve",
+            shell_quote(&binary("sspr-server").display().to_string()),
+            shell_quote(&config.display().to_string())
+        );
+        let child =
+            spawn_watched(&command, &dir.path().join("server.log")).expect("start sspr-server");
+        let server = Self {
+            dir,
+            url,
+            config,
+            child,
+        };
         let health = format!("127.0.0.1:{port}/healthz");
         crate::wait_for("sspr-server /healthz", Duration::from_secs(30), || {
             http_get_status(&health).filter(|s| *s == 200)
@@ -133,15 +176,29 @@ heartbeat_secs = {heartbeat}
     /// Issues a one-time onboarding token through the CLI, as an operator would.
     pub fn onboarding_token(&self) -> String {
         let out = Command::new(binary("sspr-server"))
-            .args(["--config", &self.config.display().to_string(), "token", "create", "--quiet"])
+            .args([
+                "--config",
+                &self.config.display().to_string(),
+                "token",
+                "create",
+                "--quiet",
+            ])
             .output()
             .expect("sspr-server token create");
-        assert!(out.status.success(), "token create failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "token create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn relay_frames(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("relay-frames.log")).unwrap_or_default()
     }
 
     pub fn database_bytes(&self) -> Vec<u8> {
@@ -168,10 +225,17 @@ fn getrandom_fill(buf: &mut [u8]) {
 /// The status code of a plain `GET http://host:port/path`, or None while nothing answers.
 pub fn http_get_status(host_port_path: &str) -> Option<u16> {
     use std::io::{Read, Write};
-    let (host_port, path) = host_port_path.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((host_port_path, "/".into()));
+    let (host_port, path) = host_port_path
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((host_port_path, "/".into()));
     let mut stream = std::net::TcpStream::connect(host_port).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
@@ -186,7 +250,10 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Writes the agent's configuration for `dc` and onboards it with `server`.
     pub fn onboard(server: &ServerProcess, dc: &crate::samba::SambaDc) -> Self {
-        let dir = tempfile::Builder::new().prefix("sspr-agent-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("sspr-agent-")
+            .tempdir()
+            .expect("temp dir");
         let config = dir.path().join("agent.toml");
         let text = format!(
             r#"state_dir = "{state}"
@@ -211,16 +278,39 @@ allow_reset_without_history = true
         std::fs::write(&config, text).expect("write agent config");
         let token = server.onboarding_token();
         let out = Command::new(binary("sspr-agent"))
-            .args(["--config", &config.display().to_string(), "onboard", "--server", &server.url, "--token", &token])
+            .args([
+                "--config",
+                &config.display().to_string(),
+                "onboard",
+                "--server",
+                &server.url,
+                "--token",
+                &token,
+            ])
             .output()
             .expect("sspr-agent onboard");
-        assert!(out.status.success(), "onboarding failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        Self { dir, config, child: None }
+        assert!(
+            out.status.success(),
+            "onboarding failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self {
+            dir,
+            config,
+            child: None,
+        }
     }
 
     pub fn start(&mut self) {
-        let command = format!("{} --config {} run", shell_quote(&binary("sspr-agent").display().to_string()), shell_quote(&self.config.display().to_string()));
-        self.child = Some(spawn_watched(&command, &self.dir.path().join("agent.log")).expect("start sspr-agent"));
+        let command = format!(
+            "{} --config {} run",
+            shell_quote(&binary("sspr-agent").display().to_string()),
+            shell_quote(&self.config.display().to_string())
+        );
+        self.child = Some(
+            spawn_watched(&command, &self.dir.path().join("agent.log")).expect("start sspr-agent"),
+        );
     }
 
     pub fn stop(&mut self) {

@@ -20,7 +20,10 @@ pub struct SambaDc {
 /// one DC, each creating its own users.
 pub fn shared() -> &'static SambaDc {
     static DC: OnceLock<SambaDc> = OnceLock::new();
-    DC.get_or_init(|| SambaDc::start("127.0.0.2", "CORP.EXAMPLE.TEST", "CORP").unwrap_or_else(|e| panic!("cannot start Samba: {e}")))
+    DC.get_or_init(|| {
+        SambaDc::start("127.0.0.2", "CORP.EXAMPLE.TEST", "CORP")
+            .unwrap_or_else(|e| panic!("cannot start Samba: {e}"))
+    })
 }
 
 fn run(cmd: &mut Command) -> Result<String, String> {
@@ -38,38 +41,86 @@ fn run(cmd: &mut Command) -> Result<String, String> {
 /// Makes a CA and a DC certificate valid for `address`, as PEM files in `dir`.
 fn make_certificates(dir: &Path, address: &str) -> Result<(), String> {
     let p = |name: &str| dir.join(name).display().to_string();
-    run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3", "-subj", "/CN=SSPR Test CA"]).args(["-keyout", &p("ca.key"), "-out", &p("ca.pem")]))?;
-    run(Command::new("openssl").args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=dc"]).args(["-keyout", &p("dc.key"), "-out", &p("dc.csr")]))?;
-    std::fs::write(dir.join("dc.ext"), format!("subjectAltName=IP:{address},DNS:localhost\nextendedKeyUsage=serverAuth\n")).map_err(|e| e.to_string())?;
-    run(Command::new("openssl").args(["x509", "-req", "-days", "3", "-CAcreateserial"]).args([
-        "-in", &p("dc.csr"), "-CA", &p("ca.pem"), "-CAkey", &p("ca.key"), "-out", &p("dc.pem"), "-extfile", &p("dc.ext"),
-    ]))?;
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "3",
+            "-subj",
+            "/CN=SSPR Test CA",
+        ])
+        .args(["-keyout", &p("ca.key"), "-out", &p("ca.pem")]))?;
+    run(Command::new("openssl")
+        .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=dc"])
+        .args(["-keyout", &p("dc.key"), "-out", &p("dc.csr")]))?;
+    std::fs::write(
+        dir.join("dc.ext"),
+        format!("subjectAltName=IP:{address},DNS:localhost\nextendedKeyUsage=serverAuth\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "3", "-CAcreateserial"])
+        .args([
+            "-in",
+            &p("dc.csr"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-out",
+            &p("dc.pem"),
+            "-extfile",
+            &p("dc.ext"),
+        ]))?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.join("dc.key"), std::fs::Permissions::from_mode(0o600)).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(dir.join("dc.key"), std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
 impl SambaDc {
     pub fn start(address: &str, realm: &str, netbios: &str) -> Result<Self, String> {
-        let dir = tempfile::Builder::new().prefix("sspr-samba-").tempdir().map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new()
+            .prefix("sspr-samba-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
         let admin_password = "Adm1n-Pa55word!".to_owned();
         let target = dir.path().display().to_string();
         let host = format!("dc{}", address.rsplit('.').next().unwrap_or("1"));
-        run(Command::new("samba-tool").args(["domain", "provision", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307"]).args([
-            format!("--realm={realm}"),
-            format!("--domain={netbios}"),
-            format!("--adminpass={admin_password}"),
-            format!("--targetdir={target}"),
-            format!("--host-name={host}"),
-            format!("--option=interfaces={address}/8"),
-            "--option=bind interfaces only=yes".into(),
-        ]))?;
+        run(Command::new("samba-tool")
+            .args([
+                "domain",
+                "provision",
+                "--server-role=dc",
+                "--dns-backend=NONE",
+                "--use-rfc2307",
+            ])
+            .args([
+                format!("--realm={realm}"),
+                format!("--domain={netbios}"),
+                format!("--adminpass={admin_password}"),
+                format!("--targetdir={target}"),
+                format!("--host-name={host}"),
+                format!("--option=interfaces={address}/8"),
+                "--option=bind interfaces only=yes".into(),
+            ]))?;
         let tls = dir.path().join("tls");
         std::fs::create_dir_all(&tls).map_err(|e| e.to_string())?;
         make_certificates(&tls, address)?;
         let sam = format!("{target}/private/sam.ldb");
         // Tests change passwords back to back; a day's minimum age would stop them.
-        run(Command::new("samba-tool").args(["domain", "passwordsettings", "set", "--min-pwd-age=0", "-H", &sam]))?;
+        run(Command::new("samba-tool").args([
+            "domain",
+            "passwordsettings",
+            "set",
+            "--min-pwd-age=0",
+            "-H",
+            &sam,
+        ]))?;
         std::fs::create_dir_all(dir.path().join("run")).map_err(|e| e.to_string())?;
         let samba = format!(
             "samba -i -s {target}/etc/smb.conf --option='server services=ldap' --option='pid directory={target}/run' \
@@ -78,8 +129,17 @@ impl SambaDc {
             t = tls.display()
         );
         let child = crate::processes::spawn_watched(&samba, &dir.path().join("samba.log"))?;
-        let dc = Self { dir, address: address.to_owned(), realm: realm.to_owned(), netbios: netbios.to_owned(), admin_password, child };
-        crate::wait_for("Samba LDAPS", Duration::from_secs(60), || TcpStream::connect((dc.address.as_str(), 636)).ok());
+        let dc = Self {
+            dir,
+            address: address.to_owned(),
+            realm: realm.to_owned(),
+            netbios: netbios.to_owned(),
+            admin_password,
+            child,
+        };
+        crate::wait_for("Samba LDAPS", Duration::from_secs(60), || {
+            TcpStream::connect((dc.address.as_str(), 636)).ok()
+        });
         Ok(dc)
     }
 
@@ -96,7 +156,11 @@ impl SambaDc {
     }
 
     pub fn base_dn(&self) -> String {
-        self.realm.split('.').map(|p| format!("DC={}", p.to_ascii_lowercase())).collect::<Vec<_>>().join(",")
+        self.realm
+            .split('.')
+            .map(|p| format!("DC={}", p.to_ascii_lowercase()))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     pub fn admin_dn(&self) -> String {
@@ -108,10 +172,18 @@ impl SambaDc {
     }
 
     pub fn samba_tool(&self, args: &[&str]) -> Result<String, String> {
-        run(Command::new("samba-tool").args(args).args(["-H", &self.sam_ldb()]))
+        run(Command::new("samba-tool")
+            .args(args)
+            .args(["-H", &self.sam_ldb()]))
     }
 
-    pub fn create_user(&self, name: &str, password: &str, mail: Option<&str>, display: &str) -> Result<(), String> {
+    pub fn create_user(
+        &self,
+        name: &str,
+        password: &str,
+        mail: Option<&str>,
+        display: &str,
+    ) -> Result<(), String> {
         let (given, surname) = display.split_once(' ').unwrap_or((display, ""));
         let mut args = vec!["user", "create", name, password];
         let mail_arg = mail.map(|m| format!("--mail-address={m}"));

@@ -16,12 +16,22 @@ pub struct Mail {
 impl Mail {
     /// The first run of 6–8 digits in the message body: the verification code.
     pub fn code(&self) -> Option<String> {
-        let body = self.data.split("\r\n\r\n").skip(1).collect::<Vec<_>>().join("\n");
-        body.split(|c: char| !c.is_ascii_digit()).find(|w| (6..=8).contains(&w.len())).map(str::to_owned)
+        let body = self
+            .data
+            .split("\r\n\r\n")
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n");
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| (6..=8).contains(&w.len()))
+            .map(str::to_owned)
     }
 
     pub fn subject(&self) -> Option<String> {
-        self.data.lines().find_map(|l| l.strip_prefix("Subject: ")).map(str::to_owned)
+        self.data
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .map(str::to_owned)
     }
 }
 
@@ -43,7 +53,10 @@ impl SmtpSink {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP sink");
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
         let mails = Arc::new(Mutex::new(Vec::new()));
-        let sink = Self { port, mails: mails.clone() };
+        let sink = Self {
+            port,
+            mails: mails.clone(),
+        };
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (mails, on_mail) = (mails.clone(), on_mail.clone());
@@ -65,20 +78,29 @@ impl SmtpSink {
     }
 
     pub fn mails_to(&self, address: &str) -> Vec<Mail> {
-        self.mails().into_iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address))).collect()
+        self.mails()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+            .collect()
     }
 
     /// Waits until `address` has received more than `already` messages; returns the newest.
     pub fn wait_for_mail(&self, address: &str, already: usize) -> Mail {
-        crate::wait_for(&format!("mail to {address}"), Duration::from_secs(30), || {
-            let mails = self.mails_to(address);
-            (mails.len() > already).then(|| mails[mails.len() - 1].clone())
-        })
+        crate::wait_for(
+            &format!("mail to {address}"),
+            Duration::from_secs(30),
+            || {
+                let mails = self.mails_to(address);
+                (mails.len() > already).then(|| mails[mails.len() - 1].clone())
+            },
+        )
     }
 }
 
 fn serve(stream: TcpStream) -> Option<Vec<Mail>> {
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
     let mut writer = stream.try_clone().ok()?;
     let mut reader = BufReader::new(stream);
     let reply = |w: &mut TcpStream, text: &str| w.write_all(format!("{text}\r\n").as_bytes()).ok();
@@ -91,13 +113,27 @@ fn serve(stream: TcpStream) -> Option<Vec<Mail>> {
             return Some(done);
         }
         let upper = line.trim_end().to_ascii_uppercase();
-        let arg = |prefix: &str| line.trim_end()[prefix.len()..].trim().trim_start_matches('<').trim_end_matches('>').to_owned();
+        let arg = |prefix: &str| {
+            line.trim_end()[prefix.len()..]
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        };
         if upper.starts_with("EHLO") {
             reply(&mut writer, "250-sspr-sink\r\n250-8BITMIME\r\n250 SMTPUTF8")?;
-        } else if upper.starts_with("HELO") || upper.starts_with("RSET") || upper.starts_with("NOOP") {
+        } else if upper.starts_with("HELO")
+            || upper.starts_with("RSET")
+            || upper.starts_with("NOOP")
+        {
             reply(&mut writer, "250 OK")?;
         } else if upper.starts_with("MAIL FROM:") {
-            from = arg("MAIL FROM:").split_whitespace().next().unwrap_or_default().trim_end_matches('>').to_owned();
+            from = arg("MAIL FROM:")
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('>')
+                .to_owned();
             reply(&mut writer, "250 OK")?;
         } else if upper.starts_with("RCPT TO:") {
             to.push(arg("RCPT TO:"));
@@ -113,9 +149,17 @@ fn serve(stream: TcpStream) -> Option<Vec<Mail>> {
                 if line == ".\r\n" || line == ".\n" {
                     break;
                 }
-                data.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
+                data.push_str(
+                    line.strip_prefix('.')
+                        .filter(|_| line.starts_with(".."))
+                        .unwrap_or(&line),
+                );
             }
-            done.push(Mail { from: std::mem::take(&mut from), to: std::mem::take(&mut to), data });
+            done.push(Mail {
+                from: std::mem::take(&mut from),
+                to: std::mem::take(&mut to),
+                data,
+            });
             reply(&mut writer, "250 OK queued")?;
         } else if upper.starts_with("QUIT") {
             reply(&mut writer, "221 Bye")?;

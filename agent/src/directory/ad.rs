@@ -14,18 +14,29 @@ pub const UAC_ACCOUNT_DISABLE: u32 = 0x0002;
 
 /// The policy-hints control with its flag set: `SEQUENCE { INTEGER 1 }`.
 pub fn policy_hints_control(oid: &str) -> RawControl {
-    RawControl { ctype: oid.to_owned(), crit: true, val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]) }
+    RawControl {
+        ctype: oid.to_owned(),
+        crit: true,
+        val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]),
+    }
 }
 
 /// Picks the policy-hints control from the DC's `supportedControl` list.
 pub fn pick_policy_hints(supported: &[String]) -> Option<&'static str> {
-    [POLICY_HINTS_OID, POLICY_HINTS_DEPRECATED_OID].into_iter().find(|oid| supported.iter().any(|s| s == oid))
+    [POLICY_HINTS_OID, POLICY_HINTS_DEPRECATED_OID]
+        .into_iter()
+        .find(|oid| supported.iter().any(|s| s == oid))
 }
 
 /// `unicodePwd` takes the password in double quotes, UTF-16LE.
 pub fn unicode_pwd(password: &str) -> zeroize::Zeroizing<Vec<u8>> {
     let quoted = zeroize::Zeroizing::new(format!("\"{password}\""));
-    zeroize::Zeroizing::new(quoted.encode_utf16().flat_map(|u| u.to_le_bytes()).collect())
+    zeroize::Zeroizing::new(
+        quoted
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect(),
+    )
 }
 
 /// objectGUID bytes → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (the first three groups little-endian).
@@ -103,7 +114,10 @@ mod tests {
         let raw: Vec<u8> = (0u8..16).collect();
         let text = guid_to_string(&raw).expect("16 bytes");
         assert_eq!(text, "03020100-0504-0706-0809-0a0b0c0d0e0f");
-        assert_eq!(guid_filter_value(&text).expect("guid"), raw.iter().map(|b| format!("\\{b:02x}")).collect::<String>());
+        assert_eq!(
+            guid_filter_value(&text).expect("guid"),
+            raw.iter().map(|b| format!("\\{b:02x}")).collect::<String>()
+        );
     }
 
     #[test]
@@ -115,8 +129,14 @@ mod tests {
     fn intervals_and_names() {
         assert_eq!(interval_secs("-864000000000"), 86_400);
         assert_eq!(interval_secs("-9223372036854775808"), 0);
-        assert_eq!(dns_name_of("DC=corp,DC=example,DC=test"), "corp.example.test");
-        assert_eq!(pick_policy_hints(&["1.2.840.113556.1.4.2066".into()]), Some(POLICY_HINTS_DEPRECATED_OID));
+        assert_eq!(
+            dns_name_of("DC=corp,DC=example,DC=test"),
+            "corp.example.test"
+        );
+        assert_eq!(
+            pick_policy_hints(&["1.2.840.113556.1.4.2066".into()]),
+            Some(POLICY_HINTS_DEPRECATED_OID)
+        );
         assert_eq!(pick_policy_hints(&[]), None);
     }
 
@@ -124,9 +144,21 @@ mod tests {
     fn samba_texts_map_to_reasons() {
         let t = "0000052D: Constraint violation - check_password_restrictions: the password is too short. It should be equal or longer than 7 characters!";
         assert_eq!(map_modify_error(19, t), DirectoryError::TooShort);
-        assert_eq!(map_modify_error(19, "the password does not meet the complexity criteria!"), DirectoryError::Complexity);
-        assert_eq!(map_modify_error(19, "the password was already used (in history)!"), DirectoryError::History);
-        assert_eq!(map_modify_error(19, "the password is too young to change!"), DirectoryError::TooYoung);
-        assert!(matches!(map_modify_error(50, "no"), DirectoryError::AccessDenied(_)));
+        assert_eq!(
+            map_modify_error(19, "the password does not meet the complexity criteria!"),
+            DirectoryError::Complexity
+        );
+        assert_eq!(
+            map_modify_error(19, "the password was already used (in history)!"),
+            DirectoryError::History
+        );
+        assert_eq!(
+            map_modify_error(19, "the password is too young to change!"),
+            DirectoryError::TooYoung
+        );
+        assert!(matches!(
+            map_modify_error(50, "no"),
+            DirectoryError::AccessDenied(_)
+        ));
     }
 }

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ldap3::{ldap_escape, Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry};
+use ldap3::{
+    ldap_escape, Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry,
+};
 use rustls::ClientConfig;
 use sspr_protocol::policy::{AccountNames, PasswordPolicy, Rule, DOMAIN_PASSWORD_COMPLEX};
 use sspr_protocol::relay::Account;
@@ -34,7 +36,9 @@ pub struct LdapDirectory {
 
 impl std::fmt::Debug for LdapDirectory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LdapDirectory").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("LdapDirectory")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -42,14 +46,20 @@ impl std::fmt::Debug for LdapDirectory {
 fn classify(err: LdapError) -> DirectoryError {
     match err {
         LdapError::LdapResult { result } => match result.rc {
-            49 => DirectoryError::AccessDenied(format!("the service account's bind was refused: {}", result.text)),
+            49 => DirectoryError::AccessDenied(format!(
+                "the service account's bind was refused: {}",
+                result.text
+            )),
             50 => DirectoryError::AccessDenied(result.text),
             52 | 51 => DirectoryError::Unreachable(format!("rc={}: {}", result.rc, result.text)),
             rc => DirectoryError::Other(format!("rc={rc}: {}", result.text)),
         },
         LdapError::Io { source } => {
             let text = source.to_string();
-            if source.kind() == std::io::ErrorKind::InvalidData || text.contains("certificate") || text.contains("tls") {
+            if source.kind() == std::io::ErrorKind::InvalidData
+                || text.contains("certificate")
+                || text.contains("tls")
+            {
                 DirectoryError::Tls(text)
             } else {
                 DirectoryError::Unreachable(text)
@@ -62,7 +72,11 @@ fn classify(err: LdapError) -> DirectoryError {
 }
 
 fn first<'a>(entry: &'a SearchEntry, attr: &str) -> Option<&'a str> {
-    entry.attrs.get(attr).and_then(|v| v.first()).map(String::as_str)
+    entry
+        .attrs
+        .get(attr)
+        .and_then(|v| v.first())
+        .map(String::as_str)
 }
 
 /// A binary attribute lands in `attrs` when its bytes happen to be valid UTF-8.
@@ -76,14 +90,22 @@ fn first_bytes(entry: &SearchEntry, attr: &str) -> Option<Vec<u8>> {
 
 /// `a, b` and `a,b` name the same DN; compare without the blanks and case.
 fn normalize_dn(dn: &str) -> String {
-    dn.split(',').map(|p| p.trim().to_ascii_lowercase()).collect::<Vec<_>>().join(",")
+    dn.split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl LdapDirectory {
     pub fn new(config: DirectoryConfig) -> Result<Self, DirectoryError> {
-        let tls = crate::tls::client_config(config.ca_file.as_deref(), false).map_err(|e| DirectoryError::Tls(e.to_string()))?;
+        let tls = crate::tls::client_config(config.ca_file.as_deref(), false)
+            .map_err(|e| DirectoryError::Tls(e.to_string()))?;
         let timeout = Duration::from_secs(config.timeout_secs.max(1));
-        Ok(Self { config, tls, timeout })
+        Ok(Self {
+            config,
+            tls,
+            timeout,
+        })
     }
 
     async fn connect(&self) -> Result<Ldap, DirectoryError> {
@@ -93,7 +115,9 @@ impl LdapDirectory {
                 last = DirectoryError::Tls(format!("{url} is not ldaps://; plain LDAP is refused"));
                 continue;
             }
-            let settings = LdapConnSettings::new().set_conn_timeout(self.timeout).set_config(self.tls.clone());
+            let settings = LdapConnSettings::new()
+                .set_conn_timeout(self.timeout)
+                .set_config(self.tls.clone());
             match LdapConnAsync::with_settings(settings, url).await {
                 Ok((conn, mut ldap)) => {
                     ldap3::drive!(conn);
@@ -113,7 +137,14 @@ impl LdapDirectory {
         Err(last)
     }
 
-    async fn search(&self, ldap: &mut Ldap, base: &str, scope: Scope, filter: &str, attrs: &[&str]) -> Result<Vec<SearchEntry>, DirectoryError> {
+    async fn search(
+        &self,
+        ldap: &mut Ldap,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+    ) -> Result<Vec<SearchEntry>, DirectoryError> {
         let (entries, _) = ldap
             .with_timeout(self.timeout)
             .search(base, scope, filter, attrs.to_vec())
@@ -127,30 +158,58 @@ impl LdapDirectory {
     async fn session(&self) -> Result<(Ldap, DomainInfo), DirectoryError> {
         let mut ldap = self.connect().await?;
         let root = self
-            .search(&mut ldap, "", Scope::Base, "(objectClass=*)", &["defaultNamingContext", "supportedControl"])
+            .search(
+                &mut ldap,
+                "",
+                Scope::Base,
+                "(objectClass=*)",
+                &["defaultNamingContext", "supportedControl"],
+            )
             .await?;
-        let root = root.first().ok_or_else(|| DirectoryError::Other("the DC returned no rootDSE".into()))?;
+        let root = root
+            .first()
+            .ok_or_else(|| DirectoryError::Other("the DC returned no rootDSE".into()))?;
         let base_dn = first(root, "defaultNamingContext")
             .ok_or_else(|| DirectoryError::Other("rootDSE has no defaultNamingContext".into()))?
             .to_owned();
-        let supported = root.attrs.get("supportedControl").cloned().unwrap_or_default();
+        let supported = root
+            .attrs
+            .get("supportedControl")
+            .cloned()
+            .unwrap_or_default();
         let domain = self
             .search(
                 &mut ldap,
                 &base_dn,
                 Scope::Base,
                 "(objectClass=*)",
-                &["minPwdLength", "pwdProperties", "pwdHistoryLength", "minPwdAge", "maxPwdAge"],
+                &[
+                    "minPwdLength",
+                    "pwdProperties",
+                    "pwdHistoryLength",
+                    "minPwdAge",
+                    "maxPwdAge",
+                ],
             )
             .await?;
-        let domain = domain.first().ok_or_else(|| DirectoryError::AccessDenied("cannot read the domain root".into()))?;
-        let num = |attr: &str| first(domain, attr).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let domain = domain
+            .first()
+            .ok_or_else(|| DirectoryError::AccessDenied("cannot read the domain root".into()))?;
+        let num = |attr: &str| {
+            first(domain, attr)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
         let policy = PasswordPolicy {
             min_length: num("minPwdLength").clamp(0, 256) as u32,
             complexity: (num("pwdProperties") as u32) & DOMAIN_PASSWORD_COMPLEX != 0,
             history_length: num("pwdHistoryLength").clamp(0, 1024) as u32,
-            min_age_secs: first(domain, "minPwdAge").map(ad::interval_secs).unwrap_or(0),
-            max_age_secs: first(domain, "maxPwdAge").map(ad::interval_secs).unwrap_or(0),
+            min_age_secs: first(domain, "minPwdAge")
+                .map(ad::interval_secs)
+                .unwrap_or(0),
+            max_age_secs: first(domain, "maxPwdAge")
+                .map(ad::interval_secs)
+                .unwrap_or(0),
         };
         let info = DomainInfo {
             dns_name: ad::dns_name_of(&base_dn),
@@ -163,7 +222,9 @@ impl LdapDirectory {
 
     fn account_of(&self, entry: &SearchEntry, info: &DomainInfo) -> Option<Account> {
         let anchor = ad::guid_to_string(&first_bytes(entry, "objectGUID")?)?;
-        let uac: u32 = first(entry, "userAccountControl").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let uac: u32 = first(entry, "userAccountControl")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let dn = normalize_dn(&entry.dn);
         let in_scope = self.config.scope.is_empty()
             || self.config.scope.iter().any(|s| {
@@ -172,10 +233,15 @@ impl LdapDirectory {
             });
         Some(Account {
             anchor,
-            account_name: first(entry, "sAMAccountName").unwrap_or_default().to_owned(),
+            account_name: first(entry, "sAMAccountName")
+                .unwrap_or_default()
+                .to_owned(),
             display_name: first(entry, "displayName").unwrap_or_default().to_owned(),
             enabled: uac & ad::UAC_ACCOUNT_DISABLE == 0,
-            locked: first(entry, "lockoutTime").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) > 0,
+            locked: first(entry, "lockoutTime")
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+                > 0,
             protected: first(entry, "adminCount") == Some("1"),
             in_scope,
             mail: entry.attrs.get("mail").cloned().unwrap_or_default(),
@@ -192,29 +258,60 @@ impl LdapDirectory {
             format!("(sAMAccountName={})", ldap_escape(user))
         } else if let Some((local, suffix)) = name.rsplit_once('@') {
             if suffix.eq_ignore_ascii_case(&info.dns_name) {
-                format!("(|(userPrincipalName={})(sAMAccountName={}))", ldap_escape(name), ldap_escape(local))
+                format!(
+                    "(|(userPrincipalName={})(sAMAccountName={}))",
+                    ldap_escape(name),
+                    ldap_escape(local)
+                )
             } else {
                 format!("(userPrincipalName={})", ldap_escape(name))
             }
         } else {
             format!("(sAMAccountName={})", ldap_escape(name))
         };
-        Some(format!("(&(objectCategory=person)(objectClass=user){inner})"))
+        Some(format!(
+            "(&(objectCategory=person)(objectClass=user){inner})"
+        ))
     }
 
-    async fn find_by_anchor(&self, ldap: &mut Ldap, info: &DomainInfo, anchor: &str) -> Result<(String, Account), DirectoryError> {
+    async fn find_by_anchor(
+        &self,
+        ldap: &mut Ldap,
+        info: &DomainInfo,
+        anchor: &str,
+    ) -> Result<(String, Account), DirectoryError> {
         let value = ad::guid_filter_value(anchor).ok_or(DirectoryError::NotFound)?;
-        let mut found = self.search(ldap, &info.base_dn, Scope::Subtree, &format!("(objectGUID={value})"), ACCOUNT_ATTRS).await?;
+        let mut found = self
+            .search(
+                ldap,
+                &info.base_dn,
+                Scope::Subtree,
+                &format!("(objectGUID={value})"),
+                ACCOUNT_ATTRS,
+            )
+            .await?;
         if found.len() != 1 {
             return Err(DirectoryError::NotFound);
         }
         let entry = found.remove(0);
-        let account = self.account_of(&entry, info).ok_or(DirectoryError::NotFound)?;
+        let account = self
+            .account_of(&entry, info)
+            .ok_or(DirectoryError::NotFound)?;
         Ok((entry.dn, account))
     }
 
-    async fn replace(&self, ldap: &mut Ldap, dn: &str, attr: &str, value: Vec<u8>, control: Option<&str>) -> Result<(), DirectoryError> {
-        let mods = vec![Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value]))];
+    async fn replace(
+        &self,
+        ldap: &mut Ldap,
+        dn: &str,
+        attr: &str,
+        value: Vec<u8>,
+        control: Option<&str>,
+    ) -> Result<(), DirectoryError> {
+        let mods = vec![Mod::Replace(
+            attr.as_bytes().to_vec(),
+            HashSet::from([value]),
+        )];
         let ldap = ldap.with_timeout(self.timeout);
         let ldap = match control {
             Some(oid) => ldap.with_controls(ad::policy_hints_control(oid)),
@@ -230,11 +327,21 @@ impl LdapDirectory {
 }
 
 /// Windows says only "constraint violation"; name the reason when our own evaluation can.
-fn refine(err: DirectoryError, policy: &PasswordPolicy, password: &str, names: &AccountNames) -> DirectoryError {
+fn refine(
+    err: DirectoryError,
+    policy: &PasswordPolicy,
+    password: &str,
+    names: &AccountNames,
+) -> DirectoryError {
     if !matches!(err, DirectoryError::PolicyOther(_)) {
         return err;
     }
-    match policy.evaluate(password, names).into_iter().find(|c| !c.met).map(|c| c.rule) {
+    match policy
+        .evaluate(password, names)
+        .into_iter()
+        .find(|c| !c.met)
+        .map(|c| c.rule)
+    {
         Some(Rule::MinLength(_)) => DirectoryError::TooShort,
         Some(Rule::Complexity | Rule::NotAccountName) => DirectoryError::Complexity,
         None => err,
@@ -253,7 +360,15 @@ impl Directory for LdapDirectory {
         let Some(filter) = Self::username_filter(username, &info) else {
             return Ok(None);
         };
-        let found = self.search(&mut ldap, &info.base_dn, Scope::Subtree, &filter, ACCOUNT_ATTRS).await?;
+        let found = self
+            .search(
+                &mut ldap,
+                &info.base_dn,
+                Scope::Subtree,
+                &filter,
+                ACCOUNT_ATTRS,
+            )
+            .await?;
         let _ = ldap.unbind().await;
         // Zero or several matches: nobody to help, and nothing to reveal.
         if found.len() != 1 {
@@ -262,7 +377,12 @@ impl Directory for LdapDirectory {
         Ok(self.account_of(&found[0], &info))
     }
 
-    async fn reset(&self, anchor: &str, password: &Secret, options: ResetOptions) -> Result<(), DirectoryError> {
+    async fn reset(
+        &self,
+        anchor: &str,
+        password: &Secret,
+        options: ResetOptions,
+    ) -> Result<(), DirectoryError> {
         let (mut ldap, info) = self.session().await?;
         if !self.reset_allowed(&info) {
             return Err(DirectoryError::ResetWithoutHistory);
@@ -278,18 +398,37 @@ impl Directory for LdapDirectory {
         if !account.in_scope {
             return Err(DirectoryError::OutOfScope);
         }
-        let names = AccountNames { account_name: account.account_name.clone(), display_name: account.display_name.clone() };
+        let names = AccountNames {
+            account_name: account.account_name.clone(),
+            display_name: account.display_name.clone(),
+        };
         let encoded = ad::unicode_pwd(password.expose());
-        self.replace(&mut ldap, &dn, "unicodePwd", encoded.to_vec(), info.policy_hints_oid)
-            .await
-            .map_err(|e| refine(e, &info.policy, password.expose(), &names))?;
+        self.replace(
+            &mut ldap,
+            &dn,
+            "unicodePwd",
+            encoded.to_vec(),
+            info.policy_hints_oid,
+        )
+        .await
+        .map_err(|e| refine(e, &info.policy, password.expose(), &names))?;
         if options.must_change_at_next_logon {
-            self.replace(&mut ldap, &dn, "pwdLastSet", b"0".to_vec(), None).await?;
+            self.replace(&mut ldap, &dn, "pwdLastSet", b"0".to_vec(), None)
+                .await?;
         } else {
             // A self-service reset must not leave the user forced to change what they just chose.
-            let now = self.search(&mut ldap, &dn, Scope::Base, "(objectClass=*)", &["pwdLastSet"]).await?;
+            let now = self
+                .search(
+                    &mut ldap,
+                    &dn,
+                    Scope::Base,
+                    "(objectClass=*)",
+                    &["pwdLastSet"],
+                )
+                .await?;
             if now.first().and_then(|e| first(e, "pwdLastSet")) == Some("0") {
-                self.replace(&mut ldap, &dn, "pwdLastSet", b"-1".to_vec(), None).await?;
+                self.replace(&mut ldap, &dn, "pwdLastSet", b"-1".to_vec(), None)
+                    .await?;
             }
         }
         let _ = ldap.unbind().await;

@@ -52,7 +52,9 @@ impl DirectoryError {
             Self::History => ErrorCode::PasswordHistory,
             Self::TooYoung => ErrorCode::PasswordTooYoung,
             Self::PolicyOther(_) => ErrorCode::PasswordRejected,
-            Self::NotFound | Self::Disabled | Self::Protected | Self::OutOfScope => ErrorCode::AccountNotEligible,
+            Self::NotFound | Self::Disabled | Self::Protected | Self::OutOfScope => {
+                ErrorCode::AccountNotEligible
+            }
             Self::ResetWithoutHistory => ErrorCode::OperationNotAllowed,
             Self::AccessDenied(_) => ErrorCode::DirectoryAccessDenied,
             Self::Unreachable(_) | Self::Tls(_) => ErrorCode::DirectoryUnreachable,
@@ -61,7 +63,14 @@ impl DirectoryError {
     }
 
     pub fn is_policy(&self) -> bool {
-        matches!(self, Self::TooShort | Self::Complexity | Self::History | Self::TooYoung | Self::PolicyOther(_))
+        matches!(
+            self,
+            Self::TooShort
+                | Self::Complexity
+                | Self::History
+                | Self::TooYoung
+                | Self::PolicyOther(_)
+        )
     }
 }
 
@@ -83,9 +92,17 @@ pub struct ResetOptions {
 pub trait Directory: Send + Sync {
     fn domain(&self) -> impl Future<Output = Result<DomainInfo, DirectoryError>> + Send;
     /// Resolves a user-typed name (UPN, sAMAccountName or DOMAIN\user) to exactly one account.
-    fn lookup(&self, username: &str) -> impl Future<Output = Result<Option<Account>, DirectoryError>> + Send;
+    fn lookup(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<Account>, DirectoryError>> + Send;
     /// Replaces the password of the account with this objectGUID.
-    fn reset(&self, anchor: &str, password: &Secret, options: ResetOptions) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+    fn reset(
+        &self,
+        anchor: &str,
+        password: &Secret,
+        options: ResetOptions,
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
     /// Whether resets may be applied at all (history enforceable, or allowed without).
     fn reset_allowed(&self, info: &DomainInfo) -> bool;
 }

@@ -1,0 +1,227 @@
+//! Server configuration: defaults, then a TOML file, then `SSPR_*` environment variables
+//! (nested keys joined with `__`, e.g. `SSPR_MAIL__SMTP_HOST`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Rule(String),
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The address users and agents reach the server at.
+    pub public_url: String,
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// The built frontend (Trunk's `dist/`).
+    pub frontend_dir: PathBuf,
+    /// 32 random bytes, base64url: keys the code hashes, the decoys and encryption at rest.
+    /// Create one with `sspr-server secret`.
+    pub secret: String,
+    pub log_json: bool,
+    /// Terminate TLS here with this certificate chain and key (PEM). Without them the server
+    /// speaks plain HTTP and expects a TLS proxy in front.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub mail: MailConfig,
+    pub reset: ResetConfig,
+    pub relay: RelayConfig,
+    pub limits: LimitsConfig,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP: only for a relay on the same host or network segment.
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfig {
+    pub code_length: u8,
+    pub code_ttl_secs: u32,
+    pub code_attempts: u32,
+    pub resend_cooldown_secs: u32,
+    pub flow_ttl_secs: u32,
+    /// Leading zero bits the proof-of-work CAPTCHA asks for (18 ≈ a second in a browser).
+    pub captcha_difficulty: u8,
+    /// The mail domain shown in decoys for accounts that cannot be helped; the directory's
+    /// DNS name when unset.
+    pub decoy_mail_domain: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    pub heartbeat_secs: u64,
+    pub request_timeout_secs: u64,
+    pub package_ttl_secs: i64,
+    pub onboarding_token_ttl_secs: i64,
+    /// Diagnostics: append every relay frame, as sent and received, to this file. Frames never
+    /// hold a password in clear, but lookups carry contact data: leave unset in production.
+    pub capture_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub flow_starts_per_address: u32,
+    pub flow_starts_window_secs: i64,
+    pub sends_per_destination: u32,
+    pub sends_window_secs: i64,
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            database: PathBuf::from("sspr.db"),
+            frontend_dir: PathBuf::from("dist"),
+            secret: String::new(),
+            log_json: false,
+            tls_cert_file: None,
+            tls_key_file: None,
+            mail: MailConfig {
+                smtp_host: "localhost".into(),
+                smtp_port: 25,
+                security: SmtpSecurity::Starttls,
+                username: None,
+                password: None,
+                from: "Password self-service <no-reply@localhost>".into(),
+            },
+            reset: ResetConfig {
+                code_length: 8,
+                code_ttl_secs: 600,
+                code_attempts: 5,
+                resend_cooldown_secs: 60,
+                flow_ttl_secs: 1800,
+                captcha_difficulty: 18,
+                decoy_mail_domain: None,
+            },
+            relay: RelayConfig {
+                heartbeat_secs: sspr_protocol::relay::DEFAULT_HEARTBEAT_SECS,
+                request_timeout_secs: 30,
+                package_ttl_secs: sspr_protocol::package::DEFAULT_PACKAGE_TTL_SECS,
+                onboarding_token_ttl_secs: 3600,
+                capture_file: None,
+            },
+            limits: LimitsConfig {
+                flow_starts_per_address: 30,
+                flow_starts_window_secs: 900,
+                sends_per_destination: 3,
+                sends_window_secs: 900,
+                max_body_bytes: 16 * 1024,
+            },
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(ServerConfig::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let config: ServerConfig = figment
+            .merge(
+                Env::prefixed("SSPR_")
+                    .split("__")
+                    .ignore(&["config", "log"]),
+            )
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(6..=8).contains(&self.reset.code_length) {
+            return Err(ConfigError::Rule(
+                "reset.code_length must be 6, 7 or 8".into(),
+            ));
+        }
+        if self.reset.captcha_difficulty > sspr_protocol::captcha::MAX_DIFFICULTY {
+            return Err(ConfigError::Rule(format!(
+                "reset.captcha_difficulty must be at most {}",
+                sspr_protocol::captcha::MAX_DIFFICULTY
+            )));
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err(ConfigError::Rule(
+                "set both tls_cert_file and tls_key_file, or neither".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The server secret's bytes, or exactly how to make one.
+    pub fn secret_bytes(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, ConfigError> {
+        let how = "create one with `sspr-server secret` and put it in the config file as secret = \"…\" or in SSPR_SECRET";
+        if self.secret.is_empty() {
+            return Err(ConfigError::Rule(format!("no server secret is set: {how}")));
+        }
+        match sspr_protocol::b64::decode(&self.secret) {
+            Some(bytes) if bytes.len() >= 32 => Ok(zeroize::Zeroizing::new(bytes)),
+            _ => Err(ConfigError::Rule(format!(
+                "the server secret must be at least 32 random bytes in base64url: {how}"
+            ))),
+        }
+    }
+
+    /// The configuration as TOML with secrets blanked, for `sspr-server config show`.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        if !shown.secret.is_empty() {
+            shown.secret = "<set>".into();
+        }
+        if shown.mail.password.is_some() {
+            shown.mail.password = Some("<set>".into());
+        }
+        toml::to_string_pretty(&shown).unwrap_or_default()
+    }
+}

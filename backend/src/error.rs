@@ -1,0 +1,93 @@
+//! The one place where failures become HTTP answers. Client mistakes are 4xx with a specific
+//! code; 5xx bodies say nothing more than "internal" and the details go to the log.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sspr_protocol::{ApiError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Api(ApiError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn code(code: ErrorCode) -> Self {
+        Self::Api(ApiError::new(code))
+    }
+
+    pub fn too_many(retry_after_secs: u32) -> Self {
+        Self::Api(
+            ApiError::new(ErrorCode::TooManyRequests).with_retry_after(retry_after_secs.max(1)),
+        )
+    }
+
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::Api(e) => e.code,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<ErrorCode> for AppError {
+    fn from(code: ErrorCode) -> Self {
+        Self::code(code)
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<crate::crypto::CryptoError> for AppError {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        BadRequest | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted | SealRejected => {
+            StatusCode::BAD_REQUEST
+        }
+        PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
+        | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
+        UnknownFlow => StatusCode::NOT_FOUND,
+        WrongStep => StatusCode::CONFLICT,
+        PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        InvalidToken => StatusCode::UNAUTHORIZED,
+        AccountNotEligible | OperationNotAllowed => StatusCode::FORBIDDEN,
+        WritebackUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AgentTimeout => StatusCode::GATEWAY_TIMEOUT,
+        DirectoryUnreachable | DirectoryAccessDenied => StatusCode::BAD_GATEWAY,
+        Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = match self {
+            Self::Api(api) => api,
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                ApiError::new(ErrorCode::Internal)
+            }
+        };
+        let retry_after = body.retry_after_secs;
+        let mut response = (status_of(body.code), Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,186 @@
+//! The relay hub: which agents are connected, what they last reported, and the requests
+//! waiting for their answers. An agent counts as healthy while its heartbeats keep coming.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sspr_protocol::relay::{Heartbeat, Reply, ServerMessage};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HubError {
+    #[error("the agent is not connected")]
+    Gone,
+    #[error("the agent did not answer in time")]
+    Timeout,
+}
+
+struct Connected {
+    connection: u64,
+    tx: mpsc::Sender<ServerMessage>,
+    heartbeat: Option<(Heartbeat, i64)>,
+}
+
+#[derive(Default)]
+struct Inner {
+    agents: HashMap<String, Connected>,
+    pending: HashMap<u64, (String, oneshot::Sender<Reply>)>,
+}
+
+pub struct Hub {
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+    round_robin: AtomicUsize,
+    /// A heartbeat older than this means the agent is gone (two intervals and some slack).
+    stale_after_secs: i64,
+}
+
+/// What the server knows about a healthy agent.
+#[derive(Clone, Debug)]
+pub struct LiveAgent {
+    pub id: String,
+    pub heartbeat: Heartbeat,
+}
+
+impl Hub {
+    pub fn new(heartbeat_secs: u64) -> Self {
+        Self {
+            inner: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            round_robin: AtomicUsize::new(0),
+            stale_after_secs: 2 * heartbeat_secs as i64 + 5,
+        }
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a new connection; a reconnecting agent replaces its old one.
+    pub fn connect(&self, agent_id: &str, tx: mpsc::Sender<ServerMessage>) -> u64 {
+        let connection = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.inner().agents.insert(
+            agent_id.to_owned(),
+            Connected {
+                connection,
+                tx,
+                heartbeat: None,
+            },
+        );
+        connection
+    }
+
+    pub fn disconnect(&self, agent_id: &str, connection: u64) {
+        let mut inner = self.inner();
+        if inner
+            .agents
+            .get(agent_id)
+            .is_some_and(|a| a.connection == connection)
+        {
+            inner.agents.remove(agent_id);
+            // Whoever waits for this agent learns at once that it is gone.
+            inner.pending.retain(|_, (agent, _)| agent != agent_id);
+        }
+    }
+
+    pub fn heartbeat(&self, agent_id: &str, connection: u64, heartbeat: Heartbeat, now: i64) {
+        if let Some(agent) = self
+            .inner()
+            .agents
+            .get_mut(agent_id)
+            .filter(|a| a.connection == connection)
+        {
+            agent.heartbeat = Some((heartbeat, now));
+        }
+    }
+
+    pub fn deliver(&self, request_id: u64, reply: Reply) {
+        if let Some((_, tx)) = self.inner().pending.remove(&request_id) {
+            let _ = tx.send(reply);
+        }
+    }
+
+    fn live(&self, now: i64) -> Vec<LiveAgent> {
+        let mut live: Vec<LiveAgent> = self
+            .inner()
+            .agents
+            .iter()
+            .filter_map(|(id, a)| {
+                let (hb, at) = a.heartbeat.as_ref()?;
+                (now - at <= self.stale_after_secs && hb.reset_allowed).then(|| LiveAgent {
+                    id: id.clone(),
+                    heartbeat: hb.clone(),
+                })
+            })
+            .collect();
+        live.sort_by(|a, b| a.id.cmp(&b.id));
+        live
+    }
+
+    /// A healthy agent that may reset passwords, spreading requests across several.
+    pub fn pick(&self, now: i64) -> Option<LiveAgent> {
+        let live = self.live(now);
+        if live.is_empty() {
+            return None;
+        }
+        let i = self.round_robin.fetch_add(1, Ordering::Relaxed) % live.len();
+        live.into_iter().nth(i)
+    }
+
+    /// A healthy agent of `directory`, preferring `agent_id`.
+    pub fn for_directory(
+        &self,
+        directory: &str,
+        prefer: Option<&str>,
+        now: i64,
+    ) -> Option<LiveAgent> {
+        let live: Vec<LiveAgent> = self
+            .live(now)
+            .into_iter()
+            .filter(|a| a.heartbeat.directory == directory)
+            .collect();
+        live.iter()
+            .find(|a| Some(a.id.as_str()) == prefer)
+            .or_else(|| live.first())
+            .cloned()
+    }
+
+    /// The healthy agent of `directory` holding the RSA key a secret was sealed to.
+    pub fn holding_key(&self, directory: &str, rsa_key_id: &str, now: i64) -> Option<LiveAgent> {
+        self.live(now).into_iter().find(|a| {
+            a.heartbeat.directory == directory && a.heartbeat.rsa_key.key_id == rsa_key_id
+        })
+    }
+
+    /// Sends a request and waits for its answer.
+    pub async fn request(
+        &self,
+        agent_id: &str,
+        make: impl FnOnce(u64) -> ServerMessage,
+        timeout: Duration,
+    ) -> Result<Reply, HubError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let sender = {
+            let mut inner = self.inner();
+            let agent = inner.agents.get(agent_id).ok_or(HubError::Gone)?;
+            let sender = agent.tx.clone();
+            inner.pending.insert(id, (agent_id.to_owned(), tx));
+            sender
+        };
+        if sender.send(make(id)).await.is_err() {
+            self.inner().pending.remove(&id);
+            return Err(HubError::Gone);
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(HubError::Gone),
+            Err(_) => {
+                self.inner().pending.remove(&id);
+                Err(HubError::Timeout)
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
+use axum::Router;
+use sspr_protocol::relay::{ONBOARD_PATH, RELAY_PATH};
+use sspr_protocol::reset::{
+    CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
+};
+use sspr_protocol::ErrorCode;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::error::AppError;
+use crate::routes::{agent, health, reset};
+use crate::state::AppState;
+
+async fn api_not_found() -> AppError {
+    AppError::code(ErrorCode::BadRequest)
+}
+
+pub fn app(state: AppState) -> Router {
+    let frontend = &state.config.frontend_dir;
+    let spa = ServeDir::new(frontend).fallback(ServeFile::new(frontend.join("index.html")));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(STATUS_PATH, get(health::status))
+        .route(START_PATH, post(reset::start))
+        .route(CAPTCHA_PATH, post(reset::captcha))
+        .route(CODE_PATH, post(reset::code))
+        .route(RESEND_PATH, post(reset::resend))
+        .route(PASSWORD_PATH, post(reset::password))
+        .route(ONBOARD_PATH, post(agent::onboard))
+        .route(RELAY_PATH, get(agent::relay))
+        .route("/api/{*rest}", any(api_not_found))
+        .fallback_service(spa)
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::security_headers,
+        ))
+        .with_state(state)
+}

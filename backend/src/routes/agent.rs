@@ -1,0 +1,131 @@
+//! Agent onboarding (one-time token) and the relay WebSocket the agent opens outbound.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::{SinkExt, StreamExt};
+use sspr_protocol::package::PackageKey;
+use sspr_protocol::relay::{AgentMessage, OnboardRequest, Onboarded, AUTH_SEPARATOR};
+use sspr_protocol::ErrorCode;
+use tokio::sync::mpsc;
+
+use crate::crypto;
+use crate::error::AppError;
+use crate::json::ApiJson;
+use crate::state::AppState;
+use crate::store::AgentRecord;
+
+/// Relay frames are small (a reset request is under 1 KB); anything much larger is an error.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+pub async fn onboard(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<OnboardRequest>,
+) -> Result<Json<Onboarded>, AppError> {
+    let now = crate::now();
+    if request.name.len() > 128
+        || request.version.len() > 64
+        || request.rsa_key.spki_der.len() > 2048
+    {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    if sspr_protocol::seal::key_id_of(&request.rsa_key.spki_der) != request.rsa_key.key_id {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    if !state.store.consume_onboarding_token(&request.token, now)? {
+        tracing::warn!("onboarding refused: unknown, used or expired token");
+        return Err(ErrorCode::InvalidToken.into());
+    }
+    let agent_id = format!("agt_{}", &crypto::random_token()?[..12]);
+    let relay_secret = crypto::random_token()?;
+    let package_key = PackageKey::generate().map_err(|e| AppError::Internal(e.to_string()))?;
+    state.store.add_agent(&AgentRecord {
+        id: agent_id.clone(),
+        name: request.name.clone(),
+        version: request.version.clone(),
+        secret_hash: crypto::token_hash(&relay_secret),
+        package_key: package_key.clone(),
+        rsa_key_id: request.rsa_key.key_id.clone(),
+        created_at: now,
+        revoked: false,
+    })?;
+    state.store.audit(
+        now,
+        "agent_onboarded",
+        "operator",
+        &agent_id,
+        &format!("name={} version={}", request.name, request.version),
+    )?;
+    tracing::info!(%agent_id, name = %request.name, "agent onboarded");
+    Ok(Json(Onboarded {
+        agent_id,
+        relay_secret,
+        package_key,
+    }))
+}
+
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, AppError> {
+    let refused = || AppError::code(ErrorCode::InvalidToken);
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(refused)?;
+    let credentials = value.strip_prefix("Bearer ").ok_or_else(refused)?;
+    let (agent_id, secret) = credentials.split_once(AUTH_SEPARATOR).ok_or_else(refused)?;
+    let record = state.store.agent(agent_id)?.ok_or_else(refused)?;
+    if record.revoked || !crypto::equal(&record.secret_hash, &crypto::token_hash(secret)) {
+        return Err(refused());
+    }
+    Ok(record.id)
+}
+
+pub async fn relay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    match authenticate(&state, &headers) {
+        Ok(agent_id) => upgrade
+            .max_message_size(MAX_FRAME_BYTES)
+            .on_upgrade(move |socket| session(state, agent_id, socket))
+            .into_response(),
+        Err(err) => {
+            tracing::warn!("relay connection refused: bad agent credentials");
+            err.into_response()
+        }
+    }
+}
+
+async fn session(state: AppState, agent_id: String, socket: WebSocket) {
+    let (tx, mut rx) = mpsc::channel(64);
+    let connection = state.hub.connect(&agent_id, tx);
+    tracing::info!(%agent_id, "agent connected");
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            Some(message) = rx.recv() => {
+                let Ok(text) = serde_json::to_string(&message) else { continue };
+                state.capture_frame(">", &agent_id, &text);
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    state.capture_frame("<", &agent_id, &text);
+                    match serde_json::from_str::<AgentMessage>(&text) {
+                        Ok(AgentMessage::Heartbeat(hb)) => state.hub.heartbeat(&agent_id, connection, hb, crate::now()),
+                        Ok(AgentMessage::Reply { id, reply }) => state.hub.deliver(id, reply),
+                        Err(e) => tracing::warn!(%agent_id, error = %e, "unreadable relay frame"),
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    state.hub.disconnect(&agent_id, connection);
+    tracing::warn!(%agent_id, "agent disconnected");
+}

@@ -1,0 +1,3 @@
+pub mod agent;
+pub mod health;
+pub mod reset;

@@ -1,0 +1,428 @@
+//! The self-service reset flow over HTTP. The state machine lives in `flow`; these handlers
+//! feed it the clock, the agent's answers and the hashes, and send what must be sent.
+
+use axum::extract::State;
+use axum::Json;
+use sspr_protocol::captcha::PowChallenge;
+use sspr_protocol::i18n::{tf, Lang, Text};
+use sspr_protocol::package::{Flags, Operation, Outcome, Package, PackageBody};
+use sspr_protocol::policy::AccountNames;
+use sspr_protocol::relay::{Reply, ServerMessage};
+use sspr_protocol::reset::{
+    CaptchaAnswer, CodeAnswer, CodeSent, Completed, FlowRef, NewPasswordStep, PasswordSubmit,
+    StartRequest, Started, MAX_USERNAME_LEN,
+};
+use sspr_protocol::ErrorCode;
+
+use crate::crypto::{self, token_hash};
+use crate::error::AppError;
+use crate::flow::{AccountTarget, CodeRules, ResetFlow, Target};
+use crate::hub::{HubError, LiveAgent};
+use crate::json::ApiJson;
+use crate::limits::Limited;
+use crate::mail::mask_mail;
+use crate::middleware::ClientAddress;
+use crate::state::AppState;
+
+const CHALLENGE_BYTES: usize = 16;
+/// RSA-3072 gives 384 bytes; anything much larger is not a seal.
+const MAX_SEALED_BYTES: usize = 1024;
+
+fn rules(state: &AppState) -> CodeRules {
+    let r = &state.config.reset;
+    CodeRules {
+        ttl_secs: i64::from(r.code_ttl_secs),
+        attempts: r.code_attempts,
+        resend_cooldown_secs: i64::from(r.resend_cooldown_secs),
+    }
+}
+
+fn hub_error(e: HubError) -> AppError {
+    match e {
+        HubError::Gone => ErrorCode::WritebackUnavailable.into(),
+        HubError::Timeout => ErrorCode::AgentTimeout.into(),
+    }
+}
+
+fn relay_timeout(state: &AppState) -> std::time::Duration {
+    std::time::Duration::from_secs(state.config.relay.request_timeout_secs)
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    ApiJson(request): ApiJson<StartRequest>,
+) -> Result<Json<Started>, AppError> {
+    let now = crate::now();
+    let username = request.username.trim().to_owned();
+    if username.is_empty()
+        || username.chars().count() > MAX_USERNAME_LEN
+        || username.chars().any(char::is_control)
+    {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    state
+        .limiter
+        .hit(Limited::FlowStart, &client, now)
+        .map_err(AppError::too_many)?;
+    // No agent, no false hope: say so before anything is sent.
+    if state.hub.pick(now).is_none() {
+        return Err(ErrorCode::WritebackUnavailable.into());
+    }
+    let flow_id = crypto::random_token()?;
+    let challenge = PowChallenge {
+        challenge: crypto::random_bytes(CHALLENGE_BYTES)?,
+        difficulty: state.config.reset.captcha_difficulty,
+    };
+    let flow = ResetFlow::new(
+        username,
+        request.lang,
+        challenge.challenge.clone(),
+        challenge.difficulty,
+        now,
+        i64::from(state.config.reset.flow_ttl_secs),
+    );
+    state.store.insert_flow(&token_hash(&flow_id), &flow)?;
+    Ok(Json(Started {
+        flow_id,
+        captcha: challenge,
+    }))
+}
+
+/// What a decoy shows: the typed name's first letter at the directory's mail domain.
+fn decoy_destination(state: &AppState, username: &str, agent: &LiveAgent) -> String {
+    let local = username
+        .rsplit_once('\\')
+        .map(|(_, u)| u)
+        .unwrap_or(username);
+    let local = local.split('@').next().unwrap_or(local);
+    let domain = state
+        .config
+        .reset
+        .decoy_mail_domain
+        .clone()
+        .unwrap_or_else(|| agent.heartbeat.directory.clone());
+    mask_mail(&format!(
+        "{}@{domain}",
+        local.chars().next().unwrap_or('a').to_lowercase()
+    ))
+}
+
+pub async fn captcha(
+    State(state): State<AppState>,
+    ApiJson(answer): ApiJson<CaptchaAnswer>,
+) -> Result<Json<CodeSent>, AppError> {
+    let now = crate::now();
+    let id_hash = token_hash(&answer.flow_id);
+    let (username, lang) = state.store.update_flow(&id_hash, now, |flow| {
+        flow.pass_captcha(answer.solution)?;
+        Ok((flow.username.clone(), flow.lang))
+    })?;
+    let agent = state
+        .hub
+        .pick(now)
+        .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
+    let lookup_name = username.clone();
+    let reply = state
+        .hub
+        .request(
+            &agent.id,
+            |id| ServerMessage::Lookup {
+                id,
+                username: lookup_name,
+            },
+            relay_timeout(&state),
+        )
+        .await
+        .map_err(hub_error)?;
+    let account = match reply {
+        Reply::Lookup(account) => account,
+        Reply::Failed(code) => return Err(code.into()),
+        Reply::Outcome(_) => {
+            return Err(AppError::Internal(
+                "the agent answered a lookup with an outcome".into(),
+            ))
+        }
+    };
+    // Unknown, disabled, protected, out-of-scope and unregistered accounts all become the same
+    // decoy: same page, same JSON, nothing sent.
+    let (target, destination, send_to, limit_key) = match account.filter(|a| a.eligible()) {
+        Some(a) if !a.mail.is_empty() => {
+            let mail = a.mail[0].clone();
+            let target = Target::Account(AccountTarget {
+                anchor: a.anchor,
+                account_name: a.account_name,
+                display_name: a.display_name,
+                mail: mail.clone(),
+                policy: a.policy,
+                directory: agent.heartbeat.directory.clone(),
+            });
+            (
+                target,
+                mask_mail(&mail),
+                Some(mail.clone()),
+                mail.to_lowercase(),
+            )
+        }
+        _ => (
+            Target::Decoy,
+            decoy_destination(&state, &username, &agent),
+            None,
+            format!("decoy:{}", username.to_lowercase()),
+        ),
+    };
+    state
+        .limiter
+        .hit(Limited::CodeSend, &limit_key, now)
+        .map_err(AppError::too_many)?;
+    let code = crypto::random_code(state.config.reset.code_length)?;
+    let hash = state.keys.mac(&[id_hash.as_bytes(), code.as_bytes()])?;
+    let rules = rules(&state);
+    state.store.update_flow(&id_hash, now, |flow| {
+        Ok(flow.enter_code_gate(target, destination.clone(), hash, rules, now)?)
+    })?;
+    if let Some(to) = send_to {
+        send_code(&state, to, code, lang);
+    }
+    Ok(Json(code_sent(&state, destination)))
+}
+
+fn code_sent(state: &AppState, destination: String) -> CodeSent {
+    let r = &state.config.reset;
+    CodeSent {
+        destination,
+        code_length: r.code_length,
+        code_ttl_secs: r.code_ttl_secs,
+        resend_after_secs: r.resend_cooldown_secs,
+    }
+}
+
+/// Sends in the background: the answer's timing must not depend on the mail server, or it
+/// would tell real accounts from decoys.
+fn send_code(state: &AppState, to: String, code: String, lang: Lang) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let minutes = (state.config.reset.code_ttl_secs / 60).to_string();
+        let subject = tf(lang, Text::MailCodeSubject, &[("code", &code)]);
+        let body = tf(
+            lang,
+            Text::MailCodeBody,
+            &[("code", &code), ("min", &minutes)],
+        );
+        if let Err(e) = state.mailer.send(&to, &subject, body).await {
+            tracing::warn!(error = %e, "could not send a verification code");
+            let _ = state.store.audit(
+                crate::now(),
+                "code_send_failed",
+                "system",
+                &mask_mail(&to),
+                &e.to_string(),
+            );
+        }
+    });
+}
+
+pub async fn resend(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<FlowRef>,
+) -> Result<Json<CodeSent>, AppError> {
+    let now = crate::now();
+    let id_hash = token_hash(&request.flow_id);
+    let code = crypto::random_code(state.config.reset.code_length)?;
+    let hash = state.keys.mac(&[id_hash.as_bytes(), code.as_bytes()])?;
+    let rules = rules(&state);
+    let (target, destination, lang, username) = state.store.update_flow(&id_hash, now, |flow| {
+        let (target, destination) = flow.resend(hash, rules, now)?;
+        Ok((target, destination, flow.lang, flow.username.clone()))
+    })?;
+    let limit_key = match &target {
+        Target::Account(a) => a.mail.to_lowercase(),
+        Target::Decoy => format!("decoy:{}", username.to_lowercase()),
+    };
+    state
+        .limiter
+        .hit(Limited::CodeSend, &limit_key, now)
+        .map_err(AppError::too_many)?;
+    if let Target::Account(account) = target {
+        send_code(&state, account.mail, code, lang);
+    }
+    Ok(Json(code_sent(&state, destination)))
+}
+
+pub async fn code(
+    State(state): State<AppState>,
+    ApiJson(answer): ApiJson<CodeAnswer>,
+) -> Result<Json<NewPasswordStep>, AppError> {
+    let now = crate::now();
+    let id_hash = token_hash(&answer.flow_id);
+    let submitted = state
+        .keys
+        .mac(&[id_hash.as_bytes(), answer.code.trim().as_bytes()])?;
+    let account = state
+        .store
+        .update_flow(&id_hash, now, |flow| Ok(flow.check_code(&submitted, now)?))?;
+    let agent = state
+        .hub
+        .for_directory(&account.directory, None, now)
+        .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
+    Ok(Json(NewPasswordStep {
+        policy: account.policy,
+        names: AccountNames {
+            account_name: account.account_name,
+            display_name: account.display_name,
+        },
+        agent_key: agent.heartbeat.rsa_key,
+    }))
+}
+
+pub async fn password(
+    State(state): State<AppState>,
+    ApiJson(submit): ApiJson<PasswordSubmit>,
+) -> Result<Json<Completed>, AppError> {
+    let now = crate::now();
+    if submit.sealed.ciphertext.len() > MAX_SEALED_BYTES || submit.sealed.key_id.len() > 64 {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    let id_hash = token_hash(&submit.flow_id);
+    let request_id = crypto::random_token()?[..22].to_owned();
+    let account = state.store.update_flow(&id_hash, now, |flow| {
+        Ok(flow.begin_apply(request_id.clone())?)
+    })?;
+    let result = apply(&state, &account, &request_id, submit, now).await;
+    state
+        .store
+        .update_flow(&id_hash, crate::now(), |flow| {
+            flow.finish_apply(result.is_ok());
+            Ok(flow.lang)
+        })
+        .and_then(|lang| {
+            let now = crate::now();
+            match &result {
+                Ok(()) => {
+                    state.store.audit(
+                        now,
+                        "reset_succeeded",
+                        "self",
+                        &account.account_name,
+                        &format!("request={request_id}"),
+                    )?;
+                    notify_reset(&state, &account, lang);
+                }
+                Err(e) => state.store.audit(
+                    now,
+                    "reset_refused",
+                    "self",
+                    &account.account_name,
+                    &format!("{:?}", e.error_code()),
+                )?,
+            }
+            Ok(())
+        })?;
+    result.map(|()| {
+        Json(Completed {
+            account_name: account.account_name,
+        })
+    })
+}
+
+async fn apply(
+    state: &AppState,
+    account: &AccountTarget,
+    request_id: &str,
+    submit: PasswordSubmit,
+    now: i64,
+) -> Result<(), AppError> {
+    let Some(agent) = state
+        .hub
+        .holding_key(&account.directory, &submit.sealed.key_id, now)
+    else {
+        // Sealed to a key no live agent holds: the agent rolled its key or went away.
+        return Err(
+            match state.hub.for_directory(&account.directory, None, now) {
+                Some(_) => ErrorCode::SealRejected.into(),
+                None => ErrorCode::WritebackUnavailable.into(),
+            },
+        );
+    };
+    let record = state
+        .store
+        .agent(&agent.id)?
+        .ok_or_else(|| AppError::Internal("a live agent has no record".into()))?;
+    let body = PackageBody {
+        op: Operation::Reset,
+        anchor: account.anchor.clone(),
+        actor: "self".into(),
+        request_id: request_id.to_owned(),
+        issued_at: now,
+        expires_at: now + state.config.relay.package_ttl_secs,
+        flags: Flags::default(),
+        sealed: Some(submit.sealed),
+    };
+    let package = Package::seal(&record.package_key, &agent.id, &body)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let reply = state
+        .hub
+        .request(
+            &agent.id,
+            |id| ServerMessage::Apply { id, package },
+            relay_timeout(state),
+        )
+        .await
+        .map_err(hub_error)?;
+    match reply {
+        Reply::Outcome(sealed) => match sealed.open(&record.package_key, &agent.id, request_id) {
+            Ok(Outcome::Applied) => Ok(()),
+            Ok(Outcome::Refused(code)) => Err(code.into()),
+            Err(e) => Err(AppError::Internal(format!("unreadable outcome: {e}"))),
+        },
+        Reply::Failed(code) => Err(code.into()),
+        Reply::Lookup(_) => Err(AppError::Internal(
+            "the agent answered a package with a lookup".into(),
+        )),
+    }
+}
+
+fn notify_reset(state: &AppState, account: &AccountTarget, lang: Lang) {
+    let (state, to, name) = (
+        state.clone(),
+        account.mail.clone(),
+        account.account_name.clone(),
+    );
+    tokio::spawn(async move {
+        let time = format_utc(crate::now());
+        let body = tf(
+            lang,
+            Text::MailResetBody,
+            &[("account", &name), ("time", &time)],
+        );
+        if let Err(e) = state
+            .mailer
+            .send(
+                &to,
+                sspr_protocol::i18n::t(lang, Text::MailResetSubject),
+                body,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not send the reset notification");
+        }
+    });
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC.
+pub fn format_utc(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(super::format_utc(0), "1970-01-01 00:00");
+        assert_eq!(super::format_utc(86_400 + 3_660), "1970-01-02 01:01");
+    }
+}

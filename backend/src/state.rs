@@ -1,0 +1,82 @@
+//! What every request handler shares.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use crate::config::ServerConfig;
+use crate::crypto::ServerKeys;
+use crate::hub::Hub;
+use crate::limits::Limiter;
+use crate::mail::Mailer;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: ServerConfig,
+    pub keys: Arc<ServerKeys>,
+    pub store: Store,
+    pub hub: Hub,
+    pub limiter: Limiter,
+    pub mailer: Mailer,
+    capture: Option<Mutex<std::fs::File>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
+    #[error("server keys: {0}")]
+    Keys(String),
+    #[error("cannot open relay.capture_file: {0}")]
+    Capture(std::io::Error),
+}
+
+impl AppState {
+    pub fn new(config: ServerConfig) -> Result<Self, StartError> {
+        let keys = Arc::new(
+            ServerKeys::new(&config.secret_bytes()?)
+                .map_err(|e| StartError::Keys(e.to_string()))?,
+        );
+        let store = Store::open(&config.database, keys.clone())?;
+        let capture = match &config.relay.capture_file {
+            Some(path) => Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(StartError::Capture)?,
+            )),
+            None => None,
+        };
+        Ok(Self(Arc::new(Inner {
+            hub: Hub::new(config.relay.heartbeat_secs),
+            limiter: Limiter::new(config.limits.clone()),
+            mailer: Mailer::new(&config.mail)?,
+            keys,
+            store,
+            capture,
+            config,
+        })))
+    }
+
+    /// Diagnostics only (relay.capture_file): one line per relay frame.
+    pub fn capture_frame(&self, direction: &str, agent_id: &str, frame: &str) {
+        if let Some(file) = &self.capture {
+            let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(file, "{direction} {agent_id} {frame}");
+        }
+    }
+}

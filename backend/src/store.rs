@@ -1,0 +1,362 @@
+//! State behind one interface, SQLite by default: agents, onboarding tokens, flows and the
+//! audit log. Flow state (it carries contact data) and package keys are encrypted at rest;
+//! tokens and secrets are stored as hashes only; the audit log is append-only.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sspr_protocol::package::PackageKey;
+
+use crate::crypto::{self, ServerKeys};
+use crate::error::AppError;
+use crate::flow::ResetFlow;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+}
+
+const SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+PRAGMA busy_timeout = 5000;
+CREATE TABLE IF NOT EXISTS onboarding_tokens (
+    hash TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    package_key BLOB NOT NULL,
+    rsa_key_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS flows (
+    id_hash TEXT PRIMARY KEY,
+    state BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#;
+
+#[derive(Clone, Debug)]
+pub struct AgentRecord {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub secret_hash: String,
+    pub package_key: PackageKey,
+    pub rsa_key_id: String,
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub event: String,
+    pub actor: String,
+    pub subject: String,
+    pub detail: String,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    keys: Arc<ServerKeys>,
+}
+
+const FLOW_LABEL: &str = "flow";
+const PACKAGE_KEY_LABEL: &str = "package-key";
+
+impl Store {
+    pub fn open(path: &Path, keys: Arc<ServerKeys>) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            keys,
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new one-time onboarding token; only its hash is kept.
+    pub fn create_onboarding_token(&self, now: i64, ttl_secs: i64) -> Result<String, StoreError> {
+        let token = crypto::random_token()?;
+        self.conn().execute(
+            "INSERT INTO onboarding_tokens (hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
+            params![crypto::token_hash(&token), now, now + ttl_secs],
+        )?;
+        Ok(token)
+    }
+
+    /// Uses the token up; true only for the first use of a live token.
+    pub fn consume_onboarding_token(&self, token: &str, now: i64) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE onboarding_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+            params![crypto::token_hash(token), now],
+        )?;
+        Ok(changed == 1)
+    }
+
+    pub fn add_agent(&self, agent: &AgentRecord) -> Result<(), StoreError> {
+        let key = serde_json::to_vec(&agent.package_key)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sealed = self
+            .keys
+            .seal(PACKAGE_KEY_LABEL, &zeroize::Zeroizing::new(key))?;
+        self.conn().execute(
+            "INSERT INTO agents (id, name, version, secret_hash, package_key, rsa_key_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![agent.id, agent.name, agent.version, agent.secret_hash, sealed, agent.rsa_key_id, agent.created_at],
+        )?;
+        Ok(())
+    }
+
+    pub fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT id, name, version, secret_hash, package_key, rsa_key_id, created_at, revoked_at FROM agents WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, name, version, secret_hash, sealed, rsa_key_id, created_at, revoked_at)) =
+            row
+        else {
+            return Ok(None);
+        };
+        let plain = self.keys.open(PACKAGE_KEY_LABEL, &sealed)?;
+        let package_key =
+            serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(AgentRecord {
+            id,
+            name,
+            version,
+            secret_hash,
+            package_key,
+            rsa_key_id,
+            created_at,
+            revoked: revoked_at.is_some(),
+        }))
+    }
+
+    fn seal_flow(&self, flow: &ResetFlow) -> Result<Vec<u8>, StoreError> {
+        let plain = zeroize::Zeroizing::new(
+            serde_json::to_vec(flow).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
+        Ok(self.keys.seal(FLOW_LABEL, &plain)?)
+    }
+
+    pub fn insert_flow(&self, id_hash: &str, flow: &ResetFlow) -> Result<(), StoreError> {
+        let sealed = self.seal_flow(flow)?;
+        self.conn().execute(
+            "INSERT INTO flows (id_hash, state, expires_at) VALUES (?1, ?2, ?3)",
+            params![id_hash, sealed, flow.expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// Loads a live flow, lets `change` act on it and saves it — all under one lock, so two
+    /// parallel requests for the same flow take turns. The flow is saved whatever `change`
+    /// returns: a wrong code must cost its attempt.
+    pub fn update_flow<T>(
+        &self,
+        id_hash: &str,
+        now: i64,
+        change: impl FnOnce(&mut ResetFlow) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let conn = self.conn();
+        let sealed: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT state FROM flows WHERE id_hash = ?1 AND expires_at > ?2",
+                params![id_hash, now],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(StoreError::from)?;
+        let sealed = sealed.ok_or_else(|| AppError::code(sspr_protocol::ErrorCode::UnknownFlow))?;
+        let plain = self.keys.open(FLOW_LABEL, &sealed)?;
+        let mut flow: ResetFlow =
+            serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = change(&mut flow);
+        let resealed = self.seal_flow(&flow)?;
+        conn.execute(
+            "UPDATE flows SET state = ?2 WHERE id_hash = ?1",
+            params![id_hash, resealed],
+        )
+        .map_err(StoreError::from)?;
+        result
+    }
+
+    pub fn prune_flows(&self, now: i64) -> Result<usize, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM flows WHERE expires_at <= ?1", params![now])?)
+    }
+
+    pub fn audit(
+        &self,
+        now: i64,
+        event: &str,
+        actor: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO audit (at, event, actor, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![now, event, actor, subject, detail],
+        )?;
+        Ok(())
+    }
+
+    pub fn audit_entries(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at, event, actor, subject, detail FROM audit ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit], |r| {
+            Ok(AuditEntry {
+                at: r.get(0)?,
+                event: r.get(1)?,
+                actor: r.get(2)?,
+                subject: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// For tests of the append-only rule.
+    pub fn try_erase_audit(&self) -> Result<usize, StoreError> {
+        Ok(self.conn().execute("DELETE FROM audit", [])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile_dir::Dir, Store) {
+        let dir = tempfile_dir::Dir::new();
+        let store = Store::open(
+            &dir.path.join("t.db"),
+            Arc::new(ServerKeys::new(&[3u8; 32]).expect("keys")),
+        )
+        .expect("open");
+        (dir, store)
+    }
+
+    mod tempfile_dir {
+        pub struct Dir {
+            pub path: std::path::PathBuf,
+        }
+        impl Dir {
+            pub fn new() -> Self {
+                let path = std::env::temp_dir().join(format!(
+                    "sspr-store-test-{}",
+                    crate::crypto::random_token().expect("rng")
+                ));
+                std::fs::create_dir_all(&path).expect("dir");
+                Self { path }
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.path);
+            }
+        }
+    }
+
+    #[test]
+    fn onboarding_tokens_are_single_use_and_expire() {
+        let (_d, store) = store();
+        let token = store.create_onboarding_token(100, 60).expect("token");
+        assert!(!store
+            .consume_onboarding_token("not-a-token", 101)
+            .expect("query"));
+        assert!(store.consume_onboarding_token(&token, 101).expect("query"));
+        assert!(
+            !store.consume_onboarding_token(&token, 102).expect("query"),
+            "second use"
+        );
+        let late = store.create_onboarding_token(100, 60).expect("token");
+        assert!(
+            !store.consume_onboarding_token(&late, 160).expect("query"),
+            "expired"
+        );
+    }
+
+    #[test]
+    fn the_audit_log_is_append_only() {
+        let (_d, store) = store();
+        store
+            .audit(1, "reset", "self", "jan", "ok")
+            .expect("append");
+        assert!(store.try_erase_audit().is_err());
+        assert_eq!(store.audit_entries(10).expect("read").len(), 1);
+    }
+
+    #[test]
+    fn flows_are_encrypted_at_rest_and_expire() {
+        let (dir, store) = store();
+        let flow = ResetFlow::new(
+            "marker-user@corp.example.test".into(),
+            sspr_protocol::Lang::En,
+            vec![1],
+            1,
+            100,
+            60,
+        );
+        store.insert_flow("h", &flow).expect("insert");
+        let bytes: Vec<u8> = ["t.db", "t.db-wal"]
+            .iter()
+            .flat_map(|f| std::fs::read(dir.path.join(f)).unwrap_or_default())
+            .collect();
+        assert!(
+            !bytes.windows(11).any(|w| w == b"marker-user"),
+            "the username is not stored in clear"
+        );
+        assert_eq!(
+            store
+                .update_flow("h", 120, |f| Ok(f.username.clone()))
+                .expect("live"),
+            "marker-user@corp.example.test"
+        );
+        assert!(store.update_flow("h", 160, |_| Ok(())).is_err(), "expired");
+    }
+}

@@ -1,0 +1,380 @@
+//! The reset flow through the HTTP API against the real stack: every step, the wrong turns a
+//! user or attacker can take, and the proof by binding to AD.
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sspr_protocol::reset::*;
+use sspr_protocol::seal::seal;
+use sspr_protocol::{ApiError, ErrorCode};
+use sspr_tests::samba;
+use sspr_tests::stack::Stack;
+
+async fn post<B: Serialize, T: DeserializeOwned>(
+    stack: &Stack,
+    path: &str,
+    body: &B,
+) -> Result<T, (StatusCode, ApiError)> {
+    let response = stack
+        .http
+        .post(stack.api(path))
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    if status.is_success() {
+        Ok(response.json().await.expect("json body"))
+    } else {
+        Err((status, response.json().await.expect("error body")))
+    }
+}
+
+/// Start → CAPTCHA solved → code gate.
+async fn to_code_gate(stack: &Stack, username: &str) -> (String, CodeSent) {
+    let started: Started = post(
+        stack,
+        START_PATH,
+        &StartRequest {
+            username: username.into(),
+            lang: Default::default(),
+        },
+    )
+    .await
+    .expect("start");
+    let solution = started.captcha.solve_range(0, u64::MAX).expect("solvable");
+    let sent: CodeSent = post(
+        stack,
+        CAPTCHA_PATH,
+        &CaptchaAnswer {
+            flow_id: started.flow_id.clone(),
+            solution,
+        },
+    )
+    .await
+    .expect("captcha");
+    (started.flow_id, sent)
+}
+
+#[tokio::test]
+async fn reset_through_the_api_lands_in_ad() {
+    let dc = samba::shared();
+    dc.create_user(
+        "api.reset",
+        "Old-Passw0rd!",
+        Some("api.reset@corp.example.test"),
+        "Api Reset",
+    )
+    .expect("user");
+    let stack = Stack::start(dc, |o| o.capture_relay = true).await;
+
+    let (flow_id, sent) = to_code_gate(&stack, &dc.upn("api.reset")).await;
+    assert_eq!(sent.destination, "a•••••@c•••.example.test");
+    assert_eq!(sent.code_length, 8);
+    let mail = stack.smtp.wait_for_mail("api.reset@corp.example.test", 0);
+    let code = mail.code().expect("a code in the mail");
+    assert_eq!(code.len(), 8);
+
+    // A wrong code costs an attempt and says how many are left; the flow survives.
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let err = post::<_, NewPasswordStep>(
+        &stack,
+        CODE_PATH,
+        &CodeAnswer {
+            flow_id: flow_id.clone(),
+            code: wrong.into(),
+        },
+    )
+    .await
+    .expect_err("wrong code");
+    assert_eq!(
+        (err.0, err.1.code, err.1.attempts_left),
+        (StatusCode::BAD_REQUEST, ErrorCode::WrongCode, Some(4))
+    );
+
+    let step: NewPasswordStep = post(
+        &stack,
+        CODE_PATH,
+        &CodeAnswer {
+            flow_id: flow_id.clone(),
+            code: code.clone(),
+        },
+    )
+    .await
+    .expect("right code");
+    assert_eq!(step.names.account_name, "api.reset");
+    assert!(step.policy.complexity);
+    assert_eq!(step.agent_key.spki_der.len() > 400, true, "an RSA-3072 key");
+    // The code is single use.
+    let again = post::<_, NewPasswordStep>(
+        &stack,
+        CODE_PATH,
+        &CodeAnswer {
+            flow_id: flow_id.clone(),
+            code,
+        },
+    )
+    .await
+    .expect_err("replay");
+    assert_eq!(
+        (again.0, again.1.code),
+        (StatusCode::CONFLICT, ErrorCode::WrongStep)
+    );
+
+    // AD's refusal comes back with its reason, and the user may try again in the same flow.
+    let weak = seal(&step.agent_key, "Sh0rt!").expect("seal");
+    let refused = post::<_, Completed>(
+        &stack,
+        PASSWORD_PATH,
+        &PasswordSubmit {
+            flow_id: flow_id.clone(),
+            sealed: weak,
+        },
+    )
+    .await
+    .expect_err("too short");
+    assert_eq!(
+        (refused.0, refused.1.code),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::PasswordTooShort
+        )
+    );
+
+    let password = "Sealed-Marker-Pw-4711";
+    let strong = seal(&step.agent_key, password).expect("seal");
+    let done: Completed = post(
+        &stack,
+        PASSWORD_PATH,
+        &PasswordSubmit {
+            flow_id: flow_id.clone(),
+            sealed: strong.clone(),
+        },
+    )
+    .await
+    .expect("reset");
+    assert_eq!(done.account_name, "api.reset");
+    crate::agent_ad::bind_as(dc, "api.reset", password)
+        .await
+        .expect("AD accepts the new password");
+
+    // Submitting the same package again finds the flow finished.
+    let replay = post::<_, Completed>(
+        &stack,
+        PASSWORD_PATH,
+        &PasswordSubmit {
+            flow_id,
+            sealed: strong,
+        },
+    )
+    .await
+    .expect_err("replay");
+    assert_eq!(
+        (replay.0, replay.1.code),
+        (StatusCode::CONFLICT, ErrorCode::WrongStep)
+    );
+
+    // The notification arrives after the code mail.
+    let note = stack.smtp.wait_for_mail("api.reset@corp.example.test", 1);
+    assert_eq!(note.subject().as_deref(), Some("Your password was reset"));
+
+    // The server never held the password in clear: not in its log, its database, or any relay frame.
+    for (what, bytes) in stack.server_artifacts() {
+        assert!(
+            !bytes.is_empty() || what == "relay frames",
+            "{what} is empty: the check would prove nothing"
+        );
+        assert!(
+            !bytes
+                .windows(password.len())
+                .any(|w| w == password.as_bytes()),
+            "the password appears in the {what}"
+        );
+    }
+    assert!(
+        stack.server.relay_frames().contains("\"type\":\"apply\""),
+        "the capture saw the package go out"
+    );
+}
+
+#[tokio::test]
+async fn unknown_users_get_the_same_answers_and_no_mail() {
+    let dc = samba::shared();
+    dc.create_user(
+        "api.known",
+        "Old-Passw0rd!",
+        Some("api.known@corp.example.test"),
+        "Api Known",
+    )
+    .expect("user");
+    let stack = Stack::start(dc, |_| {}).await;
+    let (_, known) = to_code_gate(&stack, "api.known").await;
+    let (flow_id, unknown) = to_code_gate(&stack, "api.nobody").await;
+    assert_eq!(
+        known.destination.chars().count(),
+        unknown.destination.chars().count()
+    );
+    assert_eq!(unknown.destination, "a•••••@c•••.example.test");
+    assert_eq!(
+        (known.code_length, known.code_ttl_secs),
+        (unknown.code_length, unknown.code_ttl_secs)
+    );
+    // Any code is "wrong", exactly like a real account's wrong code.
+    let err = post::<_, NewPasswordStep>(
+        &stack,
+        CODE_PATH,
+        &CodeAnswer {
+            flow_id,
+            code: "12345678".into(),
+        },
+    )
+    .await
+    .expect_err("decoy");
+    assert_eq!(
+        (err.0, err.1.code, err.1.attempts_left),
+        (StatusCode::BAD_REQUEST, ErrorCode::WrongCode, Some(4))
+    );
+    stack.smtp.wait_for_mail("api.known@corp.example.test", 0);
+    assert_eq!(
+        stack.smtp.mails().len(),
+        1,
+        "only the real account got mail"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_client_errors() {
+    let dc = samba::shared();
+    let stack = Stack::start(dc, |_| {}).await;
+    let raw = |path: &'static str, body: &'static str| {
+        let request = stack
+            .http
+            .post(stack.api(path))
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let r = request.send().await.expect("request");
+            (
+                r.status(),
+                r.json::<ApiError>().await.expect("error body").code,
+            )
+        }
+    };
+    assert_eq!(
+        raw(START_PATH, "{not json").await,
+        (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
+    );
+    assert_eq!(
+        raw(START_PATH, r#"{"username":["a"]}"#).await,
+        (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
+    );
+    assert_eq!(
+        raw(START_PATH, r#"{"username":"a","username":"b"}"#).await,
+        (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
+    );
+    assert_eq!(
+        raw(START_PATH, r#"{"username":"   "}"#).await,
+        (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
+    );
+    assert_eq!(
+        raw(CODE_PATH, r#"{"flow_id":"nope","code":"1"}"#).await,
+        (StatusCode::NOT_FOUND, ErrorCode::UnknownFlow)
+    );
+    assert_eq!(
+        raw("/api/nothing-here", "{}").await,
+        (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
+    );
+    let huge = format!(r#"{{"username":"{}"}}"#, "a".repeat(1 << 20));
+    let r = stack
+        .http
+        .post(stack.api(START_PATH))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        r.json::<ApiError>().await.expect("body").code,
+        ErrorCode::PayloadTooLarge
+    );
+    // A wrong CAPTCHA answer is refused and the flow may try again.
+    let started: Started = post(
+        &stack,
+        START_PATH,
+        &StartRequest {
+            username: "x".into(),
+            lang: Default::default(),
+        },
+    )
+    .await
+    .expect("start");
+    let bad = (0..)
+        .map(|n| sspr_protocol::captcha::PowSolution { nonce: n })
+        .find(|s| !started.captcha.accepts(*s))
+        .expect("a wrong nonce");
+    let err = post::<_, CodeSent>(
+        &stack,
+        CAPTCHA_PATH,
+        &CaptchaAnswer {
+            flow_id: started.flow_id.clone(),
+            solution: bad,
+        },
+    )
+    .await
+    .expect_err("bad pow");
+    assert_eq!(err.1.code, ErrorCode::CaptchaFailed);
+    // Security headers are on every answer.
+    let r = stack
+        .http
+        .get(stack.api(STATUS_PATH))
+        .send()
+        .await
+        .expect("status");
+    let csp = r
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(
+        r.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+}
+
+#[tokio::test]
+async fn without_an_agent_the_first_step_says_unavailable() {
+    let dc = samba::shared();
+    let mut stack = Stack::start(dc, |_| {}).await;
+    stack.agent.stop();
+    stack.wait_writeback(false).await;
+    let err = post::<_, Started>(
+        &stack,
+        START_PATH,
+        &StartRequest {
+            username: "anyone".into(),
+            lang: Default::default(),
+        },
+    )
+    .await
+    .expect_err("no agent");
+    assert_eq!(
+        (err.0, err.1.code),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::WritebackUnavailable
+        )
+    );
+    assert!(stack.smtp.mails().is_empty());
+}
