@@ -86,6 +86,7 @@ pub struct Store {
     keys: Arc<ServerKeys>,
 }
 
+pub const ONBOARDING_TOKEN_PREFIX: &str = "sspr-onboard-";
 const FLOW_LABEL: &str = "flow";
 const PACKAGE_KEY_LABEL: &str = "package-key";
 
@@ -105,7 +106,9 @@ impl Store {
 
     /// A new one-time onboarding token; only its hash is kept.
     pub fn create_onboarding_token(&self, now: i64, ttl_secs: i64) -> Result<String, StoreError> {
-        let token = crypto::random_token()?;
+        // The prefix makes tokens recognisable (and greppable in leaked logs), and keeps a token
+        // from starting with "-", which a command line would take for an option.
+        let token = format!("{ONBOARDING_TOKEN_PREFIX}{}", crypto::random_token()?);
         self.conn().execute(
             "INSERT INTO onboarding_tokens (hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
             params![crypto::token_hash(&token), now, now + ttl_secs],
@@ -306,6 +309,7 @@ mod tests {
     fn onboarding_tokens_are_single_use_and_expire() {
         let (_d, store) = store();
         let token = store.create_onboarding_token(100, 60).expect("token");
+        assert!(token.starts_with(ONBOARDING_TOKEN_PREFIX));
         assert!(!store
             .consume_onboarding_token("not-a-token", 101)
             .expect("query"));

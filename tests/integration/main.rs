@@ -3,3 +3,4 @@
 
 pub mod agent_ad;
 mod api_reset;
+mod browser;

@@ -1,1 +1,109 @@
-fn main() {}
+//! `sspr-demo`: the whole product on this machine, for a first look. A throwaway Samba AD DC
+//! with demo users, an SMTP sink that prints every message, the server, and an onboarded agent.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use sspr_tests::processes::{AgentProcess, ServerOptions, ServerProcess};
+use sspr_tests::samba::SambaDc;
+use sspr_tests::smtp::{Mail, SmtpSink};
+
+/// Runs a complete demo of the password self-service portal on loopback.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Port for the portal.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Loopback address for the demo domain controller (LDAP ports are fixed).
+    #[arg(long, default_value = "127.0.0.1")]
+    dc_address: String,
+    /// Proof-of-work difficulty for the CAPTCHA (leading zero bits).
+    #[arg(long, default_value_t = 18)]
+    captcha_difficulty: u8,
+}
+
+const USERS: &[(&str, &str, &str)] = &[
+    ("jan.devries", "Jan de Vries", "Welkom-2026!"),
+    ("emma.bakker", "Emma Bakker", "Zomer-Tijd-42"),
+    ("noah.visser", "Noah Visser", "Fiets-Rood-77"),
+];
+
+fn print_mail(mail: &Mail) {
+    println!(
+        "\n┌─ mail to {} ─────────────────────────────",
+        mail.to.join(", ")
+    );
+    if let Some(subject) = mail.subject() {
+        println!("│ Subject: {subject}");
+    }
+    if let Some(code) = mail.code() {
+        println!("│ Code:    {code}");
+    }
+    println!("└──────────────────────────────────────────────\n");
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    sspr_agent::tls::install_crypto_provider();
+    let dist = sspr_tests::workspace_root().join("dist");
+    if !dist.join("index.html").exists() {
+        return Err(
+            "the frontend is not built: run scripts/build-frontend.sh (the demo script does this)"
+                .into(),
+        );
+    }
+    println!(
+        "Provisioning a throwaway Samba AD DC on {} …",
+        args.dc_address
+    );
+    let dc: &'static SambaDc = Box::leak(Box::new(SambaDc::start(
+        &args.dc_address,
+        "CORP.EXAMPLE.TEST",
+        "CORP",
+    )?));
+    for (user, name, password) in USERS {
+        dc.create_user(
+            user,
+            password,
+            Some(&format!("{user}@corp.example.test")),
+            name,
+        )?;
+    }
+    let smtp = SmtpSink::start_with(Arc::new(print_mail), 0);
+    let mut options = ServerOptions::new(smtp.port);
+    options.frontend_dir = Some(dist);
+    options.captcha_difficulty = args.captcha_difficulty;
+    options.listen_port = Some(args.port);
+    options.heartbeat_secs = 10;
+    let server = tokio::task::spawn_blocking(move || ServerProcess::start(&options))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut agent = AgentProcess::onboard(&server, dc);
+    agent.start();
+
+    println!("\n  Password self-service is running at  {}\n", server.url);
+    println!("  Demo users (domain CORP.EXAMPLE.TEST; sign in as name, CORP\\name or name@corp.example.test):");
+    for (user, name, password) in USERS {
+        println!("    {user:<13} {name:<14} password {password:<14} mail {user}@corp.example.test");
+    }
+    println!(
+        "\n  Codes and notifications are delivered to this terminal (SMTP sink on port {}).",
+        smtp.port
+    );
+    println!(
+        "  Samba cannot enforce password history on resets; this demo's agent allows them anyway."
+    );
+    println!(
+        "  Logs: server {}/server.log, agent {}/agent.log",
+        server.dir.path().display(),
+        agent.dir.path().display()
+    );
+    println!("\n  Press Ctrl-C to stop and remove everything.\n");
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    println!("Stopping …");
+    agent.stop();
+    drop(server);
+    Ok(())
+}

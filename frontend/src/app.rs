@@ -1,0 +1,86 @@
+//! The shell (brand, language switch, steps) and the flow's current step. The server keeps the
+//! flow's state; the browser only renders the step it is at.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sspr_protocol::i18n::Text;
+use sspr_protocol::reset::{CodeSent, NewPasswordStep};
+
+use crate::components::{LanguageSwitch, Steps};
+use crate::i18n::I18n;
+use crate::pages::account::AccountPage;
+use crate::pages::code::CodePage;
+use crate::pages::done::DonePage;
+use crate::pages::new_password::NewPasswordPage;
+
+#[derive(Clone)]
+pub enum Step {
+    Account,
+    Code {
+        flow_id: String,
+        sent: CodeSent,
+    },
+    NewPassword {
+        flow_id: String,
+        step: NewPasswordStep,
+    },
+    Done {
+        account_name: String,
+    },
+}
+
+impl Step {
+    fn number(&self) -> usize {
+        match self {
+            Step::Account => 1,
+            Step::Code { .. } => 2,
+            Step::NewPassword { .. } => 3,
+            Step::Done { .. } => 4,
+        }
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let i18n = I18n::new();
+    provide_context(i18n);
+    let step = RwSignal::new(Step::Account);
+    let available = RwSignal::new(None::<bool>);
+
+    // Ask at once whether write-back is up, so nobody types a name in vain.
+    spawn_local(async move {
+        if let Ok(status) = crate::api::status().await {
+            available.set(Some(status.writeback_available));
+        }
+    });
+    Effect::new(move |_| {
+        let lang = i18n.lang.get();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", lang.code());
+        }
+        document().set_title(i18n.t(Text::ResetTitle));
+    });
+
+    let current = Signal::derive(move || step.with(Step::number));
+    view! {
+        <div class="shell">
+            <header class="topbar">
+                <div class="brand">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    <span>{move || i18n.t(Text::ProductName)}</span>
+                </div>
+                <LanguageSwitch />
+            </header>
+            <main class="card" id="main">
+                <Steps current />
+                {move || match step.get() {
+                    Step::Account => view! { <AccountPage step available /> }.into_any(),
+                    Step::Code { flow_id, sent } => view! { <CodePage step flow_id sent /> }.into_any(),
+                    Step::NewPassword { flow_id, step: data } => view! { <NewPasswordPage step flow_id data /> }.into_any(),
+                    Step::Done { account_name } => view! { <DonePage step account_name /> }.into_any(),
+                }}
+            </main>
+            <footer class="footer">{move || i18n.t(Text::HelpFooter)}</footer>
+        </div>
+    }
+}

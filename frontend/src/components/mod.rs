@@ -1,0 +1,124 @@
+//! Reusable parts of the pages.
+
+use leptos::prelude::*;
+use sspr_protocol::i18n::{Lang, Text};
+
+use crate::i18n::use_i18n;
+
+/// An error the user must read; screen readers announce it at once.
+#[component]
+pub fn ErrorBanner(error: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        error.get().map(|message| {
+            view! {
+                <div class="notice notice-error" role="alert" id="error">
+                    <span class="notice-icon" aria-hidden="true">"!"</span>
+                    <span class="notice-text">{message}</span>
+                </div>
+            }
+        })
+    }
+}
+
+/// A line that says what we are waiting for, with a spinner; announced politely.
+#[component]
+pub fn Progress(message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <div class="progress" role="status" aria-live="polite">
+            {move || message.get().map(|m| view! { <span class="spinner" aria-hidden="true"></span><span id="progress">{m}</span> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn LanguageSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="lang-switch" role="group" aria-label=move || i18n.t(Text::LanguageLabel)>
+            {Lang::ALL
+                .into_iter()
+                .map(move |lang| {
+                    view! {
+                        <button
+                            type="button"
+                            lang=lang.code()
+                            id=format!("lang-{}", lang.code())
+                            aria-pressed=move || (i18n.lang.get() == lang).to_string()
+                            on:click=move |_| i18n.choose(lang)
+                        >
+                            {lang.native_name()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// "Step n of 3" with a bar: where the user is in the flow.
+#[component]
+pub fn Steps(current: Signal<usize>) -> impl IntoView {
+    let i18n = use_i18n();
+    let names = [Text::StepAccount, Text::StepVerify, Text::StepNewPassword];
+    view! {
+        <nav class="steps" aria-label=move || i18n.tf(Text::StepOf, &[("n", &current.get().min(3).to_string()), ("total", "3")])>
+            <ol>
+                {names
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(i, name)| {
+                        let n = i + 1;
+                        view! {
+                            <li
+                                class:done=move || { current.get() > n }
+                                class:current=move || current.get() == n
+                                aria-current=move || (current.get() == n).then_some("step")
+                            >
+                                <span class="step-dot" aria-hidden="true">{n}</span>
+                                <span class="step-name">{move || i18n.t(name)}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </nav>
+    }
+}
+
+/// A password field with a show/hide toggle.
+#[component]
+pub fn PasswordInput(
+    id: &'static str,
+    label: Text,
+    value: RwSignal<String>,
+    #[prop(optional)] described_by: Option<&'static str>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let shown = RwSignal::new(false);
+    view! {
+        <label for=id>{move || i18n.t(label)}</label>
+        <div class="password-field">
+            <input
+                id=id
+                name=id
+                type=move || if shown.get() { "text" } else { "password" }
+                autocomplete="new-password"
+                spellcheck="false"
+                autocapitalize="none"
+                aria-describedby=described_by
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            <button
+                type="button"
+                class="toggle"
+                aria-controls=id
+                aria-pressed=move || shown.get().to_string()
+                aria-label=move || i18n.t(if shown.get() { Text::HidePasswordLabel } else { Text::ShowPasswordLabel })
+                on:click=move |_| shown.update(|s| *s = !*s)
+            >
+                {move || i18n.t(if shown.get() { Text::HidePassword } else { Text::ShowPassword })}
+            </button>
+        </div>
+    }
+}

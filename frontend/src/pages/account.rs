@@ -1,0 +1,123 @@
+//! Step 1: who are you? The username, then the proof-of-work CAPTCHA solved here in WASM.
+
+use gloo_timers::future::TimeoutFuture;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sspr_protocol::captcha::{PowChallenge, PowSolution};
+use sspr_protocol::i18n::Text;
+use sspr_protocol::ErrorCode;
+
+use crate::api;
+use crate::app::Step;
+use crate::components::{ErrorBanner, Progress};
+use crate::i18n::use_i18n;
+
+/// Hashes tried between two yields to the browser, so the page stays responsive.
+const POW_SLICE: u64 = 16_384;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Busy {
+    Captcha(u32),
+    Sending,
+}
+
+/// Solves the challenge in slices, reporting an estimated percentage as it goes.
+async fn solve(challenge: &PowChallenge, progress: impl Fn(u32)) -> PowSolution {
+    let expected = challenge.expected_work() as f64;
+    let mut start = 0u64;
+    loop {
+        if let Some(solution) = challenge.solve_range(start, POW_SLICE) {
+            return solution;
+        }
+        start += POW_SLICE;
+        progress(((1.0 - (-(start as f64) / expected).exp()) * 100.0).min(99.0) as u32);
+        TimeoutFuture::new(0).await;
+    }
+}
+
+#[component]
+pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let username = RwSignal::new(String::new());
+    let busy = RwSignal::new(None::<Busy>);
+    let error = RwSignal::new(None::<String>);
+
+    let fail = move |failure: api::Failure| {
+        if failure.code() == Some(ErrorCode::WritebackUnavailable) {
+            available.set(Some(false));
+        }
+        error.set(Some(i18n.failure(&failure)));
+        busy.set(None);
+    };
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        let name = username.get_untracked().trim().to_owned();
+        if name.is_empty() {
+            error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+            return;
+        }
+        error.set(None);
+        busy.set(Some(Busy::Captcha(0)));
+        spawn_local(async move {
+            let started = match api::start(name, i18n.lang.get_untracked()).await {
+                Ok(started) => started,
+                Err(failure) => return fail(failure),
+            };
+            let solution = solve(&started.captcha, |pct| busy.set(Some(Busy::Captcha(pct)))).await;
+            busy.set(Some(Busy::Sending));
+            match api::captcha(started.flow_id.clone(), solution).await {
+                Ok(sent) => step.set(Step::Code {
+                    flow_id: started.flow_id,
+                    sent,
+                }),
+                Err(failure) => fail(failure),
+            }
+        });
+    };
+
+    let progress = Signal::derive(move || {
+        busy.get().map(|b| match b {
+            Busy::Captcha(pct) => i18n.tf(Text::CaptchaWorking, &[("pct", &pct.to_string())]),
+            Busy::Sending => i18n.t(Text::CodeSending).to_owned(),
+        })
+    });
+
+    view! {
+        <h1>{move || i18n.t(Text::ResetTitle)}</h1>
+        <p class="lead">{move || i18n.t(Text::ResetIntro)}</p>
+        <Show when=move || available.get() == Some(false)>
+            <div class="notice notice-warning" role="alert" id="unavailable">
+                <strong>{move || i18n.t(Text::UnavailableTitle)}</strong>
+                <p>{move || i18n.t(Text::UnavailableBody)}</p>
+            </div>
+        </Show>
+        <form on:submit=submit novalidate>
+            <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>
+            <input
+                id="username"
+                name="username"
+                type="text"
+                autocomplete="username"
+                autocapitalize="none"
+                spellcheck="false"
+                autofocus
+                required
+                aria-describedby="username-hint"
+                prop:value=move || username.get()
+                on:input=move |ev| username.set(event_target_value(&ev))
+            />
+            <p id="username-hint" class="hint">{move || i18n.t(Text::UsernameHint)}</p>
+            <ErrorBanner error />
+            <button id="continue" type="submit" class="primary" disabled=move || busy.get().is_some() || available.get() == Some(false)>
+                {move || i18n.t(Text::Continue)}
+            </button>
+            <Progress message=progress />
+            <p class="fineprint">{move || i18n.t(Text::CaptchaNote)}</p>
+        </form>
+    }
+}

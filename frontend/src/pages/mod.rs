@@ -1,0 +1,6 @@
+//! One component per step of the reset flow.
+
+pub mod account;
+pub mod code;
+pub mod done;
+pub mod new_password;

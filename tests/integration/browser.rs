@@ -1,0 +1,189 @@
+//! End to end in headless Chromium: the real WASM build served by the real server, a real
+//! agent, Samba, and mail through SMTP. The new password is proven by binding to AD.
+
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, Locator};
+use sspr_tests::browser::Browser;
+use sspr_tests::samba;
+use sspr_tests::stack::Stack;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn dist() -> std::path::PathBuf {
+    let dist = sspr_tests::workspace_root().join("dist");
+    assert!(
+        dist.join("sspr-frontend_bg.wasm").exists(),
+        "the frontend is not built: run scripts/build-frontend.sh (scripts/test.sh does)"
+    );
+    dist
+}
+
+async fn find(c: &Client, css: &str) -> Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    find(c, css).await.text().await.unwrap_or_default()
+}
+
+/// Waits until the rule's item has the class `met` (or `unmet`).
+async fn rule_is(c: &Client, rule: &str, state: &str) {
+    let css = format!("li[data-rule='{rule}']");
+    sspr_tests::wait_for_async(&format!("{rule} {state}"), WAIT, || {
+        let css = css.clone();
+        async move {
+            let class = c
+                .find(Locator::Css(&css))
+                .await
+                .ok()?
+                .attr("class")
+                .await
+                .ok()??;
+            class.split_whitespace().any(|c| c == state).then_some(())
+        }
+    })
+    .await;
+}
+
+async fn button_enabled(c: &Client, css: &str) -> bool {
+    find(c, css)
+        .await
+        .prop("disabled")
+        .await
+        .ok()
+        .flatten()
+        .as_deref()
+        != Some("true")
+}
+
+async fn type_into(c: &Client, css: &str, value: &str) {
+    let input = find(c, css).await;
+    input.clear().await.expect("clear");
+    input.send_keys(value).await.expect("type");
+}
+
+#[tokio::test]
+async fn a_user_resets_their_password_in_the_browser() {
+    let dc = samba::shared();
+    dc.create_user(
+        "web.reset",
+        "Old-Passw0rd!",
+        Some("web.reset@corp.example.test"),
+        "Wendy Reset",
+    )
+    .expect("user");
+    let stack = Stack::start(dc, |o| {
+        o.frontend_dir = Some(dist());
+        o.captcha_difficulty = 12;
+    })
+    .await;
+    let browser = Browser::start("en-US").await;
+    let c = &browser.client;
+    c.goto(&stack.server.url).await.expect("open the portal");
+
+    type_into(c, "#username", &dc.upn("web.reset")).await;
+    find(c, "#continue").await.click().await.expect("continue");
+
+    // The CAPTCHA is solved in WASM, the code goes out over SMTP.
+    let sent = text(c, "#code-sent").await;
+    assert!(sent.contains("w•••••@c•••.example.test"), "{sent}");
+    let code = stack
+        .smtp
+        .wait_for_mail("web.reset@corp.example.test", 0)
+        .code()
+        .expect("code");
+    type_into(c, "#code", &code).await;
+    find(c, "#verify").await.click().await.expect("verify");
+
+    // The rules tick as the user types: a weak password first…
+    type_into(c, "#new-password", "wendy").await;
+    rule_is(c, "min_length", "unmet").await;
+    rule_is(c, "complexity", "unmet").await;
+    assert!(
+        !button_enabled(c, "#set-password").await,
+        "a weak password cannot be submitted"
+    );
+    // …one that contains part of the display name…
+    type_into(c, "#new-password", "Wendy-Sunshine-7").await;
+    rule_is(c, "min_length", "met").await;
+    rule_is(c, "complexity", "met").await;
+    rule_is(c, "not_account_name", "unmet").await;
+    // …then a strong one, confirmed.
+    let password = "Blue-Harbour-Lights-93";
+    type_into(c, "#new-password", password).await;
+    rule_is(c, "not_account_name", "met").await;
+    rule_is(c, "confirm", "unmet").await;
+    type_into(c, "#confirm-password", password).await;
+    rule_is(c, "confirm", "met").await;
+    let strength = text(c, ".strength-label").await;
+    assert!(
+        strength.ends_with("Strong") || strength.ends_with("Good"),
+        "{strength}"
+    );
+    assert!(button_enabled(c, "#set-password").await);
+    find(c, "#set-password")
+        .await
+        .click()
+        .await
+        .expect("submit");
+
+    let done = text(c, "#done").await;
+    assert_eq!(done, "Your password has been reset");
+    crate::agent_ad::bind_as(dc, "web.reset", password)
+        .await
+        .expect("AD accepts the password typed in the browser");
+    assert!(crate::agent_ad::bind_as(dc, "web.reset", "Old-Passw0rd!")
+        .await
+        .is_err());
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn with_the_agent_stopped_the_first_page_says_reset_is_unavailable() {
+    let dc = samba::shared();
+    let mut stack = Stack::start(dc, |o| o.frontend_dir = Some(dist())).await;
+    stack.agent.stop();
+    stack.wait_writeback(false).await;
+    let browser = Browser::start("en-US").await;
+    let c = &browser.client;
+    c.goto(&stack.server.url).await.expect("open the portal");
+    let notice = text(c, "#unavailable").await;
+    assert!(
+        notice.contains("Password reset is unavailable right now"),
+        "{notice}"
+    );
+    assert!(
+        !button_enabled(c, "#continue").await,
+        "nothing can be started"
+    );
+    assert!(stack.smtp.mails().is_empty());
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
+    let dc = samba::shared();
+    let stack = Stack::start(dc, |o| o.frontend_dir = Some(dist())).await;
+    let browser = Browser::start("nl-NL").await;
+    let c = &browser.client;
+    c.goto(&stack.server.url).await.expect("open the portal");
+    assert_eq!(text(c, "h1").await, "Stel je wachtwoord opnieuw in");
+    let lang = find(c, "html").await.attr("lang").await.ok().flatten();
+    assert_eq!(lang.as_deref(), Some("nl"));
+    find(c, "#lang-en").await.click().await.expect("switch");
+    sspr_tests::wait_for_async("English heading", WAIT, || async {
+        (c.find(Locator::Css("h1")).await.ok()?.text().await.ok()? == "Reset your password")
+            .then_some(())
+    })
+    .await;
+    // An empty submit says what is missing, in the chosen language.
+    find(c, "#continue").await.click().await.expect("continue");
+    assert_eq!(text(c, "#error .notice-text").await, "Enter your user ID.");
+    browser.close().await;
+}
