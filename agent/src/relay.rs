@@ -190,3 +190,35 @@ async fn session<D: Directory + 'static>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_transport("https://sspr.example.com").is_ok());
+        assert!(check_transport("http://127.0.0.1:8080").is_ok());
+        assert!(check_transport("http://[::1]:8080").is_ok());
+        assert!(check_transport("http://localhost:8080").is_ok());
+        assert!(check_transport("http://sspr.example.com").is_err());
+        assert!(check_transport("http://10.0.0.5").is_err());
+        assert!(check_transport("ftp://sspr.example.com").is_err());
+    }
+
+    #[test]
+    fn relay_url_follows_the_scheme() {
+        assert_eq!(
+            relay_url("https://sspr.example.com/")
+                .map(|u| u.to_string())
+                .ok(),
+            Some("wss://sspr.example.com/api/agent/relay".into())
+        );
+        assert_eq!(
+            relay_url("http://127.0.0.1:8080")
+                .map(|u| u.to_string())
+                .ok(),
+            Some("ws://127.0.0.1:8080/api/agent/relay".into())
+        );
+    }
+}

@@ -95,3 +95,46 @@ impl AgentState {
         Ok(Self { identity, keys })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn saved_state_is_private_and_reloads() {
+        let dir = std::env::temp_dir().join(format!("sspr-agent-state-{}", std::process::id()));
+        let state = AgentState {
+            identity: Identity {
+                server_url: "https://sspr.example.com".into(),
+                agent_id: "agt_1".into(),
+                relay_secret: "secret".into(),
+                package_key: PackageKey::generate().expect("key"),
+                onboarded_at: 1,
+            },
+            keys: AgentKeyPair::generate(2048).expect("rsa"),
+        };
+        state.save(&dir).expect("save");
+        for file in [IDENTITY_FILE, RSA_KEY_FILE] {
+            let mode = std::fs::metadata(dir.join(file))
+                .expect("file")
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
+        let loaded = AgentState::load(&dir).expect("load");
+        assert_eq!(loaded.keys.public(), state.keys.public());
+        assert_eq!(loaded.identity.package_key, state.identity.package_key);
+        assert!(
+            !format!("{:?}", loaded.identity).contains("secret"),
+            "Debug hides the relay secret"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(matches!(
+            AgentState::load(&dir),
+            Err(StateError::NotOnboarded(_))
+        ));
+    }
+}

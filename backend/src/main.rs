@@ -146,6 +146,12 @@ async fn serve(config: ServerConfig) -> ExitCode {
         Err(e) => return fail(e),
     };
     let pruner = state.clone();
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("stopping");
+        stopping.begin_shutdown();
+    };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
@@ -167,7 +173,7 @@ async fn serve(config: ServerConfig) -> ExitCode {
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                shutdown.await;
                 stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
             });
             axum_server::bind_rustls(listen, tls)

@@ -21,6 +21,9 @@ pub struct Inner {
     pub limiter: Limiter,
     pub mailer: Mailer,
     capture: Option<Mutex<std::fs::File>>,
+    /// Flips to true when the server is stopping: relay sessions close so agents reconnect
+    /// to the next server at once, instead of holding the shutdown up.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -69,7 +72,16 @@ impl AppState {
             store,
             capture,
             config,
+            shutdown: tokio::sync::watch::Sender::new(false),
         })))
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutting_down(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     /// Diagnostics only (relay.capture_file): one line per relay frame.

@@ -108,7 +108,7 @@ async fn reset_through_the_api_lands_in_ad() {
     .expect("right code");
     assert_eq!(step.names.account_name, "api.reset");
     assert!(step.policy.complexity);
-    assert_eq!(step.agent_key.spki_der.len() > 400, true, "an RSA-3072 key");
+    assert!(step.agent_key.spki_der.len() > 400, "an RSA-3072 key");
     // The code is single use.
     let again = post::<_, NewPasswordStep>(
         &stack,
@@ -377,4 +377,55 @@ async fn without_an_agent_the_first_step_says_unavailable() {
         )
     );
     assert!(stack.smtp.mails().is_empty());
+}
+
+#[tokio::test]
+async fn over_tls_the_agent_reconnects_and_flows_survive_a_server_restart() {
+    let dc = samba::shared();
+    // The server terminates TLS with a certificate from a private CA; the agent onboards over
+    // https and relays over wss, trusting that CA through server_ca_file.
+    let mut stack = Stack::start(dc, |o| o.tls = true).await;
+    assert!(stack.server.url.starts_with("https://"));
+    let (flow_id, _) = to_code_gate(&stack, "tls.nobody").await;
+
+    // A resend inside the cooldown is refused with the time to wait.
+    let response = stack
+        .http
+        .post(stack.api(RESEND_PATH))
+        .json(&FlowRef {
+            flow_id: flow_id.clone(),
+        })
+        .send()
+        .await
+        .expect("resend");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u32 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+
+    stack.server.restart();
+    stack.wait_writeback(true).await;
+    let connects = stack.agent.log().matches("\"event_id\":1100").count();
+    assert!(
+        connects >= 2,
+        "the agent reconnected after the restart ({connects} connects)"
+    );
+    // The flow lives in the database, not in the process: it is still at its code gate.
+    let err = post::<_, NewPasswordStep>(
+        &stack,
+        CODE_PATH,
+        &CodeAnswer {
+            flow_id,
+            code: "12345678".into(),
+        },
+    )
+    .await
+    .expect_err("decoy code");
+    assert_eq!(
+        (err.1.code, err.1.attempts_left),
+        (ErrorCode::WrongCode, Some(4))
+    );
 }

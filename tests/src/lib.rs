@@ -6,6 +6,7 @@
 //! us; a small shell watchdog kills them on EOF), so a crashed run leaves nothing holding ports.
 
 pub mod browser;
+pub mod pki;
 pub mod processes;
 pub mod samba;
 pub mod smtp;

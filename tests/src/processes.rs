@@ -8,11 +8,22 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Runs `command` under `sh` with stdout and stderr to `log`. Its stdin is a pipe from this
-/// process: when we exit, even by a crash, the watchdog sees EOF and stops the command.
+/// process: when we exit, even by a crash, the watchdog sees EOF and stops the command. The
+/// command gets a session of its own and the whole process group is stopped, so whatever it
+/// spawned (Samba's workers, chromedriver's browser) goes too.
 pub fn spawn_watched(command: &str, log: &Path) -> Result<Child, String> {
-    let out = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    // Appended, so a restarted process keeps its earlier log for the leak checks.
+    let out = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("{}: {e}", log.display()))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
-    let script = format!("{command} </dev/null & p=$!; trap 'kill $p 2>/dev/null' TERM; cat >/dev/null; kill $p 2>/dev/null; wait $p");
+    let script = format!(
+        "setsid {command} </dev/null & p=$!; trap 'kill -- -$p 2>/dev/null' TERM; cat >/dev/null; \
+         kill -- -$p 2>/dev/null; for i in $(seq 100); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; \
+         kill -KILL -- -$p 2>/dev/null; wait $p"
+    );
     Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::piped())
@@ -25,7 +36,8 @@ pub fn spawn_watched(command: &str, log: &Path) -> Result<Child, String> {
 /// Closes the watchdog's stdin and waits for the command to end.
 pub fn stop(child: &mut Child) {
     drop(child.stdin.take());
-    for _ in 0..100 {
+    // The watchdog gives the command 10 s to stop before it kills the group.
+    for _ in 0..240 {
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }
@@ -79,6 +91,8 @@ pub struct ServerOptions {
     /// Record every relay frame (diagnostics), for the leak check.
     pub capture_relay: bool,
     pub listen_port: Option<u16>,
+    /// Terminate TLS in the server with a certificate from a test CA.
+    pub tls: bool,
 }
 
 impl ServerOptions {
@@ -90,6 +104,7 @@ impl ServerOptions {
             heartbeat_secs: 2,
             capture_relay: false,
             listen_port: None,
+            tls: false,
         }
     }
 }
@@ -98,6 +113,9 @@ pub struct ServerProcess {
     pub dir: tempfile::TempDir,
     pub url: String,
     pub config: PathBuf,
+    /// The CA that issued the server's certificate, when it terminates TLS.
+    pub ca_file: Option<PathBuf>,
+    port: u16,
     child: Child,
 }
 
@@ -108,7 +126,18 @@ impl ServerProcess {
             .tempdir()
             .expect("temp dir");
         let port = options.listen_port.unwrap_or_else(free_port);
-        let url = format!("http://127.0.0.1:{port}");
+        let scheme = if options.tls { "https" } else { "http" };
+        let url = format!("{scheme}://127.0.0.1:{port}");
+        let tls = if options.tls {
+            crate::pki::issue(dir.path(), "127.0.0.1", "server").expect("server certificate");
+            format!(
+                "tls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n",
+                dir.path().join("server.pem").display(),
+                dir.path().join("server.key").display()
+            )
+        } else {
+            String::new()
+        };
         let frontend = options
             .frontend_dir
             .clone()
@@ -123,7 +152,7 @@ database = "{db}"
 frontend_dir = "{frontend}"
 secret = "{secret}"
 log_json = true
-
+{tls}
 [mail]
 smtp_host = "127.0.0.1"
 smtp_port = {smtp}
@@ -153,24 +182,48 @@ heartbeat_secs = {heartbeat}
             },
         );
         std::fs::write(&config, text).expect("write server config");
+        let ca_file = options.tls.then(|| dir.path().join("ca.pem"));
+        let child = Self::spawn(dir.path(), &config);
+        let server = Self {
+            dir,
+            url,
+            config,
+            ca_file,
+            port,
+            child,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    fn spawn(dir: &Path, config: &Path) -> Child {
         let command = format!(
             "{} --config {} serve",
             shell_quote(&binary("sspr-server").display().to_string()),
             shell_quote(&config.display().to_string())
         );
-        let child =
-            spawn_watched(&command, &dir.path().join("server.log")).expect("start sspr-server");
-        let server = Self {
-            dir,
-            url,
-            config,
-            child,
-        };
-        let health = format!("127.0.0.1:{port}/healthz");
+        spawn_watched(&command, &dir.join("server.log")).expect("start sspr-server")
+    }
+
+    fn wait_healthy(&self) {
+        let health = format!("127.0.0.1:{}/healthz", self.port);
         crate::wait_for("sspr-server /healthz", Duration::from_secs(30), || {
-            http_get_status(&health).filter(|s| *s == 200)
+            if self.ca_file.is_some() {
+                // Speaking TLS: a listening socket is enough here; the clients verify the rest.
+                std::net::TcpStream::connect(("127.0.0.1", self.port))
+                    .ok()
+                    .map(|_| ())
+            } else {
+                http_get_status(&health).filter(|s| *s == 200).map(|_| ())
+            }
         });
-        server
+    }
+
+    /// Stops the server and starts it again on the same port, database and configuration.
+    pub fn restart(&mut self) {
+        stop(&mut self.child);
+        self.child = Self::spawn(self.dir.path(), &self.config);
+        self.wait_healthy();
     }
 
     /// Issues a one-time onboarding token through the CLI, as an operator would.
@@ -257,7 +310,7 @@ impl AgentProcess {
         let config = dir.path().join("agent.toml");
         let text = format!(
             r#"state_dir = "{state}"
-heartbeat_secs = 2
+{server_ca}heartbeat_secs = 2
 rsa_bits = 3072
 log_json = true
 
@@ -269,6 +322,11 @@ bind_password = "{password}"
 # Samba cannot enforce history on a reset (no policy-hints control); the tests allow it.
 allow_reset_without_history = true
 "#,
+            server_ca = server
+                .ca_file
+                .as_ref()
+                .map(|ca| format!("server_ca_file = \"{}\"\n", ca.display()))
+                .unwrap_or_default(),
             state = dir.path().join("state").display(),
             url = dc.ldaps_url(),
             ca = dc.ca_file().display(),

@@ -2,7 +2,7 @@
 //! with a certificate from a test CA (so clients verify it for real), stopped on drop.
 
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -26,7 +26,7 @@ pub fn shared() -> &'static SambaDc {
     })
 }
 
-fn run(cmd: &mut Command) -> Result<String, String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if !out.status.success() {
         return Err(format!(
@@ -36,50 +36,6 @@ fn run(cmd: &mut Command) -> Result<String, String> {
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Makes a CA and a DC certificate valid for `address`, as PEM files in `dir`.
-fn make_certificates(dir: &Path, address: &str) -> Result<(), String> {
-    let p = |name: &str| dir.join(name).display().to_string();
-    run(Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "3",
-            "-subj",
-            "/CN=SSPR Test CA",
-        ])
-        .args(["-keyout", &p("ca.key"), "-out", &p("ca.pem")]))?;
-    run(Command::new("openssl")
-        .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=dc"])
-        .args(["-keyout", &p("dc.key"), "-out", &p("dc.csr")]))?;
-    std::fs::write(
-        dir.join("dc.ext"),
-        format!("subjectAltName=IP:{address},DNS:localhost\nextendedKeyUsage=serverAuth\n"),
-    )
-    .map_err(|e| e.to_string())?;
-    run(Command::new("openssl")
-        .args(["x509", "-req", "-days", "3", "-CAcreateserial"])
-        .args([
-            "-in",
-            &p("dc.csr"),
-            "-CA",
-            &p("ca.pem"),
-            "-CAkey",
-            &p("ca.key"),
-            "-out",
-            &p("dc.pem"),
-            "-extfile",
-            &p("dc.ext"),
-        ]))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.join("dc.key"), std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 impl SambaDc {
@@ -110,7 +66,7 @@ impl SambaDc {
             ]))?;
         let tls = dir.path().join("tls");
         std::fs::create_dir_all(&tls).map_err(|e| e.to_string())?;
-        make_certificates(&tls, address)?;
+        crate::pki::issue(&tls, address, "dc")?;
         let sam = format!("{target}/private/sam.ldb");
         // Tests change passwords back to back; a day's minimum age would stop them.
         run(Command::new("samba-tool").args([

@@ -25,12 +25,19 @@ impl Stack {
             .expect("server fixture");
         let mut agent = AgentProcess::onboard(&server, dc);
         agent.start();
+        let mut http = reqwest::Client::builder();
+        if let Some(ca) = &server.ca_file {
+            // The same verified TLS setup the agent uses, trusting the server's private CA.
+            let tls = sspr_agent::tls::client_config(Some(ca), false).expect("TLS config");
+            http = http.use_preconfigured_tls((*tls).clone());
+        }
+        let http = http.build().expect("HTTP client");
         let stack = Self {
             dc,
             smtp,
             server,
             agent,
-            http: reqwest::Client::new(),
+            http,
         };
         stack.wait_writeback(true).await;
         stack
@@ -40,23 +47,30 @@ impl Stack {
         format!("{}{path}", self.server.url)
     }
 
-    /// Waits until the server reports write-back as `available`.
+    /// Waits until the server reports write-back as `available`; on timeout the failure shows
+    /// the ends of the server's and the agent's logs.
     pub async fn wait_writeback(&self, available: bool) {
         let url = self.api(sspr_protocol::reset::STATUS_PATH);
-        let http = self.http.clone();
-        crate::wait_for_async(
-            &format!("write-back available = {available}"),
-            Duration::from_secs(60),
-            || {
-                let (url, http) = (url.clone(), http.clone());
-                async move {
-                    let status: sspr_protocol::reset::Status =
-                        http.get(&url).send().await.ok()?.json().await.ok()?;
-                    (status.writeback_available == available).then_some(())
-                }
-            },
-        )
-        .await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut last;
+        loop {
+            match self.http.get(&url).send().await {
+                Ok(response) => match response.json::<sspr_protocol::reset::Status>().await {
+                    Ok(status) if status.writeback_available == available => return,
+                    Ok(status) => last = format!("{status:?}"),
+                    Err(e) => last = format!("{e:?}"),
+                },
+                Err(e) => last = format!("{e:?}"),
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for write-back available = {available} (last answer: {last})\n--- server log (end)\n{}\n--- agent log (end)\n{}",
+                    tail(&self.server.log(), 15),
+                    tail(&self.agent.log(), 15)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Everything the server wrote to disk or the wire, for the leak checks.
@@ -70,4 +84,9 @@ impl Stack {
             ),
         ]
     }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -103,8 +103,13 @@ async fn session(state: AppState, agent_id: String, socket: WebSocket) {
     let connection = state.hub.connect(&agent_id, tx);
     tracing::info!(%agent_id, "agent connected");
     let (mut sink, mut stream) = socket.split();
+    let mut shutdown = state.shutting_down();
     loop {
         tokio::select! {
+            _ = shutdown.changed() => {
+                let _ = sink.send(Message::Close(None)).await;
+                break;
+            }
             Some(message) = rx.recv() => {
                 let Ok(text) = serde_json::to_string(&message) else { continue };
                 state.capture_frame(">", &agent_id, &text);
