@@ -51,6 +51,15 @@ async fn rule_is(c: &Client, rule: &str, state: &str) {
     .await;
 }
 
+/// The id of the element that has keyboard focus, once it is `id`.
+async fn focus_reaches(c: &Client, id: &str) {
+    sspr_tests::wait_for_async(&format!("focus on #{id}"), WAIT, || async {
+        let active = c.active_element().await.ok()?.attr("id").await.ok()??;
+        (active == id).then_some(())
+    })
+    .await;
+}
+
 async fn button_enabled(c: &Client, css: &str) -> bool {
     find(c, css)
         .await
@@ -93,6 +102,9 @@ async fn a_user_resets_their_password_in_the_browser() {
     // The CAPTCHA is solved in WASM, the code goes out over SMTP.
     let sent = text(c, "#code-sent").await;
     assert!(sent.contains("w•••••@c•••.example.test"), "{sent}");
+    // Keyboard users land in the code field, and can leave the flow.
+    focus_reaches(c, "code").await;
+    find(c, "#start-over").await;
     let code = stack
         .smtp
         .wait_for_mail("web.reset@corp.example.test", 0)
@@ -101,6 +113,7 @@ async fn a_user_resets_their_password_in_the_browser() {
     type_into(c, "#code", &code).await;
     find(c, "#verify").await.click().await.expect("verify");
 
+    focus_reaches(c, "new-password").await;
     // The rules tick as the user types: a weak password first…
     type_into(c, "#new-password", "wendy").await;
     rule_is(c, "min_length", "unmet").await;

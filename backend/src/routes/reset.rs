@@ -89,23 +89,31 @@ pub async fn start(
     }))
 }
 
-/// What a decoy shows: the typed name's first letter at the directory's mail domain.
-fn decoy_destination(state: &AppState, username: &str, agent: &LiveAgent) -> String {
+/// The account part of a typed name: `CORP\jan`, `jan@corp.example` and `jan` are all `jan`.
+fn account_part(username: &str) -> String {
     let local = username
         .rsplit_once('\\')
         .map(|(_, u)| u)
         .unwrap_or(username);
-    let local = local.split('@').next().unwrap_or(local);
+    local.split('@').next().unwrap_or(local).to_lowercase()
+}
+
+/// The send limit's key for a decoy. Every spelling of one name shares it, as every spelling of
+/// a real account shares its mail address's limit: otherwise the limits would tell them apart.
+fn decoy_limit_key(username: &str) -> String {
+    format!("decoy:{}", account_part(username))
+}
+
+/// What a decoy shows: the typed name's first letter at the directory's mail domain.
+fn decoy_destination(state: &AppState, username: &str, agent: &LiveAgent) -> String {
+    let local = account_part(username);
     let domain = state
         .config
         .reset
         .decoy_mail_domain
         .clone()
         .unwrap_or_else(|| agent.heartbeat.directory.clone());
-    mask_mail(&format!(
-        "{}@{domain}",
-        local.chars().next().unwrap_or('a').to_lowercase()
-    ))
+    mask_mail(&format!("{}@{domain}", local.chars().next().unwrap_or('a')))
 }
 
 pub async fn captcha(
@@ -168,7 +176,7 @@ pub async fn captcha(
             Target::Decoy,
             decoy_destination(&state, &username, &agent),
             None,
-            format!("decoy:{}", username.to_lowercase()),
+            decoy_limit_key(&username),
         ),
     };
     state
@@ -237,7 +245,7 @@ pub async fn resend(
     })?;
     let limit_key = match &target {
         Target::Account(a) => a.mail.to_lowercase(),
-        Target::Decoy => format!("decoy:{}", username.to_lowercase()),
+        Target::Decoy => decoy_limit_key(&username),
     };
     state
         .limiter
@@ -420,6 +428,14 @@ pub fn format_utc(unix: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_spelling_of_a_name_shares_one_decoy_limit() {
+        let key = super::decoy_limit_key("jan");
+        for spelling in ["CORP\\Jan", "jan@corp.example.test", "JAN"] {
+            assert_eq!(super::decoy_limit_key(spelling), key, "{spelling}");
+        }
+    }
+
     #[test]
     fn utc_formatting() {
         assert_eq!(super::format_utc(0), "1970-01-01 00:00");

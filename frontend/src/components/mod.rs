@@ -122,3 +122,28 @@ pub fn PasswordInput(
         </div>
     }
 }
+
+/// Moves keyboard focus to the element with this id once the step is on screen, so keyboard
+/// and screen-reader users land in the new step instead of at the top of the page.
+pub fn focus_on_mount(id: &'static str) {
+    request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = document()
+            .get_element_by_id(id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
+}
+
+/// Leaves the flow and returns to the first step.
+#[component]
+pub fn StartOver(step: RwSignal<crate::app::Step>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <button id="start-over" type="button" class="link subtle" on:click=move |_| step.set(crate::app::Step::Account)>
+            {move || i18n.t(Text::Cancel)}
+        </button>
+    }
+}

@@ -10,7 +10,7 @@ use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::Step;
-use crate::components::{ErrorBanner, Progress};
+use crate::components::{focus_on_mount, ErrorBanner, Progress};
 use crate::i18n::use_i18n;
 
 /// Hashes tried between two yields to the browser, so the page stays responsive.
@@ -39,6 +39,7 @@ async fn solve(challenge: &PowChallenge, progress: impl Fn(u32)) -> PowSolution 
 #[component]
 pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> impl IntoView {
     let i18n = use_i18n();
+    focus_on_mount("username");
     let username = RwSignal::new(String::new());
     let busy = RwSignal::new(None::<Busy>);
     let error = RwSignal::new(None::<String>);

@@ -8,12 +8,13 @@ use sspr_protocol::reset::CodeSent;
 
 use crate::api;
 use crate::app::Step;
-use crate::components::{ErrorBanner, Progress};
+use crate::components::{focus_on_mount, ErrorBanner, Progress, StartOver};
 use crate::i18n::use_i18n;
 
 #[component]
 pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl IntoView {
     let i18n = use_i18n();
+    focus_on_mount("code");
     let flow = StoredValue::new(flow_id);
     let sent = RwSignal::new(sent);
     let code = RwSignal::new(String::new());
@@ -109,6 +110,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl I
                 {move || i18n.t(Text::ResendCode)}
             </button>
             <Progress message=progress />
+            <StartOver step />
         </form>
     }
 }

@@ -12,7 +12,7 @@ use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::Step;
-use crate::components::{ErrorBanner, PasswordInput, Progress};
+use crate::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress, StartOver};
 use crate::i18n::use_i18n;
 
 const STRENGTHS: [Text; 5] = [
@@ -50,6 +50,7 @@ pub fn NewPasswordPage(
     data: NewPasswordStep,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    focus_on_mount("new-password");
     let flow = StoredValue::new(flow_id);
     let data = StoredValue::new(data);
     let password = RwSignal::new(String::new());
@@ -139,6 +140,7 @@ pub fn NewPasswordPage(
                 {move || i18n.t(Text::SetPassword)}
             </button>
             <Progress message=progress />
+            <StartOver step />
         </form>
     }
 }
