@@ -181,19 +181,11 @@ impl ResetFlow {
         Ok(())
     }
 
-    /// Replaces the pending code with a new one (the old one stops working), after the cooldown.
-    pub fn resend(
-        &mut self,
-        code_hash: String,
-        rules: CodeRules,
-        now: i64,
-    ) -> Result<(Target, String), FlowError> {
+    /// Whom a resend would go to, if the flow is at its code gate and the cooldown is over.
+    pub fn resend_target(&self, rules: CodeRules, now: i64) -> Result<Target, FlowError> {
         let Step::Code {
-            target,
-            destination,
-            code,
-            sent_at,
-        } = &mut self.step
+            target, sent_at, ..
+        } = &self.step
         else {
             return Err(FlowError::WrongStep);
         };
@@ -203,6 +195,26 @@ impl ResetFlow {
                 retry_after_secs: wait as u32,
             });
         }
+        Ok(target.clone())
+    }
+
+    /// Replaces the pending code with a new one (the old one stops working), after the cooldown.
+    pub fn resend(
+        &mut self,
+        code_hash: String,
+        rules: CodeRules,
+        now: i64,
+    ) -> Result<(Target, String), FlowError> {
+        self.resend_target(rules, now)?;
+        let Step::Code {
+            target,
+            destination,
+            code,
+            sent_at,
+        } = &mut self.step
+        else {
+            return Err(FlowError::WrongStep);
+        };
         *code = Some(PendingCode {
             hash: code_hash,
             expires_at: now + rules.ttl_secs,

@@ -154,37 +154,24 @@ pub async fn captcha(
     };
     // Unknown, disabled, protected, out-of-scope and unregistered accounts all become the same
     // decoy: same page, same JSON, nothing sent.
-    let (target, destination, send_to, limit_key) = match account.filter(|a| a.eligible()) {
+    let (target, destination) = match account.filter(|a| a.eligible()) {
         Some(a) if !a.mail.is_empty() => {
             let mail = a.mail[0].clone();
+            let destination = mask_mail(&mail);
             let target = Target::Account(AccountTarget {
                 anchor: a.anchor,
                 account_name: a.account_name,
                 display_name: a.display_name,
-                mail: mail.clone(),
+                mail,
                 policy: a.policy,
                 directory: agent.heartbeat.directory.clone(),
             });
-            (
-                target,
-                mask_mail(&mail),
-                Some(mail.clone()),
-                mail.to_lowercase(),
-            )
+            (target, destination)
         }
-        _ => (
-            Target::Decoy,
-            decoy_destination(&state, &username, &agent),
-            None,
-            decoy_limit_key(&username),
-        ),
+        _ => (Target::Decoy, decoy_destination(&state, &username, &agent)),
     };
-    state
-        .limiter
-        .hit(Limited::CodeSend, &limit_key, now)
-        .map_err(AppError::too_many)?;
-    let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = state.keys.mac(&[id_hash.as_bytes(), code.as_bytes()])?;
+    let send_to = send_limit(&state, &target, &username, now)?;
+    let (code, hash) = new_code(&state, &id_hash)?;
     let rules = rules(&state);
     state.store.update_flow(&id_hash, now, |flow| {
         Ok(flow.enter_code_gate(target, destination.clone(), hash, rules, now)?)
@@ -193,6 +180,31 @@ pub async fn captcha(
         send_code(&state, to, code, lang);
     }
     Ok(Json(code_sent(&state, destination)))
+}
+
+/// Counts a send against the destination's limit; the address to send to, or None for a decoy.
+fn send_limit(
+    state: &AppState,
+    target: &Target,
+    username: &str,
+    now: i64,
+) -> Result<Option<String>, AppError> {
+    let (key, send_to) = match target {
+        Target::Account(a) => (a.mail.to_lowercase(), Some(a.mail.clone())),
+        Target::Decoy => (decoy_limit_key(username), None),
+    };
+    state
+        .limiter
+        .hit(Limited::CodeSend, &key, now)
+        .map_err(AppError::too_many)?;
+    Ok(send_to)
+}
+
+/// A fresh code and its keyed hash, bound to the flow.
+fn new_code(state: &AppState, id_hash: &str) -> Result<(String, String), AppError> {
+    let code = crypto::random_code(state.config.reset.code_length)?;
+    let hash = state.keys.mac(&[id_hash.as_bytes(), code.as_bytes()])?;
+    Ok((code, hash))
 }
 
 fn code_sent(state: &AppState, destination: String) -> CodeSent {
@@ -236,23 +248,20 @@ pub async fn resend(
 ) -> Result<Json<CodeSent>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.flow_id);
-    let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = state.keys.mac(&[id_hash.as_bytes(), code.as_bytes()])?;
     let rules = rules(&state);
-    let (target, destination, lang, username) = state.store.update_flow(&id_hash, now, |flow| {
-        let (target, destination) = flow.resend(hash, rules, now)?;
-        Ok((target, destination, flow.lang, flow.username.clone()))
+    // Cooldown and step first, then the send limit, and only then is the old code replaced:
+    // a refused resend leaves the code the user already has working.
+    let (target, username) = state.store.update_flow(&id_hash, now, |flow| {
+        Ok((flow.resend_target(rules, now)?, flow.username.clone()))
     })?;
-    let limit_key = match &target {
-        Target::Account(a) => a.mail.to_lowercase(),
-        Target::Decoy => decoy_limit_key(&username),
-    };
-    state
-        .limiter
-        .hit(Limited::CodeSend, &limit_key, now)
-        .map_err(AppError::too_many)?;
-    if let Target::Account(account) = target {
-        send_code(&state, account.mail, code, lang);
+    let send_to = send_limit(&state, &target, &username, now)?;
+    let (code, hash) = new_code(&state, &id_hash)?;
+    let (destination, lang) = state.store.update_flow(&id_hash, now, |flow| {
+        let (_, destination) = flow.resend(hash, rules, now)?;
+        Ok((destination, flow.lang))
+    })?;
+    if let Some(to) = send_to {
+        send_code(&state, to, code, lang);
     }
     Ok(Json(code_sent(&state, destination)))
 }
