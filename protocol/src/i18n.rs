@@ -86,7 +86,7 @@ texts! {
     CaptchaNote => "Instead of a picture puzzle, your browser does a short computation. Nothing to click.",
                    "In plaats van een plaatjespuzzel doet je browser een korte berekening. Je hoeft niets aan te klikken.";
     CodeSending => "Sending your code…", "Je code wordt verstuurd…";
-    CodeSentTo => "We sent a {n}-digit code to {dest}.", "We hebben een code van {n} cijfers gestuurd naar {dest}.";
+    CodeSentTo => "We sent a code of {n} digits to {dest}.", "We hebben een code van {n} cijfers gestuurd naar {dest}.";
     CodeLabel => "Verification code", "Verificatiecode";
     CodeHint => "The code is valid for {min} minutes. Check your spam folder if it does not arrive.",
                 "De code is {min} minuten geldig. Kijk ook in je spammap als hij niet aankomt.";

@@ -70,7 +70,7 @@ pub fn Steps(current: Signal<usize>) -> impl IntoView {
                         let n = i + 1;
                         view! {
                             <li
-                                class:done=move || { current.get() > n }
+                                class:complete=move || { current.get() > n }
                                 class:current=move || current.get() == n
                                 aria-current=move || (current.get() == n).then_some("step")
                             >

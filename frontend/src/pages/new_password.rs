@@ -134,7 +134,7 @@ pub fn NewPasswordPage(
             </ul>
             {(history > 0).then(|| view! { <p class="hint">{move || i18n.tf(Text::RuleHistory, &[("n", &history.to_string())])}</p> })}
             <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm />
-            <p class="seal-note"><span aria-hidden="true">"🔒 "</span>{move || i18n.t(Text::SealNote)}</p>
+            <p class="seal-note"><span class="lock-icon" aria-hidden="true"></span>{move || i18n.t(Text::SealNote)}</p>
             <ErrorBanner error />
             <button id="set-password" type="submit" class="primary" disabled=move || busy.get() || !ready()>
                 {move || i18n.t(Text::SetPassword)}
