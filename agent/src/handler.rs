@@ -9,6 +9,7 @@ use sspr_protocol::package::{
     Operation, Outcome, Package, PackageBody, PackageError, ReplayGuard, SealedOutcome,
 };
 use sspr_protocol::relay::{AgentMessage, Heartbeat, Reply, ServerMessage};
+use sspr_protocol::seal::{SealedSecret, Secret};
 use sspr_protocol::ErrorCode;
 
 use crate::directory::{Directory, DirectoryError, ResetOptions};
@@ -133,47 +134,93 @@ impl<D: Directory> Handler<D> {
         }
     }
 
-    async fn apply_body(&self, body: &PackageBody) -> Outcome {
-        let request_id = &body.request_id;
-        if body.op != Operation::Reset {
-            return Outcome::Refused(ErrorCode::OperationNotAllowed);
-        }
-        // Only the helpdesk may force a change at next logon.
-        if body.flags.must_change_at_next_logon && body.actor == "self" {
-            return Outcome::Refused(ErrorCode::OperationNotAllowed);
-        }
-        let Some(sealed) = &body.sealed else {
-            return Outcome::Refused(ErrorCode::SealRejected);
-        };
+    /// Opens a seal after checking it is addressed to this agent's key: never an RSA operation
+    /// on a seal for another key.
+    fn open_seal(
+        &self,
+        sealed: Option<&SealedSecret>,
+        request_id: &str,
+    ) -> Result<Secret, Outcome> {
+        let sealed = sealed.ok_or(Outcome::Refused(ErrorCode::SealRejected))?;
         if sealed.key_id != self.state.keys.public().key_id {
             event!(warn, Event::PackageRefused, %request_id, "sealed to an RSA key this agent does not hold");
-            return Outcome::Refused(ErrorCode::SealRejected);
+            return Err(Outcome::Refused(ErrorCode::SealRejected));
         }
-        let Ok(secret) = self.state.keys.open(sealed) else {
+        self.state.keys.open(sealed).map_err(|_| {
             event!(warn, Event::SealUnopenable, %request_id, "the sealed password could not be opened");
-            return Outcome::Refused(ErrorCode::SealRejected);
+            Outcome::Refused(ErrorCode::SealRejected)
+        })
+    }
+
+    async fn apply_body(&self, body: &PackageBody) -> Outcome {
+        let request_id = &body.request_id;
+        // Only the helpdesk may force a change at next logon, and only with a reset.
+        if body.flags.must_change_at_next_logon
+            && (body.actor == "self" || body.op != Operation::Reset)
+        {
+            return Outcome::Refused(ErrorCode::OperationNotAllowed);
+        }
+        let result = match body.op {
+            Operation::Reset => {
+                let new = match self.open_seal(body.sealed.as_ref(), request_id) {
+                    Ok(secret) => secret,
+                    Err(outcome) => return outcome,
+                };
+                let options = ResetOptions {
+                    must_change_at_next_logon: body.flags.must_change_at_next_logon,
+                };
+                self.directory.reset(&body.anchor, &new, options).await
+            }
+            Operation::Change => {
+                let (new, old) = match (
+                    self.open_seal(body.sealed.as_ref(), request_id),
+                    self.open_seal(body.sealed_old.as_ref(), request_id),
+                ) {
+                    (Ok(new), Ok(old)) => (new, old),
+                    (Err(outcome), _) | (_, Err(outcome)) => return outcome,
+                };
+                self.directory.change(&body.anchor, &old, &new).await
+            }
+            Operation::Unlock => self.directory.unlock(&body.anchor).await,
         };
-        let options = ResetOptions {
-            must_change_at_next_logon: body.flags.must_change_at_next_logon,
-        };
-        match self.directory.reset(&body.anchor, &secret, options).await {
+        self.log_outcome(body, &result);
+        match result {
+            Ok(()) => Outcome::Applied,
+            Err(err) => Outcome::Refused(err.code()),
+        }
+    }
+
+    fn log_outcome(&self, body: &PackageBody, result: &Result<(), DirectoryError>) {
+        let (request_id, anchor, actor, op) =
+            (&body.request_id, &body.anchor, &body.actor, body.op);
+        let err = match result {
             Ok(()) => {
-                event!(info, Event::ResetSucceeded, %request_id, anchor = %body.anchor, actor = %body.actor, "password reset");
-                Outcome::Applied
+                let done = match op {
+                    Operation::Reset => Event::ResetSucceeded,
+                    Operation::Change => Event::ChangeSucceeded,
+                    Operation::Unlock => Event::UnlockSucceeded,
+                };
+                event!(info, done, %request_id, %anchor, %actor, ?op, "applied");
+                return;
             }
-            Err(err) => {
-                if err.is_policy() {
-                    event!(info, Event::ResetRejectedByPolicy, %request_id, anchor = %body.anchor, reason = %err, "reset refused by policy");
-                } else if err == DirectoryError::ResetWithoutHistory {
-                    event!(warn, Event::ResetRefusedNoHistory, %request_id, "{err}");
-                } else if err.code() == ErrorCode::AccountNotEligible {
-                    event!(warn, Event::ResetRefusedAccount, %request_id, anchor = %body.anchor, reason = %err, "reset refused for this account");
-                } else {
-                    self.log_directory_error(&err);
-                    event!(warn, Event::ResetFailed, %request_id, reason = %err, "reset failed");
-                }
-                Outcome::Refused(err.code())
-            }
+            Err(err) => err,
+        };
+        if err.is_policy() {
+            let refused = if op == Operation::Change {
+                Event::ChangeRejectedByPolicy
+            } else {
+                Event::ResetRejectedByPolicy
+            };
+            event!(info, refused, %request_id, %anchor, ?op, reason = %err, "refused by policy");
+        } else if *err == DirectoryError::ResetWithoutHistory {
+            event!(warn, Event::ResetRefusedNoHistory, %request_id, "{err}");
+        } else if matches!(err, DirectoryError::WrongPassword | DirectoryError::Locked) {
+            event!(info, Event::ChangeRefusedCredentials, %request_id, %anchor, reason = %err, "change refused");
+        } else if err.code() == ErrorCode::AccountNotEligible {
+            event!(warn, Event::ResetRefusedAccount, %request_id, %anchor, ?op, reason = %err, "refused for this account");
+        } else {
+            self.log_directory_error(err);
+            event!(warn, Event::ResetFailed, %request_id, ?op, reason = %err, "operation failed");
         }
     }
 

@@ -54,9 +54,8 @@ impl From<crate::crypto::CryptoError> for AppError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
-        BadRequest | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted | SealRejected => {
-            StatusCode::BAD_REQUEST
-        }
+        BadRequest | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted | SealRejected
+        | CurrentPasswordWrong => StatusCode::BAD_REQUEST,
         PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
         | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
         UnknownFlow => StatusCode::NOT_FOUND,
@@ -64,7 +63,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         InvalidToken => StatusCode::UNAUTHORIZED,
-        AccountNotEligible | OperationNotAllowed => StatusCode::FORBIDDEN,
+        AccountNotEligible | OperationNotAllowed | AccountLocked => StatusCode::FORBIDDEN,
         WritebackUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         AgentTimeout => StatusCode::GATEWAY_TIMEOUT,
         DirectoryUnreachable | DirectoryAccessDenied => StatusCode::BAD_GATEWAY,

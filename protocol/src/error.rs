@@ -29,6 +29,10 @@ pub enum ErrorCode {
     PasswordComplexity,
     PasswordHistory,
     PasswordTooYoung,
+    /// A change was asked with a current password that is not right.
+    CurrentPasswordWrong,
+    /// The account is locked out; it must be unlocked before its password can be changed.
+    AccountLocked,
     /// AD refused the password for a reason it did not name more precisely.
     PasswordRejected,
     /// The sealed password could not be opened (stale key, corrupted seal).
@@ -64,6 +68,8 @@ impl ErrorCode {
             Self::PasswordHistory => Text::ErrPasswordHistory,
             Self::PasswordTooYoung => Text::ErrPasswordTooYoung,
             Self::PasswordRejected => Text::ErrPasswordRejected,
+            Self::CurrentPasswordWrong => Text::ErrCurrentPasswordWrong,
+            Self::AccountLocked => Text::ErrAccountLocked,
             Self::SealRejected => Text::ErrSealRejected,
             Self::AccountNotEligible => Text::ErrAccountNotEligible,
             Self::DirectoryAccessDenied => Text::ErrDirectoryAccessDenied,

@@ -159,6 +159,9 @@ texts! {
                            "Je wachtwoord is te kort geleden gewijzigd om het nu weer te wijzigen. Probeer het later opnieuw.";
     ErrPasswordRejected => "Your organisation's directory refused this password. Choose another one.",
                            "De directory van je organisatie weigerde dit wachtwoord. Kies een ander wachtwoord.";
+    ErrCurrentPasswordWrong => "Your current password is not correct.", "Je huidige wachtwoord klopt niet.";
+    ErrAccountLocked => "Your account is locked. Unlock it first, or wait until the lock expires.",
+                        "Je account is geblokkeerd. Hef de blokkering eerst op, of wacht tot die verloopt.";
     ErrSealRejected => "The encrypted password could not be delivered. Reload the page and try again.",
                        "Het versleutelde wachtwoord kon niet worden afgeleverd. Laad de pagina opnieuw en probeer het nog eens.";
     ErrAccountNotEligible => "The password of this account cannot be reset here. Contact your helpdesk.",

@@ -118,7 +118,10 @@ pub struct PackageBody {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub flags: Flags,
+    /// The new password (reset, change); none for an unlock.
     pub sealed: Option<SealedSecret>,
+    /// The current password, for a change only.
+    pub sealed_old: Option<SealedSecret>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

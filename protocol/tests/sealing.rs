@@ -28,6 +28,7 @@ fn body(request_id: &str, password: &str) -> PackageBody {
         expires_at: NOW + 300,
         flags: Flags::default(),
         sealed: Some(seal(keypair().public(), password).expect("seal")),
+        sealed_old: None,
     }
 }
 

@@ -7,9 +7,9 @@ use sspr_agent::directory::{Directory, DirectoryError, ResetOptions};
 use sspr_protocol::seal::Secret;
 use sspr_tests::samba::{self, SambaDc};
 
-fn directory(dc: &SambaDc) -> LdapDirectory {
-    sspr_agent::tls::install_crypto_provider();
-    LdapDirectory::new(DirectoryConfig {
+/// The agent's directory settings for the test DC, with the administrator as service account.
+pub fn config(dc: &SambaDc) -> DirectoryConfig {
+    DirectoryConfig {
         urls: vec![dc.ldaps_url()],
         ca_file: Some(dc.ca_file()),
         bind_dn: dc.admin_dn(),
@@ -18,8 +18,16 @@ fn directory(dc: &SambaDc) -> LdapDirectory {
         scope: vec![],
         allow_reset_without_history: true,
         timeout_secs: 10,
-    })
-    .expect("directory")
+    }
+}
+
+pub fn directory_with(config: DirectoryConfig) -> LdapDirectory {
+    sspr_agent::tls::install_crypto_provider();
+    LdapDirectory::new(config).expect("directory")
+}
+
+pub fn directory(dc: &SambaDc) -> LdapDirectory {
+    directory_with(config(dc))
 }
 
 /// Binds as the user over LDAPS, verifying the DC's certificate against the test CA.
@@ -44,7 +52,7 @@ pub async fn bind_as(dc: &SambaDc, user: &str, password: &str) -> Result<(), Str
     }
 }
 
-async fn read_attr(dc: &SambaDc, user: &str, attr: &str) -> Option<String> {
+pub async fn read_attr(dc: &SambaDc, user: &str, attr: &str) -> Option<String> {
     let tls = sspr_agent::tls::client_config(Some(&dc.ca_file()), false).ok()?;
     let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(
         ldap3::LdapConnSettings::new().set_config(tls),

@@ -2,5 +2,6 @@
 //! Add new scenarios as modules here rather than as new test binaries.
 
 pub mod agent_ad;
+mod agent_cases;
 mod api_reset;
 mod browser;

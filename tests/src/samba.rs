@@ -74,6 +74,7 @@ impl SambaDc {
             "passwordsettings",
             "set",
             "--min-pwd-age=0",
+            "--account-lockout-threshold=3",
             "-H",
             &sam,
         ]))?;

@@ -79,6 +79,33 @@ pub fn dns_name_of(base_dn: &str) -> String {
         .join(".")
 }
 
+/// Why AD refused a user's simple bind, from the `data NNN` sub-code in its diagnostic text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindRefusal {
+    WrongPassword,
+    Locked,
+    Disabled,
+    /// The password is right but must be changed (`pwdLastSet: 0`) or has expired.
+    MustChange,
+    Other(String),
+}
+
+pub fn classify_bind(text: &str) -> BindRefusal {
+    let lower = text.to_ascii_lowercase();
+    let code = lower
+        .split("data ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
+        .unwrap_or("");
+    match code {
+        "52e" => BindRefusal::WrongPassword,
+        "775" => BindRefusal::Locked,
+        "533" | "701" => BindRefusal::Disabled,
+        "773" | "532" => BindRefusal::MustChange,
+        _ => BindRefusal::Other(text.to_owned()),
+    }
+}
+
 /// Maps a refused modify to its reason. Samba names the reason in the diagnostic text; Windows
 /// only says `0000052D` (constraint violation), and the caller then refines it with its own
 /// evaluation of the policy.
@@ -94,6 +121,12 @@ pub fn map_modify_error(rc: u32, text: &str) -> DirectoryError {
                 DirectoryError::History
             } else if lower.contains("too young") {
                 DirectoryError::TooYoung
+            } else if lower.contains("00000056")
+                || lower.contains("doesn't match")
+                || lower.contains("does not match")
+            {
+                // A change whose "old" password is not the current one.
+                DirectoryError::WrongPassword
             } else {
                 DirectoryError::PolicyOther(text.to_owned())
             }
@@ -138,6 +171,21 @@ mod tests {
             Some(POLICY_HINTS_DEPRECATED_OID)
         );
         assert_eq!(pick_policy_hints(&[]), None);
+    }
+
+    #[test]
+    fn bind_refusals_by_sub_code() {
+        let t = |code: &str| {
+            classify_bind(&format!("80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data {code}, v4563"))
+        };
+        assert_eq!(t("52e"), BindRefusal::WrongPassword);
+        assert_eq!(t("775"), BindRefusal::Locked);
+        assert_eq!(t("533"), BindRefusal::Disabled);
+        assert_eq!(t("773"), BindRefusal::MustChange);
+        assert!(matches!(
+            classify_bind("something else"),
+            BindRefusal::Other(_)
+        ));
     }
 
     #[test]

@@ -108,7 +108,44 @@ impl LdapDirectory {
         })
     }
 
+    /// A bound session for the service account.
     async fn connect(&self) -> Result<Ldap, DirectoryError> {
+        let (bind_dn, password) = (
+            self.config.bind_dn.clone(),
+            self.config.bind_password.clone(),
+        );
+        match self.connect_as(&bind_dn, &password).await? {
+            Ok(ldap) => Ok(ldap),
+            Err(refusal) => Err(DirectoryError::AccessDenied(format!(
+                "the service account's bind was refused: {refusal:?}"
+            ))),
+        }
+    }
+
+    /// A session bound as the user, or why AD refused the user's bind.
+    async fn connect_as(
+        &self,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<Ldap, ad::BindRefusal>, DirectoryError> {
+        let mut ldap = self.open().await?;
+        let result = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(dn, password)
+            .await
+            .map_err(classify)?;
+        match result.rc {
+            0 => Ok(Ok(ldap)),
+            49 => Ok(Err(ad::classify_bind(&result.text))),
+            rc => Err(DirectoryError::Other(format!(
+                "bind rc={rc}: {}",
+                result.text
+            ))),
+        }
+    }
+
+    /// A TLS connection to the first DC that answers, not yet bound.
+    async fn open(&self) -> Result<Ldap, DirectoryError> {
         let mut last = DirectoryError::Unreachable("no DC configured".into());
         for url in &self.config.urls {
             if !url.starts_with("ldaps://") {
@@ -119,17 +156,9 @@ impl LdapDirectory {
                 .set_conn_timeout(self.timeout)
                 .set_config(self.tls.clone());
             match LdapConnAsync::with_settings(settings, url).await {
-                Ok((conn, mut ldap)) => {
+                Ok((conn, ldap)) => {
                     ldap3::drive!(conn);
-                    let bind = ldap
-                        .with_timeout(self.timeout)
-                        .simple_bind(&self.config.bind_dn, &self.config.bind_password)
-                        .await
-                        .and_then(|r| r.success());
-                    match bind {
-                        Ok(_) => return Ok(ldap),
-                        Err(e) => last = classify(e),
-                    }
+                    return Ok(ldap);
                 }
                 Err(e) => last = classify(e),
             }
@@ -312,6 +341,16 @@ impl LdapDirectory {
             attr.as_bytes().to_vec(),
             HashSet::from([value]),
         )];
+        self.modify(ldap, dn, mods, control).await
+    }
+
+    async fn modify(
+        &self,
+        ldap: &mut Ldap,
+        dn: &str,
+        mods: Vec<Mod<Vec<u8>>>,
+        control: Option<&str>,
+    ) -> Result<(), DirectoryError> {
         let ldap = ldap.with_timeout(self.timeout);
         let ldap = match control {
             Some(oid) => ldap.with_controls(ad::policy_hints_control(oid)),
@@ -348,7 +387,100 @@ fn refine(
     }
 }
 
+impl LdapDirectory {
+    /// Finds the account by anchor and checks, now, that self-service may touch it.
+    async fn eligible(
+        &self,
+        ldap: &mut Ldap,
+        info: &DomainInfo,
+        anchor: &str,
+    ) -> Result<(String, Account), DirectoryError> {
+        let (dn, account) = self.find_by_anchor(ldap, info, anchor).await?;
+        if account.protected {
+            return Err(DirectoryError::Protected);
+        }
+        if !account.enabled {
+            return Err(DirectoryError::Disabled);
+        }
+        if !account.in_scope {
+            return Err(DirectoryError::OutOfScope);
+        }
+        Ok((dn, account))
+    }
+}
+
+fn bind_refused(refusal: ad::BindRefusal) -> DirectoryError {
+    match refusal {
+        ad::BindRefusal::WrongPassword => DirectoryError::WrongPassword,
+        ad::BindRefusal::Locked => DirectoryError::Locked,
+        ad::BindRefusal::Disabled => DirectoryError::Disabled,
+        ad::BindRefusal::MustChange => DirectoryError::Other("the password must be changed".into()),
+        ad::BindRefusal::Other(text) => DirectoryError::Other(text),
+    }
+}
+
 impl Directory for LdapDirectory {
+    async fn change(&self, anchor: &str, old: &Secret, new: &Secret) -> Result<(), DirectoryError> {
+        let (mut service, info) = self.session().await?;
+        let (dn, account) = self.eligible(&mut service, &info, anchor).await?;
+        // Bound as the user, the delete-old/add-new is a change: AD checks the current password,
+        // history and minimum age. A user who must change at next logon cannot bind yet; then
+        // the change goes through the service account, where AD still demands the old password.
+        let mut ldap = match self.connect_as(&dn, old.expose()).await? {
+            Ok(user) => {
+                let _ = service.unbind().await;
+                user
+            }
+            Err(ad::BindRefusal::MustChange) => service,
+            Err(refusal) => return Err(bind_refused(refusal)),
+        };
+        let mods = vec![
+            Mod::Delete(
+                b"unicodePwd".to_vec(),
+                HashSet::from([ad::unicode_pwd(old.expose()).to_vec()]),
+            ),
+            Mod::Add(
+                b"unicodePwd".to_vec(),
+                HashSet::from([ad::unicode_pwd(new.expose()).to_vec()]),
+            ),
+        ];
+        let names = AccountNames {
+            account_name: account.account_name,
+            display_name: account.display_name,
+        };
+        let result = self
+            .modify(&mut ldap, &dn, mods, None)
+            .await
+            .map_err(|e| refine(e, &info.policy, new.expose(), &names));
+        let _ = ldap.unbind().await;
+        result
+    }
+
+    async fn unlock(&self, anchor: &str) -> Result<(), DirectoryError> {
+        let (mut ldap, info) = self.session().await?;
+        let (dn, _) = self.eligible(&mut ldap, &info, anchor).await?;
+        let result = self
+            .replace(&mut ldap, &dn, "lockoutTime", b"0".to_vec(), None)
+            .await;
+        let _ = ldap.unbind().await;
+        result
+    }
+
+    async fn verify(&self, anchor: &str, password: &Secret) -> Result<(), DirectoryError> {
+        let (mut service, info) = self.session().await?;
+        let (dn, _) = self.eligible(&mut service, &info, anchor).await?;
+        let _ = service.unbind().await;
+        match self.connect_as(&dn, password.expose()).await? {
+            Ok(mut user) => {
+                let _ = user.unbind().await;
+                Ok(())
+            }
+            // The password is right; it only has to be changed.
+            Err(ad::BindRefusal::MustChange) => Ok(()),
+            Err(refusal) => Err(bind_refused(refusal)),
+        }
+    }
+
     async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
         let (mut ldap, info) = self.session().await?;
         let _ = ldap.unbind().await;
@@ -388,16 +520,7 @@ impl Directory for LdapDirectory {
             return Err(DirectoryError::ResetWithoutHistory);
         }
         // Checked again now, not only at lookup: the account may have changed since.
-        let (dn, account) = self.find_by_anchor(&mut ldap, &info, anchor).await?;
-        if account.protected {
-            return Err(DirectoryError::Protected);
-        }
-        if !account.enabled {
-            return Err(DirectoryError::Disabled);
-        }
-        if !account.in_scope {
-            return Err(DirectoryError::OutOfScope);
-        }
+        let (dn, account) = self.eligible(&mut ldap, &info, anchor).await?;
         let names = AccountNames {
             account_name: account.account_name.clone(),
             display_name: account.display_name.clone(),

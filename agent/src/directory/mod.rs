@@ -24,6 +24,10 @@ pub enum DirectoryError {
     TooYoung,
     #[error("the directory refused the password: {0}")]
     PolicyOther(String),
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("the account is locked out")]
+    Locked,
     #[error("no such account")]
     NotFound,
     #[error("the account is disabled")]
@@ -52,6 +56,8 @@ impl DirectoryError {
             Self::History => ErrorCode::PasswordHistory,
             Self::TooYoung => ErrorCode::PasswordTooYoung,
             Self::PolicyOther(_) => ErrorCode::PasswordRejected,
+            Self::WrongPassword => ErrorCode::CurrentPasswordWrong,
+            Self::Locked => ErrorCode::AccountLocked,
             Self::NotFound | Self::Disabled | Self::Protected | Self::OutOfScope => {
                 ErrorCode::AccountNotEligible
             }
@@ -102,6 +108,22 @@ pub trait Directory: Send + Sync {
         anchor: &str,
         password: &Secret,
         options: ResetOptions,
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+    /// Changes the password as the user would: the current one must be right, and AD enforces
+    /// history and minimum age.
+    fn change(
+        &self,
+        anchor: &str,
+        old: &Secret,
+        new: &Secret,
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+    /// Lifts a lockout (`lockoutTime: 0`). The caller has proven the user's identity.
+    fn unlock(&self, anchor: &str) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+    /// Checks a user's password by binding as the user (sign-in for registration).
+    fn verify(
+        &self,
+        anchor: &str,
+        password: &Secret,
     ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
     /// Whether resets may be applied at all (history enforceable, or allowed without).
     fn reset_allowed(&self, info: &DomainInfo) -> bool;

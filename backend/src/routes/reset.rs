@@ -374,6 +374,7 @@ async fn apply(
         expires_at: now + state.config.relay.package_ttl_secs,
         flags: Flags::default(),
         sealed: Some(submit.sealed),
+        sealed_old: None,
     };
     let package = Package::seal(&record.package_key, &agent.id, &body)
         .map_err(|e| AppError::Internal(e.to_string()))?;
