@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use sspr_protocol::captcha::{PowChallenge, PowSolution};
 use sspr_protocol::policy::PasswordPolicy;
+use sspr_protocol::reset::Purpose;
 use sspr_protocol::{ErrorCode, Lang};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +103,9 @@ pub struct ResetFlow {
     pub lang: Lang,
     pub username: String,
     pub step: Step,
+    /// Reset or unlock: the same gates, a different last step.
+    #[serde(default)]
+    pub purpose: Purpose,
 }
 
 /// The code gate's settings.
@@ -130,7 +134,27 @@ impl ResetFlow {
                 challenge,
                 difficulty,
             },
+            purpose: Purpose::Reset,
         }
+    }
+
+    pub fn for_purpose(mut self, purpose: Purpose) -> Self {
+        self.purpose = purpose;
+        self
+    }
+
+    /// The code gate of a flow started for `purpose`; a flow started for something else is
+    /// refused before its code is looked at.
+    pub fn pass_code_gate(
+        &mut self,
+        purpose: Purpose,
+        submitted_hash: &str,
+        now: i64,
+    ) -> Result<AccountTarget, FlowError> {
+        if self.purpose != purpose {
+            return Err(FlowError::WrongStep);
+        }
+        self.check_code(submitted_hash, now)
     }
 
     pub fn challenge(&self) -> Option<PowChallenge> {
@@ -403,6 +427,20 @@ mod tests {
             "the old code stopped working"
         );
         assert!(flow.check_code("new", NOW + 62).is_ok());
+    }
+
+    #[test]
+    fn a_reset_flow_cannot_finish_as_an_unlock() {
+        let mut flow = at_code_gate(Target::Account(account()));
+        assert_eq!(
+            flow.pass_code_gate(Purpose::Unlock, "right", NOW),
+            Err(FlowError::WrongStep)
+        );
+        assert_eq!(
+            flow.pass_code_gate(Purpose::Reset, "right", NOW),
+            Ok(account()),
+            "the code was not spent"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use sspr_protocol::relay::{ONBOARD_PATH, RELAY_PATH};
 use sspr_protocol::reset::{
-    CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
+    CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH, UNLOCK_CODE_PATH,
 };
 use sspr_protocol::ErrorCode;
 use tower_http::services::{ServeDir, ServeFile};
@@ -28,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         .route(CODE_PATH, post(reset::code))
         .route(RESEND_PATH, post(reset::resend))
         .route(PASSWORD_PATH, post(reset::password))
+        .route(UNLOCK_CODE_PATH, post(reset::unlock_code))
         .route(ONBOARD_PATH, post(agent::onboard))
         .route(RELAY_PATH, get(agent::relay))
         .route("/api/{*rest}", any(api_not_found))

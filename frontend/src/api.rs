@@ -57,8 +57,20 @@ pub async fn status() -> Result<Status, Failure> {
     .await
 }
 
-pub async fn start(username: String, lang: Lang) -> Result<Started, Failure> {
-    post(START_PATH, &StartRequest { username, lang }).await
+pub async fn start(username: String, lang: Lang, purpose: Purpose) -> Result<Started, Failure> {
+    post(
+        START_PATH,
+        &StartRequest {
+            username,
+            lang,
+            purpose,
+        },
+    )
+    .await
+}
+
+pub async fn unlock_code(flow_id: String, code: String) -> Result<Completed, Failure> {
+    post(UNLOCK_CODE_PATH, &CodeAnswer { flow_id, code }).await
 }
 
 pub async fn captcha(flow_id: String, solution: PowSolution) -> Result<CodeSent, Failure> {

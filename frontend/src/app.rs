@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sspr_protocol::i18n::Text;
-use sspr_protocol::reset::{CodeSent, NewPasswordStep};
+use sspr_protocol::reset::{CodeSent, NewPasswordStep, Purpose};
 
 use crate::components::{LanguageSwitch, Steps};
 use crate::i18n::I18n;
@@ -12,6 +12,14 @@ use crate::pages::account::AccountPage;
 use crate::pages::code::CodePage;
 use crate::pages::done::DonePage;
 use crate::pages::new_password::NewPasswordPage;
+
+/// What the user came for: reset or unlock. Chosen on the first page, read by every step.
+#[derive(Clone, Copy)]
+pub struct FlowPurpose(pub RwSignal<Purpose>);
+
+pub fn use_purpose() -> RwSignal<Purpose> {
+    expect_context::<FlowPurpose>().0
+}
 
 #[derive(Clone)]
 pub enum Step {
@@ -44,6 +52,7 @@ impl Step {
 pub fn App() -> impl IntoView {
     let i18n = I18n::new();
     provide_context(i18n);
+    provide_context(FlowPurpose(RwSignal::new(Purpose::Reset)));
     let step = RwSignal::new(Step::Account);
     let available = RwSignal::new(None::<bool>);
 

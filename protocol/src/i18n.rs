@@ -70,6 +70,15 @@ texts! {
     ResetTitle => "Reset your password", "Stel je wachtwoord opnieuw in";
     ResetIntro => "Forgot your password or locked out? Verify who you are and choose a new one.",
                   "Wachtwoord vergeten of buitengesloten? Bevestig wie je bent en kies een nieuw wachtwoord.";
+    ModeReset => "Forgot password", "Wachtwoord vergeten";
+    ModeUnlock => "Unlock account", "Account deblokkeren";
+    ModeLabel => "What do you want to do?", "Wat wil je doen?";
+    UnlockTitle => "Unlock your account", "Deblokkeer je account";
+    UnlockIntro => "Locked out after too many attempts? Verify who you are and your account is unlocked. Your password stays the same.",
+                   "Buitengesloten na te veel pogingen? Bevestig wie je bent en je account wordt gedeblokkeerd. Je wachtwoord blijft hetzelfde.";
+    Unlocking => "Unlocking your account…", "Je account wordt gedeblokkeerd…";
+    UnlockedTitle => "Your account is unlocked", "Je account is gedeblokkeerd";
+    UnlockedBody => "You can sign in with your current password again.", "Je kunt weer aanmelden met je huidige wachtwoord.";
     LanguageLabel => "Language", "Taal";
     StepAccount => "Account", "Account";
     StepVerify => "Verify", "Verificatie";
@@ -181,6 +190,9 @@ texts! {
     MailCodeSubject => "Your verification code: {code}", "Je verificatiecode: {code}";
     MailCodeBody => "Hello,\n\nYour verification code to reset your password is:\n\n    {code}\n\nIt is valid for {min} minutes. Nobody from your organisation will ever ask you for this code.\nIf you did not ask to reset your password, you can ignore this message; nothing changes.\n",
                     "Hallo,\n\nJe verificatiecode om je wachtwoord opnieuw in te stellen is:\n\n    {code}\n\nDe code is {min} minuten geldig. Niemand van je organisatie zal je ooit om deze code vragen.\nHeb je niet gevraagd om je wachtwoord opnieuw in te stellen? Dan kun je dit bericht negeren; er verandert niets.\n";
+    MailUnlockSubject => "Your account was unlocked", "Je account is gedeblokkeerd";
+    MailUnlockBody => "Hello,\n\nYour account {account} was unlocked through the self-service portal at {time} (UTC). Your password did not change.\nIf this was not you, contact your helpdesk at once.\n",
+                      "Hallo,\n\nJe account {account} is om {time} (UTC) gedeblokkeerd via de selfserviceportal. Je wachtwoord is niet gewijzigd.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";
     MailResetSubject => "Your password was reset", "Je wachtwoord is opnieuw ingesteld";
     MailResetBody => "Hello,\n\nThe password of your account {account} was reset through the self-service portal at {time} (UTC).\nIf this was not you, contact your helpdesk at once.\n",
                      "Hallo,\n\nHet wachtwoord van je account {account} is om {time} (UTC) opnieuw ingesteld via de selfserviceportal.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";

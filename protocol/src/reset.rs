@@ -13,6 +13,17 @@ pub const CAPTCHA_PATH: &str = "/api/reset/captcha";
 pub const CODE_PATH: &str = "/api/reset/code";
 pub const RESEND_PATH: &str = "/api/reset/resend";
 pub const PASSWORD_PATH: &str = "/api/reset/password";
+/// The unlock flow's last step: the code, after which the account is unlocked at once.
+pub const UNLOCK_CODE_PATH: &str = "/api/unlock/code";
+
+/// What the gates are passed for. Both use the same verification; an unlock changes no password.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    #[default]
+    Reset,
+    Unlock,
+}
 
 /// Usernames longer than this are refused before anything else happens.
 pub const MAX_USERNAME_LEN: usize = 256;
@@ -30,6 +41,8 @@ pub struct StartRequest {
     pub username: String,
     #[serde(default)]
     pub lang: crate::Lang,
+    #[serde(default)]
+    pub purpose: Purpose,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

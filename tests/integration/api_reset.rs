@@ -32,12 +32,17 @@ async fn post<B: Serialize, T: DeserializeOwned>(
 
 /// Start → CAPTCHA solved → code gate.
 async fn to_code_gate(stack: &Stack, username: &str) -> (String, CodeSent) {
+    to_code_gate_for(stack, username, Purpose::Reset).await
+}
+
+async fn to_code_gate_for(stack: &Stack, username: &str, purpose: Purpose) -> (String, CodeSent) {
     let started: Started = post(
         stack,
         START_PATH,
         &StartRequest {
             username: username.into(),
             lang: Default::default(),
+            purpose,
         },
     )
     .await
@@ -309,6 +314,7 @@ async fn bad_input_gets_clear_client_errors() {
         &StartRequest {
             username: "x".into(),
             lang: Default::default(),
+            purpose: Default::default(),
         },
     )
     .await
@@ -365,6 +371,7 @@ async fn without_an_agent_the_first_step_says_unavailable() {
         &StartRequest {
             username: "anyone".into(),
             lang: Default::default(),
+            purpose: Default::default(),
         },
     )
     .await
@@ -428,4 +435,54 @@ async fn over_tls_the_agent_reconnects_and_flows_survive_a_server_restart() {
         (err.1.code, err.1.attempts_left),
         (ErrorCode::WrongCode, Some(4))
     );
+}
+
+#[tokio::test]
+async fn unlock_through_the_api_lifts_a_real_lockout() {
+    let dc = samba::shared();
+    dc.create_user(
+        "api.locked",
+        "Kept-Passw0rd!",
+        Some("api.locked@corp.example.test"),
+        "Ula Unlock",
+    )
+    .expect("user");
+    for _ in 0..3 {
+        let _ = crate::agent_ad::bind_as(dc, "api.locked", "Wrong-Passw0rd!").await;
+    }
+    assert!(
+        crate::agent_ad::bind_as(dc, "api.locked", "Kept-Passw0rd!")
+            .await
+            .is_err(),
+        "locked out"
+    );
+    let stack = Stack::start(dc, |_| {}).await;
+
+    let (flow_id, _) = to_code_gate_for(&stack, "api.locked", Purpose::Unlock).await;
+    let code = stack
+        .smtp
+        .wait_for_mail("api.locked@corp.example.test", 0)
+        .code()
+        .expect("code");
+    // An unlock flow cannot be finished as a reset, and the code survives the attempt.
+    let err = post::<_, NewPasswordStep>(
+        &stack,
+        CODE_PATH,
+        &CodeAnswer {
+            flow_id: flow_id.clone(),
+            code: code.clone(),
+        },
+    )
+    .await
+    .expect_err("not a reset flow");
+    assert_eq!(err.1.code, ErrorCode::WrongStep);
+    let done: Completed = post(&stack, UNLOCK_CODE_PATH, &CodeAnswer { flow_id, code })
+        .await
+        .expect("unlock");
+    assert_eq!(done.account_name, "api.locked");
+    crate::agent_ad::bind_as(dc, "api.locked", "Kept-Passw0rd!")
+        .await
+        .expect("the unchanged password works again");
+    let note = stack.smtp.wait_for_mail("api.locked@corp.example.test", 1);
+    assert_eq!(note.subject().as_deref(), Some("Your account was unlocked"));
 }

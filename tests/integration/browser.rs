@@ -200,3 +200,61 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     assert_eq!(text(c, "#error .notice-text").await, "Enter your user ID.");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
+    let dc = samba::shared();
+    dc.create_user(
+        "web.locked",
+        "Same-Passw0rd!",
+        Some("web.locked@corp.example.test"),
+        "Lotte Locked",
+    )
+    .expect("user");
+    for _ in 0..3 {
+        let _ = crate::agent_ad::bind_as(dc, "web.locked", "Wrong-Passw0rd!").await;
+    }
+    let answer = crate::agent_ad::bind_as(dc, "web.locked", "Same-Passw0rd!")
+        .await
+        .expect_err("locked out");
+    assert!(answer.contains("775"), "{answer}");
+    let stack = Stack::start(dc, |o| {
+        o.frontend_dir = Some(dist());
+        o.captcha_difficulty = 12;
+    })
+    .await;
+    let browser = Browser::start("en-US").await;
+    let c = &browser.client;
+    c.goto(&stack.server.url).await.expect("open the portal");
+
+    find(c, "#mode-unlock")
+        .await
+        .click()
+        .await
+        .expect("choose unlock");
+    assert_eq!(text(c, "h1").await, "Unlock your account");
+    type_into(c, "#username", "CORP\\web.locked").await;
+    find(c, "#continue").await.click().await.expect("continue");
+    focus_reaches(c, "code").await;
+    let code = stack
+        .smtp
+        .wait_for_mail("web.locked@corp.example.test", 0)
+        .code()
+        .expect("code");
+    type_into(c, "#code", &code).await;
+    find(c, "#verify").await.click().await.expect("verify");
+
+    assert_eq!(text(c, "#done").await, "Your account is unlocked");
+    // Two steps only: no new password was asked for.
+    assert_eq!(
+        c.find_all(Locator::Css(".steps li"))
+            .await
+            .expect("steps")
+            .len(),
+        2
+    );
+    crate::agent_ad::bind_as(dc, "web.locked", "Same-Passw0rd!")
+        .await
+        .expect("the same password works again");
+    browser.close().await;
+}

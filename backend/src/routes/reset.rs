@@ -10,8 +10,9 @@ use sspr_protocol::policy::AccountNames;
 use sspr_protocol::relay::{Reply, ServerMessage};
 use sspr_protocol::reset::{
     CaptchaAnswer, CodeAnswer, CodeSent, Completed, FlowRef, NewPasswordStep, PasswordSubmit,
-    StartRequest, Started, MAX_USERNAME_LEN,
+    Purpose, StartRequest, Started, MAX_USERNAME_LEN,
 };
+use sspr_protocol::seal::SealedSecret;
 use sspr_protocol::ErrorCode;
 
 use crate::crypto::{self, token_hash};
@@ -81,7 +82,8 @@ pub async fn start(
         challenge.difficulty,
         now,
         i64::from(state.config.reset.flow_ttl_secs),
-    );
+    )
+    .for_purpose(request.purpose);
     state.store.insert_flow(&token_hash(&flow_id), &flow)?;
     Ok(Json(Started {
         flow_id,
@@ -275,9 +277,9 @@ pub async fn code(
     let submitted = state
         .keys
         .mac(&[id_hash.as_bytes(), answer.code.trim().as_bytes()])?;
-    let account = state
-        .store
-        .update_flow(&id_hash, now, |flow| Ok(flow.check_code(&submitted, now)?))?;
+    let account = state.store.update_flow(&id_hash, now, |flow| {
+        Ok(flow.pass_code_gate(Purpose::Reset, &submitted, now)?)
+    })?;
     let agent = state
         .hub
         .for_directory(&account.directory, None, now)
@@ -296,45 +298,63 @@ pub async fn password(
     State(state): State<AppState>,
     ApiJson(submit): ApiJson<PasswordSubmit>,
 ) -> Result<Json<Completed>, AppError> {
-    let now = crate::now();
     if submit.sealed.ciphertext.len() > MAX_SEALED_BYTES || submit.sealed.key_id.len() > 64 {
         return Err(ErrorCode::BadRequest.into());
     }
     let id_hash = token_hash(&submit.flow_id);
+    apply_and_finish(&state, &id_hash, Operation::Reset, Some(submit.sealed)).await
+}
+
+/// The unlock flow's code gate: once passed, the account is unlocked at once.
+pub async fn unlock_code(
+    State(state): State<AppState>,
+    ApiJson(answer): ApiJson<CodeAnswer>,
+) -> Result<Json<Completed>, AppError> {
+    let now = crate::now();
+    let id_hash = token_hash(&answer.flow_id);
+    let submitted = state
+        .keys
+        .mac(&[id_hash.as_bytes(), answer.code.trim().as_bytes()])?;
+    state.store.update_flow(&id_hash, now, |flow| {
+        Ok(flow.pass_code_gate(Purpose::Unlock, &submitted, now)?)
+    })?;
+    apply_and_finish(&state, &id_hash, Operation::Unlock, None).await
+}
+
+/// Sends the package for a flow whose gates are passed, records the outcome in the flow and
+/// the audit log, and notifies the user.
+async fn apply_and_finish(
+    state: &AppState,
+    id_hash: &str,
+    op: Operation,
+    sealed: Option<SealedSecret>,
+) -> Result<Json<Completed>, AppError> {
+    let now = crate::now();
     let request_id = crypto::random_token()?[..22].to_owned();
-    let account = state.store.update_flow(&id_hash, now, |flow| {
+    let account = state.store.update_flow(id_hash, now, |flow| {
         Ok(flow.begin_apply(request_id.clone())?)
     })?;
-    let result = apply(&state, &account, &request_id, submit, now).await;
+    let result = apply(state, &account, &request_id, op, sealed, now).await;
+    let lang = state.store.update_flow(id_hash, crate::now(), |flow| {
+        flow.finish_apply(result.is_ok());
+        Ok(flow.lang)
+    })?;
+    let event = match (op, &result) {
+        (Operation::Unlock, Ok(())) => "unlock_succeeded",
+        (Operation::Unlock, Err(_)) => "unlock_refused",
+        (_, Ok(())) => "reset_succeeded",
+        (_, Err(_)) => "reset_refused",
+    };
+    let detail = match &result {
+        Ok(()) => format!("request={request_id}"),
+        Err(e) => format!("{:?}", e.error_code()),
+    };
     state
         .store
-        .update_flow(&id_hash, crate::now(), |flow| {
-            flow.finish_apply(result.is_ok());
-            Ok(flow.lang)
-        })
-        .and_then(|lang| {
-            let now = crate::now();
-            match &result {
-                Ok(()) => {
-                    state.store.audit(
-                        now,
-                        "reset_succeeded",
-                        "self",
-                        &account.account_name,
-                        &format!("request={request_id}"),
-                    )?;
-                    notify_reset(&state, &account, lang);
-                }
-                Err(e) => state.store.audit(
-                    now,
-                    "reset_refused",
-                    "self",
-                    &account.account_name,
-                    &format!("{:?}", e.error_code()),
-                )?,
-            }
-            Ok(())
-        })?;
+        .audit(crate::now(), event, "self", &account.account_name, &detail)?;
+    if result.is_ok() {
+        notify(state, &account, op, lang);
+    }
     result.map(|()| {
         Json(Completed {
             account_name: account.account_name,
@@ -346,13 +366,19 @@ async fn apply(
     state: &AppState,
     account: &AccountTarget,
     request_id: &str,
-    submit: PasswordSubmit,
+    op: Operation,
+    sealed: Option<SealedSecret>,
     now: i64,
 ) -> Result<(), AppError> {
-    let Some(agent) = state
-        .hub
-        .holding_key(&account.directory, &submit.sealed.key_id, now)
-    else {
+    // A seal can only go to the agent holding its key; an unlock can go to any agent of the
+    // account's directory.
+    let agent = match &sealed {
+        Some(sealed) => state
+            .hub
+            .holding_key(&account.directory, &sealed.key_id, now),
+        None => state.hub.for_directory(&account.directory, None, now),
+    };
+    let Some(agent) = agent else {
         // Sealed to a key no live agent holds: the agent rolled its key or went away.
         return Err(
             match state.hub.for_directory(&account.directory, None, now) {
@@ -366,14 +392,14 @@ async fn apply(
         .agent(&agent.id)?
         .ok_or_else(|| AppError::Internal("a live agent has no record".into()))?;
     let body = PackageBody {
-        op: Operation::Reset,
+        op,
         anchor: account.anchor.clone(),
         actor: "self".into(),
         request_id: request_id.to_owned(),
         issued_at: now,
         expires_at: now + state.config.relay.package_ttl_secs,
         flags: Flags::default(),
-        sealed: Some(submit.sealed),
+        sealed,
         sealed_old: None,
     };
     let package = Package::seal(&record.package_key, &agent.id, &body)
@@ -400,7 +426,13 @@ async fn apply(
     }
 }
 
-fn notify_reset(state: &AppState, account: &AccountTarget, lang: Lang) {
+/// Tells the account's owner what just happened, so a stranger's reset or unlock does not go
+/// unnoticed.
+fn notify(state: &AppState, account: &AccountTarget, op: Operation, lang: Lang) {
+    let (subject, body) = match op {
+        Operation::Unlock => (Text::MailUnlockSubject, Text::MailUnlockBody),
+        _ => (Text::MailResetSubject, Text::MailResetBody),
+    };
     let (state, to, name) = (
         state.clone(),
         account.mail.clone(),
@@ -408,21 +440,13 @@ fn notify_reset(state: &AppState, account: &AccountTarget, lang: Lang) {
     );
     tokio::spawn(async move {
         let time = format_utc(crate::now());
-        let body = tf(
-            lang,
-            Text::MailResetBody,
-            &[("account", &name), ("time", &time)],
-        );
+        let body = tf(lang, body, &[("account", &name), ("time", &time)]);
         if let Err(e) = state
             .mailer
-            .send(
-                &to,
-                sspr_protocol::i18n::t(lang, Text::MailResetSubject),
-                body,
-            )
+            .send(&to, sspr_protocol::i18n::t(lang, subject), body)
             .await
         {
-            tracing::warn!(error = %e, "could not send the reset notification");
+            tracing::warn!(error = %e, "could not send the notification");
         }
     });
 }

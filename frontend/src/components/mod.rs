@@ -59,11 +59,17 @@ pub fn LanguageSwitch() -> impl IntoView {
 #[component]
 pub fn Steps(current: Signal<usize>) -> impl IntoView {
     let i18n = use_i18n();
-    let names = [Text::StepAccount, Text::StepVerify, Text::StepNewPassword];
+    let purpose = crate::app::use_purpose();
+    let names = move || match purpose.get() {
+        sspr_protocol::reset::Purpose::Unlock => vec![Text::StepAccount, Text::StepVerify],
+        sspr_protocol::reset::Purpose::Reset => {
+            vec![Text::StepAccount, Text::StepVerify, Text::StepNewPassword]
+        }
+    };
     view! {
-        <nav class="steps" aria-label=move || i18n.tf(Text::StepOf, &[("n", &current.get().min(3).to_string()), ("total", "3")])>
+        <nav class="steps" aria-label=move || i18n.tf(Text::StepOf, &[("n", &current.get().min(names().len()).to_string()), ("total", &names().len().to_string())])>
             <ol>
-                {names
+                {move || names()
                     .into_iter()
                     .enumerate()
                     .map(move |(i, name)| {

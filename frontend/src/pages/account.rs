@@ -9,9 +9,10 @@ use sspr_protocol::i18n::Text;
 use sspr_protocol::ErrorCode;
 
 use crate::api;
-use crate::app::Step;
+use crate::app::{use_purpose, Step};
 use crate::components::{focus_on_mount, ErrorBanner, Progress};
 use crate::i18n::use_i18n;
+use sspr_protocol::reset::Purpose;
 
 /// Hashes tried between two yields to the browser, so the page stays responsive.
 const POW_SLICE: u64 = 16_384;
@@ -40,6 +41,7 @@ async fn solve(challenge: &PowChallenge, progress: impl Fn(u32)) -> PowSolution 
 pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> impl IntoView {
     let i18n = use_i18n();
     focus_on_mount("username");
+    let purpose = use_purpose();
     let username = RwSignal::new(String::new());
     let busy = RwSignal::new(None::<Busy>);
     let error = RwSignal::new(None::<String>);
@@ -65,10 +67,11 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         error.set(None);
         busy.set(Some(Busy::Captcha(0)));
         spawn_local(async move {
-            let started = match api::start(name, i18n.lang.get_untracked()).await {
-                Ok(started) => started,
-                Err(failure) => return fail(failure),
-            };
+            let started =
+                match api::start(name, i18n.lang.get_untracked(), purpose.get_untracked()).await {
+                    Ok(started) => started,
+                    Err(failure) => return fail(failure),
+                };
             let solution = solve(&started.captcha, |pct| busy.set(Some(Busy::Captcha(pct)))).await;
             busy.set(Some(Busy::Sending));
             match api::captcha(started.flow_id.clone(), solution).await {
@@ -89,8 +92,30 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     });
 
     view! {
-        <h1>{move || i18n.t(Text::ResetTitle)}</h1>
-        <p class="lead">{move || i18n.t(Text::ResetIntro)}</p>
+        <div class="mode-switch" role="radiogroup" aria-label=move || i18n.t(Text::ModeLabel)>
+            {[(Purpose::Reset, Text::ModeReset, "mode-reset"), (Purpose::Unlock, Text::ModeUnlock, "mode-unlock")]
+                .into_iter()
+                .map(move |(mode, label, id)| {
+                    view! {
+                        <button
+                            type="button"
+                            role="radio"
+                            id=id
+                            aria-checked=move || (purpose.get() == mode).to_string()
+                            disabled=move || busy.get().is_some()
+                            on:click=move |_| {
+                                purpose.set(mode);
+                                error.set(None);
+                            }
+                        >
+                            {move || i18n.t(label)}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
+        <h1>{move || i18n.t(if purpose.get() == Purpose::Unlock { Text::UnlockTitle } else { Text::ResetTitle })}</h1>
+        <p class="lead">{move || i18n.t(if purpose.get() == Purpose::Unlock { Text::UnlockIntro } else { Text::ResetIntro })}</p>
         <Show when=move || available.get() == Some(false)>
             <div class="notice notice-warning" role="alert" id="unavailable">
                 <strong>{move || i18n.t(Text::UnavailableTitle)}</strong>

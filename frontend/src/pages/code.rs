@@ -7,15 +7,17 @@ use sspr_protocol::i18n::Text;
 use sspr_protocol::reset::CodeSent;
 
 use crate::api;
-use crate::app::Step;
+use crate::app::{use_purpose, Step};
 use crate::components::{focus_on_mount, ErrorBanner, Progress, StartOver};
 use crate::i18n::use_i18n;
+use sspr_protocol::reset::Purpose;
 
 #[component]
 pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl IntoView {
     let i18n = use_i18n();
     focus_on_mount("code");
     let flow = StoredValue::new(flow_id);
+    let purpose = use_purpose();
     let sent = RwSignal::new(sent);
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -38,13 +40,29 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl I
         }
         error.set(None);
         info.set(None);
-        busy.set(Some(Text::Verifying));
+        let unlock = purpose.get_untracked() == Purpose::Unlock;
+        busy.set(Some(if unlock {
+            Text::Unlocking
+        } else {
+            Text::Verifying
+        }));
         spawn_local(async move {
-            match api::code(flow.get_value(), typed).await {
-                Ok(next) => step.set(Step::NewPassword {
-                    flow_id: flow.get_value(),
-                    step: next,
-                }),
+            let next = if unlock {
+                api::unlock_code(flow.get_value(), typed)
+                    .await
+                    .map(|done| Step::Done {
+                        account_name: done.account_name,
+                    })
+            } else {
+                api::code(flow.get_value(), typed)
+                    .await
+                    .map(|next| Step::NewPassword {
+                        flow_id: flow.get_value(),
+                        step: next,
+                    })
+            };
+            match next {
+                Ok(next) => step.set(next),
                 Err(failure) => {
                     error.set(Some(i18n.failure(&failure)));
                     busy.set(None);
