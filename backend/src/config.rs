@@ -103,6 +103,12 @@ pub struct LimitsConfig {
     pub flow_starts_window_secs: i64,
     pub sends_per_destination: u32,
     pub sends_window_secs: i64,
+    /// Wrong current passwords accepted per account in a change before the portal stops asking
+    /// AD: keep it below AD's lockout threshold, so nobody can lock a victim out from here.
+    pub sign_in_failures_per_account: u32,
+    /// At least as long as AD's "reset account lockout after" window (30 minutes by default).
+    pub sign_in_window_secs: i64,
+    pub sign_ins_per_address: u32,
     pub max_body_bytes: usize,
 }
 
@@ -155,6 +161,9 @@ impl Default for ServerConfig {
                 flow_starts_window_secs: 900,
                 sends_per_destination: 3,
                 sends_window_secs: 900,
+                sign_in_failures_per_account: 2,
+                sign_in_window_secs: 1800,
+                sign_ins_per_address: 20,
                 max_body_bytes: 16 * 1024,
             },
         }

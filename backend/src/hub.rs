@@ -147,6 +147,13 @@ impl Hub {
             .cloned()
     }
 
+    /// The healthy agent, of any directory, holding this RSA key.
+    pub fn holding_key_anywhere(&self, rsa_key_id: &str, now: i64) -> Option<LiveAgent> {
+        self.live(now)
+            .into_iter()
+            .find(|a| a.heartbeat.rsa_key.key_id == rsa_key_id)
+    }
+
     /// The healthy agent of `directory` holding the RSA key a secret was sealed to.
     pub fn holding_key(&self, directory: &str, rsa_key_id: &str, now: i64) -> Option<LiveAgent> {
         self.live(now).into_iter().find(|a| {

@@ -11,6 +11,10 @@ pub enum Limited {
     FlowStart,
     /// Codes sent to one destination (or, for a decoy, one typed username).
     CodeSend,
+    /// Password sign-ins (changes) from one client address.
+    SignIn,
+    /// Wrong current passwords for one account.
+    SignInFailure,
 }
 
 pub struct Limiter {
@@ -36,7 +40,36 @@ impl Limiter {
                 self.config.sends_per_destination,
                 self.config.sends_window_secs,
             ),
+            Limited::SignIn => (
+                self.config.sign_ins_per_address,
+                self.config.sign_in_window_secs,
+            ),
+            Limited::SignInFailure => (
+                self.config.sign_in_failures_per_account,
+                self.config.sign_in_window_secs,
+            ),
         }
+    }
+
+    /// Refuses, without counting, when the limit is already reached. For limits that count
+    /// only failures: check first, `record` after a failure.
+    pub fn check(&self, action: Limited, key: &str, now: i64) -> Result<(), u32> {
+        let (max, window) = self.rule(action);
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(queue) = hits.get_mut(&(action, key.to_owned())) else {
+            return Ok(());
+        };
+        while queue.front().is_some_and(|t| *t <= now - window) {
+            queue.pop_front();
+        }
+        match queue.front() {
+            Some(oldest) if queue.len() as u32 >= max => Err((oldest + window - now).max(1) as u32),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn record(&self, action: Limited, key: &str, now: i64) {
+        let _ = self.hit(action, key, now);
     }
 
     /// Counts one hit, or refuses with the seconds until the oldest hit leaves the window.
@@ -70,6 +103,9 @@ mod tests {
             flow_starts_window_secs: 900,
             sends_per_destination: 3,
             sends_window_secs: 900,
+            sign_in_failures_per_account: 2,
+            sign_in_window_secs: 1800,
+            sign_ins_per_address: 20,
             max_body_bytes: 1024,
         });
         for t in 0..3 {

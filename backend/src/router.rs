@@ -9,7 +9,7 @@ use sspr_protocol::ErrorCode;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::error::AppError;
-use crate::routes::{agent, health, reset};
+use crate::routes::{agent, change, health, reset};
 use crate::state::AppState;
 
 async fn api_not_found() -> AppError {
@@ -29,6 +29,8 @@ pub fn app(state: AppState) -> Router {
         .route(RESEND_PATH, post(reset::resend))
         .route(PASSWORD_PATH, post(reset::password))
         .route(UNLOCK_CODE_PATH, post(reset::unlock_code))
+        .route(sspr_protocol::change::CHANGE_KEY_PATH, get(change::key))
+        .route(sspr_protocol::change::CHANGE_PATH, post(change::change))
         .route(ONBOARD_PATH, post(agent::onboard))
         .route(RELAY_PATH, get(agent::relay))
         .route("/api/{*rest}", any(api_not_found))

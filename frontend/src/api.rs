@@ -47,6 +47,20 @@ async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result
     decode(response).await
 }
 
+pub async fn change_key() -> Result<sspr_protocol::change::ChangeKey, Failure> {
+    decode(
+        Request::get(sspr_protocol::change::CHANGE_KEY_PATH)
+            .send()
+            .await
+            .map_err(|_| Failure::Network)?,
+    )
+    .await
+}
+
+pub async fn change(request: sspr_protocol::change::ChangeRequest) -> Result<Completed, Failure> {
+    post(sspr_protocol::change::CHANGE_PATH, &request).await
+}
+
 pub async fn status() -> Result<Status, Failure> {
     decode(
         Request::get(STATUS_PATH)

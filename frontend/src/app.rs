@@ -6,9 +6,10 @@ use leptos::task::spawn_local;
 use sspr_protocol::i18n::Text;
 use sspr_protocol::reset::{CodeSent, NewPasswordStep, Purpose};
 
-use crate::components::{LanguageSwitch, Steps};
+use crate::components::{LanguageSwitch, ModeSwitch, Steps};
 use crate::i18n::I18n;
 use crate::pages::account::AccountPage;
+use crate::pages::change::ChangePage;
 use crate::pages::code::CodePage;
 use crate::pages::done::DonePage;
 use crate::pages::new_password::NewPasswordPage;
@@ -83,7 +84,18 @@ pub fn App() -> impl IntoView {
             <main class="card" id="main">
                 <Steps current />
                 {move || match step.get() {
-                    Step::Account => view! { <AccountPage step available /> }.into_any(),
+                    Step::Account => {
+                        let purpose = use_purpose();
+                        view! {
+                            <ModeSwitch />
+                            {move || if purpose.get() == Purpose::Change {
+                                view! { <ChangePage step available /> }.into_any()
+                            } else {
+                                view! { <AccountPage step available /> }.into_any()
+                            }}
+                        }
+                        .into_any()
+                    }
                     Step::Code { flow_id, sent } => view! { <CodePage step flow_id sent /> }.into_any(),
                     Step::NewPassword { flow_id, step: data } => view! { <NewPasswordPage step flow_id data /> }.into_any(),
                     Step::Done { account_name } => view! { <DonePage step account_name /> }.into_any(),

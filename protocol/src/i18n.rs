@@ -72,6 +72,13 @@ texts! {
                   "Wachtwoord vergeten of buitengesloten? Bevestig wie je bent en kies een nieuw wachtwoord.";
     ModeReset => "Forgot password", "Wachtwoord vergeten";
     ModeUnlock => "Unlock account", "Account deblokkeren";
+    ModeChange => "Change password", "Wachtwoord wijzigen";
+    ChangeTitle => "Change your password", "Wijzig je wachtwoord";
+    ChangeIntro => "You know your current password and want a new one.", "Je kent je huidige wachtwoord en wilt een nieuw wachtwoord.";
+    CurrentPasswordLabel => "Current password", "Huidig wachtwoord";
+    ChangePassword => "Change password", "Wachtwoord wijzigen";
+    Changing => "Changing your password in your organisation's directory…", "Je wachtwoord wordt gewijzigd in de directory van je organisatie…";
+    ChangedTitle => "Your password has been changed", "Je wachtwoord is gewijzigd";
     ModeLabel => "What do you want to do?", "Wat wil je doen?";
     UnlockTitle => "Unlock your account", "Deblokkeer je account";
     UnlockIntro => "Locked out after too many attempts? Verify who you are and your account is unlocked. Your password stays the same.",
@@ -168,7 +175,8 @@ texts! {
                            "Je wachtwoord is te kort geleden gewijzigd om het nu weer te wijzigen. Probeer het later opnieuw.";
     ErrPasswordRejected => "Your organisation's directory refused this password. Choose another one.",
                            "De directory van je organisatie weigerde dit wachtwoord. Kies een ander wachtwoord.";
-    ErrCurrentPasswordWrong => "Your current password is not correct.", "Je huidige wachtwoord klopt niet.";
+    ErrCurrentPasswordWrong => "The user ID or current password is not correct, or the account is locked (then unlock it first).",
+                               "De gebruikers-ID of het huidige wachtwoord klopt niet, of het account is geblokkeerd (deblokkeer het dan eerst).";
     ErrAccountLocked => "Your account is locked. Unlock it first, or wait until the lock expires.",
                         "Je account is geblokkeerd. Hef de blokkering eerst op, of wacht tot die verloopt.";
     ErrSealRejected => "The encrypted password could not be delivered. Reload the page and try again.",
@@ -193,6 +201,9 @@ texts! {
     MailUnlockSubject => "Your account was unlocked", "Je account is gedeblokkeerd";
     MailUnlockBody => "Hello,\n\nYour account {account} was unlocked through the self-service portal at {time} (UTC). Your password did not change.\nIf this was not you, contact your helpdesk at once.\n",
                       "Hallo,\n\nJe account {account} is om {time} (UTC) gedeblokkeerd via de selfserviceportal. Je wachtwoord is niet gewijzigd.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";
+    MailChangeSubject => "Your password was changed", "Je wachtwoord is gewijzigd";
+    MailChangeBody => "Hello,\n\nThe password of your account {account} was changed through the self-service portal at {time} (UTC).\nIf this was not you, contact your helpdesk at once.\n",
+                      "Hallo,\n\nHet wachtwoord van je account {account} is om {time} (UTC) gewijzigd via de selfserviceportal.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";
     MailResetSubject => "Your password was reset", "Je wachtwoord is opnieuw ingesteld";
     MailResetBody => "Hello,\n\nThe password of your account {account} was reset through the self-service portal at {time} (UTC).\nIf this was not you, contact your helpdesk at once.\n",
                      "Hallo,\n\nHet wachtwoord van je account {account} is om {time} (UTC) opnieuw ingesteld via de selfserviceportal.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";

@@ -8,6 +8,7 @@
 
 pub mod b64;
 pub mod captcha;
+pub mod change;
 pub mod error;
 pub mod i18n;
 pub mod package;

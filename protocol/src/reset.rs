@@ -23,6 +23,8 @@ pub enum Purpose {
     #[default]
     Reset,
     Unlock,
+    /// A change with the current password; it has no gates and never starts a reset flow.
+    Change,
 }
 
 /// Usernames longer than this are refused before anything else happens.

@@ -258,3 +258,48 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
         .expect("the same password works again");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_user_changes_a_known_password_in_the_browser() {
+    let dc = samba::shared();
+    dc.create_user(
+        "web.change",
+        "Known-Passw0rd!",
+        Some("web.change@corp.example.test"),
+        "Wim Change",
+    )
+    .expect("user");
+    let stack = Stack::start(dc, |o| o.frontend_dir = Some(dist())).await;
+    let browser = Browser::start("en-US").await;
+    let c = &browser.client;
+    c.goto(&stack.server.url).await.expect("open the portal");
+
+    find(c, "#mode-change")
+        .await
+        .click()
+        .await
+        .expect("choose change");
+    assert_eq!(text(c, "h1").await, "Change your password");
+    type_into(c, "#username", "web.change").await;
+    type_into(c, "#current-password", "Known-Passw0rd!").await;
+    // The typed account name counts for AD's complexity rule, live.
+    type_into(c, "#new-password", "Web.Change-2026").await;
+    rule_is(c, "not_account_name", "unmet").await;
+    let password = "Quiet-Meadow-Stream-58";
+    type_into(c, "#new-password", password).await;
+    rule_is(c, "not_account_name", "met").await;
+    type_into(c, "#confirm-password", password).await;
+    rule_is(c, "confirm", "met").await;
+    assert!(button_enabled(c, "#change-password").await);
+    find(c, "#change-password")
+        .await
+        .click()
+        .await
+        .expect("change");
+
+    assert_eq!(text(c, "#done").await, "Your password has been changed");
+    crate::agent_ad::bind_as(dc, "web.change", password)
+        .await
+        .expect("AD accepts the changed password");
+    browser.close().await;
+}

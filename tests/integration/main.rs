@@ -3,5 +3,6 @@
 
 pub mod agent_ad;
 mod agent_cases;
+mod api_change;
 mod api_reset;
 mod browser;

@@ -1,3 +1,4 @@
 pub mod agent;
+pub mod change;
 pub mod health;
 pub mod reset;

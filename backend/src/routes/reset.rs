@@ -27,7 +27,19 @@ use crate::state::AppState;
 
 const CHALLENGE_BYTES: usize = 16;
 /// RSA-3072 gives 384 bytes; anything much larger is not a seal.
-const MAX_SEALED_BYTES: usize = 1024;
+pub(crate) const MAX_SEALED_BYTES: usize = 1024;
+
+/// A typed user ID, trimmed; empty, overlong or control characters are a bad request.
+pub(crate) fn clean_username(raw: &str) -> Result<String, AppError> {
+    let username = raw.trim();
+    if username.is_empty()
+        || username.chars().count() > MAX_USERNAME_LEN
+        || username.chars().any(char::is_control)
+    {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    Ok(username.to_owned())
+}
 
 fn rules(state: &AppState) -> CodeRules {
     let r = &state.config.reset;
@@ -55,11 +67,9 @@ pub async fn start(
     ApiJson(request): ApiJson<StartRequest>,
 ) -> Result<Json<Started>, AppError> {
     let now = crate::now();
-    let username = request.username.trim().to_owned();
-    if username.is_empty()
-        || username.chars().count() > MAX_USERNAME_LEN
-        || username.chars().any(char::is_control)
-    {
+    let username = clean_username(&request.username)?;
+    if request.purpose == Purpose::Change {
+        // A change has no gates: it goes to its own endpoint with the current password.
         return Err(ErrorCode::BadRequest.into());
     }
     state
@@ -92,7 +102,7 @@ pub async fn start(
 }
 
 /// The account part of a typed name: `CORP\jan`, `jan@corp.example` and `jan` are all `jan`.
-fn account_part(username: &str) -> String {
+pub(crate) fn account_part(username: &str) -> String {
     let local = username
         .rsplit_once('\\')
         .map(|(_, u)| u)
@@ -353,7 +363,13 @@ async fn apply_and_finish(
         .store
         .audit(crate::now(), event, "self", &account.account_name, &detail)?;
     if result.is_ok() {
-        notify(state, &account, op, lang);
+        notify(
+            state,
+            account.mail.clone(),
+            account.account_name.clone(),
+            op,
+            lang,
+        );
     }
     result.map(|()| {
         Json(Completed {
@@ -426,18 +442,15 @@ async fn apply(
     }
 }
 
-/// Tells the account's owner what just happened, so a stranger's reset or unlock does not go
-/// unnoticed.
-fn notify(state: &AppState, account: &AccountTarget, op: Operation, lang: Lang) {
+/// Tells the account's owner what just happened, so a stranger's reset, unlock or change
+/// does not go unnoticed.
+pub(crate) fn notify(state: &AppState, to: String, name: String, op: Operation, lang: Lang) {
     let (subject, body) = match op {
         Operation::Unlock => (Text::MailUnlockSubject, Text::MailUnlockBody),
-        _ => (Text::MailResetSubject, Text::MailResetBody),
+        Operation::Change => (Text::MailChangeSubject, Text::MailChangeBody),
+        Operation::Reset => (Text::MailResetSubject, Text::MailResetBody),
     };
-    let (state, to, name) = (
-        state.clone(),
-        account.mail.clone(),
-        account.account_name.clone(),
-    );
+    let state = state.clone();
     tokio::spawn(async move {
         let time = format_utc(crate::now());
         let body = tf(lang, body, &[("account", &name), ("time", &time)]);

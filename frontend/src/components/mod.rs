@@ -1,5 +1,7 @@
 //! Reusable parts of the pages.
 
+pub mod password_rules;
+
 use leptos::prelude::*;
 use sspr_protocol::i18n::{Lang, Text};
 
@@ -65,6 +67,8 @@ pub fn Steps(current: Signal<usize>) -> impl IntoView {
         sspr_protocol::reset::Purpose::Reset => {
             vec![Text::StepAccount, Text::StepVerify, Text::StepNewPassword]
         }
+        // A change is one page: no steps to show.
+        sspr_protocol::reset::Purpose::Change => vec![],
     };
     view! {
         <nav class="steps" aria-label=move || i18n.tf(Text::StepOf, &[("n", &current.get().min(names().len()).to_string()), ("total", &names().len().to_string())])>
@@ -94,6 +98,7 @@ pub fn Steps(current: Signal<usize>) -> impl IntoView {
 /// A password field with a show/hide toggle.
 #[component]
 pub fn PasswordInput(
+    #[prop(optional)] autocomplete: Option<&'static str>,
     id: &'static str,
     label: Text,
     value: RwSignal<String>,
@@ -108,7 +113,7 @@ pub fn PasswordInput(
                 id=id
                 name=id
                 type=move || if shown.get() { "text" } else { "password" }
-                autocomplete="new-password"
+                autocomplete=autocomplete.unwrap_or("new-password")
                 spellcheck="false"
                 autocapitalize="none"
                 aria-describedby=described_by
@@ -151,5 +156,38 @@ pub fn StartOver(step: RwSignal<crate::app::Step>) -> impl IntoView {
         <button id="start-over" type="button" class="link subtle" on:click=move |_| step.set(crate::app::Step::Account)>
             {move || i18n.t(Text::Cancel)}
         </button>
+    }
+}
+
+/// Reset, unlock or change: the three things a user comes here for.
+#[component]
+pub fn ModeSwitch() -> impl IntoView {
+    use sspr_protocol::reset::Purpose;
+    let i18n = use_i18n();
+    let purpose = crate::app::use_purpose();
+    let modes = [
+        (Purpose::Reset, Text::ModeReset, "mode-reset"),
+        (Purpose::Unlock, Text::ModeUnlock, "mode-unlock"),
+        (Purpose::Change, Text::ModeChange, "mode-change"),
+    ];
+    view! {
+        <div class="mode-switch" role="radiogroup" aria-label=move || i18n.t(Text::ModeLabel)>
+            {modes
+                .into_iter()
+                .map(move |(mode, label, id)| {
+                    view! {
+                        <button
+                            type="button"
+                            role="radio"
+                            id=id
+                            aria-checked=move || (purpose.get() == mode).to_string()
+                            on:click=move |_| purpose.set(mode)
+                        >
+                            {move || i18n.t(label)}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
     }
 }

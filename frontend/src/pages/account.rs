@@ -92,28 +92,6 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     });
 
     view! {
-        <div class="mode-switch" role="radiogroup" aria-label=move || i18n.t(Text::ModeLabel)>
-            {[(Purpose::Reset, Text::ModeReset, "mode-reset"), (Purpose::Unlock, Text::ModeUnlock, "mode-unlock")]
-                .into_iter()
-                .map(move |(mode, label, id)| {
-                    view! {
-                        <button
-                            type="button"
-                            role="radio"
-                            id=id
-                            aria-checked=move || (purpose.get() == mode).to_string()
-                            disabled=move || busy.get().is_some()
-                            on:click=move |_| {
-                                purpose.set(mode);
-                                error.set(None);
-                            }
-                        >
-                            {move || i18n.t(label)}
-                        </button>
-                    }
-                })
-                .collect_view()}
-        </div>
         <h1>{move || i18n.t(if purpose.get() == Purpose::Unlock { Text::UnlockTitle } else { Text::ResetTitle })}</h1>
         <p class="lead">{move || i18n.t(if purpose.get() == Purpose::Unlock { Text::UnlockIntro } else { Text::ResetIntro })}</p>
         <Show when=move || available.get() == Some(false)>

@@ -1,6 +1,7 @@
 //! One component per step of the reset flow.
 
 pub mod account;
+pub mod change;
 pub mod code;
 pub mod done;
 pub mod new_password;

@@ -1,0 +1,110 @@
+//! The directory's rules ticking green or red as the user types, a strength meter, and whether
+//! both entries match. Used wherever a new password is chosen.
+
+use leptos::prelude::*;
+use sspr_protocol::i18n::Text;
+use sspr_protocol::policy::{strength, AccountNames, PasswordPolicy, Rule, RuleCheck};
+
+use crate::i18n::use_i18n;
+
+const STRENGTHS: [Text; 5] = [
+    Text::Strength0,
+    Text::Strength1,
+    Text::Strength2,
+    Text::Strength3,
+    Text::Strength4,
+];
+
+fn rule_id(rule: Rule) -> &'static str {
+    match rule {
+        Rule::MinLength(_) => "min_length",
+        Rule::Complexity => "complexity",
+        Rule::NotAccountName => "not_account_name",
+    }
+}
+
+/// The live evaluation of a new password against the policy.
+#[derive(Clone, Copy)]
+pub struct PasswordCheck {
+    checks: Memo<Vec<RuleCheck>>,
+    matches: Memo<bool>,
+    rules: StoredValue<Vec<Rule>>,
+    history: u32,
+}
+
+impl PasswordCheck {
+    pub fn new(
+        policy: PasswordPolicy,
+        names: Signal<AccountNames>,
+        password: RwSignal<String>,
+        confirm: RwSignal<String>,
+    ) -> Self {
+        let rules = StoredValue::new(policy.rules());
+        let history = policy.history_length;
+        let policy = StoredValue::new(policy);
+        Self {
+            checks: Memo::new(move |_| {
+                policy.with_value(|p| p.evaluate(&password.get(), &names.get()))
+            }),
+            matches: Memo::new(move |_| {
+                !confirm.get().is_empty() && password.get() == confirm.get()
+            }),
+            rules,
+            history,
+        }
+    }
+
+    /// Every rule met and both entries equal: the password may be submitted.
+    pub fn ready(&self) -> bool {
+        self.checks.get().iter().all(|c| c.met) && self.matches.get()
+    }
+}
+
+#[component]
+fn RuleItem(id: &'static str, met: Signal<bool>, text: Signal<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <li data-rule=id class:met=move || met.get() class:unmet=move || !met.get()>
+            <span class="rule-icon" aria-hidden="true">{move || if met.get() { "✓" } else { "✗" }}</span>
+            <span>{move || text.get()}</span>
+            <span class="sr-only">{move || format!(" ({})", i18n.t(if met.get() { Text::RuleMet } else { Text::RuleNotMet }))}</span>
+        </li>
+    }
+}
+
+#[component]
+pub fn PasswordRules(check: PasswordCheck, password: RwSignal<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    let score = Memo::new(move |_| strength(&password.get()));
+    let history = check.history;
+    view! {
+        <div class="strength" aria-live="polite">
+            <div class="meter" data-score=move || score.get().to_string()>
+                <span style:width=move || format!("{}%", (u32::from(score.get()) + 1) * 20)></span>
+            </div>
+            <span class="strength-label">
+                {move || format!("{}: {}", i18n.t(Text::StrengthLabel), i18n.t(STRENGTHS[usize::from(score.get().min(4))]))}
+            </span>
+        </div>
+        <p class="rules-heading">{move || i18n.t(Text::RulesHeading)}</p>
+        <ul class="rules" id="rules">
+            {check
+                .rules
+                .get_value()
+                .into_iter()
+                .enumerate()
+                .map(move |(i, rule)| {
+                    let met = Signal::derive(move || check.checks.get().get(i).is_some_and(|c| c.met));
+                    let text = Signal::derive(move || match rule {
+                        Rule::MinLength(n) => i18n.tf(Text::RuleMinLength, &[("n", &n.to_string())]),
+                        Rule::Complexity => i18n.t(Text::RuleComplexity).to_owned(),
+                        Rule::NotAccountName => i18n.t(Text::RuleNotAccountName).to_owned(),
+                    });
+                    view! { <RuleItem id=rule_id(rule) met text /> }
+                })
+                .collect_view()}
+            <RuleItem id="confirm" met=check.matches.into() text=Signal::derive(move || i18n.t(Text::RuleConfirmMatches).to_owned()) />
+        </ul>
+        {(history > 0).then(|| view! { <p class="hint">{move || i18n.tf(Text::RuleHistory, &[("n", &history.to_string())])}</p> })}
+    }
+}

@@ -1,0 +1,146 @@
+//! Changing a known password: user ID, current password and a new one, all on one page. Both
+//! passwords are sealed here to the agent's key; AD checks the current one and the history.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sspr_protocol::change::{ChangeKey, ChangeRequest};
+use sspr_protocol::i18n::Text;
+use sspr_protocol::policy::AccountNames;
+use sspr_protocol::seal::seal;
+use sspr_protocol::ErrorCode;
+
+use crate::api;
+use crate::app::Step;
+use crate::components::password_rules::{PasswordCheck, PasswordRules};
+use crate::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
+use crate::i18n::use_i18n;
+
+/// The part of a typed user ID that AD's "no account name" rule looks for.
+fn account_part(username: &str) -> String {
+    let local = username
+        .rsplit_once('\\')
+        .map(|(_, u)| u)
+        .unwrap_or(username);
+    local.split('@').next().unwrap_or(local).trim().to_owned()
+}
+
+#[component]
+pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> impl IntoView {
+    let i18n = use_i18n();
+    focus_on_mount("username");
+    let key = RwSignal::new(None::<ChangeKey>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let username = RwSignal::new(String::new());
+    let current = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    spawn_local(async move {
+        match api::change_key().await {
+            Ok(k) => key.set(Some(k)),
+            Err(failure) => {
+                if failure.code() == Some(ErrorCode::WritebackUnavailable) {
+                    available.set(Some(false));
+                }
+                error.set(Some(i18n.failure(&failure)));
+            }
+        }
+    });
+    let names = Signal::derive(move || AccountNames {
+        account_name: account_part(&username.get()),
+        display_name: String::new(),
+    });
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some(k) = key.get_untracked() else { return };
+        if busy.get_untracked() {
+            return;
+        }
+        let name = username.get_untracked().trim().to_owned();
+        if name.is_empty() {
+            error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+            return;
+        }
+        let sealed = seal(&k.agent_key, &current.get_untracked())
+            .and_then(|c| Ok((c, seal(&k.agent_key, &password.get_untracked())?)));
+        let Ok((sealed_current, sealed_new)) = sealed else {
+            error.set(Some(i18n.t(Text::ErrSealRejected).to_owned()));
+            return;
+        };
+        error.set(None);
+        busy.set(true);
+        let request = ChangeRequest {
+            username: name,
+            sealed_current,
+            sealed_new,
+            lang: i18n.lang.get_untracked(),
+        };
+        spawn_local(async move {
+            match api::change(request).await {
+                Ok(done) => {
+                    for field in [current, password, confirm] {
+                        field.set(String::new());
+                    }
+                    step.set(Step::Done {
+                        account_name: done.account_name,
+                    });
+                }
+                Err(failure) => {
+                    if failure.code() == Some(ErrorCode::CurrentPasswordWrong) {
+                        current.set(String::new());
+                    }
+                    error.set(Some(i18n.failure(&failure)));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+
+    let progress = Signal::derive(move || busy.get().then(|| i18n.t(Text::Changing).to_owned()));
+    view! {
+        <h1>{move || i18n.t(Text::ChangeTitle)}</h1>
+        <p class="lead">{move || i18n.t(Text::ChangeIntro)}</p>
+        <Show when=move || available.get() == Some(false)>
+            <div class="notice notice-warning" role="alert" id="unavailable">
+                <strong>{move || i18n.t(Text::UnavailableTitle)}</strong>
+                <p>{move || i18n.t(Text::UnavailableBody)}</p>
+            </div>
+        </Show>
+        <form on:submit=submit novalidate>
+            <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>
+            <input
+                id="username"
+                name="username"
+                type="text"
+                autocomplete="username"
+                autocapitalize="none"
+                spellcheck="false"
+                prop:value=move || username.get()
+                on:input=move |ev| username.set(event_target_value(&ev))
+            />
+            <PasswordInput id="current-password" label=Text::CurrentPasswordLabel value=current autocomplete="current-password" />
+            <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" />
+            {move || key.get().map(|k| {
+                let check = PasswordCheck::new(k.policy, names, password, confirm);
+                view! {
+                    <PasswordRules check password />
+                    <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm />
+                    <p class="seal-note"><span class="lock-icon" aria-hidden="true"></span>{move || i18n.t(Text::SealNote)}</p>
+                    <ErrorBanner error />
+                    <button
+                        id="change-password"
+                        type="submit"
+                        class="primary"
+                        disabled=move || busy.get() || current.get().is_empty() || username.get().trim().is_empty() || !check.ready()
+                    >
+                        {move || i18n.t(Text::ChangePassword)}
+                    </button>
+                }
+            })}
+            {move || key.get().is_none().then(|| view! { <ErrorBanner error /> })}
+            <Progress message=progress />
+        </form>
+    }
+}
