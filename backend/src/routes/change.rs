@@ -5,8 +5,7 @@
 use axum::extract::State;
 use axum::Json;
 use sspr_protocol::change::{ChangeKey, ChangeRequest};
-use sspr_protocol::package::{Flags, Operation, Outcome, Package, PackageBody};
-use sspr_protocol::relay::{Reply, ServerMessage};
+use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::reset::Completed;
 use sspr_protocol::ErrorCode;
 
@@ -17,6 +16,7 @@ use crate::limits::Limited;
 use crate::middleware::ClientAddress;
 use crate::routes::reset::{account_part, clean_username, notify, MAX_SEALED_BYTES};
 use crate::state::AppState;
+use crate::writeback;
 
 /// The key to seal to and the domain's rules: the same answer for every user.
 pub async fn key(State(state): State<AppState>) -> Result<Json<ChangeKey>, AppError> {
@@ -61,41 +61,18 @@ pub async fn change(
         None if state.hub.pick(now).is_some() => return Err(ErrorCode::SealRejected.into()),
         None => return Err(ErrorCode::WritebackUnavailable.into()),
     };
-    let timeout = std::time::Duration::from_secs(state.config.relay.request_timeout_secs);
-    let lookup_name = username.clone();
-    let reply = state
-        .hub
-        .request(
-            &agent.id,
-            |id| ServerMessage::Lookup {
-                id,
-                username: lookup_name,
-            },
-            timeout,
-        )
-        .await
-        .map_err(|_| AppError::code(ErrorCode::AgentTimeout))?;
+    let reply = writeback::lookup(&state, &agent.id, username.clone()).await?;
     let account = match reply {
-        Reply::Lookup(Some(account)) if account.eligible() => account,
-        Reply::Lookup(_) => {
+        Some(account) if account.eligible() => account,
+        _ => {
             // Unknown, disabled, protected or out of scope: the same answer as a wrong password.
             state
                 .limiter
                 .record(Limited::SignInFailure, &account_key, now);
             return Err(ErrorCode::CurrentPasswordWrong.into());
         }
-        Reply::Failed(code) => return Err(code.into()),
-        Reply::Outcome(_) => {
-            return Err(AppError::Internal(
-                "the agent answered a lookup with an outcome".into(),
-            ))
-        }
     };
 
-    let record = state
-        .store
-        .agent(&agent.id)?
-        .ok_or_else(|| AppError::Internal("a live agent has no record".into()))?;
     let request_id = crypto::random_token()?[..22].to_owned();
     let body = PackageBody {
         op: Operation::Change,
@@ -108,34 +85,20 @@ pub async fn change(
         sealed: Some(new),
         sealed_old: Some(current),
     };
-    let package = Package::seal(&record.package_key, &agent.id, &body)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let reply = state
-        .hub
-        .request(
-            &agent.id,
-            |id| ServerMessage::Apply { id, package },
-            timeout,
-        )
-        .await
-        .map_err(|_| AppError::code(ErrorCode::AgentTimeout))?;
-    let result = match reply {
-        Reply::Outcome(sealed) => match sealed.open(&record.package_key, &agent.id, &request_id) {
-            Ok(Outcome::Applied) => Ok(()),
-            // A locked account answers like a wrong password: a stranger learns nothing.
-            Ok(Outcome::Refused(ErrorCode::CurrentPasswordWrong | ErrorCode::AccountLocked)) => {
-                state
-                    .limiter
-                    .record(Limited::SignInFailure, &account_key, now);
-                Err(AppError::code(ErrorCode::CurrentPasswordWrong))
-            }
-            Ok(Outcome::Refused(code)) => Err(code.into()),
-            Err(e) => Err(AppError::Internal(format!("unreadable outcome: {e}"))),
-        },
-        Reply::Failed(code) => Err(code.into()),
-        Reply::Lookup(_) => Err(AppError::Internal(
-            "the agent answered a package with a lookup".into(),
-        )),
+    let result = match writeback::apply(&state, &agent.id, &body).await {
+        // A locked account answers like a wrong password: a stranger learns nothing.
+        Err(e)
+            if matches!(
+                e.error_code(),
+                ErrorCode::CurrentPasswordWrong | ErrorCode::AccountLocked
+            ) =>
+        {
+            state
+                .limiter
+                .record(Limited::SignInFailure, &account_key, now);
+            Err(AppError::code(ErrorCode::CurrentPasswordWrong))
+        }
+        other => other,
     };
     let (event, detail) = match &result {
         Ok(()) => ("change_succeeded", format!("request={request_id}")),

@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::Json;
 use sspr_protocol::captcha::PowChallenge;
 use sspr_protocol::i18n::{tf, Lang, Text};
-use sspr_protocol::package::{Flags, Operation, Outcome, Package, PackageBody};
+use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::policy::AccountNames;
-use sspr_protocol::relay::{Reply, ServerMessage};
 use sspr_protocol::reset::{
     CaptchaAnswer, CodeAnswer, CodeSent, Completed, FlowRef, NewPasswordStep, PasswordSubmit,
     Purpose, StartRequest, Started, MAX_USERNAME_LEN,
@@ -18,12 +17,13 @@ use sspr_protocol::ErrorCode;
 use crate::crypto::{self, token_hash};
 use crate::error::AppError;
 use crate::flow::{AccountTarget, CodeRules, ResetFlow, Target};
-use crate::hub::{HubError, LiveAgent};
+use crate::hub::LiveAgent;
 use crate::json::ApiJson;
 use crate::limits::Limited;
 use crate::mail::mask_mail;
 use crate::middleware::ClientAddress;
 use crate::state::AppState;
+use crate::writeback;
 
 const CHALLENGE_BYTES: usize = 16;
 /// RSA-3072 gives 384 bytes; anything much larger is not a seal.
@@ -48,17 +48,6 @@ fn rules(state: &AppState) -> CodeRules {
         attempts: r.code_attempts,
         resend_cooldown_secs: i64::from(r.resend_cooldown_secs),
     }
-}
-
-fn hub_error(e: HubError) -> AppError {
-    match e {
-        HubError::Gone => ErrorCode::WritebackUnavailable.into(),
-        HubError::Timeout => ErrorCode::AgentTimeout.into(),
-    }
-}
-
-fn relay_timeout(state: &AppState) -> std::time::Duration {
-    std::time::Duration::from_secs(state.config.relay.request_timeout_secs)
 }
 
 pub async fn start(
@@ -142,28 +131,7 @@ pub async fn captcha(
         .hub
         .pick(now)
         .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
-    let lookup_name = username.clone();
-    let reply = state
-        .hub
-        .request(
-            &agent.id,
-            |id| ServerMessage::Lookup {
-                id,
-                username: lookup_name,
-            },
-            relay_timeout(&state),
-        )
-        .await
-        .map_err(hub_error)?;
-    let account = match reply {
-        Reply::Lookup(account) => account,
-        Reply::Failed(code) => return Err(code.into()),
-        Reply::Outcome(_) => {
-            return Err(AppError::Internal(
-                "the agent answered a lookup with an outcome".into(),
-            ))
-        }
-    };
+    let account = writeback::lookup(&state, &agent.id, username.clone()).await?;
     // Unknown, disabled, protected, out-of-scope and unregistered accounts all become the same
     // decoy: same page, same JSON, nothing sent.
     let (target, destination) = match account.filter(|a| a.eligible()) {
@@ -403,10 +371,6 @@ async fn apply(
             },
         );
     };
-    let record = state
-        .store
-        .agent(&agent.id)?
-        .ok_or_else(|| AppError::Internal("a live agent has no record".into()))?;
     let body = PackageBody {
         op,
         anchor: account.anchor.clone(),
@@ -418,28 +382,7 @@ async fn apply(
         sealed,
         sealed_old: None,
     };
-    let package = Package::seal(&record.package_key, &agent.id, &body)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let reply = state
-        .hub
-        .request(
-            &agent.id,
-            |id| ServerMessage::Apply { id, package },
-            relay_timeout(state),
-        )
-        .await
-        .map_err(hub_error)?;
-    match reply {
-        Reply::Outcome(sealed) => match sealed.open(&record.package_key, &agent.id, request_id) {
-            Ok(Outcome::Applied) => Ok(()),
-            Ok(Outcome::Refused(code)) => Err(code.into()),
-            Err(e) => Err(AppError::Internal(format!("unreadable outcome: {e}"))),
-        },
-        Reply::Failed(code) => Err(code.into()),
-        Reply::Lookup(_) => Err(AppError::Internal(
-            "the agent answered a package with a lookup".into(),
-        )),
-    }
+    writeback::apply(state, &agent.id, &body).await
 }
 
 /// Tells the account's owner what just happened, so a stranger's reset, unlock or change

@@ -191,3 +191,39 @@ pub fn ModeSwitch() -> impl IntoView {
         </div>
     }
 }
+
+/// Says, before anything is typed, that write-back is down.
+#[component]
+pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <Show when=move || available.get() == Some(false)>
+            <div class="notice notice-warning" role="alert" id="unavailable">
+                <strong>{move || i18n.t(Text::UnavailableTitle)}</strong>
+                <p>{move || i18n.t(Text::UnavailableBody)}</p>
+            </div>
+        </Show>
+    }
+}
+
+/// The user ID, with the forms it may take.
+#[component]
+pub fn UsernameField(value: RwSignal<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>
+        <input
+            id="username"
+            name="username"
+            type="text"
+            autocomplete="username"
+            autocapitalize="none"
+            spellcheck="false"
+            required
+            aria-describedby="username-hint"
+            prop:value=move || value.get()
+            on:input=move |ev| value.set(event_target_value(&ev))
+        />
+        <p id="username-hint" class="hint">{move || i18n.t(Text::UsernameHint)}</p>
+    }
+}

@@ -10,7 +10,7 @@ use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::{use_purpose, Step};
-use crate::components::{focus_on_mount, ErrorBanner, Progress};
+use crate::components::{focus_on_mount, ErrorBanner, Progress, UnavailableNotice, UsernameField};
 use crate::i18n::use_i18n;
 use sspr_protocol::reset::Purpose;
 
@@ -94,28 +94,9 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     view! {
         <h1>{move || i18n.t(if purpose.get() == Purpose::Unlock { Text::UnlockTitle } else { Text::ResetTitle })}</h1>
         <p class="lead">{move || i18n.t(if purpose.get() == Purpose::Unlock { Text::UnlockIntro } else { Text::ResetIntro })}</p>
-        <Show when=move || available.get() == Some(false)>
-            <div class="notice notice-warning" role="alert" id="unavailable">
-                <strong>{move || i18n.t(Text::UnavailableTitle)}</strong>
-                <p>{move || i18n.t(Text::UnavailableBody)}</p>
-            </div>
-        </Show>
+        <UnavailableNotice available />
         <form on:submit=submit novalidate>
-            <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>
-            <input
-                id="username"
-                name="username"
-                type="text"
-                autocomplete="username"
-                autocapitalize="none"
-                spellcheck="false"
-                autofocus
-                required
-                aria-describedby="username-hint"
-                prop:value=move || username.get()
-                on:input=move |ev| username.set(event_target_value(&ev))
-            />
-            <p id="username-hint" class="hint">{move || i18n.t(Text::UsernameHint)}</p>
+            <UsernameField value=username />
             <ErrorBanner error />
             <button id="continue" type="submit" class="primary" disabled=move || busy.get().is_some() || available.get() == Some(false)>
                 {move || i18n.t(Text::Continue)}

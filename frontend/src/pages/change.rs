@@ -13,7 +13,9 @@ use sspr_protocol::ErrorCode;
 use crate::api;
 use crate::app::Step;
 use crate::components::password_rules::{PasswordCheck, PasswordRules};
-use crate::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
+use crate::components::{
+    focus_on_mount, ErrorBanner, PasswordInput, Progress, UnavailableNotice, UsernameField,
+};
 use crate::i18n::use_i18n;
 
 /// The part of a typed user ID that AD's "no account name" rule looks for.
@@ -102,24 +104,9 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
     view! {
         <h1>{move || i18n.t(Text::ChangeTitle)}</h1>
         <p class="lead">{move || i18n.t(Text::ChangeIntro)}</p>
-        <Show when=move || available.get() == Some(false)>
-            <div class="notice notice-warning" role="alert" id="unavailable">
-                <strong>{move || i18n.t(Text::UnavailableTitle)}</strong>
-                <p>{move || i18n.t(Text::UnavailableBody)}</p>
-            </div>
-        </Show>
+        <UnavailableNotice available />
         <form on:submit=submit novalidate>
-            <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>
-            <input
-                id="username"
-                name="username"
-                type="text"
-                autocomplete="username"
-                autocapitalize="none"
-                spellcheck="false"
-                prop:value=move || username.get()
-                on:input=move |ev| username.set(event_target_value(&ev))
-            />
+            <UsernameField value=username />
             <PasswordInput id="current-password" label=Text::CurrentPasswordLabel value=current autocomplete="current-password" />
             <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" />
             {move || key.get().map(|k| {
