@@ -20,6 +20,22 @@ fn dist() -> std::path::PathBuf {
     dist
 }
 
+/// The whole stack serving the real frontend, and a browser of `lang` on its first page.
+async fn open_portal(lang: &str) -> (Stack, Browser) {
+    let stack = Stack::start(samba::shared(), |o| {
+        o.frontend_dir = Some(dist());
+        o.captcha_difficulty = 12;
+    })
+    .await;
+    let browser = Browser::start(lang).await;
+    browser
+        .client
+        .goto(&stack.server.url)
+        .await
+        .expect("open the portal");
+    (stack, browser)
+}
+
 async fn find(c: &Client, css: &str) -> Element {
     c.wait()
         .at_most(WAIT)
@@ -87,14 +103,8 @@ async fn a_user_resets_their_password_in_the_browser() {
         "Wendy Reset",
     )
     .expect("user");
-    let stack = Stack::start(dc, |o| {
-        o.frontend_dir = Some(dist());
-        o.captcha_difficulty = 12;
-    })
-    .await;
-    let browser = Browser::start("en-US").await;
+    let (stack, browser) = open_portal("en-US").await;
     let c = &browser.client;
-    c.goto(&stack.server.url).await.expect("open the portal");
 
     type_into(c, "#username", &dc.upn("web.reset")).await;
     find(c, "#continue").await.click().await.expect("continue");
@@ -181,11 +191,8 @@ async fn with_the_agent_stopped_the_first_page_says_reset_is_unavailable() {
 
 #[tokio::test]
 async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
-    let dc = samba::shared();
-    let stack = Stack::start(dc, |o| o.frontend_dir = Some(dist())).await;
-    let browser = Browser::start("nl-NL").await;
+    let (_stack, browser) = open_portal("nl-NL").await;
     let c = &browser.client;
-    c.goto(&stack.server.url).await.expect("open the portal");
     assert_eq!(text(c, "h1").await, "Stel je wachtwoord opnieuw in");
     let lang = find(c, "html").await.attr("lang").await.ok().flatten();
     assert_eq!(lang.as_deref(), Some("nl"));
@@ -218,14 +225,8 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
         .await
         .expect_err("locked out");
     assert!(answer.contains("775"), "{answer}");
-    let stack = Stack::start(dc, |o| {
-        o.frontend_dir = Some(dist());
-        o.captcha_difficulty = 12;
-    })
-    .await;
-    let browser = Browser::start("en-US").await;
+    let (stack, browser) = open_portal("en-US").await;
     let c = &browser.client;
-    c.goto(&stack.server.url).await.expect("open the portal");
 
     find(c, "#mode-unlock")
         .await
@@ -269,10 +270,8 @@ async fn a_user_changes_a_known_password_in_the_browser() {
         "Wim Change",
     )
     .expect("user");
-    let stack = Stack::start(dc, |o| o.frontend_dir = Some(dist())).await;
-    let browser = Browser::start("en-US").await;
+    let (_stack, browser) = open_portal("en-US").await;
     let c = &browser.client;
-    c.goto(&stack.server.url).await.expect("open the portal");
 
     find(c, "#mode-change")
         .await
