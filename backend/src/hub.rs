@@ -129,22 +129,11 @@ impl Hub {
         live.into_iter().nth(i)
     }
 
-    /// A healthy agent of `directory`, preferring `agent_id`.
-    pub fn for_directory(
-        &self,
-        directory: &str,
-        prefer: Option<&str>,
-        now: i64,
-    ) -> Option<LiveAgent> {
-        let live: Vec<LiveAgent> = self
-            .live(now)
+    /// A healthy agent of `directory`.
+    pub fn for_directory(&self, directory: &str, now: i64) -> Option<LiveAgent> {
+        self.live(now)
             .into_iter()
-            .filter(|a| a.heartbeat.directory == directory)
-            .collect();
-        live.iter()
-            .find(|a| Some(a.id.as_str()) == prefer)
-            .or_else(|| live.first())
-            .cloned()
+            .find(|a| a.heartbeat.directory == directory)
     }
 
     /// The healthy agent, of any directory, holding this RSA key.

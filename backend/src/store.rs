@@ -264,8 +264,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// For tests of the append-only rule.
-    pub fn try_erase_audit(&self) -> Result<usize, StoreError> {
+    #[cfg(test)]
+    fn try_erase_audit(&self) -> Result<usize, StoreError> {
         Ok(self.conn().execute("DELETE FROM audit", [])?)
     }
 }

@@ -79,14 +79,6 @@ impl ErrorCode {
             Self::Internal => Text::ErrInternal,
         }
     }
-
-    /// Whether the user can try the same step again in this flow.
-    pub fn flow_survives(self) -> bool {
-        !matches!(
-            self,
-            Self::UnknownFlow | Self::CodeExhausted | Self::AccountNotEligible
-        )
-    }
 }
 
 /// The body of every 4xx/5xx answer.

@@ -90,7 +90,6 @@ texts! {
     StepAccount => "Account", "Account";
     StepVerify => "Verify", "Verificatie";
     StepNewPassword => "New password", "Nieuw wachtwoord";
-    StepDone => "Done", "Klaar";
     StepOf => "Step {n} of {total}", "Stap {n} van {total}";
     UsernameLabel => "User ID", "Gebruikers-ID";
     UsernameHint => "Your work sign-in name, for example jan@corp.example.test or CORP\\jan.",
@@ -146,9 +145,7 @@ texts! {
     UnavailableTitle => "Password reset is unavailable right now", "Wachtwoord opnieuw instellen is nu niet beschikbaar";
     UnavailableBody => "We cannot reach your organisation's directory at the moment, so no password can be changed. Please try again later or contact your helpdesk.",
                        "We kunnen de directory van je organisatie op dit moment niet bereiken, dus er kan geen wachtwoord worden gewijzigd. Probeer het later opnieuw of neem contact op met je helpdesk.";
-    Loading => "Loading…", "Laden…";
     HelpFooter => "Trouble? Contact your helpdesk.", "Lukt het niet? Neem contact op met je helpdesk.";
-    TryAgain => "Try again", "Opnieuw proberen";
     ErrBadRequest => "The request was not understood. Reload the page and try again.",
                      "Het verzoek werd niet begrepen. Laad de pagina opnieuw en probeer het nog eens.";
     ErrPayloadTooLarge => "The request was too large.", "Het verzoek was te groot.";

@@ -144,7 +144,7 @@ impl ServerProcess {
             .unwrap_or_else(|| dir.path().join("no-frontend"));
         let config = dir.path().join("server.toml");
         let mut secret = [0u8; 32];
-        getrandom_fill(&mut secret);
+        getrandom::getrandom(&mut secret).expect("system randomness");
         let text = format!(
             r#"listen = "127.0.0.1:{port}"
 public_url = "{url}"
@@ -269,10 +269,6 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
-}
-
-fn getrandom_fill(buf: &mut [u8]) {
-    getrandom::getrandom(buf).expect("system randomness");
 }
 
 /// The status code of a plain `GET http://host:port/path`, or None while nothing answers.

@@ -45,13 +45,16 @@ type OnMail = Arc<dyn Fn(&Mail) + Send + Sync>;
 
 impl SmtpSink {
     pub fn start() -> Self {
-        Self::start_with(Arc::new(|_| {}), 0)
+        Self::start_with(Arc::new(|_| {}))
     }
 
     /// `on_mail` sees every message as it arrives (the demo prints it).
-    pub fn start_with(on_mail: OnMail, port: u16) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP sink");
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    pub fn start_with(on_mail: OnMail) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind the SMTP sink");
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .expect("the sink's port");
         let mails = Arc::new(Mutex::new(Vec::new()));
         let sink = Self {
             port,

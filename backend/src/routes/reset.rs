@@ -260,7 +260,7 @@ pub async fn code(
     })?;
     let agent = state
         .hub
-        .for_directory(&account.directory, None, now)
+        .for_directory(&account.directory, now)
         .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
     Ok(Json(NewPasswordStep {
         policy: account.policy,
@@ -360,16 +360,14 @@ async fn apply(
         Some(sealed) => state
             .hub
             .holding_key(&account.directory, &sealed.key_id, now),
-        None => state.hub.for_directory(&account.directory, None, now),
+        None => state.hub.for_directory(&account.directory, now),
     };
     let Some(agent) = agent else {
         // Sealed to a key no live agent holds: the agent rolled its key or went away.
-        return Err(
-            match state.hub.for_directory(&account.directory, None, now) {
-                Some(_) => ErrorCode::SealRejected.into(),
-                None => ErrorCode::WritebackUnavailable.into(),
-            },
-        );
+        return Err(match state.hub.for_directory(&account.directory, now) {
+            Some(_) => ErrorCode::SealRejected.into(),
+            None => ErrorCode::WritebackUnavailable.into(),
+        });
     };
     let body = PackageBody {
         op,

@@ -71,7 +71,7 @@ async fn main() -> Result<(), String> {
             name,
         )?;
     }
-    let smtp = SmtpSink::start_with(Arc::new(print_mail), 0);
+    let smtp = SmtpSink::start_with(Arc::new(print_mail));
     let mut options = ServerOptions::new(smtp.port);
     options.frontend_dir = Some(dist);
     options.captcha_difficulty = args.captcha_difficulty;
