@@ -98,16 +98,8 @@ mod tests {
 
     #[test]
     fn the_limit_holds_and_says_when_to_retry() {
-        let limiter = Limiter::new(LimitsConfig {
-            flow_starts_per_address: 30,
-            flow_starts_window_secs: 900,
-            sends_per_destination: 3,
-            sends_window_secs: 900,
-            sign_in_failures_per_account: 2,
-            sign_in_window_secs: 1800,
-            sign_ins_per_address: 20,
-            max_body_bytes: 1024,
-        });
+        // The defaults: three sends per destination in 15 minutes.
+        let limiter = Limiter::new(crate::config::ServerConfig::default().limits);
         for t in 0..3 {
             assert_eq!(limiter.hit(Limited::CodeSend, "a@x", 100 + t), Ok(()));
         }

@@ -274,35 +274,14 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile_dir::Dir, Store) {
-        let dir = tempfile_dir::Dir::new();
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(
-            &dir.path.join("t.db"),
+            &dir.path().join("t.db"),
             Arc::new(ServerKeys::new(&[3u8; 32]).expect("keys")),
         )
         .expect("open");
         (dir, store)
-    }
-
-    mod tempfile_dir {
-        pub struct Dir {
-            pub path: std::path::PathBuf,
-        }
-        impl Dir {
-            pub fn new() -> Self {
-                let path = std::env::temp_dir().join(format!(
-                    "sspr-store-test-{}",
-                    crate::crypto::random_token().expect("rng")
-                ));
-                std::fs::create_dir_all(&path).expect("dir");
-                Self { path }
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.path);
-            }
-        }
     }
 
     #[test]
@@ -349,7 +328,7 @@ mod tests {
         store.insert_flow("h", &flow).expect("insert");
         let bytes: Vec<u8> = ["t.db", "t.db-wal"]
             .iter()
-            .flat_map(|f| std::fs::read(dir.path.join(f)).unwrap_or_default())
+            .flat_map(|f| std::fs::read(dir.path().join(f)).unwrap_or_default())
             .collect();
         assert!(
             !bytes.windows(11).any(|w| w == b"marker-user"),

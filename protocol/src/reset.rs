@@ -30,6 +30,22 @@ pub enum Purpose {
 /// Usernames longer than this are refused before anything else happens.
 pub const MAX_USERNAME_LEN: usize = 256;
 
+/// The account part of a typed user ID: `CORP\jan`, `jan@corp.example` and `jan` are all `jan`.
+pub fn account_part(user_id: &str) -> &str {
+    let local = user_id.rsplit_once('\\').map(|(_, u)| u).unwrap_or(user_id);
+    local.split('@').next().unwrap_or(local).trim()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_spelling_names_the_same_account_part() {
+        for spelling in ["CORP\\jan", "jan@corp.example.test", "jan", " jan "] {
+            assert_eq!(super::account_part(spelling), "jan", "{spelling}");
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Status {

@@ -52,32 +52,44 @@ pub async fn bind_as(dc: &SambaDc, user: &str, password: &str) -> Result<(), Str
     }
 }
 
-pub async fn read_attr(dc: &SambaDc, user: &str, attr: &str) -> Option<String> {
-    let tls = sspr_agent::tls::client_config(Some(&dc.ca_file()), false).ok()?;
+/// A session bound as the domain administrator, and the user's entry with `attrs`, as an AD
+/// admin would see them in their tools.
+pub async fn admin_entry(
+    dc: &SambaDc,
+    user: &str,
+    attrs: Vec<&str>,
+) -> (ldap3::Ldap, ldap3::SearchEntry) {
+    let tls = sspr_agent::tls::client_config(Some(&dc.ca_file()), false).expect("tls");
     let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(
         ldap3::LdapConnSettings::new().set_config(tls),
         &dc.ldaps_url(),
     )
     .await
-    .ok()?;
+    .expect("connect");
     ldap3::drive!(conn);
     ldap.simple_bind(&dc.admin_dn(), &dc.admin_password)
         .await
-        .ok()?
+        .expect("bind")
         .success()
-        .ok()?;
+        .expect("admin bind");
     let (entries, _) = ldap
         .search(
             &dc.base_dn(),
             ldap3::Scope::Subtree,
             &format!("(sAMAccountName={user})"),
-            vec![attr],
+            attrs,
         )
         .await
-        .ok()?
+        .expect("search")
         .success()
-        .ok()?;
-    let entry = ldap3::SearchEntry::construct(entries.into_iter().next()?);
+        .expect("search ok");
+    let entry = ldap3::SearchEntry::construct(entries.into_iter().next().expect("the user"));
+    (ldap, entry)
+}
+
+pub async fn read_attr(dc: &SambaDc, user: &str, attr: &str) -> Option<String> {
+    let (mut ldap, entry) = admin_entry(dc, user, vec![attr]).await;
+    let _ = ldap.unbind().await;
     entry.attrs.get(attr).and_then(|v| v.first().cloned())
 }
 

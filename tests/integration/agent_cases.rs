@@ -8,7 +8,7 @@ use sspr_agent::directory::{Directory, DirectoryError, ResetOptions};
 use sspr_protocol::seal::Secret;
 use sspr_tests::samba::{self, SambaDc};
 
-use crate::agent_ad::{bind_as, config, directory, directory_with, read_attr};
+use crate::agent_ad::{admin_entry, bind_as, config, directory, directory_with, read_attr};
 
 fn secret(s: &str) -> Secret {
     Secret::new(s.into())
@@ -25,31 +25,8 @@ async fn anchor_of(dc: &SambaDc, user: &str) -> String {
 
 /// Sets an attribute as the administrator, as an AD admin would in their tools.
 async fn admin_replace(dc: &SambaDc, user: &str, attr: &str, value: &str) {
-    let tls = sspr_agent::tls::client_config(Some(&dc.ca_file()), false).expect("tls");
-    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(
-        ldap3::LdapConnSettings::new().set_config(tls),
-        &dc.ldaps_url(),
-    )
-    .await
-    .expect("connect");
-    ldap3::drive!(conn);
-    ldap.simple_bind(&dc.admin_dn(), &dc.admin_password)
-        .await
-        .expect("bind")
-        .success()
-        .expect("admin bind");
-    let (entries, _) = ldap
-        .search(
-            &dc.base_dn(),
-            ldap3::Scope::Subtree,
-            &format!("(sAMAccountName={user})"),
-            vec!["1.1"],
-        )
-        .await
-        .expect("search")
-        .success()
-        .expect("search ok");
-    let dn = ldap3::SearchEntry::construct(entries.into_iter().next().expect("the user")).dn;
+    let (mut ldap, entry) = admin_entry(dc, user, vec!["1.1"]).await;
+    let dn = entry.dn;
     ldap.modify(&dn, vec![ldap3::Mod::Replace(attr, HashSet::from([value]))])
         .await
         .expect("modify")

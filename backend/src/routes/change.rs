@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::json::ApiJson;
 use crate::limits::Limited;
 use crate::middleware::ClientAddress;
-use crate::routes::reset::{account_part, clean_username, notify, MAX_SEALED_BYTES};
+use crate::routes::reset::{clean_username, notify, MAX_SEALED_BYTES};
 use crate::state::AppState;
 use crate::writeback;
 
@@ -50,7 +50,7 @@ pub async fn change(
         .hit(Limited::SignIn, &client, now)
         .map_err(AppError::too_many)?;
     // Stop before AD would lock the account: wrong guesses through the portal never lock anyone out.
-    let account_key = account_part(&username);
+    let account_key = sspr_protocol::reset::account_part(&username).to_lowercase();
     state
         .limiter
         .check(Limited::SignInFailure, &account_key, now)

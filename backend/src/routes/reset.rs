@@ -8,8 +8,8 @@ use sspr_protocol::i18n::{tf, Lang, Text};
 use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::policy::AccountNames;
 use sspr_protocol::reset::{
-    CaptchaAnswer, CodeAnswer, CodeSent, Completed, FlowRef, NewPasswordStep, PasswordSubmit,
-    Purpose, StartRequest, Started, MAX_USERNAME_LEN,
+    account_part, CaptchaAnswer, CodeAnswer, CodeSent, Completed, FlowRef, NewPasswordStep,
+    PasswordSubmit, Purpose, StartRequest, Started, MAX_USERNAME_LEN,
 };
 use sspr_protocol::seal::SealedSecret;
 use sspr_protocol::ErrorCode;
@@ -90,24 +90,15 @@ pub async fn start(
     }))
 }
 
-/// The account part of a typed name: `CORP\jan`, `jan@corp.example` and `jan` are all `jan`.
-pub(crate) fn account_part(username: &str) -> String {
-    let local = username
-        .rsplit_once('\\')
-        .map(|(_, u)| u)
-        .unwrap_or(username);
-    local.split('@').next().unwrap_or(local).to_lowercase()
-}
-
 /// The send limit's key for a decoy. Every spelling of one name shares it, as every spelling of
 /// a real account shares its mail address's limit: otherwise the limits would tell them apart.
 fn decoy_limit_key(username: &str) -> String {
-    format!("decoy:{}", account_part(username))
+    format!("decoy:{}", account_part(username).to_lowercase())
 }
 
 /// What a decoy shows: the typed name's first letter at the directory's mail domain.
 fn decoy_destination(state: &AppState, username: &str, agent: &LiveAgent) -> String {
-    let local = account_part(username);
+    let local = account_part(username).to_lowercase();
     let domain = state
         .config
         .reset
@@ -183,8 +174,30 @@ fn send_limit(
 /// A fresh code and its keyed hash, bound to the flow.
 fn new_code(state: &AppState, id_hash: &str) -> Result<(String, String), AppError> {
     let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = state.keys.mac(&[id_hash.as_bytes(), code.as_bytes()])?;
+    let hash = code_hash(state, id_hash, &code)?;
     Ok((code, hash))
+}
+
+/// A code's keyed hash, bound to its flow: codes are stored and compared only like this.
+fn code_hash(state: &AppState, id_hash: &str, code: &str) -> Result<String, AppError> {
+    Ok(state
+        .keys
+        .mac(&[id_hash.as_bytes(), code.trim().as_bytes()])?)
+}
+
+/// Checks the code of a flow started for `purpose`; the flow's id hash and its account.
+fn pass_code_gate(
+    state: &AppState,
+    answer: &CodeAnswer,
+    purpose: Purpose,
+) -> Result<(String, AccountTarget), AppError> {
+    let now = crate::now();
+    let id_hash = token_hash(&answer.flow_id);
+    let submitted = code_hash(state, &id_hash, &answer.code)?;
+    let account = state.store.update_flow(&id_hash, now, |flow| {
+        Ok(flow.pass_code_gate(purpose, &submitted, now)?)
+    })?;
+    Ok((id_hash, account))
 }
 
 fn code_sent(state: &AppState, destination: String) -> CodeSent {
@@ -250,17 +263,10 @@ pub async fn code(
     State(state): State<AppState>,
     ApiJson(answer): ApiJson<CodeAnswer>,
 ) -> Result<Json<NewPasswordStep>, AppError> {
-    let now = crate::now();
-    let id_hash = token_hash(&answer.flow_id);
-    let submitted = state
-        .keys
-        .mac(&[id_hash.as_bytes(), answer.code.trim().as_bytes()])?;
-    let account = state.store.update_flow(&id_hash, now, |flow| {
-        Ok(flow.pass_code_gate(Purpose::Reset, &submitted, now)?)
-    })?;
+    let (_, account) = pass_code_gate(&state, &answer, Purpose::Reset)?;
     let agent = state
         .hub
-        .for_directory(&account.directory, now)
+        .for_directory(&account.directory, crate::now())
         .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
     Ok(Json(NewPasswordStep {
         policy: account.policy,
@@ -288,14 +294,7 @@ pub async fn unlock_code(
     State(state): State<AppState>,
     ApiJson(answer): ApiJson<CodeAnswer>,
 ) -> Result<Json<Completed>, AppError> {
-    let now = crate::now();
-    let id_hash = token_hash(&answer.flow_id);
-    let submitted = state
-        .keys
-        .mac(&[id_hash.as_bytes(), answer.code.trim().as_bytes()])?;
-    state.store.update_flow(&id_hash, now, |flow| {
-        Ok(flow.pass_code_gate(Purpose::Unlock, &submitted, now)?)
-    })?;
+    let (id_hash, _) = pass_code_gate(&state, &answer, Purpose::Unlock)?;
     apply_and_finish(&state, &id_hash, Operation::Unlock, None).await
 }
 

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use sspr_protocol::change::{ChangeKey, ChangeRequest};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::policy::AccountNames;
+use sspr_protocol::reset::account_part;
 use sspr_protocol::seal::seal;
 use sspr_protocol::ErrorCode;
 
@@ -17,15 +18,6 @@ use crate::components::{
     focus_on_mount, ErrorBanner, PasswordInput, Progress, UnavailableNotice, UsernameField,
 };
 use crate::i18n::use_i18n;
-
-/// The part of a typed user ID that AD's "no account name" rule looks for.
-fn account_part(username: &str) -> String {
-    let local = username
-        .rsplit_once('\\')
-        .map(|(_, u)| u)
-        .unwrap_or(username);
-    local.split('@').next().unwrap_or(local).trim().to_owned()
-}
 
 #[component]
 pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> impl IntoView {
@@ -50,7 +42,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         }
     });
     let names = Signal::derive(move || AccountNames {
-        account_name: account_part(&username.get()),
+        account_name: account_part(&username.get()).to_owned(),
         display_name: String::new(),
     });
 
