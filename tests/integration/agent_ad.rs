@@ -190,6 +190,17 @@ async fn hostile_and_unknown_names_find_nobody() {
     ] {
         assert_eq!(dir.lookup(name).await.expect("lookup"), None, "{name:?}");
     }
+    // Wildcards that, unescaped, would match exactly one account (several matches already find
+    // nobody, so only these show that typed text is escaped).
+    dc.create_user("esc.unique42", "Escape-Passw0rd!", None, "Esc Unique")
+        .expect("user");
+    assert!(
+        dir.lookup("esc.unique42").await.expect("lookup").is_some(),
+        "the account exists"
+    );
+    for name in ["esc.uniq*", "CORP\\esc.uniq*", "esc.uniq*)(objectClass=*"] {
+        assert_eq!(dir.lookup(name).await.expect("lookup"), None, "{name:?}");
+    }
 }
 
 #[tokio::test]
