@@ -50,6 +50,17 @@ pub struct DirectoryConfig {
     /// unless this is true.
     pub allow_reset_without_history: bool,
     pub timeout_secs: u64,
+    /// Which attributes hold the contact data that counts as registered.
+    pub contacts: ContactAttributes,
+}
+
+/// Attribute names for pre-populated contact data; an empty name reads nothing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactAttributes {
+    pub mobile: String,
+    pub office_phone: String,
+    pub other_mail: String,
 }
 
 impl std::fmt::Debug for DirectoryConfig {
@@ -83,6 +94,11 @@ impl Default for AgentConfig {
                 scope: Vec::new(),
                 allow_reset_without_history: false,
                 timeout_secs: 10,
+                contacts: ContactAttributes {
+                    mobile: "mobile".into(),
+                    office_phone: "telephoneNumber".into(),
+                    other_mail: "otherMailbox".into(),
+                },
             },
         }
     }

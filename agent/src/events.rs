@@ -20,6 +20,7 @@ pub enum Event {
     ChangeRejectedByPolicy = 2101,
     ChangeRefusedCredentials = 2102,
     UnlockSucceeded = 2200,
+    SignInVerified = 2300,
     PackageRefused = 3000,
     SealUnopenable = 3001,
     DirectoryUnreachable = 4000,

@@ -182,6 +182,13 @@ impl<D: Directory> Handler<D> {
                 self.directory.change(&body.anchor, &old, &new).await
             }
             Operation::Unlock => self.directory.unlock(&body.anchor).await,
+            Operation::Verify => {
+                let password = match self.open_seal(body.sealed.as_ref(), request_id) {
+                    Ok(secret) => secret,
+                    Err(outcome) => return outcome,
+                };
+                self.directory.verify(&body.anchor, &password).await
+            }
         };
         self.log_outcome(body, &result);
         match result {
@@ -199,6 +206,7 @@ impl<D: Directory> Handler<D> {
                     Operation::Reset => Event::ResetSucceeded,
                     Operation::Change => Event::ChangeSucceeded,
                     Operation::Unlock => Event::UnlockSucceeded,
+                    Operation::Verify => Event::SignInVerified,
                 };
                 event!(info, done, %request_id, %anchor, %actor, ?op, "applied");
                 return;

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use sspr_protocol::gate::Method;
+
+use crate::phone::PhoneConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -38,6 +41,22 @@ pub struct ServerConfig {
     pub reset: ResetConfig,
     pub relay: RelayConfig,
     pub limits: LimitsConfig,
+    pub policy: PolicyConfig,
+    pub phone: PhoneConfig,
+}
+
+/// Who must prove what: the gates and the methods that may pass them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// 1 or 2. A second gate always uses a different method than the first.
+    pub gates: u8,
+    /// The methods offered, when the user has them. Texts and calls also need `phone.provider`.
+    pub methods: Vec<Method>,
+    /// Members of these groups (by common name, direct membership) always need two gates.
+    pub two_gate_groups: Vec<String>,
+    /// The name authenticator apps show next to the account.
+    pub authenticator_issuer: String,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -82,6 +101,10 @@ pub struct ResetConfig {
     /// The mail domain shown in decoys for accounts that cannot be helped; the directory's
     /// DNS name when unset.
     pub decoy_mail_domain: Option<String>,
+    /// How often (in percent) a decoy shows a mobile phone, and an authenticator app: set them
+    /// near the share of real accounts that have one, so decoys look like the crowd.
+    pub decoy_phone_percent: u8,
+    pub decoy_authenticator_percent: u8,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -103,6 +126,13 @@ pub struct LimitsConfig {
     pub flow_starts_window_secs: i64,
     pub sends_per_destination: u32,
     pub sends_window_secs: i64,
+    pub sends_per_destination_per_day: u32,
+    /// Paid sends (texts and calls) per day for the whole portal: at the cap they stop and the
+    /// log raises an alarm.
+    pub paid_sends_per_day: u32,
+    /// Wrong codes (of any method) per account before its gates close for the window.
+    pub gate_failures_per_account: u32,
+    pub gate_failures_window_secs: i64,
     /// Wrong current passwords accepted per account in a change before the portal stops asking
     /// AD: keep it below AD's lockout threshold, so nobody can lock a victim out from here.
     pub sign_in_failures_per_account: u32,
@@ -148,6 +178,8 @@ impl Default for ServerConfig {
                 flow_ttl_secs: 1800,
                 captcha_difficulty: 18,
                 decoy_mail_domain: None,
+                decoy_phone_percent: 50,
+                decoy_authenticator_percent: 20,
             },
             relay: RelayConfig {
                 heartbeat_secs: sspr_protocol::relay::DEFAULT_HEARTBEAT_SECS,
@@ -161,11 +193,32 @@ impl Default for ServerConfig {
                 flow_starts_window_secs: 900,
                 sends_per_destination: 3,
                 sends_window_secs: 900,
+                sends_per_destination_per_day: 10,
+                paid_sends_per_day: 500,
+                gate_failures_per_account: 20,
+                gate_failures_window_secs: 3600,
                 sign_in_failures_per_account: 2,
                 sign_in_window_secs: 1800,
                 sign_ins_per_address: 20,
                 max_body_bytes: 16 * 1024,
             },
+            policy: PolicyConfig {
+                gates: 1,
+                methods: vec![
+                    Method::Mail,
+                    Method::MobileText,
+                    Method::MobileCall,
+                    Method::OfficeCall,
+                    Method::Authenticator,
+                ],
+                two_gate_groups: vec![
+                    "Helpdesk".into(),
+                    "Domain Admins".into(),
+                    "Account Operators".into(),
+                ],
+                authenticator_issuer: "Password self-service".into(),
+            },
+            phone: PhoneConfig::default(),
         }
     }
 }
@@ -200,6 +253,25 @@ impl ServerConfig {
                 sspr_protocol::captcha::MAX_DIFFICULTY
             )));
         }
+        if !(1..=2).contains(&self.policy.gates) {
+            return Err(ConfigError::Rule("policy.gates must be 1 or 2".into()));
+        }
+        if self.policy.methods.is_empty() {
+            return Err(ConfigError::Rule(
+                "policy.methods must name at least one method".into(),
+            ));
+        }
+        if self.policy.methods.contains(&Method::Questions) {
+            return Err(ConfigError::Rule(
+                "policy.methods: security questions are not available yet".into(),
+            ));
+        }
+        if self.phone.enabled() && self.phone.region().is_none() {
+            return Err(ConfigError::Rule(format!(
+                "phone.default_region {:?} is not a two-letter region code such as \"NL\"",
+                self.phone.default_region
+            )));
+        }
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             return Err(ConfigError::Rule(
                 "set both tls_cert_file and tls_key_file, or neither".into(),
@@ -227,6 +299,12 @@ impl ServerConfig {
         let mut shown = self.clone();
         if !shown.secret.is_empty() {
             shown.secret = "<set>".into();
+        }
+        if !shown.phone.twilio_auth_token.is_empty() {
+            shown.phone.twilio_auth_token = "<set>".into();
+        }
+        if shown.phone.webhook_secret.is_some() {
+            shown.phone.webhook_secret = Some("<set>".into());
         }
         if shown.mail.password.is_some() {
             shown.mail.password = Some("<set>".into());

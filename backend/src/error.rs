@@ -55,7 +55,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
         BadRequest | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted | SealRejected
-        | CurrentPasswordWrong => StatusCode::BAD_REQUEST,
+        | CurrentPasswordWrong | PhoneMismatch | CodeReused | MethodUnavailable => {
+            StatusCode::BAD_REQUEST
+        }
+        SendFailed => StatusCode::BAD_GATEWAY,
         PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
         | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
         UnknownFlow => StatusCode::NOT_FOUND,

@@ -1,14 +1,18 @@
 //! The self-service reset flow as a state machine. No I/O and no clock: the routes feed it
 //! time, agent answers and hashes, and store it between requests.
 //!
-//! Captcha → Lookup → Code → NewPassword → Applying → Done. Every transition checks the step it
-//! starts from, so a replayed or parallel request finds the flow already moved on.
+//! Captcha → Lookup → Gates (one or two, each: pick a method, answer its challenge) →
+//! NewPassword → Applying → Done. Every transition checks the step it starts from, so a
+//! replayed or parallel request finds the flow already moved on.
 
 use serde::{Deserialize, Serialize};
 use sspr_protocol::captcha::{PowChallenge, PowSolution};
+use sspr_protocol::gate::{Delivery, Family, Gate, Method, MethodOffer};
 use sspr_protocol::policy::PasswordPolicy;
 use sspr_protocol::reset::Purpose;
 use sspr_protocol::{ErrorCode, Lang};
+
+use crate::registration::{self, Contact};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlowError {
@@ -24,6 +28,12 @@ pub enum FlowError {
     CodeExhausted,
     #[error("resend too soon")]
     Cooldown { retry_after_secs: u32 },
+    #[error("method not offered at this gate")]
+    MethodUnavailable,
+    #[error("typed phone number does not match, {attempts_left} tries left")]
+    PhoneMismatch { attempts_left: u32 },
+    #[error("too many mismatched phone numbers")]
+    PhoneTriesExhausted,
 }
 
 impl From<FlowError> for crate::error::AppError {
@@ -38,6 +48,13 @@ impl From<FlowError> for crate::error::AppError {
             FlowError::CodeExpired => Self::code(ErrorCode::CodeExpired),
             FlowError::CodeExhausted => Self::code(ErrorCode::CodeExhausted),
             FlowError::Cooldown { retry_after_secs } => Self::too_many(retry_after_secs),
+            FlowError::MethodUnavailable => Self::code(ErrorCode::MethodUnavailable),
+            FlowError::PhoneMismatch { attempts_left } => Self::Api(
+                ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(attempts_left),
+            ),
+            FlowError::PhoneTriesExhausted => Self::Api(
+                ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(0),
+            ),
         }
     }
 }
@@ -48,14 +65,15 @@ pub struct AccountTarget {
     pub anchor: String,
     pub account_name: String,
     pub display_name: String,
+    /// The account's own address, for notifications.
     pub mail: String,
     pub policy: PasswordPolicy,
     /// The directory (AD domain) the account lives in; only its agents may write it.
     pub directory: String,
 }
 
-/// Whom the code gate speaks to. A decoy behaves like an account on every page but sends
-/// nothing and accepts no code: nobody learns from outside whether an account exists.
+/// Whom the gates speak to. A decoy behaves like an account on every page but sends nothing
+/// and accepts no code: nobody learns from outside whether an account exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Target {
     Account(AccountTarget),
@@ -70,6 +88,53 @@ pub struct PendingCode {
     pub attempts_left: u32,
 }
 
+/// What the user is answering at the current gate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Challenge {
+    Code {
+        offer: MethodOffer,
+        /// Where it goes: an address or an E.164 number (a decoy's is made up and never used).
+        to: String,
+        code: Option<PendingCode>,
+        sent_at: i64,
+        delivery: Delivery,
+    },
+    Authenticator,
+}
+
+/// The gates: how many are needed, which families passed, what is being answered now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gates {
+    pub target: Target,
+    pub contacts: Vec<Contact>,
+    pub allowed: Vec<Method>,
+    pub required: u8,
+    pub passed: Vec<Family>,
+    pub challenge: Option<Challenge>,
+    /// Typed phone numbers that did not match, and authenticator codes that were wrong, are
+    /// counted per flow: starting a new challenge does not give new guesses.
+    pub phone_tries_left: u32,
+    pub authenticator_tries_left: u32,
+}
+
+impl Gates {
+    pub fn number(&self) -> u8 {
+        self.passed.len() as u8 + 1
+    }
+
+    pub fn offers(&self) -> Vec<(MethodOffer, Contact)> {
+        registration::offers(&self.contacts, &self.allowed, &self.passed)
+    }
+
+    pub fn gate(&self) -> Gate {
+        Gate {
+            number: self.number(),
+            of: self.required,
+            offers: self.offers().into_iter().map(|(o, _)| o).collect(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Step {
     Captcha {
@@ -78,12 +143,7 @@ pub enum Step {
     },
     /// The CAPTCHA is passed; the agent is being asked who this is.
     Lookup,
-    Code {
-        target: Target,
-        destination: String,
-        code: Option<PendingCode>,
-        sent_at: i64,
-    },
+    Gates(Box<Gates>),
     NewPassword {
         account: AccountTarget,
     },
@@ -116,6 +176,21 @@ pub struct CodeRules {
     pub resend_cooldown_secs: i64,
 }
 
+/// A method the user picked, before anything is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Picked {
+    pub offer: MethodOffer,
+    /// Where the code goes; None for a decoy (nothing is ever sent).
+    pub to: Option<String>,
+}
+
+/// What passing a gate led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Passed {
+    NextGate(Gate),
+    AllGates(AccountTarget),
+}
+
 impl ResetFlow {
     pub fn new(
         username: String,
@@ -143,20 +218,6 @@ impl ResetFlow {
         self
     }
 
-    /// The code gate of a flow started for `purpose`; a flow started for something else is
-    /// refused before its code is looked at.
-    pub fn pass_code_gate(
-        &mut self,
-        purpose: Purpose,
-        submitted_hash: &str,
-        now: i64,
-    ) -> Result<AccountTarget, FlowError> {
-        if self.purpose != purpose {
-            return Err(FlowError::WrongStep);
-        }
-        self.check_code(submitted_hash, now)
-    }
-
     pub fn challenge(&self) -> Option<PowChallenge> {
         match &self.step {
             Step::Captcha {
@@ -180,36 +241,100 @@ impl ResetFlow {
         Ok(())
     }
 
-    pub fn enter_code_gate(
-        &mut self,
-        target: Target,
-        destination: String,
-        code_hash: String,
-        rules: CodeRules,
-        now: i64,
-    ) -> Result<(), FlowError> {
+    /// The agent has answered: the first gate opens.
+    pub fn enter_gates(&mut self, gates: Gates) -> Result<Gate, FlowError> {
         if self.step != Step::Lookup {
             return Err(FlowError::WrongStep);
         }
-        let code = PendingCode {
-            hash: code_hash,
-            expires_at: now + rules.ttl_secs,
-            attempts_left: rules.attempts,
+        let gate = gates.gate();
+        self.step = Step::Gates(Box::new(gates));
+        Ok(gate)
+    }
+
+    fn gates(&self) -> Result<&Gates, FlowError> {
+        match &self.step {
+            Step::Gates(g) => Ok(g),
+            _ => Err(FlowError::WrongStep),
+        }
+    }
+
+    fn gates_mut(&mut self) -> Result<&mut Gates, FlowError> {
+        match &mut self.step {
+            Step::Gates(g) => Ok(g),
+            _ => Err(FlowError::WrongStep),
+        }
+    }
+
+    /// The user picks an offer. A phone method needs the whole number typed (already read to
+    /// E.164 by the caller; None when it was not a number at all); a mismatch costs a try and
+    /// sends nothing. A decoy's number never matches.
+    pub fn pick(&mut self, choice: u8, typed_phone: Option<&str>) -> Result<Picked, FlowError> {
+        let gates = self.gates_mut()?;
+        let (offer, contact) = gates
+            .offers()
+            .into_iter()
+            .find(|(o, _)| o.choice == choice)
+            .ok_or(FlowError::MethodUnavailable)?;
+        if offer.method.uses_phone() {
+            if gates.phone_tries_left == 0 {
+                return Err(FlowError::PhoneTriesExhausted);
+            }
+            let real = matches!(gates.target, Target::Account(_));
+            if !(real && typed_phone == Some(contact.to.as_str())) {
+                gates.phone_tries_left -= 1;
+                return Err(FlowError::PhoneMismatch {
+                    attempts_left: gates.phone_tries_left,
+                });
+            }
+        }
+        if offer.method == Method::Authenticator && gates.authenticator_tries_left == 0 {
+            return Err(FlowError::CodeExhausted);
+        }
+        let to = match gates.target {
+            Target::Account(_) => Some(contact.to.clone()),
+            Target::Decoy => None,
         };
-        self.step = Step::Code {
-            target,
-            destination,
-            code: Some(code),
-            sent_at: now,
-        };
+        Ok(Picked { offer, to })
+    }
+
+    /// Starts the picked method's challenge: a fresh code, or the authenticator prompt. The
+    /// choice is checked again: the flow may have moved on since `pick`.
+    pub fn begin_challenge(
+        &mut self,
+        picked: &Picked,
+        code_hash: Option<String>,
+        rules: CodeRules,
+        now: i64,
+    ) -> Result<(), FlowError> {
+        let gates = self.gates_mut()?;
+        let (offer, contact) = gates
+            .offers()
+            .into_iter()
+            .find(|(o, _)| *o == picked.offer)
+            .ok_or(FlowError::MethodUnavailable)?;
+        gates.challenge = Some(match code_hash {
+            Some(hash) => Challenge::Code {
+                offer,
+                to: contact.to,
+                code: Some(PendingCode {
+                    hash,
+                    expires_at: now + rules.ttl_secs,
+                    attempts_left: rules.attempts,
+                }),
+                sent_at: now,
+                delivery: Delivery::Pending,
+            },
+            None => Challenge::Authenticator,
+        });
         Ok(())
     }
 
-    /// Whom a resend would go to, if the flow is at its code gate and the cooldown is over.
-    pub fn resend_target(&self, rules: CodeRules, now: i64) -> Result<Target, FlowError> {
-        let Step::Code {
-            target, sent_at, ..
-        } = &self.step
+    /// Whom a resend would go to, if a code is pending and the cooldown is over.
+    pub fn resend_target(&self, rules: CodeRules, now: i64) -> Result<Picked, FlowError> {
+        let gates = self.gates()?;
+        let Some(Challenge::Code {
+            offer, to, sent_at, ..
+        }) = &gates.challenge
         else {
             return Err(FlowError::WrongStep);
         };
@@ -219,23 +344,26 @@ impl ResetFlow {
                 retry_after_secs: wait as u32,
             });
         }
-        Ok(target.clone())
+        Ok(Picked {
+            offer: offer.clone(),
+            to: match gates.target {
+                Target::Account(_) => Some(to.clone()),
+                Target::Decoy => None,
+            },
+        })
     }
 
     /// Replaces the pending code with a new one (the old one stops working), after the cooldown.
-    pub fn resend(
-        &mut self,
-        code_hash: String,
-        rules: CodeRules,
-        now: i64,
-    ) -> Result<(Target, String), FlowError> {
+    pub fn resend(&mut self, code_hash: String, rules: CodeRules, now: i64) -> Result<MethodOffer, FlowError> {
         self.resend_target(rules, now)?;
-        let Step::Code {
-            target,
-            destination,
+        let gates = self.gates_mut()?;
+        let Some(Challenge::Code {
+            offer,
             code,
             sent_at,
-        } = &mut self.step
+            delivery,
+            ..
+        }) = &mut gates.challenge
         else {
             return Err(FlowError::WrongStep);
         };
@@ -245,17 +373,58 @@ impl ResetFlow {
             attempts_left: rules.attempts,
         });
         *sent_at = now;
-        Ok((target.clone(), destination.clone()))
+        *delivery = Delivery::Pending;
+        Ok(offer.clone())
     }
 
-    /// Checks a code by its keyed hash. A wrong code costs an attempt; the last wrong attempt
-    /// ends the code. A decoy accepts nothing.
+    /// Records whether the provider took the code, for the code page's one question.
+    pub fn record_delivery(&mut self, sent_at_of: i64, outcome: Delivery) {
+        if let Ok(gates) = self.gates_mut() {
+            if let Some(Challenge::Code {
+                sent_at, delivery, ..
+            }) = &mut gates.challenge
+            {
+                if *sent_at == sent_at_of {
+                    *delivery = outcome;
+                }
+            }
+        }
+    }
+
+    pub fn delivery(&self) -> Result<Delivery, FlowError> {
+        match &self.gates()?.challenge {
+            Some(Challenge::Code { delivery, .. }) => Ok(*delivery),
+            _ => Err(FlowError::WrongStep),
+        }
+    }
+
+    /// Which challenge is open: the route checks an authenticator code outside the flow.
+    pub fn open_challenge(&self) -> Result<&Challenge, FlowError> {
+        self.gates()?.challenge.as_ref().ok_or(FlowError::WrongStep)
+    }
+
+    /// The account, for checking an authenticator code against its registration; None for a
+    /// decoy.
+    pub fn account(&self) -> Option<&AccountTarget> {
+        match &self.gates().ok()?.target {
+            Target::Account(a) => Some(a),
+            Target::Decoy => None,
+        }
+    }
+
+    /// Checks a code by its keyed hash, for a flow started for `purpose`. A wrong code costs an
+    /// attempt; the last wrong attempt ends the code. A decoy accepts nothing.
     pub fn check_code(
         &mut self,
+        purpose: Purpose,
         submitted_hash: &str,
         now: i64,
-    ) -> Result<AccountTarget, FlowError> {
-        let Step::Code { target, code, .. } = &mut self.step else {
+    ) -> Result<Passed, FlowError> {
+        if self.purpose != purpose {
+            return Err(FlowError::WrongStep);
+        }
+        let gates = self.gates_mut()?;
+        let Some(Challenge::Code { offer, code, .. }) = &mut gates.challenge else {
             return Err(FlowError::WrongStep);
         };
         let Some(pending) = code else {
@@ -265,26 +434,67 @@ impl ResetFlow {
             return Err(FlowError::CodeExpired);
         }
         let matches = crate::crypto::equal(&pending.hash, submitted_hash);
-        match target {
-            Target::Account(account) if matches => {
-                let account = account.clone();
-                self.step = Step::NewPassword {
-                    account: account.clone(),
-                };
-                Ok(account)
-            }
-            _ => {
-                pending.attempts_left = pending.attempts_left.saturating_sub(1);
-                if pending.attempts_left == 0 {
-                    *code = None;
-                    Err(FlowError::CodeExhausted)
-                } else {
-                    Err(FlowError::WrongCode {
-                        attempts_left: pending.attempts_left,
-                    })
-                }
-            }
+        if matches && matches!(gates.target, Target::Account(_)) {
+            let family = offer.method.family();
+            return self.pass_gate(family);
         }
+        pending.attempts_left = pending.attempts_left.saturating_sub(1);
+        if pending.attempts_left == 0 {
+            *code = None;
+            Err(FlowError::CodeExhausted)
+        } else {
+            Err(FlowError::WrongCode {
+                attempts_left: pending.attempts_left,
+            })
+        }
+    }
+
+    /// The authenticator's verdict (checked by the route against the registration, which
+    /// keeps the last used time step). A decoy's is always false.
+    pub fn check_authenticator(&mut self, purpose: Purpose, right: bool) -> Result<Passed, FlowError> {
+        if self.purpose != purpose {
+            return Err(FlowError::WrongStep);
+        }
+        let gates = self.gates_mut()?;
+        if gates.challenge != Some(Challenge::Authenticator) {
+            return Err(FlowError::WrongStep);
+        }
+        if gates.authenticator_tries_left == 0 {
+            return Err(FlowError::CodeExhausted);
+        }
+        if right && matches!(gates.target, Target::Account(_)) {
+            return self.pass_gate(Family::Authenticator);
+        }
+        gates.authenticator_tries_left -= 1;
+        match gates.authenticator_tries_left {
+            0 => Err(FlowError::CodeExhausted),
+            left => Err(FlowError::WrongCode {
+                attempts_left: left,
+            }),
+        }
+    }
+
+    fn pass_gate(&mut self, family: Family) -> Result<Passed, FlowError> {
+        let gates = self.gates_mut()?;
+        gates.passed.push(family);
+        gates.challenge = None;
+        if gates.passed.len() < usize::from(gates.required) {
+            return Ok(Passed::NextGate(gates.gate()));
+        }
+        let Target::Account(account) = gates.target.clone() else {
+            return Err(FlowError::WrongStep);
+        };
+        self.step = Step::NewPassword {
+            account: account.clone(),
+        };
+        Ok(Passed::AllGates(account))
+    }
+
+    /// Back to the list of methods for this gate ("use another method").
+    pub fn leave_challenge(&mut self) -> Result<Gate, FlowError> {
+        let gates = self.gates_mut()?;
+        gates.challenge = None;
+        Ok(gates.gate())
     }
 
     pub fn account_for_new_password(&self) -> Result<&AccountTarget, FlowError> {
@@ -331,6 +541,7 @@ mod tests {
         resend_cooldown_secs: 60,
     };
     const NOW: i64 = 1_000_000;
+    const MOBILE: &str = "+31612345678";
 
     fn account() -> AccountTarget {
         AccountTarget {
@@ -343,7 +554,28 @@ mod tests {
         }
     }
 
-    fn at_code_gate(target: Target) -> ResetFlow {
+    fn contacts() -> Vec<Contact> {
+        vec![
+            Contact {
+                family: Family::Mail,
+                to: "jan@corp.example.test".into(),
+                from_directory: true,
+            },
+            Contact {
+                family: Family::Mobile,
+                to: MOBILE.into(),
+                from_directory: false,
+            },
+            Contact {
+                family: Family::Authenticator,
+                to: String::new(),
+                from_directory: false,
+            },
+        ]
+    }
+
+    /// Choices: 0 mail, 1 text, 2 call, 3 authenticator.
+    fn at_gates(target: Target, required: u8) -> ResetFlow {
         let challenge = PowChallenge {
             challenge: vec![1, 2, 3],
             difficulty: 4,
@@ -356,23 +588,38 @@ mod tests {
             Err(FlowError::WrongStep),
             "a CAPTCHA answer is single use"
         );
-        flow.enter_code_gate(
-            target,
-            "j•••••@c•••.example.test".into(),
-            "right".into(),
-            RULES,
-            NOW,
-        )
-        .expect("gate");
+        let gate = flow
+            .enter_gates(Gates {
+                target,
+                contacts: contacts(),
+                allowed: Method::ALL.to_vec(),
+                required,
+                passed: vec![],
+                challenge: None,
+                phone_tries_left: 3,
+                authenticator_tries_left: 5,
+            })
+            .expect("gates");
+        assert_eq!((gate.number, gate.of, gate.offers.len()), (1, required, 4));
         flow
+    }
+
+    fn mail_code(flow: &mut ResetFlow, hash: &str) {
+        let picked = flow.pick(0, None).expect("mail is offered");
+        flow.begin_challenge(&picked, Some(hash.into()), RULES, NOW)
+            .expect("challenge");
     }
 
     #[test]
     fn right_code_opens_the_new_password_step_once() {
-        let mut flow = at_code_gate(Target::Account(account()));
-        assert_eq!(flow.check_code("right", NOW + 10), Ok(account()));
+        let mut flow = at_gates(Target::Account(account()), 1);
+        mail_code(&mut flow, "right");
         assert_eq!(
-            flow.check_code("right", NOW + 11),
+            flow.check_code(Purpose::Reset, "right", NOW + 10),
+            Ok(Passed::AllGates(account()))
+        );
+        assert_eq!(
+            flow.check_code(Purpose::Reset, "right", NOW + 11),
             Err(FlowError::WrongStep)
         );
         assert_eq!(flow.begin_apply("r1".into()), Ok(account()));
@@ -397,19 +644,60 @@ mod tests {
     }
 
     #[test]
+    fn the_second_gate_needs_another_family() {
+        let mut flow = at_gates(Target::Account(account()), 2);
+        let picked = flow.pick(1, Some(MOBILE)).expect("number matches");
+        assert_eq!(picked.to.as_deref(), Some(MOBILE));
+        flow.begin_challenge(&picked, Some("sms".into()), RULES, NOW)
+            .expect("challenge");
+        let Ok(Passed::NextGate(gate)) = flow.check_code(Purpose::Reset, "sms", NOW) else {
+            panic!("a second gate");
+        };
+        assert_eq!((gate.number, gate.of), (2, 2));
+        let left: Vec<Method> = gate.offers.iter().map(|o| o.method).collect();
+        assert_eq!(left, [Method::Mail, Method::Authenticator]);
+        assert_eq!(flow.pick(2, Some(MOBILE)), Err(FlowError::MethodUnavailable));
+        let picked = flow.pick(3, None).expect("authenticator");
+        flow.begin_challenge(&picked, None, RULES, NOW).expect("prompt");
+        assert_eq!(
+            flow.check_authenticator(Purpose::Reset, true),
+            Ok(Passed::AllGates(account()))
+        );
+    }
+
+    #[test]
+    fn a_mismatched_number_sends_nothing_and_costs_a_try() {
+        let mut flow = at_gates(Target::Account(account()), 1);
+        for left in [2, 1, 0] {
+            assert_eq!(
+                flow.pick(1, Some("+31612345677")),
+                Err(FlowError::PhoneMismatch {
+                    attempts_left: left
+                })
+            );
+        }
+        assert_eq!(flow.pick(2, Some(MOBILE)), Err(FlowError::PhoneTriesExhausted));
+        assert!(flow.pick(0, None).is_ok(), "mail is still there");
+    }
+
+    #[test]
     fn wrong_codes_count_down_and_the_fifth_ends_the_code() {
-        let mut flow = at_code_gate(Target::Account(account()));
+        let mut flow = at_gates(Target::Account(account()), 1);
+        mail_code(&mut flow, "right");
         for left in (1..5).rev() {
             assert_eq!(
-                flow.check_code("wrong", NOW),
+                flow.check_code(Purpose::Reset, "wrong", NOW),
                 Err(FlowError::WrongCode {
                     attempts_left: left
                 })
             );
         }
-        assert_eq!(flow.check_code("wrong", NOW), Err(FlowError::CodeExhausted));
         assert_eq!(
-            flow.check_code("right", NOW),
+            flow.check_code(Purpose::Reset, "wrong", NOW),
+            Err(FlowError::CodeExhausted)
+        );
+        assert_eq!(
+            flow.check_code(Purpose::Reset, "right", NOW),
             Err(FlowError::CodeExhausted),
             "the right code is dead too"
         );
@@ -422,41 +710,73 @@ mod tests {
         ));
         flow.resend("new".into(), RULES, NOW + 60).expect("resend");
         assert_eq!(
-            flow.check_code("right", NOW + 61),
+            flow.check_code(Purpose::Reset, "right", NOW + 61),
             Err(FlowError::WrongCode { attempts_left: 4 }),
             "the old code stopped working"
         );
-        assert!(flow.check_code("new", NOW + 62).is_ok());
+        assert!(flow.check_code(Purpose::Reset, "new", NOW + 62).is_ok());
     }
 
     #[test]
     fn a_reset_flow_cannot_finish_as_an_unlock() {
-        let mut flow = at_code_gate(Target::Account(account()));
+        let mut flow = at_gates(Target::Account(account()), 1);
+        mail_code(&mut flow, "right");
         assert_eq!(
-            flow.pass_code_gate(Purpose::Unlock, "right", NOW),
+            flow.check_code(Purpose::Unlock, "right", NOW),
             Err(FlowError::WrongStep)
         );
-        assert_eq!(
-            flow.pass_code_gate(Purpose::Reset, "right", NOW),
-            Ok(account()),
+        assert!(
+            flow.check_code(Purpose::Reset, "right", NOW).is_ok(),
             "the code was not spent"
         );
     }
 
     #[test]
     fn codes_expire() {
-        let mut flow = at_code_gate(Target::Account(account()));
+        let mut flow = at_gates(Target::Account(account()), 1);
+        mail_code(&mut flow, "right");
         assert_eq!(
-            flow.check_code("right", NOW + 600),
+            flow.check_code(Purpose::Reset, "right", NOW + 600),
             Err(FlowError::CodeExpired)
         );
     }
 
     #[test]
-    fn a_decoy_accepts_nothing_but_counts_like_an_account() {
-        let mut flow = at_code_gate(Target::Decoy);
+    fn authenticator_guesses_are_counted_per_flow() {
+        let mut flow = at_gates(Target::Account(account()), 1);
+        let picked = flow.pick(3, None).expect("authenticator");
+        flow.begin_challenge(&picked, None, RULES, NOW).expect("prompt");
+        for _ in 0..4 {
+            assert!(flow.check_authenticator(Purpose::Reset, false).is_err());
+        }
+        flow.leave_challenge().expect("back");
+        let picked = flow.pick(3, None).expect("still offered");
+        flow.begin_challenge(&picked, None, RULES, NOW).expect("prompt");
         assert_eq!(
-            flow.check_code("right", NOW),
+            flow.check_authenticator(Purpose::Reset, false),
+            Err(FlowError::CodeExhausted),
+            "picking it again gave no new guesses"
+        );
+        assert_eq!(
+            flow.check_authenticator(Purpose::Reset, true),
+            Err(FlowError::CodeExhausted)
+        );
+    }
+
+    #[test]
+    fn a_decoy_accepts_nothing_but_counts_like_an_account() {
+        let mut flow = at_gates(Target::Decoy, 1);
+        assert_eq!(
+            flow.pick(1, Some(MOBILE)),
+            Err(FlowError::PhoneMismatch { attempts_left: 2 }),
+            "a decoy's number never matches"
+        );
+        let picked = flow.pick(0, None).expect("mail");
+        assert_eq!(picked.to, None, "nothing is sent to a decoy");
+        flow.begin_challenge(&picked, Some("right".into()), RULES, NOW)
+            .expect("challenge");
+        assert_eq!(
+            flow.check_code(Purpose::Reset, "right", NOW),
             Err(FlowError::WrongCode { attempts_left: 4 })
         );
     }

@@ -3,6 +3,7 @@
 //! the on-premises agents that hold the keys.
 
 pub mod config;
+pub mod courier;
 pub mod crypto;
 pub mod error;
 pub mod flow;
@@ -11,6 +12,8 @@ pub mod json;
 pub mod limits;
 pub mod mail;
 pub mod middleware;
+pub mod phone;
+pub mod registration;
 pub mod router;
 pub mod routes;
 pub mod state;

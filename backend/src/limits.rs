@@ -15,7 +15,15 @@ pub enum Limited {
     SignIn,
     /// Wrong current passwords for one account.
     SignInFailure,
+    /// Codes sent to one destination in a day.
+    CodeSendDaily,
+    /// Paid sends (texts, calls) of the whole portal in a day.
+    PaidSend,
+    /// Wrong codes for one account.
+    GateFailure,
 }
+
+const DAY_SECS: i64 = 86_400;
 
 pub struct Limiter {
     config: LimitsConfig,
@@ -47,6 +55,12 @@ impl Limiter {
             Limited::SignInFailure => (
                 self.config.sign_in_failures_per_account,
                 self.config.sign_in_window_secs,
+            ),
+            Limited::CodeSendDaily => (self.config.sends_per_destination_per_day, DAY_SECS),
+            Limited::PaidSend => (self.config.paid_sends_per_day, DAY_SECS),
+            Limited::GateFailure => (
+                self.config.gate_failures_per_account,
+                self.config.gate_failures_window_secs,
             ),
         }
     }

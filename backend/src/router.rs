@@ -2,14 +2,15 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
 use sspr_protocol::relay::{ONBOARD_PATH, RELAY_PATH};
+use sspr_protocol::gate::{DELIVERY_PATH, METHOD_PATH, OTHER_METHOD_PATH};
 use sspr_protocol::reset::{
-    CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH, UNLOCK_CODE_PATH,
+    CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
 };
 use sspr_protocol::ErrorCode;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::error::AppError;
-use crate::routes::{agent, change, health, reset};
+use crate::routes::{agent, change, gate, health, reset};
 use crate::state::AppState;
 
 async fn api_not_found() -> AppError {
@@ -25,10 +26,12 @@ pub fn app(state: AppState) -> Router {
         .route(STATUS_PATH, get(health::status))
         .route(START_PATH, post(reset::start))
         .route(CAPTCHA_PATH, post(reset::captcha))
-        .route(CODE_PATH, post(reset::code))
-        .route(RESEND_PATH, post(reset::resend))
+        .route(METHOD_PATH, post(gate::method))
+        .route(CODE_PATH, post(gate::code))
+        .route(RESEND_PATH, post(gate::resend))
+        .route(DELIVERY_PATH, post(gate::delivery))
+        .route(OTHER_METHOD_PATH, post(gate::other))
         .route(PASSWORD_PATH, post(reset::password))
-        .route(UNLOCK_CODE_PATH, post(reset::unlock_code))
         .route(sspr_protocol::change::CHANGE_KEY_PATH, get(change::key))
         .route(sspr_protocol::change::CHANGE_PATH, post(change::change))
         .route(ONBOARD_PATH, post(agent::onboard))

@@ -8,6 +8,7 @@ use crate::crypto::ServerKeys;
 use crate::hub::Hub;
 use crate::limits::Limiter;
 use crate::mail::Mailer;
+use crate::phone::PhoneGateway;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -20,6 +21,7 @@ pub struct Inner {
     pub hub: Hub,
     pub limiter: Limiter,
     pub mailer: Mailer,
+    pub phone: PhoneGateway,
     capture: Option<Mutex<std::fs::File>>,
     /// Flips to true when the server is stopping: relay sessions close so agents reconnect
     /// to the next server at once, instead of holding the shutdown up.
@@ -41,6 +43,8 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    #[error("phone provider: {0}")]
+    Phone(#[from] crate::phone::PhoneError),
     #[error("server keys: {0}")]
     Keys(String),
     #[error("cannot open relay.capture_file: {0}")]
@@ -68,6 +72,7 @@ impl AppState {
             hub: Hub::new(config.relay.heartbeat_secs),
             limiter: Limiter::new(config.limits.clone()),
             mailer: Mailer::new(&config.mail)?,
+            phone: PhoneGateway::new(config.phone.clone())?,
             keys,
             store,
             capture,

@@ -11,6 +11,7 @@ use sspr_protocol::package::PackageKey;
 use crate::crypto::{self, ServerKeys};
 use crate::error::AppError;
 use crate::flow::ResetFlow;
+use crate::registration::Registration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -45,6 +46,14 @@ CREATE TABLE IF NOT EXISTS flows (
     id_hash TEXT PRIMARY KEY,
     state BLOB NOT NULL,
     expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS registrations (
+    subject TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS phone_countries (
+    code INTEGER PRIMARY KEY
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -89,6 +98,7 @@ pub struct Store {
 pub const ONBOARDING_TOKEN_PREFIX: &str = "sspr-onboard-";
 const FLOW_LABEL: &str = "flow";
 const PACKAGE_KEY_LABEL: &str = "package-key";
+const REGISTRATION_LABEL: &str = "registration";
 
 impl Store {
     pub fn open(path: &Path, keys: Arc<ServerKeys>) -> Result<Self, StoreError> {
@@ -226,6 +236,86 @@ impl Store {
         result
     }
 
+    /// The registration's row key: a MAC of the objectGUID, so rows do not name accounts.
+    fn registration_subject(&self, anchor: &str) -> Result<String, StoreError> {
+        Ok(self.keys.mac(&[b"registration", anchor.as_bytes()])?)
+    }
+
+    pub fn registration(&self, anchor: &str) -> Result<Option<Registration>, StoreError> {
+        let subject = self.registration_subject(anchor)?;
+        let sealed: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT data FROM registrations WHERE subject = ?1",
+                params![subject],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let plain = self.keys.open(REGISTRATION_LABEL, &sealed)?;
+        Ok(Some(
+            serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ))
+    }
+
+    /// Loads (or starts) a registration, lets `change` act on it and saves it under one lock:
+    /// two parallel uses of one authenticator code cannot both pass.
+    pub fn update_registration<T>(
+        &self,
+        anchor: &str,
+        now: i64,
+        change: impl FnOnce(&mut Registration) -> T,
+    ) -> Result<T, StoreError> {
+        let subject = self.registration_subject(anchor)?;
+        let conn = self.conn();
+        let sealed: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT data FROM registrations WHERE subject = ?1",
+                params![subject],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut registration: Registration = match sealed {
+            Some(sealed) => serde_json::from_slice(&self.keys.open(REGISTRATION_LABEL, &sealed)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            None => Registration::default(),
+        };
+        let result = change(&mut registration);
+        let plain = zeroize::Zeroizing::new(
+            serde_json::to_vec(&registration).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
+        let sealed = self.keys.seal(REGISTRATION_LABEL, &plain)?;
+        conn.execute(
+            "INSERT INTO registrations (subject, data, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(subject) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            params![subject, sealed, now],
+        )?;
+        Ok(result)
+    }
+
+    /// Country calling codes of numbers seen registered: the default allow-list for sends.
+    pub fn note_phone_country(&self, code: u16) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO phone_countries (code) VALUES (?1)",
+            params![code],
+        )?;
+        Ok(())
+    }
+
+    pub fn phone_country_known(&self, code: u16) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM phone_countries WHERE code = ?1",
+                params![code],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     pub fn prune_flows(&self, now: i64) -> Result<usize, StoreError> {
         Ok(self
             .conn()
@@ -312,6 +402,25 @@ mod tests {
             .expect("append");
         assert!(store.try_erase_audit().is_err());
         assert_eq!(store.audit_entries(10).expect("read").len(), 1);
+    }
+
+    #[test]
+    fn registrations_are_encrypted_at_rest() {
+        let (dir, store) = store();
+        store
+            .update_registration("guid-1", 5, |r| {
+                r.alt_mail = Some("marker-mail@example.test".into())
+            })
+            .expect("save");
+        let bytes: Vec<u8> = ["t.db", "t.db-wal"]
+            .iter()
+            .flat_map(|f| std::fs::read(dir.path().join(f)).unwrap_or_default())
+            .collect();
+        assert!(!bytes.windows(11).any(|w| w == b"marker-mail"));
+        assert!(!bytes.windows(6).any(|w| w == b"guid-1"));
+        let read = store.registration("guid-1").expect("read").expect("there");
+        assert_eq!(read.alt_mail.as_deref(), Some("marker-mail@example.test"));
+        assert_eq!(store.registration("guid-2").expect("read"), None);
     }
 
     #[test]

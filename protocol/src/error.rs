@@ -21,6 +21,14 @@ pub enum ErrorCode {
     /// Too many wrong codes: this code is dead, ask for a new one.
     CodeExhausted,
     TooManyRequests,
+    /// The typed phone number is not the one the masked number stands for; nothing was sent.
+    PhoneMismatch,
+    /// The provider could not deliver the code: the user should try another method.
+    SendFailed,
+    /// An authenticator code that was already used once.
+    CodeReused,
+    /// The chosen method is not (or no longer) offered at this gate.
+    MethodUnavailable,
     /// No agent is connected for the directory: nothing can be written back right now.
     WritebackUnavailable,
     /// The agent did not answer in time.
@@ -61,6 +69,10 @@ impl ErrorCode {
             Self::CodeExpired => Text::ErrCodeExpired,
             Self::CodeExhausted => Text::ErrCodeExhausted,
             Self::TooManyRequests => Text::ErrTooManyRequests,
+            Self::PhoneMismatch => Text::ErrPhoneMismatch,
+            Self::SendFailed => Text::ErrSendFailed,
+            Self::CodeReused => Text::ErrCodeReused,
+            Self::MethodUnavailable => Text::ErrMethodUnavailable,
             Self::WritebackUnavailable => Text::ErrWritebackUnavailable,
             Self::AgentTimeout => Text::ErrAgentTimeout,
             Self::PasswordTooShort => Text::ErrPasswordTooShort,

@@ -158,6 +158,13 @@ texts! {
     ErrCodeExpired => "This code has expired. Ask for a new one.", "Deze code is verlopen. Vraag een nieuwe aan.";
     ErrCodeExhausted => "Too many wrong codes. Ask for a new code.", "Te veel foute codes. Vraag een nieuwe code aan.";
     ErrTooManyRequests => "Too many attempts. Try again at {time}.", "Te veel pogingen. Probeer het opnieuw om {time}.";
+    ErrPhoneMismatch => "That number does not match the one on file. Nothing was sent.",
+                        "Dat nummer komt niet overeen met het geregistreerde nummer. Er is niets verstuurd.";
+    ErrSendFailed => "We could not send the code. Try another method.", "We konden de code niet versturen. Probeer een andere methode.";
+    ErrCodeReused => "This code was already used. Wait for the next code in your app.",
+                     "Deze code is al gebruikt. Wacht op de volgende code in je app.";
+    ErrMethodUnavailable => "That method is not available for this step. Choose another one.",
+                            "Die methode is niet beschikbaar voor deze stap. Kies een andere.";
     ErrWritebackUnavailable => "Password reset is unavailable right now because your organisation's directory cannot be reached. Try again later.",
                                "Wachtwoord opnieuw instellen is nu niet mogelijk omdat de directory van je organisatie niet bereikbaar is. Probeer het later opnieuw.";
     ErrAgentTimeout => "Your organisation's directory did not confirm the change in time. Try signing in with the new password; if that does not work, try again.",
@@ -195,6 +202,31 @@ texts! {
     MailCodeSubject => "Your verification code: {code}", "Je verificatiecode: {code}";
     MailCodeBody => "Hello,\n\nYour verification code to reset your password is:\n\n    {code}\n\nIt is valid for {min} minutes. Nobody from your organisation will ever ask you for this code.\nIf you did not ask to reset your password, you can ignore this message; nothing changes.\n",
                     "Hallo,\n\nJe verificatiecode om je wachtwoord opnieuw in te stellen is:\n\n    {code}\n\nDe code is {min} minuten geldig. Niemand van je organisatie zal je ooit om deze code vragen.\nHeb je niet gevraagd om je wachtwoord opnieuw in te stellen? Dan kun je dit bericht negeren; er verandert niets.\n";
+    SmsCodeBody => "Your verification code is {code}. It is valid for {min} minutes. Never share it.",
+                   "Je verificatiecode is {code}. De code is {min} minuten geldig. Deel hem met niemand.";
+    VoiceCodeSpeech => "Hello. Your verification code is: {digits}. Once more: {digits}. Goodbye.",
+                       "Hallo. Je verificatiecode is: {digits}. Nog een keer: {digits}. Tot ziens.";
+    GateTitle => "Verify your identity", "Bevestig wie je bent";
+    GateOfTwo => "Step {n} of {of}: choose how to verify.", "Stap {n} van {of}: kies hoe je dit bevestigt.";
+    GateSecond => "Choose a different method for the second check.", "Kies voor de tweede controle een andere methode.";
+    GateNoMethods => "No other method is registered for this account. Contact your helpdesk.",
+                     "Er is geen andere methode geregistreerd voor dit account. Neem contact op met je helpdesk.";
+    MethodMail => "Email a code to {dest}", "Mail een code naar {dest}";
+    MethodMobileText => "Text a code to {dest}", "Sms een code naar {dest}";
+    MethodMobileCall => "Call {dest}", "Bel {dest}";
+    MethodOfficeCall => "Call office phone {dest}", "Bel kantoortelefoon {dest}";
+    MethodAuthenticator => "Enter a code from my authenticator app", "Een code uit mijn authenticator-app invullen";
+    MethodQuestions => "Answer my security questions", "Mijn beveiligingsvragen beantwoorden";
+    PhoneConfirmLabel => "Type the whole number {dest} to confirm it", "Typ het hele nummer {dest} ter bevestiging";
+    PhoneConfirmHint => "We only send when it matches, so nobody can make someone else's phone ring.",
+                        "We versturen alleen als het klopt, zodat niemand andermans telefoon kan laten overgaan.";
+    PhoneRequired => "Type the whole phone number.", "Typ het hele telefoonnummer.";
+    ContinueButton => "Continue", "Verder";
+    TextSentTo => "We texted a code of {n} digits to {dest}.", "We hebben een code van {n} cijfers ge-sms't naar {dest}.";
+    CallingTo => "We are calling {dest}. Type the {n} digits you hear.", "We bellen {dest}. Typ de {n} cijfers die je hoort.";
+    AuthenticatorPrompt => "Open your authenticator app and type the {n}-digit code it shows now.",
+                           "Open je authenticator-app en typ de code van {n} cijfers die hij nu toont.";
+    OtherMethod => "Use another method", "Een andere methode gebruiken";
     MailUnlockSubject => "Your account was unlocked", "Je account is gedeblokkeerd";
     MailUnlockBody => "Hello,\n\nYour account {account} was unlocked through the self-service portal at {time} (UTC). Your password did not change.\nIf this was not you, contact your helpdesk at once.\n",
                       "Hallo,\n\nJe account {account} is om {time} (UTC) gedeblokkeerd via de selfserviceportal. Je wachtwoord is niet gewijzigd.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";

@@ -10,6 +10,7 @@ pub mod b64;
 pub mod captcha;
 pub mod change;
 pub mod error;
+pub mod gate;
 pub mod i18n;
 pub mod package;
 pub mod policy;

@@ -98,6 +98,9 @@ pub enum Operation {
     Reset,
     Change,
     Unlock,
+    /// Checks the sealed password by binding as the user; nothing is written (sign-in for
+    /// registration).
+    Verify,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

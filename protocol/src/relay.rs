@@ -93,6 +93,20 @@ pub struct Account {
     pub in_scope: bool,
     pub mail: Vec<String>,
     pub policy: PasswordPolicy,
+    /// Contact data the directory already holds (by default `mobile`, `telephoneNumber` and
+    /// `otherMailbox`): it counts as registered without any user action.
+    #[serde(default)]
+    pub contacts: DirectoryContacts,
+    /// The common names of the groups the account is a direct member of.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryContacts {
+    pub mobile: Vec<String>,
+    pub office_phone: Vec<String>,
+    pub other_mail: Vec<String>,
 }
 
 impl Account {

@@ -13,8 +13,6 @@ pub const CAPTCHA_PATH: &str = "/api/reset/captcha";
 pub const CODE_PATH: &str = "/api/reset/code";
 pub const RESEND_PATH: &str = "/api/reset/resend";
 pub const PASSWORD_PATH: &str = "/api/reset/password";
-/// The unlock flow's last step: the code, after which the account is unlocked at once.
-pub const UNLOCK_CODE_PATH: &str = "/api/unlock/code";
 
 /// What the gates are passed for. Both use the same verification; an unlock changes no password.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +79,8 @@ pub struct CaptchaAnswer {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CodeSent {
+    /// How the code travels: by mail, as a text, or read out in a call.
+    pub method: crate::gate::Method,
     /// The destination, masked: `j•••••@c•••.example.test`.
     pub destination: String,
     pub code_length: u8,

@@ -10,7 +10,7 @@ use ldap3::{
 };
 use rustls::ClientConfig;
 use sspr_protocol::policy::{AccountNames, PasswordPolicy, Rule, DOMAIN_PASSWORD_COMPLEX};
-use sspr_protocol::relay::Account;
+use sspr_protocol::relay::{Account, DirectoryContacts};
 use sspr_protocol::seal::Secret;
 
 use super::ad;
@@ -26,6 +26,7 @@ const ACCOUNT_ATTRS: &[&str] = &[
     "lockoutTime",
     "adminCount",
     "mail",
+    "memberOf",
 ];
 
 pub struct LdapDirectory {
@@ -77,6 +78,20 @@ fn first<'a>(entry: &'a SearchEntry, attr: &str) -> Option<&'a str> {
         .get(attr)
         .and_then(|v| v.first())
         .map(String::as_str)
+}
+
+/// Every value of an attribute, its name matched without regard to case (AD answers in the
+/// schema's spelling, the configuration may not).
+fn values(entry: &SearchEntry, attr: &str) -> Vec<String> {
+    if attr.is_empty() {
+        return Vec::new();
+    }
+    entry
+        .attrs
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(attr))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
 }
 
 /// A binary attribute lands in `attrs` when its bytes happen to be valid UTF-8.
@@ -249,6 +264,21 @@ impl LdapDirectory {
         Ok((ldap, info))
     }
 
+    /// The account attributes plus the configured contact attributes.
+    fn account_attrs(&self) -> Vec<&str> {
+        let c = &self.config.contacts;
+        ACCOUNT_ATTRS
+            .iter()
+            .copied()
+            .chain(
+                [&c.mobile, &c.office_phone, &c.other_mail]
+                    .into_iter()
+                    .filter(|a| !a.is_empty())
+                    .map(String::as_str),
+            )
+            .collect()
+    }
+
     fn account_of(&self, entry: &SearchEntry, info: &DomainInfo) -> Option<Account> {
         let anchor = ad::guid_to_string(&first_bytes(entry, "objectGUID")?)?;
         let uac: u32 = first(entry, "userAccountControl")
@@ -275,6 +305,15 @@ impl LdapDirectory {
             in_scope,
             mail: entry.attrs.get("mail").cloned().unwrap_or_default(),
             policy: info.policy.clone(),
+            contacts: DirectoryContacts {
+                mobile: values(entry, &self.config.contacts.mobile),
+                office_phone: values(entry, &self.config.contacts.office_phone),
+                other_mail: values(entry, &self.config.contacts.other_mail),
+            },
+            groups: values(entry, "memberOf")
+                .iter()
+                .filter_map(|dn| ad::common_name(dn))
+                .collect(),
         })
     }
 
@@ -316,7 +355,7 @@ impl LdapDirectory {
                 &info.base_dn,
                 Scope::Subtree,
                 &format!("(objectGUID={value})"),
-                ACCOUNT_ATTRS,
+                &self.account_attrs(),
             )
             .await?;
         if found.len() != 1 {
@@ -498,7 +537,7 @@ impl Directory for LdapDirectory {
                 &info.base_dn,
                 Scope::Subtree,
                 &filter,
-                ACCOUNT_ATTRS,
+                &self.account_attrs(),
             )
             .await?;
         let _ = ldap.unbind().await;

@@ -1,4 +1,5 @@
 pub mod agent;
 pub mod change;
+pub mod gate;
 pub mod health;
 pub mod reset;

@@ -6,21 +6,23 @@ use axum::Json;
 use sspr_protocol::captcha::PowChallenge;
 use sspr_protocol::i18n::{tf, Lang, Text};
 use sspr_protocol::package::{Flags, Operation, PackageBody};
-use sspr_protocol::policy::AccountNames;
+use sspr_protocol::gate::{Family, Gate, Method};
+use sspr_protocol::relay::Account;
 use sspr_protocol::reset::{
-    account_part, CaptchaAnswer, CodeAnswer, CodeSent, Completed, FlowRef, NewPasswordStep,
-    PasswordSubmit, Purpose, StartRequest, Started, MAX_USERNAME_LEN,
+    account_part, CaptchaAnswer, Completed, PasswordSubmit, Purpose, StartRequest, Started,
+    MAX_USERNAME_LEN,
 };
 use sspr_protocol::seal::SealedSecret;
 use sspr_protocol::ErrorCode;
 
 use crate::crypto::{self, token_hash};
 use crate::error::AppError;
-use crate::flow::{AccountTarget, CodeRules, ResetFlow, Target};
+use crate::flow::{AccountTarget, Gates, ResetFlow, Target};
 use crate::hub::LiveAgent;
 use crate::json::ApiJson;
 use crate::limits::Limited;
-use crate::mail::mask_mail;
+use crate::phone::Number;
+use crate::registration::{self, Contact};
 use crate::middleware::ClientAddress;
 use crate::state::AppState;
 use crate::writeback;
@@ -39,15 +41,6 @@ pub(crate) fn clean_username(raw: &str) -> Result<String, AppError> {
         return Err(ErrorCode::BadRequest.into());
     }
     Ok(username.to_owned())
-}
-
-fn rules(state: &AppState) -> CodeRules {
-    let r = &state.config.reset;
-    CodeRules {
-        ttl_secs: i64::from(r.code_ttl_secs),
-        attempts: r.code_attempts,
-        resend_cooldown_secs: i64::from(r.resend_cooldown_secs),
-    }
 }
 
 pub async fn start(
@@ -90,192 +83,134 @@ pub async fn start(
     }))
 }
 
-/// The send limit's key for a decoy. Every spelling of one name shares it, as every spelling of
-/// a real account shares its mail address's limit: otherwise the limits would tell them apart.
-fn decoy_limit_key(username: &str) -> String {
-    format!("decoy:{}", account_part(username).to_lowercase())
-}
-
-/// What a decoy shows: the typed name's first letter at the directory's mail domain.
-fn decoy_destination(state: &AppState, username: &str, agent: &LiveAgent) -> String {
-    let local = account_part(username).to_lowercase();
-    let domain = state
-        .config
-        .reset
-        .decoy_mail_domain
-        .clone()
-        .unwrap_or_else(|| agent.heartbeat.directory.clone());
-    mask_mail(&format!("{}@{domain}", local.chars().next().unwrap_or('a')))
+/// The account part a decoy and a real account share their limits by: every spelling of one
+/// name counts alike, or the limits would tell them apart.
+pub(crate) fn account_key(username: &str) -> String {
+    account_part(username).to_lowercase()
 }
 
 pub async fn captcha(
     State(state): State<AppState>,
     ApiJson(answer): ApiJson<CaptchaAnswer>,
-) -> Result<Json<CodeSent>, AppError> {
+) -> Result<Json<Gate>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&answer.flow_id);
-    let (username, lang) = state.store.update_flow(&id_hash, now, |flow| {
+    let username = state.store.update_flow(&id_hash, now, |flow| {
         flow.pass_captcha(answer.solution)?;
-        Ok((flow.username.clone(), flow.lang))
+        Ok(flow.username.clone())
     })?;
     let agent = state
         .hub
         .pick(now)
         .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
     let account = writeback::lookup(&state, &agent.id, username.clone()).await?;
-    // Unknown, disabled, protected, out-of-scope and unregistered accounts all become the same
-    // decoy: same page, same JSON, nothing sent.
-    let (target, destination) = match account.filter(|a| a.eligible()) {
-        Some(a) if !a.mail.is_empty() => {
-            let mail = a.mail[0].clone();
-            let destination = mask_mail(&mail);
+    let gates = gates_for(&state, account, &username, &agent)?;
+    let gate = state
+        .store
+        .update_flow(&id_hash, now, |flow| Ok(flow.enter_gates(gates)?))?;
+    Ok(Json(gate))
+}
+
+/// The gates for whoever the agent found. Unknown, disabled, protected, out-of-scope and
+/// unregistered accounts (too few methods for the gates they need) all become a decoy: the
+/// same pages and JSON, nothing sent.
+fn gates_for(
+    state: &AppState,
+    account: Option<Account>,
+    username: &str,
+    agent: &LiveAgent,
+) -> Result<Gates, AppError> {
+    let policy = &state.config.policy;
+    let allowed: Vec<Method> = policy
+        .methods
+        .iter()
+        .copied()
+        .filter(|m| !m.uses_phone() || state.config.phone.enabled())
+        .collect();
+    let gates = |target, contacts, required| Gates {
+        target,
+        contacts,
+        allowed: allowed.clone(),
+        required,
+        passed: Vec::new(),
+        challenge: None,
+        phone_tries_left: state.config.reset.code_attempts.min(3),
+        authenticator_tries_left: state.config.reset.code_attempts,
+    };
+    if let Some(a) = account.filter(|a| a.eligible()) {
+        let required = if a.groups.iter().any(|g| {
+            policy
+                .two_gate_groups
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(g))
+        }) {
+            2
+        } else {
+            policy.gates
+        };
+        let registration = state.store.registration(&a.anchor)?;
+        let contacts = registration::contacts(&a, registration.as_ref(), &state.config.phone);
+        for c in contacts.iter().filter(|c| c.from_directory) {
+            if let Some(n) = Number::parse(&c.to, None) {
+                state.store.note_phone_country(n.country_code)?;
+            }
+        }
+        if registration::families(&contacts, &allowed) >= usize::from(required) {
             let target = Target::Account(AccountTarget {
                 anchor: a.anchor,
                 account_name: a.account_name,
                 display_name: a.display_name,
-                mail,
+                mail: a.mail.first().cloned().unwrap_or_default(),
                 policy: a.policy,
                 directory: agent.heartbeat.directory.clone(),
             });
-            (target, destination)
+            return Ok(gates(target, contacts, required));
         }
-        _ => (Target::Decoy, decoy_destination(&state, &username, &agent)),
-    };
-    let send_to = send_limit(&state, &target, &username, now)?;
-    let (code, hash) = new_code(&state, &id_hash)?;
-    let rules = rules(&state);
-    state.store.update_flow(&id_hash, now, |flow| {
-        Ok(flow.enter_code_gate(target, destination.clone(), hash, rules, now)?)
-    })?;
-    if let Some(to) = send_to {
-        send_code(&state, to, code, lang);
     }
-    Ok(Json(code_sent(&state, destination)))
+    let contacts = decoy_contacts(state, username, agent)?;
+    Ok(gates(Target::Decoy, contacts, state.config.policy.gates))
 }
 
-/// Counts a send against the destination's limit; the address to send to, or None for a decoy.
-fn send_limit(
+/// A decoy's methods, made up from the typed name and the server secret: the same name always
+/// shows the same masked methods, and nothing tells them from a real account's.
+fn decoy_contacts(
     state: &AppState,
-    target: &Target,
     username: &str,
-    now: i64,
-) -> Result<Option<String>, AppError> {
-    let (key, send_to) = match target {
-        Target::Account(a) => (a.mail.to_lowercase(), Some(a.mail.clone())),
-        Target::Decoy => (decoy_limit_key(username), None),
-    };
-    state
-        .limiter
-        .hit(Limited::CodeSend, &key, now)
-        .map_err(AppError::too_many)?;
-    Ok(send_to)
-}
-
-/// A fresh code and its keyed hash, bound to the flow.
-fn new_code(state: &AppState, id_hash: &str) -> Result<(String, String), AppError> {
-    let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = code_hash(state, id_hash, &code)?;
-    Ok((code, hash))
-}
-
-/// A code's keyed hash, bound to its flow: codes are stored and compared only like this.
-fn code_hash(state: &AppState, id_hash: &str, code: &str) -> Result<String, AppError> {
-    Ok(state
-        .keys
-        .mac(&[id_hash.as_bytes(), code.trim().as_bytes()])?)
-}
-
-/// Checks the code of a flow started for `purpose`; the flow's id hash and its account.
-fn pass_code_gate(
-    state: &AppState,
-    answer: &CodeAnswer,
-    purpose: Purpose,
-) -> Result<(String, AccountTarget), AppError> {
-    let now = crate::now();
-    let id_hash = token_hash(&answer.flow_id);
-    let submitted = code_hash(state, &id_hash, &answer.code)?;
-    let account = state.store.update_flow(&id_hash, now, |flow| {
-        Ok(flow.pass_code_gate(purpose, &submitted, now)?)
-    })?;
-    Ok((id_hash, account))
-}
-
-fn code_sent(state: &AppState, destination: String) -> CodeSent {
+    agent: &LiveAgent,
+) -> Result<Vec<Contact>, AppError> {
+    let key = account_key(username);
+    let seed = hex::decode(state.keys.mac(&[b"decoy", key.as_bytes()])?)
+        .map_err(|_| AppError::code(ErrorCode::Internal))?;
     let r = &state.config.reset;
-    CodeSent {
-        destination,
-        code_length: r.code_length,
-        code_ttl_secs: r.code_ttl_secs,
-        resend_after_secs: r.resend_cooldown_secs,
+    let domain = r
+        .decoy_mail_domain
+        .clone()
+        .unwrap_or_else(|| agent.heartbeat.directory.clone());
+    let mut contacts = vec![Contact {
+        family: Family::Mail,
+        to: format!("{}@{domain}", key.chars().next().unwrap_or('a')),
+        from_directory: true,
+    }];
+    let phone_share = u16::from(seed[0]) * 100 / 256;
+    let two_gates = state.config.policy.gates >= 2;
+    if state.config.phone.enabled() && (phone_share < u16::from(r.decoy_phone_percent) || two_gates) {
+        let country = state.config.phone.country_code();
+        let digits: String = seed[2..10].iter().map(|b| char::from(b'0' + b % 10)).collect();
+        contacts.push(Contact {
+            family: Family::Mobile,
+            to: format!("+{country}6{digits}"),
+            from_directory: seed[10] % 2 == 0,
+        });
     }
-}
-
-/// Sends in the background: the answer's timing must not depend on the mail server, or it
-/// would tell real accounts from decoys.
-fn send_code(state: &AppState, to: String, code: String, lang: Lang) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let minutes = (state.config.reset.code_ttl_secs / 60).to_string();
-        let subject = tf(lang, Text::MailCodeSubject, &[("code", &code)]);
-        let body = tf(
-            lang,
-            Text::MailCodeBody,
-            &[("code", &code), ("min", &minutes)],
-        );
-        if let Err(e) = state.mailer.send(&to, &subject, body).await {
-            tracing::warn!(error = %e, "could not send a verification code");
-            let _ = state.store.audit(
-                crate::now(),
-                "code_send_failed",
-                "system",
-                &mask_mail(&to),
-                &e.to_string(),
-            );
-        }
-    });
-}
-
-pub async fn resend(
-    State(state): State<AppState>,
-    ApiJson(request): ApiJson<FlowRef>,
-) -> Result<Json<CodeSent>, AppError> {
-    let now = crate::now();
-    let id_hash = token_hash(&request.flow_id);
-    let rules = rules(&state);
-    // Cooldown and step first, then the send limit, and only then is the old code replaced:
-    // a refused resend leaves the code the user already has working.
-    let (target, username) = state.store.update_flow(&id_hash, now, |flow| {
-        Ok((flow.resend_target(rules, now)?, flow.username.clone()))
-    })?;
-    let send_to = send_limit(&state, &target, &username, now)?;
-    let (code, hash) = new_code(&state, &id_hash)?;
-    let (destination, lang) = state.store.update_flow(&id_hash, now, |flow| {
-        let (_, destination) = flow.resend(hash, rules, now)?;
-        Ok((destination, flow.lang))
-    })?;
-    if let Some(to) = send_to {
-        send_code(&state, to, code, lang);
+    let app_share = u16::from(seed[1]) * 100 / 256;
+    if app_share < u16::from(r.decoy_authenticator_percent) || (two_gates && contacts.len() < 2) {
+        contacts.push(Contact {
+            family: Family::Authenticator,
+            to: String::new(),
+            from_directory: false,
+        });
     }
-    Ok(Json(code_sent(&state, destination)))
-}
-
-pub async fn code(
-    State(state): State<AppState>,
-    ApiJson(answer): ApiJson<CodeAnswer>,
-) -> Result<Json<NewPasswordStep>, AppError> {
-    let (_, account) = pass_code_gate(&state, &answer, Purpose::Reset)?;
-    let agent = state
-        .hub
-        .for_directory(&account.directory, crate::now())
-        .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
-    Ok(Json(NewPasswordStep {
-        policy: account.policy,
-        names: AccountNames {
-            account_name: account.account_name,
-            display_name: account.display_name,
-        },
-        agent_key: agent.heartbeat.rsa_key,
-    }))
+    Ok(contacts)
 }
 
 pub async fn password(
@@ -289,18 +224,9 @@ pub async fn password(
     apply_and_finish(&state, &id_hash, Operation::Reset, Some(submit.sealed)).await
 }
 
-/// The unlock flow's code gate: once passed, the account is unlocked at once.
-pub async fn unlock_code(
-    State(state): State<AppState>,
-    ApiJson(answer): ApiJson<CodeAnswer>,
-) -> Result<Json<Completed>, AppError> {
-    let (id_hash, _) = pass_code_gate(&state, &answer, Purpose::Unlock)?;
-    apply_and_finish(&state, &id_hash, Operation::Unlock, None).await
-}
-
 /// Sends the package for a flow whose gates are passed, records the outcome in the flow and
 /// the audit log, and notifies the user.
-async fn apply_and_finish(
+pub(crate) async fn apply_and_finish(
     state: &AppState,
     id_hash: &str,
     op: Operation,
@@ -389,6 +315,7 @@ pub(crate) fn notify(state: &AppState, to: String, name: String, op: Operation, 
         Operation::Unlock => (Text::MailUnlockSubject, Text::MailUnlockBody),
         Operation::Change => (Text::MailChangeSubject, Text::MailChangeBody),
         Operation::Reset => (Text::MailResetSubject, Text::MailResetBody),
+        Operation::Verify => return,
     };
     let state = state.clone();
     tokio::spawn(async move {
@@ -416,10 +343,10 @@ pub fn format_utc(unix: i64) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn every_spelling_of_a_name_shares_one_decoy_limit() {
-        let key = super::decoy_limit_key("jan");
+    fn every_spelling_of_a_name_shares_one_limit_key() {
+        let key = super::account_key("jan");
         for spelling in ["CORP\\Jan", "jan@corp.example.test", "JAN"] {
-            assert_eq!(super::decoy_limit_key(spelling), key, "{spelling}");
+            assert_eq!(super::account_key(spelling), key, "{spelling}");
         }
     }
 

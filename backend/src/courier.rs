@@ -1,0 +1,160 @@
+//! Getting a code to a person: by mail, text or call. The limits are counted before anything
+//! leaves; the send itself runs in the background, so a request takes as long for a decoy as
+//! for a real account, and its outcome is recorded for the one question the code page asks.
+
+use sspr_protocol::gate::{Delivery, Method};
+use sspr_protocol::i18n::{tf, Lang, Text};
+use sspr_protocol::ErrorCode;
+
+use crate::error::AppError;
+use crate::limits::Limited;
+use crate::mail::mask_mail;
+use crate::phone::{Message, Number};
+use crate::state::AppState;
+
+/// Counts a send against the destination's limits (15 minutes and a day). `key` is the
+/// destination, or for a decoy the typed name, so both run into the limit alike.
+pub fn count_send(state: &AppState, key: &str, now: i64) -> Result<(), AppError> {
+    let key = key.to_lowercase();
+    // Check both before counting either: a refusal must not eat into the other window.
+    for limit in [Limited::CodeSend, Limited::CodeSendDaily] {
+        state
+            .limiter
+            .check(limit, &key, now)
+            .map_err(AppError::too_many)?;
+    }
+    for limit in [Limited::CodeSend, Limited::CodeSendDaily] {
+        state
+            .limiter
+            .hit(limit, &key, now)
+            .map_err(AppError::too_many)?;
+    }
+    Ok(())
+}
+
+/// The fraud rules for a text or a call, before it is counted or sent: an allowed country,
+/// never a premium-rate number, and the portal's daily cap on paid sends.
+pub fn check_paid_send(state: &AppState, to: &str, now: i64) -> Result<Number, AppError> {
+    let phone = &state.config.phone;
+    let refuse = |reason: &str| {
+        let _ = state
+            .store
+            .audit(now, "send_refused", "system", &mask_phone(to), reason);
+        AppError::code(ErrorCode::SendFailed)
+    };
+    let Some(number) = Number::parse(to, phone.region()) else {
+        return Err(refuse("not a valid phone number"));
+    };
+    if number.is_premium() {
+        return Err(refuse("premium-rate number"));
+    }
+    let allowed = if phone.allowed_country_codes.is_empty() {
+        number.country_code == phone.country_code()
+            || state.store.phone_country_known(number.country_code)?
+    } else {
+        phone.allowed_country_codes.contains(&number.country_code)
+    };
+    if !allowed {
+        return Err(refuse(&format!(
+            "country code +{} is not allowed",
+            number.country_code
+        )));
+    }
+    if state.limiter.hit(Limited::PaidSend, "portal", now).is_err() {
+        tracing::error!(
+            alarm = "paid_send_cap",
+            cap = state.config.limits.paid_sends_per_day,
+            "ALARM: the daily cap on paid texts and calls is reached; phone codes stop until it frees up"
+        );
+        return Err(refuse("daily cap on paid sends reached"));
+    }
+    Ok(number)
+}
+
+fn mask_phone(to: &str) -> String {
+    Number::parse(to, None)
+        .map(|n| n.masked())
+        .unwrap_or_else(|| "••••".into())
+}
+
+/// What goes where: the code, its method and destination.
+pub struct Parcel {
+    pub method: Method,
+    /// None for a decoy: nothing leaves, but the delivery still reads "sent".
+    pub to: Option<String>,
+    pub code: String,
+    pub lang: Lang,
+}
+
+/// Sends in the background and records the outcome in the flow (by the flow's id hash and the
+/// moment the code was made, so an outcome never lands on a newer code).
+pub fn dispatch(state: &AppState, id_hash: String, sent_at: i64, parcel: Parcel) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let outcome = match &parcel.to {
+            None => Delivery::Sent,
+            Some(to) => match send(&state, to, &parcel).await {
+                Ok(()) => Delivery::Sent,
+                Err(answer) => {
+                    tracing::warn!(method = ?parcel.method, "could not send a verification code");
+                    let shown = if parcel.method == Method::Mail {
+                        mask_mail(to)
+                    } else {
+                        mask_phone(to)
+                    };
+                    let _ = state.store.audit(
+                        crate::now(),
+                        "code_send_failed",
+                        "system",
+                        &shown,
+                        &answer,
+                    );
+                    Delivery::Failed
+                }
+            },
+        };
+        let _ = state.store.update_flow(&id_hash, crate::now(), |flow| {
+            flow.record_delivery(sent_at, outcome);
+            Ok(())
+        });
+    });
+}
+
+/// One send; the error is the provider's or mail server's answer, for the audit log.
+async fn send(state: &AppState, to: &str, parcel: &Parcel) -> Result<(), String> {
+    let (code, lang) = (parcel.code.as_str(), parcel.lang);
+    let minutes = state.config.reset.code_ttl_secs / 60;
+    let message = match parcel.method {
+        Method::Mail => {
+            let subject = tf(lang, Text::MailCodeSubject, &[("code", code)]);
+            let body = tf(
+                lang,
+                Text::MailCodeBody,
+                &[("code", code), ("min", &minutes.to_string())],
+            );
+            return state
+                .mailer
+                .send(to, &subject, body)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        Method::MobileText => Message::code_text(code, minutes, lang),
+        Method::MobileCall | Method::OfficeCall => Message::code_call(code, lang),
+        Method::Authenticator | Method::Questions => return Ok(()),
+    };
+    let number = Number::parse(to, state.config.phone.region())
+        .ok_or_else(|| "not a valid phone number".to_owned())?;
+    let answer = state
+        .phone
+        .send(&number, &message)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = state.store.audit(
+        crate::now(),
+        "code_sent",
+        "system",
+        &number.masked(),
+        &format!("{:?}: {answer}", parcel.method),
+    );
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! What a user registered to prove who they are, and how it combines with what the directory
+//! already holds. Registrations are sealed at rest with the server key and keyed by a MAC of
+//! the account's objectGUID, so the database shows neither who registered nor what.
+
+use serde::{Deserialize, Serialize};
+use sspr_protocol::gate::{Family, Method, MethodOffer};
+use sspr_protocol::relay::Account;
+
+use crate::mail::mask_mail;
+use crate::phone::{Number, PhoneConfig};
+
+/// TOTP as RFC 6238 and every authenticator app default to: SHA-1, 6 digits, 30 s, ±1 step.
+pub const TOTP_DIGITS: u8 = 6;
+const TOTP_STEP_SECS: u64 = 30;
+const TOTP_SECRET_BYTES: usize = 20;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// E.164.
+    pub mobile: Option<String>,
+    /// E.164.
+    pub office_phone: Option<String>,
+    pub alt_mail: Option<String>,
+    pub authenticator: Option<Authenticator>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authenticator {
+    #[serde(with = "sspr_protocol::b64")]
+    pub secret: Vec<u8>,
+    /// The last time step a code was accepted for: no step is accepted twice.
+    pub last_step: u64,
+    pub enrolled_at: i64,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("last_step", &self.last_step)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum TotpCheck {
+    /// Right, for this time step (never accepted before).
+    Accepted(u64),
+    Wrong,
+    /// Right, but its time step was already used.
+    Reused,
+}
+
+impl Authenticator {
+    pub fn new_secret() -> Result<Vec<u8>, crate::crypto::CryptoError> {
+        crate::crypto::random_bytes(TOTP_SECRET_BYTES)
+    }
+
+    fn totp(secret: &[u8], account: &str, issuer: &str) -> Option<totp_rs::Totp> {
+        totp_rs::Builder::new()
+            .with_secret(totp_rs::Secret::new(secret.to_vec().into_boxed_slice()))
+            .with_digits(TOTP_DIGITS)
+            .with_skew(1)
+            .with_step_duration(TOTP_STEP_SECS)
+            .with_account_name(account.replace(':', ""))
+            .with_issuer(Some(issuer.replace(':', "")))
+            .build()
+            .ok()
+    }
+
+    /// Checks a code against a secret; `last_step` is the newest step already used.
+    pub fn check(secret: &[u8], last_step: u64, code: &str, now: i64) -> TotpCheck {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.len() != usize::from(TOTP_DIGITS) || !code.chars().all(|c| c.is_ascii_digit()) {
+            return TotpCheck::Wrong;
+        }
+        let Some(totp) = Self::totp(secret, "x", "x") else {
+            return TotpCheck::Wrong;
+        };
+        match totp.check(&code, now.max(0) as u64) {
+            Some(step) if step > last_step => TotpCheck::Accepted(step),
+            Some(_) => TotpCheck::Reused,
+            None => TotpCheck::Wrong,
+        }
+    }
+
+    /// The `otpauth://` URI an app scans, and the secret in base32 for typing it in.
+    pub fn enrolment(secret: &[u8], account: &str, issuer: &str) -> Option<(String, String)> {
+        let totp = Self::totp(secret, account, issuer)?;
+        let uri = totp.to_url().ok()?;
+        Some((uri, totp_rs::Secret::new(secret.to_vec().into_boxed_slice()).to_base32()))
+    }
+}
+
+/// Where a method's code goes, and whether the directory or the user put it there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub family: Family,
+    /// An address or an E.164 number; empty for the authenticator app.
+    pub to: String,
+    pub from_directory: bool,
+}
+
+impl Contact {
+    pub fn masked(&self) -> String {
+        match self.family {
+            Family::Mail => mask_mail(&self.to),
+            Family::Mobile | Family::Office => Number::parse(&self.to, None)
+                .map(|n| n.masked())
+                .unwrap_or_else(|| "••••".into()),
+            Family::Authenticator | Family::Questions => String::new(),
+        }
+    }
+
+    fn methods(&self) -> &'static [Method] {
+        match self.family {
+            Family::Mail => &[Method::Mail],
+            Family::Mobile => &[Method::MobileText, Method::MobileCall],
+            Family::Office => &[Method::OfficeCall],
+            Family::Authenticator => &[Method::Authenticator],
+            Family::Questions => &[Method::Questions],
+        }
+    }
+}
+
+/// Every way through a gate, numbered in one stable order, so a choice means the same at the
+/// first and the second gate. Families already passed are left out.
+pub fn offers(contacts: &[Contact], allowed: &[Method], passed: &[Family]) -> Vec<(MethodOffer, Contact)> {
+    let mut all = Vec::new();
+    for contact in contacts {
+        for method in contact.methods() {
+            if allowed.contains(method) {
+                all.push((*method, contact));
+            }
+        }
+    }
+    all.into_iter()
+        .enumerate()
+        .filter(|(_, (method, _))| !passed.contains(&method.family()))
+        .map(|(i, (method, contact))| {
+            (
+                MethodOffer {
+                    choice: i as u8,
+                    method,
+                    masked: contact.masked(),
+                },
+                contact.clone(),
+            )
+        })
+        .collect()
+}
+
+/// How many different families the allowed methods reach.
+pub fn families(contacts: &[Contact], allowed: &[Method]) -> usize {
+    let mut seen: Vec<Family> = offers(contacts, allowed, &[])
+        .into_iter()
+        .map(|(o, _)| o.method.family())
+        .collect();
+    seen.sort_by_key(|f| *f as u8);
+    seen.dedup();
+    seen.len()
+}
+
+/// The directory's contact data with the user's registration over it: a value the user
+/// registered takes precedence over the directory's.
+pub fn contacts(account: &Account, registration: Option<&Registration>, phone: &PhoneConfig) -> Vec<Contact> {
+    let region = phone.region();
+    let reg = registration.cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(mail) = account.mail.first() {
+        out.push(Contact {
+            family: Family::Mail,
+            to: mail.clone(),
+            from_directory: true,
+        });
+    }
+    let alt_mail = match reg.alt_mail {
+        Some(m) => Some((m, false)),
+        None => account.contacts.other_mail.first().map(|m| (m.clone(), true)),
+    };
+    if let Some((to, from_directory)) = alt_mail {
+        if !out.iter().any(|c| c.to.eq_ignore_ascii_case(&to)) {
+            out.push(Contact {
+                family: Family::Mail,
+                to,
+                from_directory,
+            });
+        }
+    }
+    let phones = [
+        (Family::Mobile, reg.mobile, &account.contacts.mobile),
+        (Family::Office, reg.office_phone, &account.contacts.office_phone),
+    ];
+    for (family, registered, directory) in phones {
+        let number = match registered {
+            Some(n) => Some((n, false)),
+            None => directory
+                .iter()
+                .find_map(|raw| Number::parse(raw, region))
+                .map(|n| (n.e164, true)),
+        };
+        if let Some((to, from_directory)) = number {
+            out.push(Contact {
+                family,
+                to,
+                from_directory,
+            });
+        }
+    }
+    if reg.authenticator.is_some() {
+        out.push(Contact {
+            family: Family::Authenticator,
+            to: String::new(),
+            from_directory: false,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sspr_protocol::relay::DirectoryContacts;
+
+    fn account() -> Account {
+        Account {
+            anchor: "a".into(),
+            account_name: "jan".into(),
+            display_name: "Jan".into(),
+            enabled: true,
+            locked: false,
+            protected: false,
+            in_scope: true,
+            mail: vec!["jan@corp.example.test".into()],
+            policy: Default::default(),
+            contacts: DirectoryContacts {
+                mobile: vec!["06 12345678".into()],
+                office_phone: vec!["020 1234567".into()],
+                other_mail: vec![],
+            },
+            groups: vec![],
+        }
+    }
+
+    #[test]
+    fn directory_data_counts_and_the_users_own_takes_precedence() {
+        let phone = PhoneConfig::default();
+        let from_ad = contacts(&account(), None, &phone);
+        assert_eq!(from_ad.len(), 3);
+        assert!(from_ad.iter().all(|c| c.from_directory));
+        assert_eq!(from_ad[1].to, "+31612345678");
+        let reg = Registration {
+            mobile: Some("+31687654321".into()),
+            ..Default::default()
+        };
+        let mixed = contacts(&account(), Some(&reg), &phone);
+        let mobile = mixed.iter().find(|c| c.family == Family::Mobile).expect("mobile");
+        assert_eq!(mobile.to, "+31687654321");
+        assert!(!mobile.from_directory);
+    }
+
+    #[test]
+    fn the_second_gate_offers_only_other_families_with_stable_choices() {
+        let cs = contacts(&account(), None, &PhoneConfig::default());
+        let first = offers(&cs, &Method::ALL, &[]);
+        let methods: Vec<Method> = first.iter().map(|(o, _)| o.method).collect();
+        assert_eq!(
+            methods,
+            [Method::Mail, Method::MobileText, Method::MobileCall, Method::OfficeCall]
+        );
+        let second = offers(&cs, &Method::ALL, &[Family::Office]);
+        assert_eq!(second.len(), 3);
+        assert_eq!(second[2].0.choice, 2, "choices keep their numbers");
+        assert_eq!(second[1].0.masked, "+31 6 ••••••78");
+        assert_eq!(families(&cs, &[Method::Mail, Method::OfficeCall]), 2);
+    }
+
+    #[test]
+    fn totp_codes_are_accepted_once_within_one_step_either_side() {
+        let secret = vec![7u8; 20];
+        let totp = Authenticator::totp(&secret, "jan", "SSPR").expect("totp");
+        let now = 1_700_000_000i64;
+        let code = totp.generate(now as u64).to_string();
+        let step = now as u64 / 30;
+        assert_eq!(Authenticator::check(&secret, 0, &code, now + 30), TotpCheck::Accepted(step));
+        assert_eq!(Authenticator::check(&secret, step, &code, now), TotpCheck::Reused);
+        assert_eq!(Authenticator::check(&secret, 0, &code, now + 90), TotpCheck::Wrong);
+        assert_eq!(Authenticator::check(&secret, 0, "12345", now), TotpCheck::Wrong);
+    }
+}
