@@ -3,7 +3,7 @@
 //! for a real account, and its outcome is recorded for the one question the code page asks.
 
 use sspr_protocol::gate::{Delivery, Method};
-use sspr_protocol::i18n::{tf, Lang, Text};
+use sspr_protocol::i18n::{tf, Lang, Notice};
 use sspr_protocol::ErrorCode;
 
 use crate::error::AppError;
@@ -121,15 +121,15 @@ pub fn dispatch(state: &AppState, id_hash: String, sent_at: i64, parcel: Parcel)
 }
 
 /// One send; the error is the provider's or mail server's answer, for the audit log.
-async fn send(state: &AppState, to: &str, parcel: &Parcel) -> Result<(), String> {
+pub async fn send(state: &AppState, to: &str, parcel: &Parcel) -> Result<(), String> {
     let (code, lang) = (parcel.code.as_str(), parcel.lang);
     let minutes = state.config.reset.code_ttl_secs / 60;
     let message = match parcel.method {
         Method::Mail => {
-            let subject = tf(lang, Text::MailCodeSubject, &[("code", code)]);
+            let subject = tf(lang, Notice::MailCodeSubject, &[("code", code)]);
             let body = tf(
                 lang,
-                Text::MailCodeBody,
+                Notice::MailCodeBody,
                 &[("code", code), ("min", &minutes.to_string())],
             );
             return state

@@ -55,9 +55,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
         BadRequest | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted | SealRejected
-        | CurrentPasswordWrong | PhoneMismatch | CodeReused | MethodUnavailable => {
-            StatusCode::BAD_REQUEST
-        }
+        | CurrentPasswordWrong | PhoneMismatch | CodeReused | MethodUnavailable | SignInFailed
+        | InvalidContact => StatusCode::BAD_REQUEST,
         SendFailed => StatusCode::BAD_GATEWAY,
         PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
         | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,

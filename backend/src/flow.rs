@@ -49,12 +49,12 @@ impl From<FlowError> for crate::error::AppError {
             FlowError::CodeExhausted => Self::code(ErrorCode::CodeExhausted),
             FlowError::Cooldown { retry_after_secs } => Self::too_many(retry_after_secs),
             FlowError::MethodUnavailable => Self::code(ErrorCode::MethodUnavailable),
-            FlowError::PhoneMismatch { attempts_left } => Self::Api(
-                ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(attempts_left),
-            ),
-            FlowError::PhoneTriesExhausted => Self::Api(
-                ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(0),
-            ),
+            FlowError::PhoneMismatch { attempts_left } => {
+                Self::Api(ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(attempts_left))
+            }
+            FlowError::PhoneTriesExhausted => {
+                Self::Api(ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(0))
+            }
         }
     }
 }
@@ -354,7 +354,12 @@ impl ResetFlow {
     }
 
     /// Replaces the pending code with a new one (the old one stops working), after the cooldown.
-    pub fn resend(&mut self, code_hash: String, rules: CodeRules, now: i64) -> Result<MethodOffer, FlowError> {
+    pub fn resend(
+        &mut self,
+        code_hash: String,
+        rules: CodeRules,
+        now: i64,
+    ) -> Result<MethodOffer, FlowError> {
         self.resend_target(rules, now)?;
         let gates = self.gates_mut()?;
         let Some(Challenge::Code {
@@ -451,7 +456,11 @@ impl ResetFlow {
 
     /// The authenticator's verdict (checked by the route against the registration, which
     /// keeps the last used time step). A decoy's is always false.
-    pub fn check_authenticator(&mut self, purpose: Purpose, right: bool) -> Result<Passed, FlowError> {
+    pub fn check_authenticator(
+        &mut self,
+        purpose: Purpose,
+        right: bool,
+    ) -> Result<Passed, FlowError> {
         if self.purpose != purpose {
             return Err(FlowError::WrongStep);
         }
@@ -656,9 +665,13 @@ mod tests {
         assert_eq!((gate.number, gate.of), (2, 2));
         let left: Vec<Method> = gate.offers.iter().map(|o| o.method).collect();
         assert_eq!(left, [Method::Mail, Method::Authenticator]);
-        assert_eq!(flow.pick(2, Some(MOBILE)), Err(FlowError::MethodUnavailable));
+        assert_eq!(
+            flow.pick(2, Some(MOBILE)),
+            Err(FlowError::MethodUnavailable)
+        );
         let picked = flow.pick(3, None).expect("authenticator");
-        flow.begin_challenge(&picked, None, RULES, NOW).expect("prompt");
+        flow.begin_challenge(&picked, None, RULES, NOW)
+            .expect("prompt");
         assert_eq!(
             flow.check_authenticator(Purpose::Reset, true),
             Ok(Passed::AllGates(account()))
@@ -676,7 +689,10 @@ mod tests {
                 })
             );
         }
-        assert_eq!(flow.pick(2, Some(MOBILE)), Err(FlowError::PhoneTriesExhausted));
+        assert_eq!(
+            flow.pick(2, Some(MOBILE)),
+            Err(FlowError::PhoneTriesExhausted)
+        );
         assert!(flow.pick(0, None).is_ok(), "mail is still there");
     }
 
@@ -745,13 +761,15 @@ mod tests {
     fn authenticator_guesses_are_counted_per_flow() {
         let mut flow = at_gates(Target::Account(account()), 1);
         let picked = flow.pick(3, None).expect("authenticator");
-        flow.begin_challenge(&picked, None, RULES, NOW).expect("prompt");
+        flow.begin_challenge(&picked, None, RULES, NOW)
+            .expect("prompt");
         for _ in 0..4 {
             assert!(flow.check_authenticator(Purpose::Reset, false).is_err());
         }
         flow.leave_challenge().expect("back");
         let picked = flow.pick(3, None).expect("still offered");
-        flow.begin_challenge(&picked, None, RULES, NOW).expect("prompt");
+        flow.begin_challenge(&picked, None, RULES, NOW)
+            .expect("prompt");
         assert_eq!(
             flow.check_authenticator(Purpose::Reset, false),
             Err(FlowError::CodeExhausted),

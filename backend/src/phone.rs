@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use phonenumber::{country, Mode, PhoneNumber, Type};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use sspr_protocol::i18n::{tf, Lang, Text};
+use sspr_protocol::i18n::{tf, Lang, Notice};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhoneError {
@@ -145,7 +145,7 @@ impl Message {
         Message::Text {
             body: tf(
                 lang,
-                Text::SmsCodeBody,
+                Notice::SmsCodeBody,
                 &[("code", code), ("min", &ttl_min.to_string())],
             ),
         }
@@ -159,7 +159,7 @@ impl Message {
             .collect::<Vec<_>>()
             .join(", ");
         Message::Call {
-            speech: tf(lang, Text::VoiceCodeSpeech, &[("digits", &digits)]),
+            speech: tf(lang, Notice::VoiceCodeSpeech, &[("digits", &digits)]),
             lang,
         }
     }
@@ -229,7 +229,11 @@ impl PhoneGateway {
         }
     }
 
-    fn webhook(&self, to: &Number, message: &Message) -> Result<reqwest::RequestBuilder, PhoneError> {
+    fn webhook(
+        &self,
+        to: &Number,
+        message: &Message,
+    ) -> Result<reqwest::RequestBuilder, PhoneError> {
         let url = self
             .config
             .webhook_url
@@ -252,9 +256,10 @@ impl PhoneGateway {
             .header(http::header::CONTENT_TYPE, "application/json");
         if let Some(secret) = &self.config.webhook_secret {
             let timestamp = crate::now().to_string();
-            request = request
-                .header("X-SSPR-Timestamp", &timestamp)
-                .header("X-SSPR-Signature", webhook_signature(secret, &timestamp, &body));
+            request = request.header("X-SSPR-Timestamp", &timestamp).header(
+                "X-SSPR-Signature",
+                webhook_signature(secret, &timestamp, &body),
+            );
         }
         Ok(request.body(body))
     }
@@ -317,7 +322,12 @@ mod tests {
 
     #[test]
     fn numbers_read_in_any_common_spelling() {
-        for spelling in ["06 12345678", "+31 6 1234 5678", "0031612345678", "+31612345678"] {
+        for spelling in [
+            "06 12345678",
+            "+31 6 1234 5678",
+            "0031612345678",
+            "+31612345678",
+        ] {
             let n = Number::parse(spelling, nl()).expect(spelling);
             assert_eq!(n.e164, "+31612345678", "{spelling}");
             assert_eq!(n.masked(), "+31 6 ••••••78");
@@ -330,7 +340,9 @@ mod tests {
     fn premium_rate_numbers_are_recognised() {
         let premium = Number::parse("0900 1234567", nl()).expect("0900 is a valid NL number");
         assert!(premium.is_premium());
-        assert!(!Number::parse("0612345678", nl()).expect("mobile").is_premium());
+        assert!(!Number::parse("0612345678", nl())
+            .expect("mobile")
+            .is_premium());
     }
 
     #[test]

@@ -4,7 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 use sspr_protocol::gate::{Family, Method, MethodOffer};
-use sspr_protocol::relay::Account;
+use sspr_protocol::i18n::Lang;
+use sspr_protocol::register::{Slot, SlotState, Source};
+use sspr_protocol::relay::{Account, DirectoryContacts};
+
+use crate::flow::PendingCode;
 
 use crate::mail::mask_mail;
 use crate::phone::{Number, PhoneConfig};
@@ -87,7 +91,82 @@ impl Authenticator {
     pub fn enrolment(secret: &[u8], account: &str, issuer: &str) -> Option<(String, String)> {
         let totp = Self::totp(secret, account, issuer)?;
         let uri = totp.to_url().ok()?;
-        Some((uri, totp_rs::Secret::new(secret.to_vec().into_boxed_slice()).to_base32()))
+        Some((
+            uri,
+            totp_rs::Secret::new(secret.to_vec().into_boxed_slice()).to_base32(),
+        ))
+    }
+}
+
+/// A signed-in registration: who, what the directory holds, and what waits for its code.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RegisterSession {
+    pub expires_at: i64,
+    pub lang: Lang,
+    pub anchor: String,
+    pub account_name: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub directory: DirectoryContacts,
+    pub pending: Option<Pending>,
+}
+
+/// A method being added: it counts once its first code comes back.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Pending {
+    Contact {
+        slot: Slot,
+        /// E.164 or an address.
+        value: String,
+        code: PendingCode,
+    },
+    Authenticator {
+        #[serde(with = "sspr_protocol::b64")]
+        secret: Vec<u8>,
+        attempts_left: u32,
+    },
+}
+
+impl RegisterSession {
+    pub fn contacts(
+        &self,
+        registration: Option<&Registration>,
+        phone: &PhoneConfig,
+    ) -> Vec<Contact> {
+        contacts_of(self.mail.as_deref(), &self.directory, registration, phone)
+    }
+
+    /// Each slot's state as the register page shows it.
+    pub fn slots(
+        &self,
+        registration: Option<&Registration>,
+        phone: &PhoneConfig,
+    ) -> Vec<SlotState> {
+        let contacts = self.contacts(registration, phone);
+        Slot::ALL
+            .iter()
+            .map(|slot| {
+                let found = contacts.iter().find(|c| match slot {
+                    Slot::Mobile => c.family == Family::Mobile,
+                    Slot::OfficePhone => c.family == Family::Office,
+                    Slot::Authenticator => c.family == Family::Authenticator,
+                    Slot::AltMail => {
+                        c.family == Family::Mail && Some(c.to.as_str()) != self.mail.as_deref()
+                    }
+                });
+                SlotState {
+                    slot: *slot,
+                    masked: found.map(Contact::masked).unwrap_or_default(),
+                    source: found.map(|c| {
+                        if c.from_directory {
+                            Source::Directory
+                        } else {
+                            Source::User
+                        }
+                    }),
+                }
+            })
+            .collect()
     }
 }
 
@@ -124,7 +203,11 @@ impl Contact {
 
 /// Every way through a gate, numbered in one stable order, so a choice means the same at the
 /// first and the second gate. Families already passed are left out.
-pub fn offers(contacts: &[Contact], allowed: &[Method], passed: &[Family]) -> Vec<(MethodOffer, Contact)> {
+pub fn offers(
+    contacts: &[Contact],
+    allowed: &[Method],
+    passed: &[Family],
+) -> Vec<(MethodOffer, Contact)> {
     let mut all = Vec::new();
     for contact in contacts {
         for method in contact.methods() {
@@ -162,20 +245,39 @@ pub fn families(contacts: &[Contact], allowed: &[Method]) -> usize {
 
 /// The directory's contact data with the user's registration over it: a value the user
 /// registered takes precedence over the directory's.
-pub fn contacts(account: &Account, registration: Option<&Registration>, phone: &PhoneConfig) -> Vec<Contact> {
+pub fn contacts(
+    account: &Account,
+    registration: Option<&Registration>,
+    phone: &PhoneConfig,
+) -> Vec<Contact> {
+    contacts_of(
+        account.mail.first().map(String::as_str),
+        &account.contacts,
+        registration,
+        phone,
+    )
+}
+
+/// As `contacts`, from the parts a registration session keeps.
+pub fn contacts_of(
+    primary_mail: Option<&str>,
+    directory: &DirectoryContacts,
+    registration: Option<&Registration>,
+    phone: &PhoneConfig,
+) -> Vec<Contact> {
     let region = phone.region();
     let reg = registration.cloned().unwrap_or_default();
     let mut out = Vec::new();
-    if let Some(mail) = account.mail.first() {
+    if let Some(mail) = primary_mail {
         out.push(Contact {
             family: Family::Mail,
-            to: mail.clone(),
+            to: mail.to_owned(),
             from_directory: true,
         });
     }
     let alt_mail = match reg.alt_mail {
         Some(m) => Some((m, false)),
-        None => account.contacts.other_mail.first().map(|m| (m.clone(), true)),
+        None => directory.other_mail.first().map(|m| (m.clone(), true)),
     };
     if let Some((to, from_directory)) = alt_mail {
         if !out.iter().any(|c| c.to.eq_ignore_ascii_case(&to)) {
@@ -187,8 +289,8 @@ pub fn contacts(account: &Account, registration: Option<&Registration>, phone: &
         }
     }
     let phones = [
-        (Family::Mobile, reg.mobile, &account.contacts.mobile),
-        (Family::Office, reg.office_phone, &account.contacts.office_phone),
+        (Family::Mobile, reg.mobile, &directory.mobile),
+        (Family::Office, reg.office_phone, &directory.office_phone),
     ];
     for (family, registered, directory) in phones {
         let number = match registered {
@@ -219,7 +321,6 @@ pub fn contacts(account: &Account, registration: Option<&Registration>, phone: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sspr_protocol::relay::DirectoryContacts;
 
     fn account() -> Account {
         Account {
@@ -253,7 +354,10 @@ mod tests {
             ..Default::default()
         };
         let mixed = contacts(&account(), Some(&reg), &phone);
-        let mobile = mixed.iter().find(|c| c.family == Family::Mobile).expect("mobile");
+        let mobile = mixed
+            .iter()
+            .find(|c| c.family == Family::Mobile)
+            .expect("mobile");
         assert_eq!(mobile.to, "+31687654321");
         assert!(!mobile.from_directory);
     }
@@ -265,7 +369,12 @@ mod tests {
         let methods: Vec<Method> = first.iter().map(|(o, _)| o.method).collect();
         assert_eq!(
             methods,
-            [Method::Mail, Method::MobileText, Method::MobileCall, Method::OfficeCall]
+            [
+                Method::Mail,
+                Method::MobileText,
+                Method::MobileCall,
+                Method::OfficeCall
+            ]
         );
         let second = offers(&cs, &Method::ALL, &[Family::Office]);
         assert_eq!(second.len(), 3);
@@ -281,9 +390,21 @@ mod tests {
         let now = 1_700_000_000i64;
         let code = totp.generate(now as u64).to_string();
         let step = now as u64 / 30;
-        assert_eq!(Authenticator::check(&secret, 0, &code, now + 30), TotpCheck::Accepted(step));
-        assert_eq!(Authenticator::check(&secret, step, &code, now), TotpCheck::Reused);
-        assert_eq!(Authenticator::check(&secret, 0, &code, now + 90), TotpCheck::Wrong);
-        assert_eq!(Authenticator::check(&secret, 0, "12345", now), TotpCheck::Wrong);
+        assert_eq!(
+            Authenticator::check(&secret, 0, &code, now + 30),
+            TotpCheck::Accepted(step)
+        );
+        assert_eq!(
+            Authenticator::check(&secret, step, &code, now),
+            TotpCheck::Reused
+        );
+        assert_eq!(
+            Authenticator::check(&secret, 0, &code, now + 90),
+            TotpCheck::Wrong
+        );
+        assert_eq!(
+            Authenticator::check(&secret, 0, "12345", now),
+            TotpCheck::Wrong
+        );
     }
 }

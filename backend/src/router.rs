@@ -1,8 +1,8 @@
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
-use sspr_protocol::relay::{ONBOARD_PATH, RELAY_PATH};
 use sspr_protocol::gate::{DELIVERY_PATH, METHOD_PATH, OTHER_METHOD_PATH};
+use sspr_protocol::relay::{ONBOARD_PATH, RELAY_PATH};
 use sspr_protocol::reset::{
     CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
 };
@@ -10,8 +10,9 @@ use sspr_protocol::ErrorCode;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::error::AppError;
-use crate::routes::{agent, change, gate, health, reset};
+use crate::routes::{self, agent, change, gate, health, reset};
 use crate::state::AppState;
+use sspr_protocol::register;
 
 async fn api_not_found() -> AppError {
     AppError::code(ErrorCode::BadRequest)
@@ -32,6 +33,15 @@ pub fn app(state: AppState) -> Router {
         .route(DELIVERY_PATH, post(gate::delivery))
         .route(OTHER_METHOD_PATH, post(gate::other))
         .route(PASSWORD_PATH, post(reset::password))
+        .route(register::SIGN_IN_PATH, post(routes::register::sign_in))
+        .route(register::STATE_PATH, post(routes::register::current))
+        .route(register::ADD_PATH, post(routes::register::add))
+        .route(register::CONFIRM_PATH, post(routes::register::confirm))
+        .route(
+            register::AUTHENTICATOR_PATH,
+            post(routes::register::authenticator),
+        )
+        .route(register::REMOVE_PATH, post(routes::register::remove))
         .route(sspr_protocol::change::CHANGE_KEY_PATH, get(change::key))
         .route(sspr_protocol::change::CHANGE_PATH, post(change::change))
         .route(ONBOARD_PATH, post(agent::onboard))

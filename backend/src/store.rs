@@ -11,7 +11,9 @@ use sspr_protocol::package::PackageKey;
 use crate::crypto::{self, ServerKeys};
 use crate::error::AppError;
 use crate::flow::ResetFlow;
-use crate::registration::Registration;
+use crate::registration::{RegisterSession, Registration};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -43,6 +45,11 @@ CREATE TABLE IF NOT EXISTS agents (
     revoked_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS flows (
+    id_hash TEXT PRIMARY KEY,
+    state BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
     id_hash TEXT PRIMARY KEY,
     state BLOB NOT NULL,
     expires_at INTEGER NOT NULL
@@ -90,6 +97,29 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// The short-lived, encrypted states: reset and unlock flows, and registration sessions.
+#[derive(Clone, Copy)]
+enum Live {
+    Flow,
+    Session,
+}
+
+impl Live {
+    fn table(self) -> &'static str {
+        match self {
+            Live::Flow => "flows",
+            Live::Session => "sessions",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Live::Flow => FLOW_LABEL,
+            Live::Session => SESSION_LABEL,
+        }
+    }
+}
+
 pub struct Store {
     conn: Mutex<Connection>,
     keys: Arc<ServerKeys>,
@@ -99,6 +129,7 @@ pub const ONBOARDING_TOKEN_PREFIX: &str = "sspr-onboard-";
 const FLOW_LABEL: &str = "flow";
 const PACKAGE_KEY_LABEL: &str = "package-key";
 const REGISTRATION_LABEL: &str = "registration";
+const SESSION_LABEL: &str = "register-session";
 
 impl Store {
     pub fn open(path: &Path, keys: Arc<ServerKeys>) -> Result<Self, StoreError> {
@@ -188,20 +219,20 @@ impl Store {
         }))
     }
 
-    fn seal_flow(&self, flow: &ResetFlow) -> Result<Vec<u8>, StoreError> {
+    fn seal_json<T: Serialize>(&self, label: &str, value: &T) -> Result<Vec<u8>, StoreError> {
         let plain = zeroize::Zeroizing::new(
-            serde_json::to_vec(flow).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         );
-        Ok(self.keys.seal(FLOW_LABEL, &plain)?)
+        Ok(self.keys.seal(label, &plain)?)
+    }
+
+    fn open_json<T: DeserializeOwned>(&self, label: &str, sealed: &[u8]) -> Result<T, StoreError> {
+        let plain = self.keys.open(label, sealed)?;
+        serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     pub fn insert_flow(&self, id_hash: &str, flow: &ResetFlow) -> Result<(), StoreError> {
-        let sealed = self.seal_flow(flow)?;
-        self.conn().execute(
-            "INSERT INTO flows (id_hash, state, expires_at) VALUES (?1, ?2, ?3)",
-            params![id_hash, sealed, flow.expires_at],
-        )?;
-        Ok(())
+        self.insert_live(Live::Flow, id_hash, flow, flow.expires_at)
     }
 
     /// Loads a live flow, lets `change` act on it and saves it — all under one lock, so two
@@ -213,23 +244,70 @@ impl Store {
         now: i64,
         change: impl FnOnce(&mut ResetFlow) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
+        self.update_live(Live::Flow, id_hash, now, change)
+    }
+
+    pub fn insert_session(
+        &self,
+        id_hash: &str,
+        session: &RegisterSession,
+    ) -> Result<(), StoreError> {
+        self.insert_live(Live::Session, id_hash, session, session.expires_at)
+    }
+
+    /// As `update_flow`, for a registration session.
+    pub fn update_session<T>(
+        &self,
+        id_hash: &str,
+        now: i64,
+        change: impl FnOnce(&mut RegisterSession) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.update_live(Live::Session, id_hash, now, change)
+    }
+
+    fn insert_live<S: Serialize>(
+        &self,
+        live: Live,
+        id_hash: &str,
+        state: &S,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let sealed = self.seal_json(live.label(), state)?;
+        self.conn().execute(
+            &format!(
+                "INSERT INTO {} (id_hash, state, expires_at) VALUES (?1, ?2, ?3)",
+                live.table()
+            ),
+            params![id_hash, sealed, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn update_live<S: Serialize + DeserializeOwned, T>(
+        &self,
+        live: Live,
+        id_hash: &str,
+        now: i64,
+        change: impl FnOnce(&mut S) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
         let conn = self.conn();
         let sealed: Option<Vec<u8>> = conn
             .query_row(
-                "SELECT state FROM flows WHERE id_hash = ?1 AND expires_at > ?2",
+                &format!(
+                    "SELECT state FROM {} WHERE id_hash = ?1 AND expires_at > ?2",
+                    live.table()
+                ),
                 params![id_hash, now],
                 |r| r.get(0),
             )
             .optional()
             .map_err(StoreError::from)?;
         let sealed = sealed.ok_or_else(|| AppError::code(sspr_protocol::ErrorCode::UnknownFlow))?;
-        let plain = self.keys.open(FLOW_LABEL, &sealed)?;
-        let mut flow: ResetFlow =
-            serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let result = change(&mut flow);
-        let resealed = self.seal_flow(&flow)?;
+        let mut state: S = self.open_json(live.label(), &sealed)?;
+        let result = change(&mut state);
+        let resealed = self.seal_json(live.label(), &state)?;
         conn.execute(
-            "UPDATE flows SET state = ?2 WHERE id_hash = ?1",
+            &format!("UPDATE {} SET state = ?2 WHERE id_hash = ?1", live.table()),
             params![id_hash, resealed],
         )
         .map_err(StoreError::from)?;
@@ -254,10 +332,7 @@ impl Store {
         let Some(sealed) = sealed else {
             return Ok(None);
         };
-        let plain = self.keys.open(REGISTRATION_LABEL, &sealed)?;
-        Ok(Some(
-            serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        ))
+        Ok(Some(self.open_json(REGISTRATION_LABEL, &sealed)?))
     }
 
     /// Loads (or starts) a registration, lets `change` act on it and saves it under one lock:
@@ -278,15 +353,11 @@ impl Store {
             )
             .optional()?;
         let mut registration: Registration = match sealed {
-            Some(sealed) => serde_json::from_slice(&self.keys.open(REGISTRATION_LABEL, &sealed)?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            Some(sealed) => self.open_json(REGISTRATION_LABEL, &sealed)?,
             None => Registration::default(),
         };
         let result = change(&mut registration);
-        let plain = zeroize::Zeroizing::new(
-            serde_json::to_vec(&registration).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        );
-        let sealed = self.keys.seal(REGISTRATION_LABEL, &plain)?;
+        let sealed = self.seal_json(REGISTRATION_LABEL, &registration)?;
         conn.execute(
             "INSERT INTO registrations (subject, data, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(subject) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
@@ -317,9 +388,9 @@ impl Store {
     }
 
     pub fn prune_flows(&self, now: i64) -> Result<usize, StoreError> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM flows WHERE expires_at <= ?1", params![now])?)
+        let conn = self.conn();
+        let sessions = conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
+        Ok(sessions + conn.execute("DELETE FROM flows WHERE expires_at <= ?1", params![now])?)
     }
 
     pub fn audit(

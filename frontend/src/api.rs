@@ -4,6 +4,8 @@ use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sspr_protocol::captcha::PowSolution;
+use sspr_protocol::gate::*;
+use sspr_protocol::register::*;
 use sspr_protocol::reset::*;
 use sspr_protocol::seal::SealedSecret;
 use sspr_protocol::{ApiError, ErrorCode, Lang};
@@ -83,16 +85,76 @@ pub async fn start(username: String, lang: Lang, purpose: Purpose) -> Result<Sta
     .await
 }
 
-pub async fn unlock_code(flow_id: String, code: String) -> Result<Completed, Failure> {
-    post(UNLOCK_CODE_PATH, &CodeAnswer { flow_id, code }).await
-}
-
-pub async fn captcha(flow_id: String, solution: PowSolution) -> Result<CodeSent, Failure> {
+pub async fn captcha(flow_id: String, solution: PowSolution) -> Result<Gate, Failure> {
     post(CAPTCHA_PATH, &CaptchaAnswer { flow_id, solution }).await
 }
 
-pub async fn code(flow_id: String, code: String) -> Result<NewPasswordStep, Failure> {
+pub async fn choose(
+    flow_id: String,
+    choice: u8,
+    phone: Option<String>,
+) -> Result<Challenge, Failure> {
+    post(
+        METHOD_PATH,
+        &ChooseMethod {
+            flow_id,
+            choice,
+            phone,
+        },
+    )
+    .await
+}
+
+pub async fn other_method(flow_id: String) -> Result<Gate, Failure> {
+    post(OTHER_METHOD_PATH, &FlowRef { flow_id }).await
+}
+
+pub async fn delivery(flow_id: String) -> Result<DeliveryState, Failure> {
+    post(DELIVERY_PATH, &FlowRef { flow_id }).await
+}
+
+pub async fn code(flow_id: String, code: String) -> Result<AfterGate, Failure> {
     post(CODE_PATH, &CodeAnswer { flow_id, code }).await
+}
+
+pub async fn sign_in(
+    username: String,
+    sealed_password: SealedSecret,
+    lang: Lang,
+) -> Result<Registered, Failure> {
+    post(
+        SIGN_IN_PATH,
+        &SignIn {
+            username,
+            sealed_password,
+            lang,
+        },
+    )
+    .await
+}
+
+pub async fn add_contact(session: String, slot: Slot, value: String) -> Result<CodeSent, Failure> {
+    post(
+        ADD_PATH,
+        &AddContact {
+            session,
+            slot,
+            value,
+        },
+    )
+    .await
+}
+
+pub async fn confirm(session: String, code: String) -> Result<Registered, Failure> {
+    post(CONFIRM_PATH, &Confirm { session, code }).await
+}
+
+pub async fn enrol_authenticator(session: String) -> Result<Enrolment, Failure> {
+    post(AUTHENTICATOR_PATH, &SessionRef { session }).await
+}
+
+pub async fn remove(session: String, slot: Slot) -> Result<Registered, Failure> {
+    post(REMOVE_PATH, &RemoveSlot { session, slot }).await
 }
 
 pub async fn resend(flow_id: String) -> Result<CodeSent, Failure> {

@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use sspr_protocol::gate::{Challenge, Gate};
 use sspr_protocol::i18n::Text;
-use sspr_protocol::reset::{CodeSent, NewPasswordStep, Purpose};
+use sspr_protocol::reset::{NewPasswordStep, Purpose};
 
 use crate::components::{LanguageSwitch, ModeSwitch, Steps};
 use crate::i18n::I18n;
@@ -12,7 +13,9 @@ use crate::pages::account::AccountPage;
 use crate::pages::change::ChangePage;
 use crate::pages::code::CodePage;
 use crate::pages::done::DonePage;
+use crate::pages::gate::GatePage;
 use crate::pages::new_password::NewPasswordPage;
+use crate::pages::register::RegisterPage;
 
 /// What the user came for: reset or unlock. Chosen on the first page, read by every step.
 #[derive(Clone, Copy)]
@@ -25,9 +28,13 @@ pub fn use_purpose() -> RwSignal<Purpose> {
 #[derive(Clone)]
 pub enum Step {
     Account,
+    Gate {
+        flow_id: String,
+        gate: Gate,
+    },
     Code {
         flow_id: String,
-        sent: CodeSent,
+        challenge: Challenge,
     },
     NewPassword {
         flow_id: String,
@@ -42,7 +49,7 @@ impl Step {
     fn number(&self) -> usize {
         match self {
             Step::Account => 1,
-            Step::Code { .. } => 2,
+            Step::Gate { .. } | Step::Code { .. } => 2,
             Step::NewPassword { .. } => 3,
             Step::Done { .. } => 4,
         }
@@ -88,15 +95,16 @@ pub fn App() -> impl IntoView {
                         let purpose = use_purpose();
                         view! {
                             <ModeSwitch />
-                            {move || if purpose.get() == Purpose::Change {
-                                view! { <ChangePage step available /> }.into_any()
-                            } else {
-                                view! { <AccountPage step available /> }.into_any()
+                            {move || match purpose.get() {
+                                Purpose::Change => view! { <ChangePage step available /> }.into_any(),
+                                Purpose::Register => view! { <RegisterPage available /> }.into_any(),
+                                _ => view! { <AccountPage step available /> }.into_any(),
                             }}
                         }
                         .into_any()
                     }
-                    Step::Code { flow_id, sent } => view! { <CodePage step flow_id sent /> }.into_any(),
+                    Step::Gate { flow_id, gate } => view! { <GatePage step flow_id gate /> }.into_any(),
+                    Step::Code { flow_id, challenge } => view! { <CodePage step flow_id challenge /> }.into_any(),
                     Step::NewPassword { flow_id, step: data } => view! { <NewPasswordPage step flow_id data /> }.into_any(),
                     Step::Done { account_name } => view! { <DonePage step account_name /> }.into_any(),
                 }}

@@ -7,6 +7,9 @@ mod i18n;
 mod pages;
 
 fn main() {
+    // Readable panics in development builds; the release build leaves the hook (and its
+    // formatting code) out to stay within the size budget.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::App);
 }

@@ -29,6 +29,10 @@ pub enum ErrorCode {
     CodeReused,
     /// The chosen method is not (or no longer) offered at this gate.
     MethodUnavailable,
+    /// A sign-in with a wrong user ID or password (or a locked or unknown account: the same).
+    SignInFailed,
+    /// Not a phone number or mail address this portal can send to.
+    InvalidContact,
     /// No agent is connected for the directory: nothing can be written back right now.
     WritebackUnavailable,
     /// The agent did not answer in time.
@@ -73,6 +77,8 @@ impl ErrorCode {
             Self::SendFailed => Text::ErrSendFailed,
             Self::CodeReused => Text::ErrCodeReused,
             Self::MethodUnavailable => Text::ErrMethodUnavailable,
+            Self::SignInFailed => Text::ErrSignInFailed,
+            Self::InvalidContact => Text::ErrInvalidContact,
             Self::WritebackUnavailable => Text::ErrWritebackUnavailable,
             Self::AgentTimeout => Text::ErrAgentTimeout,
             Self::PasswordTooShort => Text::ErrPasswordTooShort,

@@ -115,7 +115,9 @@ impl std::fmt::Debug for ChooseMethod {
 
 /// What the chosen method asks of the user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+// Externally tagged: an internally tagged enum makes serde buffer the whole body, which
+// costs the browser build kilobytes of parsing code.
+#[serde(rename_all = "snake_case")]
 pub enum Challenge {
     /// A code is on its way (mail, text or call).
     Code(CodeSent),
@@ -125,7 +127,7 @@ pub enum Challenge {
 
 /// What follows a passed gate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "next")]
+#[serde(rename_all = "snake_case")]
 pub enum AfterGate {
     Gate(Gate),
     NewPassword(NewPasswordStep),

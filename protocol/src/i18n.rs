@@ -48,24 +48,37 @@ impl Lang {
     }
 }
 
-macro_rules! texts {
-    ($($name:ident => $en:literal, $nl:literal;)*) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Text { $($name),* }
+/// Anything that has words in every language: the page's texts and the messages' texts.
+pub trait Phrase: Copy {
+    fn in_lang(self, lang: Lang) -> &'static str;
+}
 
-        impl Text {
-            pub const ALL: &'static [Text] = &[$(Text::$name),*];
+macro_rules! texts {
+    ($enum:ident; $($name:ident => $en:literal, $nl:literal;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $enum { $($name),* }
+
+        impl $enum {
+            pub const ALL: &'static [$enum] = &[$($enum::$name),*];
         }
 
-        pub fn t(lang: Lang, text: Text) -> &'static str {
-            match (lang, text) {
-                $((Lang::En, Text::$name) => $en, (Lang::Nl, Text::$name) => $nl,)*
+        impl Phrase for $enum {
+            fn in_lang(self, lang: Lang) -> &'static str {
+                match (lang, self) {
+                    $((Lang::En, $enum::$name) => $en, (Lang::Nl, $enum::$name) => $nl,)*
+                }
             }
         }
     };
 }
 
+pub fn t<P: Phrase>(lang: Lang, text: P) -> &'static str {
+    text.in_lang(lang)
+}
+
+// What the pages say (and the server's error messages).
 texts! {
+    Text;
     ProductName => "Password self-service", "Wachtwoord-selfservice";
     ResetTitle => "Reset your password", "Stel je wachtwoord opnieuw in";
     ResetIntro => "Forgot your password or locked out? Verify who you are and choose a new one.",
@@ -79,6 +92,32 @@ texts! {
     ChangePassword => "Change password", "Wachtwoord wijzigen";
     Changing => "Changing your password in your organisation's directory…", "Je wachtwoord wordt gewijzigd in de directory van je organisatie…";
     ChangedTitle => "Your password has been changed", "Je wachtwoord is gewijzigd";
+    ModeRegister => "My verification methods", "Mijn verificatiemethoden";
+    RegisterTitle => "Your verification methods", "Je verificatiemethoden";
+    RegisterIntro => "Sign in with your current password to see and change how you can prove it's you when you forget your password.",
+                     "Meld je aan met je huidige wachtwoord om te zien en te wijzigen hoe je kunt bewijzen wie je bent als je je wachtwoord vergeet.";
+    PasswordLabel => "Password", "Wachtwoord";
+    SignInButton => "Sign in", "Aanmelden";
+    SigningIn => "Checking your password with your organisation's directory…", "Je wachtwoord wordt gecontroleerd bij de directory van je organisatie…";
+    RegisterSignedIn => "Signed in as {name}. Your account's own address {mail} is always used.",
+                        "Aangemeld als {name}. Het eigen adres van je account, {mail}, wordt altijd gebruikt.";
+    SlotFromDirectory => "From your organisation's directory", "Uit de directory van je organisatie";
+    SlotFromYou => "Registered by you", "Door jou geregistreerd";
+    SlotNotSet => "Not set up", "Niet ingesteld";
+    AddMethod => "Add", "Toevoegen";
+    ReplaceMethod => "Replace", "Vervangen";
+    RemoveMethod => "Remove", "Verwijderen";
+    SetUpMethod => "Set up", "Instellen";
+    PhoneValueLabel => "Phone number, with country code if abroad", "Telefoonnummer, met landcode als het buitenlands is";
+    MailValueLabel => "Email address", "E-mailadres";
+    SendCodeButton => "Send a code", "Stuur een code";
+    ConfirmCodeButton => "Confirm", "Bevestigen";
+    AuthenticatorScan => "Scan this code with your authenticator app, then type the code it shows.",
+                         "Scan deze code met je authenticator-app en typ dan de code die hij toont.";
+    AuthenticatorQrAlt => "QR code for your authenticator app", "QR-code voor je authenticator-app";
+    AuthenticatorSecretLabel => "Cannot scan? Type this key in the app:", "Lukt scannen niet? Typ deze sleutel in de app:";
+    MethodSaved => "Saved. Your other addresses get a message about this change.", "Opgeslagen. Je andere adressen krijgen een bericht over deze wijziging.";
+    Saving => "Saving…", "Opslaan…";
     ModeLabel => "What do you want to do?", "Wat wil je doen?";
     UnlockTitle => "Unlock your account", "Deblokkeer je account";
     UnlockIntro => "Locked out after too many attempts? Verify who you are and your account is unlocked. Your password stays the same.",
@@ -165,6 +204,10 @@ texts! {
                      "Deze code is al gebruikt. Wacht op de volgende code in je app.";
     ErrMethodUnavailable => "That method is not available for this step. Choose another one.",
                             "Die methode is niet beschikbaar voor deze stap. Kies een andere.";
+    ErrSignInFailed => "The user ID or password is not correct, or the account is locked.",
+                       "De gebruikers-ID of het wachtwoord klopt niet, of het account is geblokkeerd.";
+    ErrInvalidContact => "That is not a phone number or mail address we can send a code to.",
+                         "Dat is geen telefoonnummer of mailadres waar we een code naartoe kunnen sturen.";
     ErrWritebackUnavailable => "Password reset is unavailable right now because your organisation's directory cannot be reached. Try again later.",
                                "Wachtwoord opnieuw instellen is nu niet mogelijk omdat de directory van je organisatie niet bereikbaar is. Probeer het later opnieuw.";
     ErrAgentTimeout => "Your organisation's directory did not confirm the change in time. Try signing in with the new password; if that does not work, try again.",
@@ -199,13 +242,6 @@ texts! {
                        "Dit token is onbekend, al gebruikt of verlopen. Maak een nieuw token met `sspr-server token create`.";
     ErrNetwork => "The portal could not be reached. Check your connection and try again.",
                   "De portal was niet bereikbaar. Controleer je verbinding en probeer het opnieuw.";
-    MailCodeSubject => "Your verification code: {code}", "Je verificatiecode: {code}";
-    MailCodeBody => "Hello,\n\nYour verification code to reset your password is:\n\n    {code}\n\nIt is valid for {min} minutes. Nobody from your organisation will ever ask you for this code.\nIf you did not ask to reset your password, you can ignore this message; nothing changes.\n",
-                    "Hallo,\n\nJe verificatiecode om je wachtwoord opnieuw in te stellen is:\n\n    {code}\n\nDe code is {min} minuten geldig. Niemand van je organisatie zal je ooit om deze code vragen.\nHeb je niet gevraagd om je wachtwoord opnieuw in te stellen? Dan kun je dit bericht negeren; er verandert niets.\n";
-    SmsCodeBody => "Your verification code is {code}. It is valid for {min} minutes. Never share it.",
-                   "Je verificatiecode is {code}. De code is {min} minuten geldig. Deel hem met niemand.";
-    VoiceCodeSpeech => "Hello. Your verification code is: {digits}. Once more: {digits}. Goodbye.",
-                       "Hallo. Je verificatiecode is: {digits}. Nog een keer: {digits}. Tot ziens.";
     GateTitle => "Verify your identity", "Bevestig wie je bent";
     GateOfTwo => "Step {n} of {of}: choose how to verify.", "Stap {n} van {of}: kies hoe je dit bevestigt.";
     GateSecond => "Choose a different method for the second check.", "Kies voor de tweede controle een andere methode.";
@@ -221,25 +257,45 @@ texts! {
     PhoneConfirmHint => "We only send when it matches, so nobody can make someone else's phone ring.",
                         "We versturen alleen als het klopt, zodat niemand andermans telefoon kan laten overgaan.";
     PhoneRequired => "Type the whole phone number.", "Typ het hele telefoonnummer.";
-    ContinueButton => "Continue", "Verder";
     TextSentTo => "We texted a code of {n} digits to {dest}.", "We hebben een code van {n} cijfers ge-sms't naar {dest}.";
     CallingTo => "We are calling {dest}. Type the {n} digits you hear.", "We bellen {dest}. Typ de {n} cijfers die je hoort.";
     AuthenticatorPrompt => "Open your authenticator app and type the {n}-digit code it shows now.",
                            "Open je authenticator-app en typ de code van {n} cijfers die hij nu toont.";
     OtherMethod => "Use another method", "Een andere methode gebruiken";
+    SlotMobile => "Mobile phone", "Mobiele telefoon";
+    SlotOfficePhone => "Office phone", "Kantoortelefoon";
+    SlotAltMail => "Alternate email", "Alternatief e-mailadres";
+    SlotAuthenticator => "Authenticator app", "Authenticator-app";
+}
+
+// What mails, texts and calls say: only the server sends them, so the browser carries none.
+texts! {
+    Notice;
+    MailCodeSubject => "Your verification code: {code}", "Je verificatiecode: {code}";
+    MailCodeBody => "Hello,\n\nYour verification code to reset your password is:\n\n    {code}\n\nIt is valid for {min} minutes. Nobody from your organisation will ever ask you for this code.\nIf you did not ask to reset your password, you can ignore this message; nothing changes.\n",
+                    "Hallo,\n\nJe verificatiecode om je wachtwoord opnieuw in te stellen is:\n\n    {code}\n\nDe code is {min} minuten geldig. Niemand van je organisatie zal je ooit om deze code vragen.\nHeb je niet gevraagd om je wachtwoord opnieuw in te stellen? Dan kun je dit bericht negeren; er verandert niets.\n";
+    SmsCodeBody => "Your verification code is {code}. It is valid for {min} minutes. Never share it.",
+                   "Je verificatiecode is {code}. De code is {min} minuten geldig. Deel hem met niemand.";
+    VoiceCodeSpeech => "Hello. Your verification code is: {digits}. Once more: {digits}. Goodbye.",
+                       "Hallo. Je verificatiecode is: {digits}. Nog een keer: {digits}. Tot ziens.";
     MailUnlockSubject => "Your account was unlocked", "Je account is gedeblokkeerd";
     MailUnlockBody => "Hello,\n\nYour account {account} was unlocked through the self-service portal at {time} (UTC). Your password did not change.\nIf this was not you, contact your helpdesk at once.\n",
                       "Hallo,\n\nJe account {account} is om {time} (UTC) gedeblokkeerd via de selfserviceportal. Je wachtwoord is niet gewijzigd.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";
     MailChangeSubject => "Your password was changed", "Je wachtwoord is gewijzigd";
     MailChangeBody => "Hello,\n\nThe password of your account {account} was changed through the self-service portal at {time} (UTC).\nIf this was not you, contact your helpdesk at once.\n",
                       "Hallo,\n\nHet wachtwoord van je account {account} is om {time} (UTC) gewijzigd via de selfserviceportal.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";
+    MailMethodsSubject => "Your verification methods changed", "Je verificatiemethoden zijn gewijzigd";
+    MailMethodsBody => "Hello,\n\nThe verification methods of your account {account} changed at {time} (UTC): {change}.\nThese methods let someone reset your password. If this was not you, contact your helpdesk at once.\n",
+                       "Hallo,\n\nDe verificatiemethoden van je account {account} zijn om {time} (UTC) gewijzigd: {change}.\nMet deze methoden kan iemand je wachtwoord opnieuw instellen. Was jij dit niet? Neem dan direct contact op met je helpdesk.\n";
+    ChangeAdded => "{method} added", "{method} toegevoegd";
+    ChangeRemoved => "{method} removed", "{method} verwijderd";
     MailResetSubject => "Your password was reset", "Je wachtwoord is opnieuw ingesteld";
     MailResetBody => "Hello,\n\nThe password of your account {account} was reset through the self-service portal at {time} (UTC).\nIf this was not you, contact your helpdesk at once.\n",
                      "Hallo,\n\nHet wachtwoord van je account {account} is om {time} (UTC) opnieuw ingesteld via de selfserviceportal.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";
 }
 
 /// A text with its `{name}` placeholders filled in.
-pub fn tf(lang: Lang, text: Text, args: &[(&str, &str)]) -> String {
+pub fn tf<P: Phrase>(lang: Lang, text: P, args: &[(&str, &str)]) -> String {
     let mut out = t(lang, text).to_owned();
     for (name, value) in args {
         out = out.replace(&format!("{{{name}}}"), value);
@@ -253,8 +309,15 @@ mod tests {
 
     #[test]
     fn every_text_has_both_languages_with_the_same_placeholders() {
-        for text in Text::ALL {
-            let (en, nl) = (t(Lang::En, *text), t(Lang::Nl, *text));
+        let all = Text::ALL
+            .iter()
+            .map(|p| (format!("{p:?}"), t(Lang::En, *p), t(Lang::Nl, *p)))
+            .chain(
+                Notice::ALL
+                    .iter()
+                    .map(|p| (format!("{p:?}"), t(Lang::En, *p), t(Lang::Nl, *p))),
+            );
+        for (text, en, nl) in all {
             assert!(!en.is_empty() && !nl.is_empty(), "{text:?}");
             let holes = |s: &str| {
                 let mut v: Vec<String> = s

@@ -14,6 +14,7 @@ pub mod gate;
 pub mod i18n;
 pub mod package;
 pub mod policy;
+pub mod register;
 pub mod relay;
 pub mod reset;
 pub mod seal;

@@ -23,6 +23,8 @@ pub enum Purpose {
     Unlock,
     /// A change with the current password; it has no gates and never starts a reset flow.
     Change,
+    /// Registering methods, after a sign-in with the current password; no reset flow either.
+    Register,
 }
 
 /// Usernames longer than this are refused before anything else happens.

@@ -18,6 +18,9 @@ pub fn config(dc: &SambaDc) -> DirectoryConfig {
         scope: vec![],
         allow_reset_without_history: true,
         timeout_secs: 10,
+        contacts: sspr_agent::config::AgentConfig::default()
+            .directory
+            .contacts,
     }
 }
 

@@ -2,64 +2,13 @@
 //! user or attacker can take, and the proof by binding to AD.
 
 use reqwest::StatusCode;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use sspr_protocol::gate::Gate;
 use sspr_protocol::reset::*;
 use sspr_protocol::seal::seal;
 use sspr_protocol::{ApiError, ErrorCode};
+use sspr_tests::api::{new_password, post, submit_code, to_mail_code};
 use sspr_tests::samba;
 use sspr_tests::stack::Stack;
-
-async fn post<B: Serialize, T: DeserializeOwned>(
-    stack: &Stack,
-    path: &str,
-    body: &B,
-) -> Result<T, (StatusCode, ApiError)> {
-    let response = stack
-        .http
-        .post(stack.api(path))
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status();
-    if status.is_success() {
-        Ok(response.json().await.expect("json body"))
-    } else {
-        Err((status, response.json().await.expect("error body")))
-    }
-}
-
-/// Start → CAPTCHA solved → code gate.
-async fn to_code_gate(stack: &Stack, username: &str) -> (String, CodeSent) {
-    to_code_gate_for(stack, username, Purpose::Reset).await
-}
-
-async fn to_code_gate_for(stack: &Stack, username: &str, purpose: Purpose) -> (String, CodeSent) {
-    let started: Started = post(
-        stack,
-        START_PATH,
-        &StartRequest {
-            username: username.into(),
-            lang: Default::default(),
-            purpose,
-        },
-    )
-    .await
-    .expect("start");
-    let solution = started.captcha.solve_range(0, u64::MAX).expect("solvable");
-    let sent: CodeSent = post(
-        stack,
-        CAPTCHA_PATH,
-        &CaptchaAnswer {
-            flow_id: started.flow_id.clone(),
-            solution,
-        },
-    )
-    .await
-    .expect("captcha");
-    (started.flow_id, sent)
-}
 
 #[tokio::test]
 async fn reset_through_the_api_lands_in_ad() {
@@ -73,7 +22,7 @@ async fn reset_through_the_api_lands_in_ad() {
     .expect("user");
     let stack = Stack::start(dc, |o| o.capture_relay = true).await;
 
-    let (flow_id, sent) = to_code_gate(&stack, &dc.upn("api.reset")).await;
+    let (flow_id, sent) = to_mail_code(&stack, &dc.upn("api.reset"), Purpose::Reset).await;
     assert_eq!(sent.destination, "a•••••@c•••.example.test");
     assert_eq!(sent.code_length, 8);
     let mail = stack.smtp.wait_for_mail("api.reset@corp.example.test", 0);
@@ -86,45 +35,26 @@ async fn reset_through_the_api_lands_in_ad() {
     } else {
         "00000000"
     };
-    let err = post::<_, NewPasswordStep>(
-        &stack,
-        CODE_PATH,
-        &CodeAnswer {
-            flow_id: flow_id.clone(),
-            code: wrong.into(),
-        },
-    )
-    .await
-    .expect_err("wrong code");
+    let err = submit_code(&stack, &flow_id, wrong)
+        .await
+        .expect_err("wrong code");
     assert_eq!(
         (err.0, err.1.code, err.1.attempts_left),
         (StatusCode::BAD_REQUEST, ErrorCode::WrongCode, Some(4))
     );
 
-    let step: NewPasswordStep = post(
-        &stack,
-        CODE_PATH,
-        &CodeAnswer {
-            flow_id: flow_id.clone(),
-            code: code.clone(),
-        },
-    )
-    .await
-    .expect("right code");
+    let step = new_password(
+        submit_code(&stack, &flow_id, &code)
+            .await
+            .expect("right code"),
+    );
     assert_eq!(step.names.account_name, "api.reset");
     assert!(step.policy.complexity);
     assert!(step.agent_key.spki_der.len() > 400, "an RSA-3072 key");
     // The code is single use.
-    let again = post::<_, NewPasswordStep>(
-        &stack,
-        CODE_PATH,
-        &CodeAnswer {
-            flow_id: flow_id.clone(),
-            code,
-        },
-    )
-    .await
-    .expect_err("replay");
+    let again = submit_code(&stack, &flow_id, &code)
+        .await
+        .expect_err("replay");
     assert_eq!(
         (again.0, again.1.code),
         (StatusCode::CONFLICT, ErrorCode::WrongStep)
@@ -219,8 +149,8 @@ async fn unknown_users_get_the_same_answers_and_no_mail() {
     let stack = Stack::start(dc, |_| {}).await;
     // The decoy first: a mail it wrongly sent would be on its way before the real account's
     // mail that the end of this test waits for.
-    let (flow_id, unknown) = to_code_gate(&stack, "api.nobody").await;
-    let (_, known) = to_code_gate(&stack, "api.known").await;
+    let (flow_id, unknown) = to_mail_code(&stack, "api.nobody", Purpose::Reset).await;
+    let (_, known) = to_mail_code(&stack, "api.known", Purpose::Reset).await;
     assert_eq!(
         known.destination.chars().count(),
         unknown.destination.chars().count()
@@ -231,16 +161,9 @@ async fn unknown_users_get_the_same_answers_and_no_mail() {
         (unknown.code_length, unknown.code_ttl_secs)
     );
     // Any code is "wrong", exactly like a real account's wrong code.
-    let err = post::<_, NewPasswordStep>(
-        &stack,
-        CODE_PATH,
-        &CodeAnswer {
-            flow_id,
-            code: "12345678".into(),
-        },
-    )
-    .await
-    .expect_err("decoy");
+    let err = submit_code(&stack, &flow_id, "12345678")
+        .await
+        .expect_err("decoy");
     assert_eq!(
         (err.0, err.1.code, err.1.attempts_left),
         (StatusCode::BAD_REQUEST, ErrorCode::WrongCode, Some(4))
@@ -326,7 +249,7 @@ async fn bad_input_gets_clear_client_errors() {
         .map(|n| sspr_protocol::captcha::PowSolution { nonce: n })
         .find(|s| !started.captcha.accepts(*s))
         .expect("a wrong nonce");
-    let err = post::<_, CodeSent>(
+    let err = post::<_, Gate>(
         &stack,
         CAPTCHA_PATH,
         &CaptchaAnswer {
@@ -396,7 +319,7 @@ async fn over_tls_the_agent_reconnects_and_flows_survive_a_server_restart() {
     // https and relays over wss, trusting that CA through server_ca_file.
     let mut stack = Stack::start(dc, |o| o.tls = true).await;
     assert!(stack.server.url.starts_with("https://"));
-    let (flow_id, _) = to_code_gate(&stack, "tls.nobody").await;
+    let (flow_id, _) = to_mail_code(&stack, "tls.nobody", Purpose::Reset).await;
 
     // A resend inside the cooldown is refused with the time to wait.
     let response = stack
@@ -424,16 +347,9 @@ async fn over_tls_the_agent_reconnects_and_flows_survive_a_server_restart() {
         "the agent reconnected after the restart ({connects} connects)"
     );
     // The flow lives in the database, not in the process: it is still at its code gate.
-    let err = post::<_, NewPasswordStep>(
-        &stack,
-        CODE_PATH,
-        &CodeAnswer {
-            flow_id,
-            code: "12345678".into(),
-        },
-    )
-    .await
-    .expect_err("decoy code");
+    let err = submit_code(&stack, &flow_id, "12345678")
+        .await
+        .expect_err("decoy code");
     assert_eq!(
         (err.1.code, err.1.attempts_left),
         (ErrorCode::WrongCode, Some(4))
@@ -461,27 +377,17 @@ async fn unlock_through_the_api_lifts_a_real_lockout() {
     );
     let stack = Stack::start(dc, |_| {}).await;
 
-    let (flow_id, _) = to_code_gate_for(&stack, "api.locked", Purpose::Unlock).await;
+    let (flow_id, _) = to_mail_code(&stack, "api.locked", Purpose::Unlock).await;
     let code = stack
         .smtp
         .wait_for_mail("api.locked@corp.example.test", 0)
         .code()
         .expect("code");
-    // An unlock flow cannot be finished as a reset, and the code survives the attempt.
-    let err = post::<_, NewPasswordStep>(
-        &stack,
-        CODE_PATH,
-        &CodeAnswer {
-            flow_id: flow_id.clone(),
-            code: code.clone(),
-        },
-    )
-    .await
-    .expect_err("not a reset flow");
-    assert_eq!(err.1.code, ErrorCode::WrongStep);
-    let done: Completed = post(&stack, UNLOCK_CODE_PATH, &CodeAnswer { flow_id, code })
-        .await
-        .expect("unlock");
+    // The unlock's last gate unlocks at once: no new-password step.
+    let done = match submit_code(&stack, &flow_id, &code).await.expect("unlock") {
+        sspr_protocol::gate::AfterGate::Completed(done) => done,
+        other => panic!("completed, not {other:?}"),
+    };
     assert_eq!(done.account_name, "api.locked");
     crate::agent_ad::bind_as(dc, "api.locked", "Kept-Passw0rd!")
         .await

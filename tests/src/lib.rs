@@ -5,6 +5,7 @@
 //! Processes started here die with the process that started them (their stdin is a pipe from
 //! us; a small shell watchdog kills them on EOF), so a crashed run leaves nothing holding ports.
 
+pub mod api;
 pub mod browser;
 pub mod pki;
 pub mod processes;

@@ -206,7 +206,9 @@ pub async fn code(
                 e.error_code(),
                 ErrorCode::WrongCode | ErrorCode::CodeExhausted
             ) {
-                state.limiter.record(Limited::GateFailure, &account_key, now);
+                state
+                    .limiter
+                    .record(Limited::GateFailure, &account_key, now);
             }
             return Err(e);
         }
@@ -239,7 +241,10 @@ fn check_totp(state: &AppState, anchor: &str, code: &str, now: i64) -> Result<To
     })?)
 }
 
-fn new_password_step(state: &AppState, account: AccountTarget) -> Result<NewPasswordStep, AppError> {
+fn new_password_step(
+    state: &AppState,
+    account: AccountTarget,
+) -> Result<NewPasswordStep, AppError> {
     let agent = state
         .hub
         .for_directory(&account.directory, crate::now())

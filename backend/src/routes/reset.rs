@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::Json;
 use sspr_protocol::captcha::PowChallenge;
-use sspr_protocol::i18n::{tf, Lang, Text};
-use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::gate::{Family, Gate, Method};
+use sspr_protocol::i18n::{tf, Lang, Notice};
+use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::relay::Account;
 use sspr_protocol::reset::{
     account_part, CaptchaAnswer, Completed, PasswordSubmit, Purpose, StartRequest, Started,
@@ -21,9 +21,9 @@ use crate::flow::{AccountTarget, Gates, ResetFlow, Target};
 use crate::hub::LiveAgent;
 use crate::json::ApiJson;
 use crate::limits::Limited;
+use crate::middleware::ClientAddress;
 use crate::phone::Number;
 use crate::registration::{self, Contact};
-use crate::middleware::ClientAddress;
 use crate::state::AppState;
 use crate::writeback;
 
@@ -50,8 +50,8 @@ pub async fn start(
 ) -> Result<Json<Started>, AppError> {
     let now = crate::now();
     let username = clean_username(&request.username)?;
-    if request.purpose == Purpose::Change {
-        // A change has no gates: it goes to its own endpoint with the current password.
+    if matches!(request.purpose, Purpose::Change | Purpose::Register) {
+        // Neither has gates: both go to their own endpoints with the current password.
         return Err(ErrorCode::BadRequest.into());
     }
     state
@@ -193,9 +193,13 @@ fn decoy_contacts(
     }];
     let phone_share = u16::from(seed[0]) * 100 / 256;
     let two_gates = state.config.policy.gates >= 2;
-    if state.config.phone.enabled() && (phone_share < u16::from(r.decoy_phone_percent) || two_gates) {
+    if state.config.phone.enabled() && (phone_share < u16::from(r.decoy_phone_percent) || two_gates)
+    {
         let country = state.config.phone.country_code();
-        let digits: String = seed[2..10].iter().map(|b| char::from(b'0' + b % 10)).collect();
+        let digits: String = seed[2..10]
+            .iter()
+            .map(|b| char::from(b'0' + b % 10))
+            .collect();
         contacts.push(Contact {
             family: Family::Mobile,
             to: format!("+{country}6{digits}"),
@@ -312,9 +316,9 @@ async fn apply(
 /// does not go unnoticed.
 pub(crate) fn notify(state: &AppState, to: String, name: String, op: Operation, lang: Lang) {
     let (subject, body) = match op {
-        Operation::Unlock => (Text::MailUnlockSubject, Text::MailUnlockBody),
-        Operation::Change => (Text::MailChangeSubject, Text::MailChangeBody),
-        Operation::Reset => (Text::MailResetSubject, Text::MailResetBody),
+        Operation::Unlock => (Notice::MailUnlockSubject, Notice::MailUnlockBody),
+        Operation::Change => (Notice::MailChangeSubject, Notice::MailChangeBody),
+        Operation::Reset => (Notice::MailResetSubject, Notice::MailResetBody),
         Operation::Verify => return,
     };
     let state = state.clone();

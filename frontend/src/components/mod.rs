@@ -67,8 +67,10 @@ pub fn Steps(current: Signal<usize>) -> impl IntoView {
         sspr_protocol::reset::Purpose::Reset => {
             vec![Text::StepAccount, Text::StepVerify, Text::StepNewPassword]
         }
-        // A change is one page: no steps to show.
-        sspr_protocol::reset::Purpose::Change => vec![],
+        // A change and a registration are one page each: no steps to show.
+        sspr_protocol::reset::Purpose::Change | sspr_protocol::reset::Purpose::Register => {
+            vec![]
+        }
     };
     view! {
         <nav class="steps" aria-label=move || i18n.tf(Text::StepOf, &[("n", &current.get().min(names().len()).to_string()), ("total", &names().len().to_string())])>
@@ -159,7 +161,7 @@ pub fn StartOver(step: RwSignal<crate::app::Step>) -> impl IntoView {
     }
 }
 
-/// Reset, unlock or change: the three things a user comes here for.
+/// Reset, unlock, change or register: the four things a user comes here for.
 #[component]
 pub fn ModeSwitch() -> impl IntoView {
     use sspr_protocol::reset::Purpose;
@@ -169,6 +171,7 @@ pub fn ModeSwitch() -> impl IntoView {
         (Purpose::Reset, Text::ModeReset, "mode-reset"),
         (Purpose::Unlock, Text::ModeUnlock, "mode-unlock"),
         (Purpose::Change, Text::ModeChange, "mode-change"),
+        (Purpose::Register, Text::ModeRegister, "mode-register"),
     ];
     view! {
         <div class="mode-switch" role="radiogroup" aria-label=move || i18n.t(Text::ModeLabel)>

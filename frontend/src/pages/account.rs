@@ -75,9 +75,9 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
             let solution = solve(&started.captcha, |pct| busy.set(Some(Busy::Captcha(pct)))).await;
             busy.set(Some(Busy::Sending));
             match api::captcha(started.flow_id.clone(), solution).await {
-                Ok(sent) => step.set(Step::Code {
+                Ok(gate) => step.set(Step::Gate {
                     flow_id: started.flow_id,
-                    sent,
+                    gate,
                 }),
                 Err(failure) => fail(failure),
             }

@@ -1,28 +1,61 @@
-//! Step 2: the code we mailed.
+//! Step 2b: the code — from a mail, a text or a call, or from the authenticator app.
 
+use gloo_timers::future::TimeoutFuture;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use sspr_protocol::gate::{AfterGate, Challenge, Delivery, Method};
 use sspr_protocol::i18n::Text;
-use sspr_protocol::reset::CodeSent;
+use sspr_protocol::reset::{CodeSent, Purpose};
 
 use crate::api;
 use crate::app::{use_purpose, Step};
 use crate::components::{focus_on_mount, ErrorBanner, Progress, StartOver};
 use crate::i18n::use_i18n;
-use sspr_protocol::reset::Purpose;
+
+/// How long after a send the page asks once whether the provider took it.
+const DELIVERY_CHECK_MS: u32 = 2_500;
+
+/// The sentence that says where the code went.
+fn sent_text(sent: &CodeSent) -> Text {
+    match sent.method {
+        Method::MobileText => Text::TextSentTo,
+        Method::MobileCall | Method::OfficeCall => Text::CallingTo,
+        _ => Text::CodeSentTo,
+    }
+}
 
 #[component]
-pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl IntoView {
+pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> impl IntoView {
     let i18n = use_i18n();
     focus_on_mount("code");
     let flow = StoredValue::new(flow_id);
     let purpose = use_purpose();
-    let sent = RwSignal::new(sent);
+    let challenge = RwSignal::new(challenge);
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let info = RwSignal::new(None::<String>);
     let busy = RwSignal::new(None::<Text>);
+    let digits = move || match challenge.get() {
+        Challenge::Code(sent) => sent.code_length,
+        Challenge::Authenticator { digits } => digits,
+    };
+    let is_sent = move || matches!(challenge.get(), Challenge::Code(_));
+
+    // Sends run in the background; ask once whether this one got out.
+    let check_delivery = move || {
+        spawn_local(async move {
+            TimeoutFuture::new(DELIVERY_CHECK_MS).await;
+            if let Ok(state) = api::delivery(flow.get_value()).await {
+                if state.delivery == Delivery::Failed {
+                    error.set(Some(i18n.t(Text::ErrSendFailed).to_owned()));
+                }
+            }
+        });
+    };
+    if is_sent() {
+        check_delivery();
+    }
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -40,30 +73,24 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl I
         }
         error.set(None);
         info.set(None);
-        let unlock = purpose.get_untracked() == Purpose::Unlock;
-        busy.set(Some(if unlock {
+        busy.set(Some(if purpose.get_untracked() == Purpose::Unlock {
             Text::Unlocking
         } else {
             Text::Verifying
         }));
         spawn_local(async move {
-            let next = if unlock {
-                api::unlock_code(flow.get_value(), typed)
-                    .await
-                    .map(|done| Step::Done {
-                        account_name: done.account_name,
-                    })
-            } else {
-                api::code(flow.get_value(), typed)
-                    .await
-                    .map(|next| Step::NewPassword {
-                        flow_id: flow.get_value(),
-                        step: next,
-                    })
-            };
-            match next {
-                Ok(next) => step.set(next),
+            let flow_id = flow.get_value();
+            match api::code(flow_id.clone(), typed).await {
+                Ok(AfterGate::Gate(gate)) => step.set(Step::Gate { flow_id, gate }),
+                Ok(AfterGate::NewPassword(next)) => step.set(Step::NewPassword {
+                    flow_id,
+                    step: next,
+                }),
+                Ok(AfterGate::Completed(done)) => step.set(Step::Done {
+                    account_name: done.account_name,
+                }),
                 Err(failure) => {
+                    code.set(String::new());
                     error.set(Some(i18n.failure(&failure)));
                     busy.set(None);
                 }
@@ -81,13 +108,27 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl I
         spawn_local(async move {
             match api::resend(flow.get_value()).await {
                 Ok(again) => {
-                    sent.set(again);
+                    challenge.set(Challenge::Code(again));
                     code.set(String::new());
                     info.set(Some(i18n.t(Text::CodeResent).to_owned()));
+                    check_delivery();
                 }
                 Err(failure) => error.set(Some(i18n.failure(&failure))),
             }
             busy.set(None);
+        });
+    };
+
+    let other = move |_| {
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        spawn_local(async move {
+            let flow_id = flow.get_value();
+            match api::other_method(flow_id.clone()).await {
+                Ok(gate) => step.set(Step::Gate { flow_id, gate }),
+                Err(failure) => error.set(Some(i18n.failure(&failure))),
+            }
         });
     };
 
@@ -96,9 +137,9 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl I
     view! {
         <h1>{move || i18n.t(Text::StepVerify)}</h1>
         <p class="lead" id="code-sent">
-            {move || {
-                let s = sent.get();
-                i18n.tf(Text::CodeSentTo, &[("n", &s.code_length.to_string()), ("dest", &s.destination)])
+            {move || match challenge.get() {
+                Challenge::Code(s) => i18n.tf(sent_text(&s), &[("n", &s.code_length.to_string()), ("dest", &s.destination)]),
+                Challenge::Authenticator { digits } => i18n.tf(Text::AuthenticatorPrompt, &[("n", &digits.to_string())]),
             }}
         </p>
         <form on:submit=submit novalidate>
@@ -111,21 +152,31 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, sent: CodeSent) -> impl I
                 inputmode="numeric"
                 autocomplete="one-time-code"
                 autofocus
-                maxlength=move || sent.get().code_length.to_string()
+                maxlength=move || digits().to_string()
                 aria-describedby="code-hint"
                 prop:value=move || code.get()
                 on:input=move |ev| code.set(event_target_value(&ev))
             />
-            <p id="code-hint" class="hint">
-                {move || i18n.tf(Text::CodeHint, &[("min", &(sent.get().code_ttl_secs / 60).to_string())])}
-            </p>
+            {move || match challenge.get() {
+                Challenge::Code(s) => Some(view! {
+                    <p id="code-hint" class="hint">
+                        {move || i18n.tf(Text::CodeHint, &[("min", &(s.code_ttl_secs / 60).to_string())])}
+                    </p>
+                }),
+                Challenge::Authenticator { .. } => None,
+            }}
             <ErrorBanner error />
             {move || info.get().map(|m| view! { <div class="notice notice-info" role="status">{m}</div> })}
             <button id="verify" type="submit" class="primary" disabled=move || busy.get().is_some()>
                 {move || i18n.t(Text::Verify)}
             </button>
-            <button id="resend" type="button" class="link" on:click=resend disabled=move || busy.get().is_some()>
-                {move || i18n.t(Text::ResendCode)}
+            <Show when=is_sent>
+                <button id="resend" type="button" class="link" on:click=resend disabled=move || busy.get().is_some()>
+                    {move || i18n.t(Text::ResendCode)}
+                </button>
+            </Show>
+            <button id="other-method" type="button" class="link" on:click=other disabled=move || busy.get().is_some()>
+                {move || i18n.t(Text::OtherMethod)}
             </button>
             <Progress message=progress />
             <StartOver step />

@@ -13,7 +13,7 @@ pub fn DonePage(step: RwSignal<Step>, account_name: String) -> impl IntoView {
     view! {
         <div class="done" role="status">
             <div class="done-icon" aria-hidden="true">"✓"</div>
-            <h1 id="done">{move || i18n.t(match purpose.get() { Purpose::Unlock => Text::UnlockedTitle, Purpose::Change => Text::ChangedTitle, Purpose::Reset => Text::DoneTitle })}</h1>
+            <h1 id="done">{move || i18n.t(match purpose.get() { Purpose::Unlock => Text::UnlockedTitle, Purpose::Change => Text::ChangedTitle, Purpose::Reset | Purpose::Register => Text::DoneTitle })}</h1>
             <p class="lead"><strong>{account_name}</strong></p>
             <p>{move || i18n.t(if unlock() { Text::UnlockedBody } else { Text::DoneBody })}</p>
             <button type="button" class="secondary" on:click=move |_| step.set(Step::Account)>

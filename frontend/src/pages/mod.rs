@@ -4,4 +4,6 @@ pub mod account;
 pub mod change;
 pub mod code;
 pub mod done;
+pub mod gate;
 pub mod new_password;
+pub mod register;

@@ -1,0 +1,455 @@
+//! Registration of verification methods. The user signs in with the current password, sealed
+//! to the agent and checked by it binding as the user; after that the session may add (with a
+//! code to the new number or address), replace or remove methods. Every change is mailed to the
+//! user's other addresses, so a stranger's registration does not go unnoticed.
+
+use axum::extract::State;
+use axum::Json;
+use qrcode::render::svg;
+use qrcode::QrCode;
+use sspr_protocol::gate::Method;
+use sspr_protocol::i18n::{t, tf, Lang, Notice, Text};
+use sspr_protocol::package::{Flags, Operation, PackageBody};
+use sspr_protocol::register::{
+    AddContact, Confirm, Enrolment, Registered, RemoveSlot, SessionRef, SignIn, Slot, Source,
+};
+use sspr_protocol::reset::CodeSent;
+use sspr_protocol::ErrorCode;
+
+use crate::courier::{self, Parcel};
+use crate::crypto::{self, token_hash};
+use crate::error::AppError;
+use crate::flow::PendingCode;
+use crate::json::ApiJson;
+use crate::limits::Limited;
+use crate::middleware::ClientAddress;
+use crate::phone::Number;
+use crate::registration::{
+    Authenticator, Pending, RegisterSession, Registration, TotpCheck, TOTP_DIGITS,
+};
+use crate::routes::reset::{account_key, clean_username, format_utc, MAX_SEALED_BYTES};
+use crate::state::AppState;
+use crate::writeback;
+
+/// A registration session lives this long; every step must come within it.
+const SESSION_TTL_SECS: i64 = 900;
+
+fn registered(
+    state: &AppState,
+    id: String,
+    session: &RegisterSession,
+) -> Result<Registered, AppError> {
+    let registration = state.store.registration(&session.anchor)?;
+    Ok(Registered {
+        session: id,
+        account_name: session.account_name.clone(),
+        display_name: session.display_name.clone(),
+        primary_mail: session
+            .mail
+            .as_deref()
+            .map(crate::mail::mask_mail)
+            .unwrap_or_default(),
+        slots: session.slots(registration.as_ref(), &state.config.phone),
+    })
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    ApiJson(request): ApiJson<SignIn>,
+) -> Result<Json<Registered>, AppError> {
+    let now = crate::now();
+    let username = clean_username(&request.username)?;
+    let sealed = request.sealed_password;
+    if sealed.ciphertext.len() > MAX_SEALED_BYTES || sealed.key_id.len() > 64 {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    state
+        .limiter
+        .hit(Limited::SignIn, &client, now)
+        .map_err(AppError::too_many)?;
+    // Stop before AD would lock the account: wrong guesses here never lock anyone out.
+    let key = account_key(&username);
+    state
+        .limiter
+        .check(Limited::SignInFailure, &key, now)
+        .map_err(AppError::too_many)?;
+    let agent = match state.hub.holding_key_anywhere(&sealed.key_id, now) {
+        Some(agent) => agent,
+        None if state.hub.pick(now).is_some() => return Err(ErrorCode::SealRejected.into()),
+        None => return Err(ErrorCode::WritebackUnavailable.into()),
+    };
+    let failed = |state: &AppState| {
+        state.limiter.record(Limited::SignInFailure, &key, now);
+        AppError::code(ErrorCode::SignInFailed)
+    };
+    let Some(account) = writeback::lookup(&state, &agent.id, username)
+        .await?
+        .filter(|a| a.eligible())
+    else {
+        return Err(failed(&state));
+    };
+    let body = PackageBody {
+        op: Operation::Verify,
+        anchor: account.anchor.clone(),
+        actor: "self".into(),
+        request_id: crypto::random_token()?[..22].to_owned(),
+        issued_at: now,
+        expires_at: now + state.config.relay.package_ttl_secs,
+        flags: Flags::default(),
+        sealed: Some(sealed),
+        sealed_old: None,
+    };
+    match writeback::apply(&state, &agent.id, &body).await {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.error_code(),
+                ErrorCode::CurrentPasswordWrong | ErrorCode::AccountLocked
+            ) =>
+        {
+            return Err(failed(&state));
+        }
+        Err(e) => return Err(e),
+    }
+    let session = RegisterSession {
+        expires_at: now + SESSION_TTL_SECS,
+        lang: request.lang,
+        anchor: account.anchor,
+        account_name: account.account_name,
+        display_name: account.display_name,
+        mail: account.mail.first().cloned(),
+        directory: account.contacts,
+        pending: None,
+    };
+    let id = crypto::random_token()?;
+    state.store.insert_session(&token_hash(&id), &session)?;
+    state
+        .store
+        .audit(now, "register_sign_in", "self", &session.account_name, "")?;
+    Ok(Json(registered(&state, id, &session)?))
+}
+
+pub async fn current(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SessionRef>,
+) -> Result<Json<Registered>, AppError> {
+    let session = state
+        .store
+        .update_session(&token_hash(&request.session), crate::now(), |s| {
+            Ok(s.clone())
+        })?;
+    Ok(Json(registered(&state, request.session, &session)?))
+}
+
+/// A new number or address: checked, then a code goes to it. It counts once the code is back.
+pub async fn add(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<AddContact>,
+) -> Result<Json<CodeSent>, AppError> {
+    let now = crate::now();
+    let id_hash = token_hash(&request.session);
+    let (value, masked, method) = match request.slot {
+        Slot::Mobile | Slot::OfficePhone => {
+            let number = Number::parse(&request.value, state.config.phone.region())
+                .ok_or(AppError::code(ErrorCode::InvalidContact))?;
+            let method = if request.slot == Slot::Mobile {
+                Method::MobileText
+            } else {
+                Method::OfficeCall
+            };
+            if !state.config.phone.enabled() || !state.config.policy.methods.contains(&method) {
+                return Err(ErrorCode::MethodUnavailable.into());
+            }
+            let masked = number.masked();
+            (number.e164, masked, method)
+        }
+        Slot::AltMail => {
+            let address = request.value.trim().to_owned();
+            if address.len() > 254 || address.parse::<lettre::Address>().is_err() {
+                return Err(ErrorCode::InvalidContact.into());
+            }
+            let masked = crate::mail::mask_mail(&address);
+            (address, masked, Method::Mail)
+        }
+        Slot::Authenticator => return Err(ErrorCode::BadRequest.into()),
+    };
+    // The session must be live before anything is counted or sent.
+    let lang = state.store.update_session(&id_hash, now, |s| Ok(s.lang))?;
+    if method.uses_phone() {
+        courier::check_paid_send(&state, &value, now)?;
+    }
+    courier::count_send(&state, &value, now)?;
+    let code = crypto::random_code(state.config.reset.code_length)?;
+    let hash = code_hash(&state, &id_hash, &code)?;
+    let r = &state.config.reset;
+    let pending = Pending::Contact {
+        slot: request.slot,
+        value: value.clone(),
+        code: PendingCode {
+            hash,
+            expires_at: now + i64::from(r.code_ttl_secs),
+            attempts_left: r.code_attempts,
+        },
+    };
+    state.store.update_session(&id_hash, now, |s| {
+        s.pending = Some(pending);
+        Ok(())
+    })?;
+    // The user is signed in: timing reveals nothing here, so the send is awaited and a
+    // provider's refusal is said at once.
+    let parcel = Parcel {
+        method,
+        to: Some(value.clone()),
+        code,
+        lang,
+    };
+    courier::send(&state, &value, &parcel)
+        .await
+        .map_err(|_| AppError::code(ErrorCode::SendFailed))?;
+    Ok(Json(CodeSent {
+        method,
+        destination: masked,
+        code_length: r.code_length,
+        code_ttl_secs: r.code_ttl_secs,
+        resend_after_secs: r.resend_cooldown_secs,
+    }))
+}
+
+fn code_hash(state: &AppState, id_hash: &str, code: &str) -> Result<String, AppError> {
+    Ok(state
+        .keys
+        .mac(&[b"register", id_hash.as_bytes(), code.trim().as_bytes()])?)
+}
+
+/// Starts enrolling an authenticator app: a new secret, shown as a QR code and as text.
+pub async fn authenticator(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SessionRef>,
+) -> Result<Json<Enrolment>, AppError> {
+    if !state.config.policy.methods.contains(&Method::Authenticator) {
+        return Err(ErrorCode::MethodUnavailable.into());
+    }
+    let now = crate::now();
+    let secret = Authenticator::new_secret()?;
+    let attempts = state.config.reset.code_attempts;
+    let account = state
+        .store
+        .update_session(&token_hash(&request.session), now, |s| {
+            s.pending = Some(Pending::Authenticator {
+                secret: secret.clone(),
+                attempts_left: attempts,
+            });
+            Ok(s.account_name.clone())
+        })?;
+    let (otpauth_uri, text) =
+        Authenticator::enrolment(&secret, &account, &state.config.policy.authenticator_issuer)
+            .ok_or_else(|| AppError::Internal("authenticator enrolment".into()))?;
+    let qr_svg = QrCode::new(otpauth_uri.as_bytes())
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .render::<svg::Color>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(Json(Enrolment {
+        secret: text,
+        otpauth_uri,
+        qr_svg,
+        digits: TOTP_DIGITS,
+    }))
+}
+
+/// The code for what is pending: from the message to a new contact, or the first code of a
+/// new authenticator app. Right: the method counts from now, and the user's other addresses
+/// hear of it.
+pub async fn confirm(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<Confirm>,
+) -> Result<Json<Registered>, AppError> {
+    let now = crate::now();
+    let id_hash = token_hash(&request.session);
+    let submitted = code_hash(&state, &id_hash, &request.code)?;
+    let (confirmed, session) = state.store.update_session(&id_hash, now, |s| {
+        let confirmed = check_pending(s, &submitted, &request.code, now)?;
+        s.pending = None;
+        Ok((confirmed, s.clone()))
+    })?;
+    let before = state.store.registration(&session.anchor)?;
+    let slot = match confirmed {
+        Confirmed::Contact { slot, value } => {
+            if let Some(n) = Number::parse(&value, None) {
+                state.store.note_phone_country(n.country_code)?;
+            }
+            state.store.update_registration(&session.anchor, now, |r| {
+                match slot {
+                    Slot::Mobile => r.mobile = Some(value),
+                    Slot::OfficePhone => r.office_phone = Some(value),
+                    Slot::AltMail => r.alt_mail = Some(value),
+                    Slot::Authenticator => {}
+                };
+            })?;
+            slot
+        }
+        Confirmed::Authenticator { secret, step } => {
+            state.store.update_registration(&session.anchor, now, |r| {
+                r.authenticator = Some(Authenticator {
+                    secret,
+                    last_step: step,
+                    enrolled_at: now,
+                });
+            })?;
+            Slot::Authenticator
+        }
+    };
+    changed(&state, &session, before.as_ref(), slot, Notice::ChangeAdded)?;
+    Ok(Json(registered(&state, request.session, &session)?))
+}
+
+enum Confirmed {
+    Contact { slot: Slot, value: String },
+    Authenticator { secret: Vec<u8>, step: u64 },
+}
+
+fn check_pending(
+    session: &mut RegisterSession,
+    submitted_hash: &str,
+    typed: &str,
+    now: i64,
+) -> Result<Confirmed, AppError> {
+    let wrong = |left: &mut u32| {
+        *left = left.saturating_sub(1);
+        match *left {
+            0 => AppError::code(ErrorCode::CodeExhausted),
+            n => AppError::Api(
+                sspr_protocol::ApiError::new(ErrorCode::WrongCode).with_attempts_left(n),
+            ),
+        }
+    };
+    match session.pending.as_mut() {
+        None => Err(ErrorCode::WrongStep.into()),
+        Some(Pending::Contact { slot, value, code }) => {
+            if code.attempts_left == 0 {
+                return Err(ErrorCode::CodeExhausted.into());
+            }
+            if now >= code.expires_at {
+                return Err(ErrorCode::CodeExpired.into());
+            }
+            if !crypto::equal(&code.hash, submitted_hash) {
+                return Err(wrong(&mut code.attempts_left));
+            }
+            Ok(Confirmed::Contact {
+                slot: *slot,
+                value: value.clone(),
+            })
+        }
+        Some(Pending::Authenticator {
+            secret,
+            attempts_left,
+        }) => {
+            if *attempts_left == 0 {
+                return Err(ErrorCode::CodeExhausted.into());
+            }
+            match Authenticator::check(secret, 0, typed, now) {
+                TotpCheck::Accepted(step) => Ok(Confirmed::Authenticator {
+                    secret: secret.clone(),
+                    step,
+                }),
+                _ => Err(wrong(attempts_left)),
+            }
+        }
+    }
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RemoveSlot>,
+) -> Result<Json<Registered>, AppError> {
+    let now = crate::now();
+    let session = state
+        .store
+        .update_session(&token_hash(&request.session), now, |s| Ok(s.clone()))?;
+    let before = state.store.registration(&session.anchor)?;
+    let own = session
+        .slots(before.as_ref(), &state.config.phone)
+        .into_iter()
+        .any(|s| s.slot == request.slot && s.source == Some(Source::User));
+    if !own {
+        // Directory data is kept in the directory; only what the user registered goes here.
+        return Err(ErrorCode::MethodUnavailable.into());
+    }
+    state
+        .store
+        .update_registration(&session.anchor, now, |r| match request.slot {
+            Slot::Mobile => r.mobile = None,
+            Slot::OfficePhone => r.office_phone = None,
+            Slot::AltMail => r.alt_mail = None,
+            Slot::Authenticator => r.authenticator = None,
+        })?;
+    changed(
+        &state,
+        &session,
+        before.as_ref(),
+        request.slot,
+        Notice::ChangeRemoved,
+    )?;
+    Ok(Json(registered(&state, request.session, &session)?))
+}
+
+fn slot_text(slot: Slot) -> Text {
+    match slot {
+        Slot::Mobile => Text::SlotMobile,
+        Slot::OfficePhone => Text::SlotOfficePhone,
+        Slot::AltMail => Text::SlotAltMail,
+        Slot::Authenticator => Text::SlotAuthenticator,
+    }
+}
+
+/// Audits a change and mails it to the addresses the user had before it (the primary address
+/// and the alternate one), so a new address cannot hide its own arrival.
+fn changed(
+    state: &AppState,
+    session: &RegisterSession,
+    before: Option<&Registration>,
+    slot: Slot,
+    what: Notice,
+) -> Result<(), AppError> {
+    let now = crate::now();
+    state.store.audit(
+        now,
+        if what == Notice::ChangeAdded {
+            "method_added"
+        } else {
+            "method_removed"
+        },
+        "self",
+        &session.account_name,
+        &format!("{slot:?}"),
+    )?;
+    let lang: Lang = session.lang;
+    let change = tf(lang, what, &[("method", t(lang, slot_text(slot)))]);
+    let body = tf(
+        lang,
+        Notice::MailMethodsBody,
+        &[
+            ("account", &session.account_name),
+            ("time", &format_utc(now)),
+            ("change", &change),
+        ],
+    );
+    let mut to: Vec<String> = session.mail.iter().cloned().collect();
+    if let Some(alt) = before.and_then(|r| r.alt_mail.clone()) {
+        to.push(alt);
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        for address in to {
+            if let Err(e) = state
+                .mailer
+                .send(&address, t(lang, Notice::MailMethodsSubject), body.clone())
+                .await
+            {
+                tracing::warn!(error = %e, "could not send the methods-changed notice");
+            }
+        }
+    });
+    Ok(())
+}

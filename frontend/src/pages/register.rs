@@ -1,0 +1,304 @@
+//! Registering verification methods: sign in with the current password (sealed here to the
+//! agent's key), then add, replace or remove a mobile, an office phone, an alternate address
+//! or an authenticator app. A new number or address counts once its code comes back.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sspr_protocol::i18n::Text;
+use sspr_protocol::register::{Enrolment, Registered, Slot, SlotState, Source};
+use sspr_protocol::reset::CodeSent;
+use sspr_protocol::seal::seal;
+use sspr_protocol::ErrorCode;
+
+use crate::api;
+use crate::components::{
+    focus_on_mount, ErrorBanner, PasswordInput, Progress, UnavailableNotice, UsernameField,
+};
+use crate::i18n::use_i18n;
+
+/// What is waiting for its first code.
+#[derive(Clone)]
+enum Pending {
+    Value(Slot),
+    Sent(CodeSent),
+    Enrol(Enrolment),
+}
+
+fn slot_text(slot: Slot) -> Text {
+    match slot {
+        Slot::Mobile => Text::SlotMobile,
+        Slot::OfficePhone => Text::SlotOfficePhone,
+        Slot::AltMail => Text::SlotAltMail,
+        Slot::Authenticator => Text::SlotAuthenticator,
+    }
+}
+
+fn slot_id(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Mobile => "mobile",
+        Slot::OfficePhone => "office-phone",
+        Slot::AltMail => "alt-mail",
+        Slot::Authenticator => "authenticator",
+    }
+}
+
+#[component]
+pub fn RegisterPage(available: RwSignal<Option<bool>>) -> impl IntoView {
+    let registered = RwSignal::new(None::<Registered>);
+    view! {
+        {move || match registered.get() {
+            None => view! { <SignInForm available registered /> }.into_any(),
+            Some(r) => view! { <Methods registered initial=r /> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn SignInForm(
+    available: RwSignal<Option<bool>>,
+    registered: RwSignal<Option<Registered>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    focus_on_mount("username");
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let name = username.get_untracked().trim().to_owned();
+        if name.is_empty() {
+            error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+            return;
+        }
+        error.set(None);
+        busy.set(true);
+        spawn_local(async move {
+            let result = match api::change_key().await {
+                Ok(key) => match seal(&key.agent_key, &password.get_untracked()) {
+                    Ok(sealed) => api::sign_in(name, sealed, i18n.lang.get_untracked()).await,
+                    Err(_) => {
+                        error.set(Some(i18n.t(Text::ErrSealRejected).to_owned()));
+                        busy.set(false);
+                        return;
+                    }
+                },
+                Err(failure) => Err(failure),
+            };
+            password.set(String::new());
+            match result {
+                Ok(r) => registered.set(Some(r)),
+                Err(failure) => {
+                    if failure.code() == Some(ErrorCode::WritebackUnavailable) {
+                        available.set(Some(false));
+                    }
+                    error.set(Some(i18n.failure(&failure)));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    let progress = Signal::derive(move || busy.get().then(|| i18n.t(Text::SigningIn).to_owned()));
+    view! {
+        <h1>{move || i18n.t(Text::RegisterTitle)}</h1>
+        <p class="lead">{move || i18n.t(Text::RegisterIntro)}</p>
+        <UnavailableNotice available />
+        <form on:submit=submit novalidate>
+            <UsernameField value=username />
+            <PasswordInput id="password" label=Text::PasswordLabel value=password autocomplete="current-password" />
+            <ErrorBanner error />
+            <button id="sign-in" type="submit" class="primary" disabled=move || busy.get() || password.get().is_empty()>
+                {move || i18n.t(Text::SignInButton)}
+            </button>
+            <Progress message=progress />
+        </form>
+    }
+}
+
+#[component]
+fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> impl IntoView {
+    let i18n = use_i18n();
+    focus_on_mount("methods-title");
+    let session = StoredValue::new(initial.session.clone());
+    let heading = (initial.display_name.clone(), initial.primary_mail.clone());
+    let slots = RwSignal::new(initial.slots);
+    let pending = RwSignal::new(None::<Pending>);
+    let value = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let info = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(None::<Text>);
+
+    let saved = move |r: Registered| {
+        slots.set(r.slots.clone());
+        registered.update_untracked(|old| *old = Some(r));
+        pending.set(None);
+        code.set(String::new());
+        value.set(String::new());
+        info.set(Some(i18n.t(Text::MethodSaved).to_owned()));
+        busy.set(None);
+    };
+    let failed = move |failure: api::Failure| {
+        error.set(Some(i18n.failure(&failure)));
+        busy.set(None);
+    };
+    let begin = move |slot: Slot| {
+        error.set(None);
+        info.set(None);
+        value.set(String::new());
+        code.set(String::new());
+        if slot != Slot::Authenticator {
+            pending.set(Some(Pending::Value(slot)));
+            focus_on_mount("method-value");
+            return;
+        }
+        busy.set(Some(Text::Saving));
+        spawn_local(async move {
+            match api::enrol_authenticator(session.get_value()).await {
+                Ok(e) => {
+                    pending.set(Some(Pending::Enrol(e)));
+                    busy.set(None);
+                    focus_on_mount("method-code");
+                }
+                Err(f) => failed(f),
+            }
+        });
+    };
+    let remove = move |slot: Slot| {
+        error.set(None);
+        busy.set(Some(Text::Saving));
+        spawn_local(async move {
+            match api::remove(session.get_value(), slot).await {
+                Ok(r) => saved(r),
+                Err(f) => failed(f),
+            }
+        });
+    };
+    let send = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some(Pending::Value(slot)) = pending.get_untracked() else {
+            return;
+        };
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        error.set(None);
+        busy.set(Some(Text::CodeSending));
+        spawn_local(async move {
+            match api::add_contact(session.get_value(), slot, value.get_untracked()).await {
+                Ok(sent) => {
+                    pending.set(Some(Pending::Sent(sent)));
+                    busy.set(None);
+                    focus_on_mount("method-code");
+                }
+                Err(f) => failed(f),
+            }
+        });
+    };
+    let confirm = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        error.set(None);
+        busy.set(Some(Text::Verifying));
+        spawn_local(async move {
+            match api::confirm(session.get_value(), code.get_untracked()).await {
+                Ok(r) => saved(r),
+                Err(f) => {
+                    code.set(String::new());
+                    failed(f)
+                }
+            }
+        });
+    };
+
+    let row = move |s: SlotState| {
+        let slot = s.slot;
+        let id = slot_id(slot);
+        let state = match s.source {
+            Some(Source::Directory) => Text::SlotFromDirectory,
+            Some(Source::User) => Text::SlotFromYou,
+            None => Text::SlotNotSet,
+        };
+        let action = match (slot, s.source) {
+            (Slot::Authenticator, None) => Text::SetUpMethod,
+            (_, None) => Text::AddMethod,
+            _ => Text::ReplaceMethod,
+        };
+        let removable = s.source == Some(Source::User);
+        view! {
+            <li class="slot" id=format!("slot-{id}")>
+                <div class="slot-text">
+                    <strong>{move || i18n.t(slot_text(slot))}</strong>
+                    <span class="slot-value">{s.masked.clone()}</span>
+                    <span class="slot-state" data-source=format!("{:?}", s.source)>{move || i18n.t(state)}</span>
+                </div>
+                <div class="slot-actions">
+                    <button type="button" class="secondary" id=format!("{id}-edit") disabled=move || busy.get().is_some()
+                        on:click=move |_| begin(slot)>{move || i18n.t(action)}</button>
+                    {removable.then(|| view! {
+                        <button type="button" class="link" id=format!("{id}-remove") disabled=move || busy.get().is_some()
+                            on:click=move |_| remove(slot)>{move || i18n.t(Text::RemoveMethod)}</button>
+                    })}
+                </div>
+            </li>
+        }
+    };
+
+    let progress = Signal::derive(move || busy.get().map(|t| i18n.t(t).to_owned()));
+    view! {
+        <h1 id="methods-title" tabindex="-1">{move || i18n.t(Text::RegisterTitle)}</h1>
+        <p class="lead">{move || i18n.tf(Text::RegisterSignedIn, &[("name", &heading.0), ("mail", &heading.1)])}</p>
+        <ul class="slots">{move || slots.get().into_iter().map(row).collect_view()}</ul>
+        {move || pending.get().map(|p| match p {
+            Pending::Value(slot) => view! {
+                <form on:submit=send novalidate class="slot-form">
+                    <label for="method-value">{move || i18n.t(if slot == Slot::AltMail { Text::MailValueLabel } else { Text::PhoneValueLabel })}</label>
+                    <input id="method-value" type=if slot == Slot::AltMail { "email" } else { "tel" }
+                        prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
+                    <button id="send-code" type="submit" class="primary" disabled=move || busy.get().is_some() || value.get().trim().is_empty()>
+                        {move || i18n.t(Text::SendCodeButton)}
+                    </button>
+                </form>
+            }.into_any(),
+            Pending::Sent(sent) => view! {
+                <form on:submit=confirm novalidate class="slot-form">
+                    <p id="method-sent">{move || i18n.tf(Text::CodeSentTo, &[("n", &sent.code_length.to_string()), ("dest", &sent.destination)])}</p>
+                    <CodeField code />
+                </form>
+            }.into_any(),
+            Pending::Enrol(e) => {
+                let src = format!("data:image/svg+xml;base64,{}", window().btoa(&e.qr_svg).unwrap_or_default());
+                view! {
+                    <form on:submit=confirm novalidate class="slot-form">
+                        <p>{move || i18n.t(Text::AuthenticatorScan)}</p>
+                        <img class="qr" src=src alt=move || i18n.t(Text::AuthenticatorQrAlt) width="200" height="200" />
+                        <p>{move || i18n.t(Text::AuthenticatorSecretLabel)}" "<code id="totp-secret">{e.secret.clone()}</code></p>
+                        <CodeField code />
+                    </form>
+                }.into_any()
+            }
+        })}
+        <ErrorBanner error />
+        {move || info.get().map(|m| view! { <div class="notice notice-info" role="status" id="saved">{m}</div> })}
+        <Progress message=progress />
+    }
+}
+
+#[component]
+fn CodeField(code: RwSignal<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <label for="method-code">{move || i18n.t(Text::CodeLabel)}</label>
+        <input id="method-code" class="code-input" type="text" inputmode="numeric" autocomplete="one-time-code"
+            prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev)) />
+        <button id="confirm-code" type="submit" class="primary" disabled=move || code.get().trim().is_empty()>
+            {move || i18n.t(Text::ConfirmCodeButton)}
+        </button>
+    }
+}

@@ -1,0 +1,118 @@
+//! The portal's HTTP API as a test drives it: one JSON call, and the steps of a flow up to a
+//! gate or a code.
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sspr_protocol::gate::{AfterGate, Challenge, ChooseMethod, Gate, Method, METHOD_PATH};
+use sspr_protocol::reset::*;
+use sspr_protocol::ApiError;
+
+use crate::stack::Stack;
+
+/// Posts JSON; the answer, or the status and error body.
+pub async fn post<B: Serialize, T: DeserializeOwned>(
+    stack: &Stack,
+    path: &str,
+    body: &B,
+) -> Result<T, (StatusCode, ApiError)> {
+    let response = stack
+        .http
+        .post(stack.api(path))
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    if status.is_success() {
+        Ok(response.json().await.expect("json body"))
+    } else {
+        Err((status, response.json().await.expect("error body")))
+    }
+}
+
+/// Start → CAPTCHA solved → the first gate.
+pub async fn to_gate(stack: &Stack, username: &str, purpose: Purpose) -> (String, Gate) {
+    let started: Started = post(
+        stack,
+        START_PATH,
+        &StartRequest {
+            username: username.into(),
+            lang: Default::default(),
+            purpose,
+        },
+    )
+    .await
+    .expect("start");
+    let solution = started.captcha.solve_range(0, u64::MAX).expect("solvable");
+    let gate: Gate = post(
+        stack,
+        CAPTCHA_PATH,
+        &CaptchaAnswer {
+            flow_id: started.flow_id.clone(),
+            solution,
+        },
+    )
+    .await
+    .expect("captcha");
+    (started.flow_id, gate)
+}
+
+/// Picks the first offer of `method` at the current gate.
+pub async fn choose(
+    stack: &Stack,
+    flow_id: &str,
+    gate: &Gate,
+    method: Method,
+    phone: Option<&str>,
+) -> Result<Challenge, (StatusCode, ApiError)> {
+    let offer = gate
+        .offers
+        .iter()
+        .find(|o| o.method == method)
+        .unwrap_or_else(|| panic!("{method:?} is offered: {gate:?}"));
+    post(
+        stack,
+        METHOD_PATH,
+        &ChooseMethod {
+            flow_id: flow_id.into(),
+            choice: offer.choice,
+            phone: phone.map(str::to_owned),
+        },
+    )
+    .await
+}
+
+/// Start → CAPTCHA → the mail method: the flow and where its code went.
+pub async fn to_mail_code(stack: &Stack, username: &str, purpose: Purpose) -> (String, CodeSent) {
+    let (flow_id, gate) = to_gate(stack, username, purpose).await;
+    match choose(stack, &flow_id, &gate, Method::Mail, None).await {
+        Ok(Challenge::Code(sent)) => (flow_id, sent),
+        other => panic!("a mailed code: {other:?}"),
+    }
+}
+
+/// Submits a code for the open challenge.
+pub async fn submit_code(
+    stack: &Stack,
+    flow_id: &str,
+    code: &str,
+) -> Result<AfterGate, (StatusCode, ApiError)> {
+    post(
+        stack,
+        CODE_PATH,
+        &CodeAnswer {
+            flow_id: flow_id.into(),
+            code: code.into(),
+        },
+    )
+    .await
+}
+
+/// The new-password step a passed last gate must lead to.
+pub fn new_password(after: AfterGate) -> NewPasswordStep {
+    match after {
+        AfterGate::NewPassword(step) => step,
+        other => panic!("the new-password step, not {other:?}"),
+    }
+}
