@@ -109,7 +109,13 @@ async fn a_user_resets_their_password_in_the_browser() {
     type_into(c, "#username", &dc.upn("web.reset")).await;
     find(c, "#continue").await.click().await.expect("continue");
 
-    // The CAPTCHA is solved in WASM, the code goes out over SMTP.
+    // The CAPTCHA is solved in WASM; the gate offers the one method this account has, and
+    // keyboard users land on it.
+    focus_reaches(c, "method-0").await;
+    let offer = text(c, "label.method").await;
+    assert!(offer.contains("w•••••@c•••.example.test"), "{offer}");
+    find(c, "#choose-method").await.click().await.expect("choose");
+    // The code goes out over SMTP.
     let sent = text(c, "#code-sent").await;
     assert!(sent.contains("w•••••@c•••.example.test"), "{sent}");
     // Keyboard users land in the code field, and can leave the flow.
@@ -236,6 +242,7 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
     assert_eq!(text(c, "h1").await, "Unlock your account");
     type_into(c, "#username", "CORP\\web.locked").await;
     find(c, "#continue").await.click().await.expect("continue");
+    find(c, "#choose-method").await.click().await.expect("choose");
     focus_reaches(c, "code").await;
     let code = stack
         .smtp
