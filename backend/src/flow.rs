@@ -115,6 +115,10 @@ pub struct Gates {
     /// counted per flow: starting a new challenge does not give new guesses.
     pub phone_tries_left: u32,
     pub authenticator_tries_left: u32,
+    /// When a code last went to each destination: picking a method again does not get round
+    /// the resend cooldown.
+    #[serde(default)]
+    pub sent: Vec<(String, i64)>,
 }
 
 impl Gates {
@@ -268,13 +272,34 @@ impl ResetFlow {
     /// The user picks an offer. A phone method needs the whole number typed (already read to
     /// E.164 by the caller; None when it was not a number at all); a mismatch costs a try and
     /// sends nothing. A decoy's number never matches.
-    pub fn pick(&mut self, choice: u8, typed_phone: Option<&str>) -> Result<Picked, FlowError> {
+    pub fn pick(
+        &mut self,
+        choice: u8,
+        typed_phone: Option<&str>,
+        rules: CodeRules,
+        now: i64,
+    ) -> Result<Picked, FlowError> {
         let gates = self.gates_mut()?;
         let (offer, contact) = gates
             .offers()
             .into_iter()
             .find(|(o, _)| o.choice == choice)
             .ok_or(FlowError::MethodUnavailable)?;
+        if offer.method.sends_code() {
+            let last = gates
+                .sent
+                .iter()
+                .filter(|(to, _)| *to == contact.to)
+                .map(|(_, at)| *at)
+                .max();
+            if let Some(wait) = last.map(|at| at + rules.resend_cooldown_secs - now) {
+                if wait > 0 {
+                    return Err(FlowError::Cooldown {
+                        retry_after_secs: wait as u32,
+                    });
+                }
+            }
+        }
         if offer.method.uses_phone() {
             if gates.phone_tries_left == 0 {
                 return Err(FlowError::PhoneTriesExhausted);
@@ -312,6 +337,9 @@ impl ResetFlow {
             .into_iter()
             .find(|(o, _)| *o == picked.offer)
             .ok_or(FlowError::MethodUnavailable)?;
+        if code_hash.is_some() {
+            gates.sent.push((contact.to.clone(), now));
+        }
         gates.challenge = Some(match code_hash {
             Some(hash) => Challenge::Code {
                 offer,
@@ -364,14 +392,15 @@ impl ResetFlow {
         let gates = self.gates_mut()?;
         let Some(Challenge::Code {
             offer,
+            to,
             code,
             sent_at,
             delivery,
-            ..
         }) = &mut gates.challenge
         else {
             return Err(FlowError::WrongStep);
         };
+        gates.sent.push((to.clone(), now));
         *code = Some(PendingCode {
             hash: code_hash,
             expires_at: now + rules.ttl_secs,
@@ -607,6 +636,7 @@ mod tests {
                 challenge: None,
                 phone_tries_left: 3,
                 authenticator_tries_left: 5,
+                sent: vec![],
             })
             .expect("gates");
         assert_eq!((gate.number, gate.of, gate.offers.len()), (1, required, 4));
@@ -614,7 +644,7 @@ mod tests {
     }
 
     fn mail_code(flow: &mut ResetFlow, hash: &str) {
-        let picked = flow.pick(0, None).expect("mail is offered");
+        let picked = flow.pick(0, None, RULES, NOW).expect("mail is offered");
         flow.begin_challenge(&picked, Some(hash.into()), RULES, NOW)
             .expect("challenge");
     }
@@ -655,7 +685,9 @@ mod tests {
     #[test]
     fn the_second_gate_needs_another_family() {
         let mut flow = at_gates(Target::Account(account()), 2);
-        let picked = flow.pick(1, Some(MOBILE)).expect("number matches");
+        let picked = flow
+            .pick(1, Some(MOBILE), RULES, NOW)
+            .expect("number matches");
         assert_eq!(picked.to.as_deref(), Some(MOBILE));
         flow.begin_challenge(&picked, Some("sms".into()), RULES, NOW)
             .expect("challenge");
@@ -666,10 +698,10 @@ mod tests {
         let left: Vec<Method> = gate.offers.iter().map(|o| o.method).collect();
         assert_eq!(left, [Method::Mail, Method::Authenticator]);
         assert_eq!(
-            flow.pick(2, Some(MOBILE)),
+            flow.pick(2, Some(MOBILE), RULES, NOW),
             Err(FlowError::MethodUnavailable)
         );
-        let picked = flow.pick(3, None).expect("authenticator");
+        let picked = flow.pick(3, None, RULES, NOW).expect("authenticator");
         flow.begin_challenge(&picked, None, RULES, NOW)
             .expect("prompt");
         assert_eq!(
@@ -679,21 +711,42 @@ mod tests {
     }
 
     #[test]
+    fn picking_a_method_again_does_not_skip_the_cooldown() {
+        let mut flow = at_gates(Target::Account(account()), 1);
+        mail_code(&mut flow, "first");
+        flow.leave_challenge().expect("back to the list");
+        assert_eq!(
+            flow.pick(0, None, RULES, NOW + 10),
+            Err(FlowError::Cooldown {
+                retry_after_secs: 50
+            })
+        );
+        assert!(
+            flow.pick(1, Some(MOBILE), RULES, NOW + 10).is_ok(),
+            "another destination is not held up"
+        );
+        assert!(flow.pick(0, None, RULES, NOW + 60).is_ok());
+    }
+
+    #[test]
     fn a_mismatched_number_sends_nothing_and_costs_a_try() {
         let mut flow = at_gates(Target::Account(account()), 1);
         for left in [2, 1, 0] {
             assert_eq!(
-                flow.pick(1, Some("+31612345677")),
+                flow.pick(1, Some("+31612345677"), RULES, NOW),
                 Err(FlowError::PhoneMismatch {
                     attempts_left: left
                 })
             );
         }
         assert_eq!(
-            flow.pick(2, Some(MOBILE)),
+            flow.pick(2, Some(MOBILE), RULES, NOW),
             Err(FlowError::PhoneTriesExhausted)
         );
-        assert!(flow.pick(0, None).is_ok(), "mail is still there");
+        assert!(
+            flow.pick(0, None, RULES, NOW).is_ok(),
+            "mail is still there"
+        );
     }
 
     #[test]
@@ -760,14 +813,14 @@ mod tests {
     #[test]
     fn authenticator_guesses_are_counted_per_flow() {
         let mut flow = at_gates(Target::Account(account()), 1);
-        let picked = flow.pick(3, None).expect("authenticator");
+        let picked = flow.pick(3, None, RULES, NOW).expect("authenticator");
         flow.begin_challenge(&picked, None, RULES, NOW)
             .expect("prompt");
         for _ in 0..4 {
             assert!(flow.check_authenticator(Purpose::Reset, false).is_err());
         }
         flow.leave_challenge().expect("back");
-        let picked = flow.pick(3, None).expect("still offered");
+        let picked = flow.pick(3, None, RULES, NOW).expect("still offered");
         flow.begin_challenge(&picked, None, RULES, NOW)
             .expect("prompt");
         assert_eq!(
@@ -785,11 +838,11 @@ mod tests {
     fn a_decoy_accepts_nothing_but_counts_like_an_account() {
         let mut flow = at_gates(Target::Decoy, 1);
         assert_eq!(
-            flow.pick(1, Some(MOBILE)),
+            flow.pick(1, Some(MOBILE), RULES, NOW),
             Err(FlowError::PhoneMismatch { attempts_left: 2 }),
             "a decoy's number never matches"
         );
-        let picked = flow.pick(0, None).expect("mail");
+        let picked = flow.pick(0, None, RULES, NOW).expect("mail");
         assert_eq!(picked.to, None, "nothing is sent to a decoy");
         flow.begin_challenge(&picked, Some("right".into()), RULES, NOW)
             .expect("challenge");

@@ -90,6 +90,24 @@ pub async fn admin_entry(
     (ldap, entry)
 }
 
+/// Sets an attribute as the administrator, as an AD admin would in their tools.
+pub async fn admin_replace(dc: &SambaDc, user: &str, attr: &str, value: &str) {
+    let (mut ldap, entry) = admin_entry(dc, user, vec!["1.1"]).await;
+    let dn = entry.dn;
+    ldap.modify(
+        &dn,
+        vec![ldap3::Mod::Replace(
+            attr,
+            std::collections::HashSet::from([value]),
+        )],
+    )
+    .await
+    .expect("modify")
+    .success()
+    .expect("modify ok");
+    let _ = ldap.unbind().await;
+}
+
 pub async fn read_attr(dc: &SambaDc, user: &str, attr: &str) -> Option<String> {
     let (mut ldap, entry) = admin_entry(dc, user, vec![attr]).await;
     let _ = ldap.unbind().await;

@@ -2,13 +2,11 @@
 //! with history), unlock after real failed binds, "must change at next logon", accounts that
 //! self-service must not touch, a service account without rights, and TLS and reachability.
 
-use std::collections::HashSet;
-
 use sspr_agent::directory::{Directory, DirectoryError, ResetOptions};
 use sspr_protocol::seal::Secret;
 use sspr_tests::samba::{self, SambaDc};
 
-use crate::agent_ad::{admin_entry, bind_as, config, directory, directory_with, read_attr};
+use crate::agent_ad::{admin_replace, bind_as, config, directory, directory_with, read_attr};
 
 fn secret(s: &str) -> Secret {
     Secret::new(s.into())
@@ -21,18 +19,6 @@ async fn anchor_of(dc: &SambaDc, user: &str) -> String {
         .expect("lookup")
         .expect("found")
         .anchor
-}
-
-/// Sets an attribute as the administrator, as an AD admin would in their tools.
-async fn admin_replace(dc: &SambaDc, user: &str, attr: &str, value: &str) {
-    let (mut ldap, entry) = admin_entry(dc, user, vec!["1.1"]).await;
-    let dn = entry.dn;
-    ldap.modify(&dn, vec![ldap3::Mod::Replace(attr, HashSet::from([value]))])
-        .await
-        .expect("modify")
-        .success()
-        .expect("modify ok");
-    let _ = ldap.unbind().await;
 }
 
 #[tokio::test]

@@ -114,7 +114,11 @@ async fn a_user_resets_their_password_in_the_browser() {
     focus_reaches(c, "method-0").await;
     let offer = text(c, "label.method").await;
     assert!(offer.contains("w•••••@c•••.example.test"), "{offer}");
-    find(c, "#choose-method").await.click().await.expect("choose");
+    find(c, "#choose-method")
+        .await
+        .click()
+        .await
+        .expect("choose");
     // The code goes out over SMTP.
     let sent = text(c, "#code-sent").await;
     assert!(sent.contains("w•••••@c•••.example.test"), "{sent}");
@@ -242,7 +246,11 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
     assert_eq!(text(c, "h1").await, "Unlock your account");
     type_into(c, "#username", "CORP\\web.locked").await;
     find(c, "#continue").await.click().await.expect("continue");
-    find(c, "#choose-method").await.click().await.expect("choose");
+    find(c, "#choose-method")
+        .await
+        .click()
+        .await
+        .expect("choose");
     focus_reaches(c, "code").await;
     let code = stack
         .smtp

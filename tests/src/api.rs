@@ -116,3 +116,52 @@ pub fn new_password(after: AfterGate) -> NewPasswordStep {
         other => panic!("the new-password step, not {other:?}"),
     }
 }
+
+/// Signs in to the register page with the current password, sealed like the browser does.
+pub async fn sign_in(
+    stack: &Stack,
+    username: &str,
+    password: &str,
+) -> Result<sspr_protocol::register::Registered, (StatusCode, ApiError)> {
+    use sspr_protocol::change::{ChangeKey, CHANGE_KEY_PATH};
+    let key: ChangeKey = stack
+        .http
+        .get(stack.api(CHANGE_KEY_PATH))
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("key json");
+    let sealed_password = sspr_protocol::seal::seal(&key.agent_key, password).expect("seal");
+    post(
+        stack,
+        sspr_protocol::register::SIGN_IN_PATH,
+        &sspr_protocol::register::SignIn {
+            username: username.into(),
+            sealed_password,
+            lang: Default::default(),
+        },
+    )
+    .await
+}
+
+/// A TOTP code from Debian's `oathtool` (an implementation independent of ours), for the
+/// moment `offset_secs` from now.
+pub fn oathtool(secret_base32: &str, offset_secs: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        + offset_secs;
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", &format!("--now=@{now}"), secret_base32])
+        .output()
+        .expect("oathtool (Debian package oathtool) runs");
+    assert!(
+        out.status.success(),
+        "oathtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

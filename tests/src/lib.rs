@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod gateway;
 pub mod pki;
 pub mod processes;
 pub mod samba;

@@ -93,6 +93,10 @@ pub struct ServerOptions {
     pub listen_port: Option<u16>,
     /// Terminate TLS in the server with a certificate from a test CA.
     pub tls: bool,
+    /// More `key = value` lines for the `[reset]` table.
+    pub reset_extra: String,
+    /// More tables (`[phone]`, `[policy]`, `[limits]`), appended to the configuration.
+    pub extra_toml: String,
 }
 
 impl ServerOptions {
@@ -105,6 +109,8 @@ impl ServerOptions {
             capture_relay: false,
             listen_port: None,
             tls: false,
+            reset_extra: String::new(),
+            extra_toml: String::new(),
         }
     }
 }
@@ -161,11 +167,16 @@ from = "SSPR <sspr@corp.example.test>"
 
 [reset]
 captcha_difficulty = {difficulty}
+{reset_extra}
 
 [relay]
 heartbeat_secs = {heartbeat}
 {capture}
+
+{extra}
 "#,
+            reset_extra = options.reset_extra,
+            extra = options.extra_toml,
             db = dir.path().join("sspr.db").display(),
             frontend = frontend.display(),
             secret = sspr_protocol::b64::encode(&secret),

@@ -156,6 +156,14 @@ impl SambaDc {
         self.samba_tool(&args).map(|_| ())
     }
 
+    /// Adds the user to a group, creating the group if it is not there yet.
+    pub fn add_to_group(&self, group: &str, user: &str) -> Result<(), String> {
+        // Several tests share the DC: "already exists" is fine.
+        let _ = self.samba_tool(&["group", "add", group]);
+        self.samba_tool(&["group", "addmembers", group, user])
+            .map(|_| ())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("samba.log")).unwrap_or_default()
     }

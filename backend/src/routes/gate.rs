@@ -75,7 +75,7 @@ pub async fn method(
         .and_then(|p| Number::parse(p, state.config.phone.region()))
         .map(|n| n.e164);
     let (picked, username, lang) = state.store.update_flow(&id_hash, now, |flow| {
-        let picked = flow.pick(request.choice, typed.as_deref())?;
+        let picked = flow.pick(request.choice, typed.as_deref(), rules(&state), now)?;
         Ok((picked, flow.username.clone(), flow.lang))
     })?;
     if !picked.offer.method.sends_code() {

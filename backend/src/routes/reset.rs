@@ -136,6 +136,7 @@ fn gates_for(
         challenge: None,
         phone_tries_left: state.config.reset.code_attempts.min(3),
         authenticator_tries_left: state.config.reset.code_attempts,
+        sent: Vec::new(),
     };
     if let Some(a) = account.filter(|a| a.eligible()) {
         let required = if a.groups.iter().any(|g| {
