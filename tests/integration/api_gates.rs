@@ -418,3 +418,104 @@ async fn a_burst_for_one_destination_sends_at_most_the_limit() {
         .count();
     assert_eq!(mails, 3, "at most the limit went out");
 }
+
+/// A JSON value's shape: the same keys and kinds, strings by their length in characters.
+fn shape(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::from(s.chars().count()),
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+        Value::Number(_) => Value::from("number"),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn real_and_unknown_accounts_answer_alike_in_shape_and_time() {
+    use sspr_protocol::reset::{CaptchaAnswer, StartRequest, Started, CAPTCHA_PATH, START_PATH};
+    let dc = samba::shared();
+    dc.create_user(
+        "gate.real",
+        "Old-Passw0rd!",
+        Some("gate.real@corp.example.test"),
+        "Rita Real",
+    )
+    .expect("user");
+    // No account here has a phone or an app, so neither do the decoys.
+    let stack = Stack::start(dc, |o| {
+        o.reset_extra = "decoy_phone_percent = 0\ndecoy_authenticator_percent = 0".into();
+        o.extra_toml = "[limits]\nflow_starts_per_address = 1000\nsends_per_destination = 1000\nsends_per_destination_per_day = 1000\n".into();
+    })
+    .await;
+    let timed_post = |path: &'static str, body: serde_json::Value| {
+        let request = stack.http.post(stack.api(path)).json(&body);
+        async move {
+            let begin = std::time::Instant::now();
+            let response = request.send().await.expect("request");
+            let status = response.status();
+            let json: serde_json::Value = response.json().await.expect("json");
+            (begin.elapsed(), status, json)
+        }
+    };
+    let mut times: [[Vec<std::time::Duration>; 2]; 2] = Default::default();
+    for round in 0..200 {
+        let mut answers = Vec::new();
+        // Alternate which goes first, so neither always meets a warmer cache.
+        let names = if round % 2 == 0 {
+            ["gate.real", "gate.nobody"]
+        } else {
+            ["gate.nobody", "gate.real"]
+        };
+        for name in names {
+            let start = serde_json::to_value(StartRequest {
+                username: name.into(),
+                lang: Default::default(),
+                purpose: Purpose::Reset,
+            })
+            .expect("json");
+            let (t1, s1, started) = timed_post(START_PATH, start).await;
+            let started: Started = serde_json::from_value(started.clone()).expect("started");
+            let solution = started.captcha.solve_range(0, u64::MAX).expect("solvable");
+            let answer = serde_json::to_value(CaptchaAnswer {
+                flow_id: started.flow_id.clone(),
+                solution,
+            })
+            .expect("json");
+            let (t2, s2, gate) = timed_post(CAPTCHA_PATH, answer).await;
+            let real = usize::from(name == "gate.nobody");
+            times[0][real].push(t1);
+            times[1][real].push(t2);
+            answers.push((
+                s1,
+                s2,
+                shape(&serde_json::to_value(&started).expect("json")),
+                shape(&gate),
+            ));
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "round {round}: status, shape and lengths match"
+        );
+    }
+    for (step, [real, unknown]) in ["start", "captcha"].iter().zip(times.iter_mut()) {
+        real.sort();
+        unknown.sort();
+        let (a, b) = (real[100].as_secs_f64(), unknown[100].as_secs_f64());
+        let difference = (a - b).abs() / a.min(b);
+        eprintln!(
+            "{step}: medians {:.2} ms (real) and {:.2} ms (unknown)",
+            a * 1e3,
+            b * 1e3
+        );
+        assert!(
+            difference < 0.10,
+            "{step}: median {:.2} ms for the real account, {:.2} ms for the unknown one ({:.0} % apart)",
+            a * 1e3,
+            b * 1e3,
+            difference * 100.0
+        );
+    }
+}

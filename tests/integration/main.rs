@@ -5,5 +5,6 @@ pub mod agent_ad;
 mod agent_cases;
 mod api_change;
 mod api_gates;
+mod api_register;
 mod api_reset;
 mod browser;

@@ -1,0 +1,248 @@
+//! Registration through the HTTP API: sign-in checked by the agent binding as the user, a new
+//! number or address verified by its code, an authenticator enrolled and then used in a reset
+//! with codes from `oathtool` (each accepted once), notices to the other addresses, removal.
+
+use reqwest::StatusCode;
+use sspr_protocol::gate::{Challenge, Method};
+use sspr_protocol::register::*;
+use sspr_protocol::reset::{CodeSent, Purpose};
+use sspr_protocol::ErrorCode;
+use sspr_tests::api::{choose, new_password, oathtool, post, sign_in, submit_code, to_gate};
+use sspr_tests::gateway::RecordingGateway;
+use sspr_tests::samba;
+use sspr_tests::stack::Stack;
+
+use crate::agent_ad::admin_replace;
+
+fn slot(r: &Registered, slot: Slot) -> SlotState {
+    r.slots
+        .iter()
+        .find(|s| s.slot == slot)
+        .cloned()
+        .expect("every slot is listed")
+}
+
+#[tokio::test]
+async fn a_user_registers_methods_and_an_authenticator_code_passes_once() {
+    let dc = samba::shared();
+    dc.create_user(
+        "reg.user",
+        "Reg-Passw0rd!",
+        Some("reg.user@corp.example.test"),
+        "Regina Register",
+    )
+    .expect("user");
+    admin_replace(dc, "reg.user", "mobile", "+31612340071").await;
+    let gateway = RecordingGateway::start();
+    let toml = format!(
+        "[phone]\nprovider = \"webhook\"\nwebhook_url = \"{}/send\"\n",
+        gateway.url
+    );
+    let stack = Stack::start(dc, |o| o.extra_toml = toml).await;
+
+    // A wrong password, an unknown name and a right password: only the last gets in, and the
+    // first two get the same answer.
+    for (name, password) in [
+        ("reg.user", "Wrong-Passw0rd!"),
+        ("reg.nobody", "Reg-Passw0rd!"),
+    ] {
+        let err = sign_in(&stack, name, password).await.expect_err("refused");
+        assert_eq!(
+            (err.0, err.1.code),
+            (StatusCode::BAD_REQUEST, ErrorCode::SignInFailed)
+        );
+    }
+    let registered = sign_in(&stack, "reg.user", "Reg-Passw0rd!")
+        .await
+        .expect("signed in");
+    assert_eq!(registered.account_name, "reg.user");
+    let mobile = slot(&registered, Slot::Mobile);
+    assert_eq!(
+        (mobile.masked.as_str(), mobile.source),
+        ("+31 6 ••••••71", Some(Source::Directory)),
+        "the directory's number counts without any action"
+    );
+    assert_eq!(slot(&registered, Slot::Authenticator).source, None);
+    let session = registered.session.clone();
+
+    // A number of the user's own replaces the directory's, once its code comes back.
+    let sent: CodeSent = post(
+        &stack,
+        ADD_PATH,
+        &AddContact {
+            session: session.clone(),
+            slot: Slot::Mobile,
+            value: "06 1234 0072".into(),
+        },
+    )
+    .await
+    .expect("code sent");
+    assert_eq!(sent.destination, "+31 6 ••••••72");
+    let code = gateway.wait_for("+31612340072", 0).code().expect("code");
+    let wrong = post::<_, Registered>(
+        &stack,
+        CONFIRM_PATH,
+        &Confirm {
+            session: session.clone(),
+            code: "00000000".into(),
+        },
+    )
+    .await
+    .expect_err("wrong");
+    assert_eq!(wrong.1.code, ErrorCode::WrongCode);
+    let registered: Registered = post(
+        &stack,
+        CONFIRM_PATH,
+        &Confirm {
+            session: session.clone(),
+            code,
+        },
+    )
+    .await
+    .expect("confirmed");
+    let mobile = slot(&registered, Slot::Mobile);
+    assert_eq!(
+        (mobile.masked.as_str(), mobile.source),
+        ("+31 6 ••••••72", Some(Source::User))
+    );
+    let notice = stack.smtp.wait_for_mail("reg.user@corp.example.test", 0);
+    assert_eq!(
+        notice.subject().as_deref(),
+        Some("Your verification methods changed")
+    );
+    assert!(
+        notice.data.contains("Mobile phone added"),
+        "{}",
+        notice.data
+    );
+
+    // Junk is refused before anything is sent.
+    for (slot, value) in [
+        (Slot::Mobile, "not a number"),
+        (Slot::AltMail, "no-at-sign"),
+    ] {
+        let err = post::<_, CodeSent>(
+            &stack,
+            ADD_PATH,
+            &AddContact {
+                session: session.clone(),
+                slot,
+                value: value.into(),
+            },
+        )
+        .await
+        .expect_err("junk");
+        assert_eq!(err.1.code, ErrorCode::InvalidContact);
+    }
+
+    // An authenticator app: the secret as text (and a QR code), confirmed by a first code
+    // computed by oathtool.
+    let enrolment: Enrolment = post(
+        &stack,
+        AUTHENTICATOR_PATH,
+        &SessionRef {
+            session: session.clone(),
+        },
+    )
+    .await
+    .expect("enrolment");
+    assert!(enrolment.qr_svg.starts_with("<?xml") || enrolment.qr_svg.contains("<svg"));
+    assert!(
+        enrolment.otpauth_uri.starts_with("otpauth://totp/")
+            && enrolment.otpauth_uri.contains(&enrolment.secret)
+    );
+    let registered: Registered = post(
+        &stack,
+        CONFIRM_PATH,
+        &Confirm {
+            session: session.clone(),
+            code: oathtool(&enrolment.secret, 0),
+        },
+    )
+    .await
+    .expect("enrolled");
+    assert_eq!(
+        slot(&registered, Slot::Authenticator).source,
+        Some(Source::User)
+    );
+
+    // A reset with the app: the next time step's code passes (the current one was spent on
+    // the enrolment), and the same code is refused the second time.
+    let code = oathtool(&enrolment.secret, 30);
+    let (flow_id, gate) = to_gate(&stack, "reg.user", Purpose::Reset).await;
+    let methods: Vec<Method> = gate.offers.iter().map(|o| o.method).collect();
+    assert_eq!(
+        methods,
+        [
+            Method::Mail,
+            Method::MobileText,
+            Method::MobileCall,
+            Method::Authenticator
+        ]
+    );
+    assert_eq!(
+        choose(&stack, &flow_id, &gate, Method::Authenticator, None)
+            .await
+            .expect("app"),
+        Challenge::Authenticator { digits: 6 }
+    );
+    let step = new_password(
+        submit_code(&stack, &flow_id, &code)
+            .await
+            .expect("app code"),
+    );
+    assert_eq!(step.names.account_name, "reg.user");
+    let (flow_id, gate) = to_gate(&stack, "reg.user", Purpose::Reset).await;
+    choose(&stack, &flow_id, &gate, Method::Authenticator, None)
+        .await
+        .expect("app");
+    let replay = submit_code(&stack, &flow_id, &code)
+        .await
+        .expect_err("replayed");
+    assert_eq!(replay.1.code, ErrorCode::CodeReused);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let err = submit_code(&stack, &flow_id, wrong)
+        .await
+        .expect_err("wrong");
+    assert_eq!(
+        (err.1.code, err.1.attempts_left),
+        (ErrorCode::WrongCode, Some(4))
+    );
+
+    // Removing the user's own number brings the directory's back; the directory's own data
+    // cannot be removed here.
+    let registered: Registered = post(
+        &stack,
+        REMOVE_PATH,
+        &RemoveSlot {
+            session: session.clone(),
+            slot: Slot::Mobile,
+        },
+    )
+    .await
+    .expect("removed");
+    assert_eq!(
+        slot(&registered, Slot::Mobile).source,
+        Some(Source::Directory)
+    );
+    let err = post::<_, Registered>(
+        &stack,
+        REMOVE_PATH,
+        &RemoveSlot {
+            session,
+            slot: Slot::Mobile,
+        },
+    )
+    .await
+    .expect_err("directory data stays");
+    assert_eq!(err.1.code, ErrorCode::MethodUnavailable);
+
+    // Registrations are sealed at rest: neither the number nor the TOTP secret is readable.
+    let db = stack.server.database_bytes();
+    for secret in ["+31612340072", enrolment.secret.as_str()] {
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is stored in clear"
+        );
+    }
+}
