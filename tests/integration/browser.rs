@@ -22,9 +22,17 @@ fn dist() -> std::path::PathBuf {
 
 /// The whole stack serving the real frontend, and a browser of `lang` on its first page.
 async fn open_portal(lang: &str) -> (Stack, Browser) {
+    open_portal_with(lang, |_| {}).await
+}
+
+async fn open_portal_with(
+    lang: &str,
+    configure: impl FnOnce(&mut sspr_tests::processes::ServerOptions),
+) -> (Stack, Browser) {
     let stack = Stack::start(samba::shared(), |o| {
         o.frontend_dir = Some(dist());
         o.captcha_difficulty = 12;
+        configure(o);
     })
     .await;
     let browser = Browser::start(lang).await;
@@ -315,5 +323,135 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     crate::agent_ad::bind_as(dc, "web.change", password)
         .await
         .expect("AD accepts the changed password");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
+    let dc = samba::shared();
+    dc.create_user(
+        "web.twogate",
+        "Two-Gate-Passw0rd!",
+        Some("web.twogate@corp.example.test"),
+        "Tomas Twogate",
+    )
+    .expect("user");
+    let gateway = sspr_tests::gateway::RecordingGateway::start();
+    let toml = format!(
+        "[phone]\nprovider = \"webhook\"\nwebhook_url = \"{}/send\"\n\n[policy]\ngates = 2\n",
+        gateway.url
+    );
+    let (stack, browser) = open_portal_with("en-US", |o| o.extra_toml = toml).await;
+    let c = &browser.client;
+
+    // Register: sign in with the current password, verified by the agent against AD.
+    find(c, "#mode-register")
+        .await
+        .click()
+        .await
+        .expect("register");
+    type_into(c, "#username", "web.twogate").await;
+    type_into(c, "#password", "Two-Gate-Passw0rd!").await;
+    find(c, "#sign-in").await.click().await.expect("sign in");
+    focus_reaches(c, "methods-title").await;
+
+    // A mobile number, verified by the code the gateway received.
+    find(c, "#mobile-edit")
+        .await
+        .click()
+        .await
+        .expect("add mobile");
+    type_into(c, "#method-value", "06 1234 0081").await;
+    find(c, "#send-code").await.click().await.expect("send");
+    focus_reaches(c, "method-code").await;
+    let code = gateway.wait_for("+31612340081", 0).code().expect("code");
+    type_into(c, "#method-code", &code).await;
+    find(c, "#confirm-code")
+        .await
+        .click()
+        .await
+        .expect("confirm");
+    find(c, "#slot-mobile .slot-state[data-source='Some(User)']").await;
+
+    // An authenticator app, from the secret the page shows as text next to the QR code.
+    find(c, "#authenticator-edit")
+        .await
+        .click()
+        .await
+        .expect("set up app");
+    find(c, "img.qr").await;
+    let secret = text(c, "#totp-secret").await;
+    type_into(c, "#method-code", &sspr_tests::api::oathtool(&secret, 0)).await;
+    find(c, "#confirm-code")
+        .await
+        .click()
+        .await
+        .expect("confirm");
+    find(
+        c,
+        "#slot-authenticator .slot-state[data-source='Some(User)']",
+    )
+    .await;
+
+    // Reset: two gates, a text first, then the app.
+    find(c, "#mode-reset").await.click().await.expect("reset");
+    type_into(c, "#username", "web.twogate").await;
+    find(c, "#continue").await.click().await.expect("continue");
+    let lead = text(c, "#gate-lead").await;
+    assert!(lead.contains("Step 1 of 2"), "{lead}");
+    find(c, "input[data-method='MobileText']")
+        .await
+        .click()
+        .await
+        .expect("text");
+    type_into(c, "#phone", "+31 6 1234 0081").await;
+    find(c, "#choose-method")
+        .await
+        .click()
+        .await
+        .expect("choose");
+    focus_reaches(c, "code").await;
+    let code = gateway.wait_for("+31612340081", 1).code().expect("code");
+    type_into(c, "#code", &code).await;
+    find(c, "#verify").await.click().await.expect("verify");
+
+    let lead = text(c, "#gate-lead").await;
+    assert!(lead.contains("Step 2 of 2"), "{lead}");
+    assert!(
+        c.find(Locator::Css("input[data-method='MobileCall']"))
+            .await
+            .is_err(),
+        "the mobile is not offered twice"
+    );
+    find(c, "input[data-method='Authenticator']")
+        .await
+        .click()
+        .await
+        .expect("app");
+    find(c, "#choose-method")
+        .await
+        .click()
+        .await
+        .expect("choose");
+    focus_reaches(c, "code").await;
+    // The enrolment spent the current time step; the app's next code passes.
+    type_into(c, "#code", &sspr_tests::api::oathtool(&secret, 30)).await;
+    find(c, "#verify").await.click().await.expect("verify");
+
+    focus_reaches(c, "new-password").await;
+    let password = "Quiet-River-Stones-48";
+    type_into(c, "#new-password", password).await;
+    type_into(c, "#confirm-password", password).await;
+    rule_is(c, "confirm", "met").await;
+    find(c, "#set-password")
+        .await
+        .click()
+        .await
+        .expect("submit");
+    assert_eq!(text(c, "#done").await, "Your password has been reset");
+    crate::agent_ad::bind_as(dc, "web.twogate", password)
+        .await
+        .expect("AD accepts the password set after two gates");
+    drop(stack);
     browser.close().await;
 }
