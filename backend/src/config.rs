@@ -37,6 +37,9 @@ pub struct ServerConfig {
     /// speaks plain HTTP and expects a TLS proxy in front.
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed for the client's
+    /// address. Empty: the TCP peer is the client, whatever the headers say.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub mail: MailConfig,
     pub reset: ResetConfig,
     pub relay: RelayConfig,
@@ -123,6 +126,8 @@ pub struct RelayConfig {
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     pub flow_starts_per_address: u32,
+    /// Flows started for one account name (real or not: the same limit for both).
+    pub flow_starts_per_account: u32,
     pub flow_starts_window_secs: i64,
     pub sends_per_destination: u32,
     pub sends_window_secs: i64,
@@ -130,7 +135,8 @@ pub struct LimitsConfig {
     /// Paid sends (texts and calls) per day for the whole portal: at the cap they stop and the
     /// log raises an alarm.
     pub paid_sends_per_day: u32,
-    /// Wrong codes (of any method) per account before its gates close for the window.
+    /// Wrong codes (of any method) per account, and per client address, before the gates
+    /// close for the window.
     pub gate_failures_per_account: u32,
     pub gate_failures_window_secs: i64,
     /// Wrong current passwords accepted per account in a change before the portal stops asking
@@ -162,6 +168,7 @@ impl Default for ServerConfig {
             log_json: false,
             tls_cert_file: None,
             tls_key_file: None,
+            trusted_proxies: Vec::new(),
             mail: MailConfig {
                 smtp_host: "localhost".into(),
                 smtp_port: 25,
@@ -190,6 +197,7 @@ impl Default for ServerConfig {
             },
             limits: LimitsConfig {
                 flow_starts_per_address: 30,
+                flow_starts_per_account: 10,
                 flow_starts_window_secs: 900,
                 sends_per_destination: 3,
                 sends_window_secs: 900,

@@ -19,8 +19,11 @@ pub enum Limited {
     CodeSendDaily,
     /// Paid sends (texts, calls) of the whole portal in a day.
     PaidSend,
-    /// Wrong codes for one account.
+    /// Wrong codes for one account (keyed `account:<name>`) or from one address
+    /// (`address:<ip>`).
     GateFailure,
+    /// Flows started for one typed account name.
+    AccountFlowStart,
 }
 
 const DAY_SECS: i64 = 86_400;
@@ -58,6 +61,10 @@ impl Limiter {
             ),
             Limited::CodeSendDaily => (self.config.sends_per_destination_per_day, DAY_SECS),
             Limited::PaidSend => (self.config.paid_sends_per_day, DAY_SECS),
+            Limited::AccountFlowStart => (
+                self.config.flow_starts_per_account,
+                self.config.flow_starts_window_secs,
+            ),
             Limited::GateFailure => (
                 self.config.gate_failures_per_account,
                 self.config.gate_failures_window_secs,

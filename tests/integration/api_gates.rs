@@ -373,7 +373,8 @@ async fn a_burst_for_one_destination_sends_at_most_the_limit() {
     .expect("user");
     // Enough flows from one address to reach the destination's limit, not the address's.
     let stack = Stack::start(dc, |o| {
-        o.extra_toml = "[limits]\nflow_starts_per_address = 100\n".into()
+        o.extra_toml =
+            "[limits]\nflow_starts_per_address = 100\nflow_starts_per_account = 100\n".into()
     })
     .await;
     let mut flows = Vec::new();
@@ -447,7 +448,7 @@ async fn real_and_unknown_accounts_answer_alike_in_shape_and_time() {
     // No account here has a phone or an app, so neither do the decoys.
     let stack = Stack::start(dc, |o| {
         o.reset_extra = "decoy_phone_percent = 0\ndecoy_authenticator_percent = 0".into();
-        o.extra_toml = "[limits]\nflow_starts_per_address = 1000\nsends_per_destination = 1000\nsends_per_destination_per_day = 1000\n".into();
+        o.extra_toml = "[limits]\nflow_starts_per_address = 1000\nflow_starts_per_account = 1000\nsends_per_destination = 1000\nsends_per_destination_per_day = 1000\n".into();
     })
     .await;
     let timed_post = |path: &'static str, body: serde_json::Value| {

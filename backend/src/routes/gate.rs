@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::flow::{AccountTarget, Challenge, CodeRules, Passed, Picked};
 use crate::json::ApiJson;
 use crate::limits::Limited;
+use crate::middleware::ClientAddress;
 use crate::phone::Number;
 use crate::registration::{Authenticator, TotpCheck, TOTP_DIGITS};
 use crate::routes::reset::{account_key, apply_and_finish};
@@ -160,6 +161,7 @@ pub async fn other(
 /// The answer to the open challenge: a code from a message or from the authenticator app.
 pub async fn code(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     ApiJson(answer): ApiJson<CodeAnswer>,
 ) -> Result<Json<AfterGate>, AppError> {
     let now = crate::now();
@@ -172,11 +174,16 @@ pub async fn code(
             authenticator.then(|| flow.account().map(|a| a.anchor.clone())),
         ))
     })?;
-    let account_key = account_key(&username);
-    state
-        .limiter
-        .check(Limited::GateFailure, &account_key, now)
-        .map_err(AppError::too_many)?;
+    let failure_keys = [
+        format!("account:{}", account_key(&username)),
+        format!("address:{client}"),
+    ];
+    for key in &failure_keys {
+        state
+            .limiter
+            .check(Limited::GateFailure, key, now)
+            .map_err(AppError::too_many)?;
+    }
     let passed = match authenticator_of {
         Some(anchor) => {
             let verdict = match anchor {
@@ -206,9 +213,9 @@ pub async fn code(
                 e.error_code(),
                 ErrorCode::WrongCode | ErrorCode::CodeExhausted
             ) {
-                state
-                    .limiter
-                    .record(Limited::GateFailure, &account_key, now);
+                for key in &failure_keys {
+                    state.limiter.record(Limited::GateFailure, key, now);
+                }
             }
             return Err(e);
         }

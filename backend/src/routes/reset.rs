@@ -58,6 +58,10 @@ pub async fn start(
         .limiter
         .hit(Limited::FlowStart, &client, now)
         .map_err(AppError::too_many)?;
+    state
+        .limiter
+        .hit(Limited::AccountFlowStart, &account_key(&username), now)
+        .map_err(AppError::too_many)?;
     // No agent, no false hope: say so before anything is sent.
     if state.hub.pick(now).is_none() {
         return Err(ErrorCode::WritebackUnavailable.into());
