@@ -92,20 +92,9 @@ pub async fn admin_entry(
 
 /// Sets an attribute as the administrator, as an AD admin would in their tools.
 pub async fn admin_replace(dc: &SambaDc, user: &str, attr: &str, value: &str) {
-    let (mut ldap, entry) = admin_entry(dc, user, vec!["1.1"]).await;
-    let dn = entry.dn;
-    ldap.modify(
-        &dn,
-        vec![ldap3::Mod::Replace(
-            attr,
-            std::collections::HashSet::from([value]),
-        )],
-    )
-    .await
-    .expect("modify")
-    .success()
-    .expect("modify ok");
-    let _ = ldap.unbind().await;
+    dc.set_attribute(user, attr, value)
+        .await
+        .expect("set the attribute");
 }
 
 pub async fn read_attr(dc: &SambaDc, user: &str, attr: &str) -> Option<String> {

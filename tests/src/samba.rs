@@ -156,6 +156,53 @@ impl SambaDc {
         self.samba_tool(&args).map(|_| ())
     }
 
+    /// Replaces an attribute of the user as the administrator, as an AD admin would in their
+    /// tools (over LDAPS, the certificate checked against the test CA).
+    pub async fn set_attribute(&self, user: &str, attr: &str, value: &str) -> Result<(), String> {
+        sspr_agent::tls::install_crypto_provider();
+        let tls = sspr_agent::tls::client_config(Some(&self.ca_file()), false)
+            .map_err(|e| e.to_string())?;
+        let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(
+            ldap3::LdapConnSettings::new().set_config(tls),
+            &self.ldaps_url(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        ldap3::drive!(conn);
+        let fail = |e: ldap3::LdapError| format!("set {attr} of {user}: {e}");
+        ldap.simple_bind(&self.admin_dn(), &self.admin_password)
+            .await
+            .and_then(|r| r.success())
+            .map_err(fail)?;
+        let (entries, _) = ldap
+            .search(
+                &self.base_dn(),
+                ldap3::Scope::Subtree,
+                &format!("(sAMAccountName={})", ldap3::ldap_escape(user)),
+                vec!["1.1"],
+            )
+            .await
+            .and_then(|r| r.success())
+            .map_err(fail)?;
+        let dn = entries
+            .into_iter()
+            .next()
+            .map(|e| ldap3::SearchEntry::construct(e).dn)
+            .ok_or_else(|| format!("no user {user}"))?;
+        ldap.modify(
+            &dn,
+            vec![ldap3::Mod::Replace(
+                attr,
+                std::collections::HashSet::from([value]),
+            )],
+        )
+        .await
+        .and_then(|r| r.success())
+        .map_err(fail)?;
+        let _ = ldap.unbind().await;
+        Ok(())
+    }
+
     /// Adds the user to a group, creating the group if it is not there yet.
     pub fn add_to_group(&self, group: &str, user: &str) -> Result<(), String> {
         // Several tests share the DC: "already exists" is fine.

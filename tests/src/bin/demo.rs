@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use clap::Parser;
+use sspr_tests::gateway::{ProviderCall, RecordingGateway};
 use sspr_tests::processes::{AgentProcess, ServerOptions, ServerProcess};
 use sspr_tests::samba::SambaDc;
 use sspr_tests::smtp::{Mail, SmtpSink};
@@ -23,11 +24,35 @@ struct Args {
     captcha_difficulty: u8,
 }
 
-const USERS: &[(&str, &str, &str)] = &[
-    ("jan.devries", "Jan de Vries", "Welkom-2026!"),
-    ("emma.bakker", "Emma Bakker", "Zomer-Tijd-42"),
-    ("noah.visser", "Noah Visser", "Fiets-Rood-77"),
+/// Name, display name, password, and the mobile number the directory holds (pre-populated).
+const USERS: &[(&str, &str, &str, &str)] = &[
+    (
+        "jan.devries",
+        "Jan de Vries",
+        "Welkom-2026!",
+        "+31612345601",
+    ),
+    (
+        "emma.bakker",
+        "Emma Bakker",
+        "Zomer-Tijd-42",
+        "+31612345602",
+    ),
+    ("noah.visser", "Noah Visser", "Fiets-Rood-77", ""),
 ];
+
+fn print_call(call: &ProviderCall) {
+    let kind = if call.text().contains("<Say") || call.json()["channel"] == "voice" {
+        "call"
+    } else {
+        "text message"
+    };
+    println!("\n┌─ {kind} to {} ─────────────────────────────", call.to());
+    if let Some(code) = call.code() {
+        println!("│ Code:    {code}");
+    }
+    println!("└──────────────────────────────────────────────\n");
+}
 
 fn print_mail(mail: &Mail) {
     println!(
@@ -63,20 +88,28 @@ async fn main() -> Result<(), String> {
         "CORP.EXAMPLE.TEST",
         "CORP",
     )?));
-    for (user, name, password) in USERS {
+    for (user, name, password, mobile) in USERS {
         dc.create_user(
             user,
             password,
             Some(&format!("{user}@corp.example.test")),
             name,
         )?;
+        if !mobile.is_empty() {
+            dc.set_attribute(user, "mobile", mobile).await?;
+        }
     }
+    let gateway = RecordingGateway::start_with(Arc::new(print_call));
     let smtp = SmtpSink::start_with(Arc::new(print_mail));
     let mut options = ServerOptions::new(smtp.port);
     options.frontend_dir = Some(dist);
     options.captcha_difficulty = args.captcha_difficulty;
     options.listen_port = Some(args.port);
     options.heartbeat_secs = 10;
+    options.extra_toml = format!(
+        "[phone]\nprovider = \"webhook\"\nwebhook_url = \"{}/send\"\n",
+        gateway.url
+    );
     let server = tokio::task::spawn_blocking(move || ServerProcess::start(&options))
         .await
         .map_err(|e| e.to_string())?;
@@ -85,12 +118,12 @@ async fn main() -> Result<(), String> {
 
     println!("\n  Password self-service is running at  {}\n", server.url);
     println!("  Demo users (domain CORP.EXAMPLE.TEST; sign in as name, CORP\\name or name@corp.example.test):");
-    for (user, name, password) in USERS {
-        println!("    {user:<13} {name:<14} password {password:<14} mail {user}@corp.example.test");
+    for (user, name, password, mobile) in USERS {
+        println!("    {user:<13} {name:<14} password {password:<14} mail {user}@corp.example.test  mobile {mobile}");
     }
     println!(
-        "\n  Codes and notifications are delivered to this terminal (SMTP sink on port {}).",
-        smtp.port
+        "\n  Codes, texts, calls and notifications are delivered to this terminal (SMTP sink on port {},\n  SMS/voice gateway at {}).",
+        smtp.port, gateway.url
     );
     println!(
         "  Samba cannot enforce password history on resets; this demo's agent allows them anyway."
