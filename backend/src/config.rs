@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
-use sspr_protocol::gate::Method;
+use sspr_protocol::gate::{Method, Question};
 
 use crate::phone::PhoneConfig;
 
@@ -60,6 +60,9 @@ pub struct PolicyConfig {
     pub two_gate_groups: Vec<String>,
     /// The name authenticator apps show next to the account.
     pub authenticator_issuer: String,
+    /// Security questions a user sets up, and how many of them a gate asks.
+    pub questions_to_register: u8,
+    pub questions_to_answer: u8,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -108,6 +111,8 @@ pub struct ResetConfig {
     /// near the share of real accounts that have one, so decoys look like the crowd.
     pub decoy_phone_percent: u8,
     pub decoy_authenticator_percent: u8,
+    /// Only when `policy.methods` has security questions.
+    pub decoy_questions_percent: u8,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -187,6 +192,7 @@ impl Default for ServerConfig {
                 decoy_mail_domain: None,
                 decoy_phone_percent: 50,
                 decoy_authenticator_percent: 20,
+                decoy_questions_percent: 20,
             },
             relay: RelayConfig {
                 heartbeat_secs: sspr_protocol::relay::DEFAULT_HEARTBEAT_SECS,
@@ -225,6 +231,8 @@ impl Default for ServerConfig {
                     "Account Operators".into(),
                 ],
                 authenticator_issuer: "Password self-service".into(),
+                questions_to_register: 3,
+                questions_to_answer: 2,
             },
             phone: PhoneConfig::default(),
         }
@@ -269,10 +277,15 @@ impl ServerConfig {
                 "policy.methods must name at least one method".into(),
             ));
         }
-        if self.policy.methods.contains(&Method::Questions) {
-            return Err(ConfigError::Rule(
-                "policy.methods: security questions are not available yet".into(),
-            ));
+        let (register, answer) = (
+            self.policy.questions_to_register,
+            self.policy.questions_to_answer,
+        );
+        if !(1..=register).contains(&answer) || usize::from(register) > Question::ALL.len() {
+            return Err(ConfigError::Rule(format!(
+                "policy: need 1 ≤ questions_to_answer ≤ questions_to_register ≤ {}",
+                Question::ALL.len()
+            )));
         }
         if self.phone.enabled() && self.phone.region().is_none() {
             return Err(ConfigError::Rule(format!(

@@ -56,7 +56,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         BadRequest | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted | SealRejected
         | CurrentPasswordWrong | PhoneMismatch | CodeReused | MethodUnavailable | SignInFailed
-        | InvalidContact => StatusCode::BAD_REQUEST,
+        | InvalidContact | AnswersWrong | QuestionsInvalid => StatusCode::BAD_REQUEST,
         SendFailed => StatusCode::BAD_GATEWAY,
         PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
         | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use sspr_protocol::captcha::{PowChallenge, PowSolution};
-use sspr_protocol::gate::{Delivery, Family, Gate, Method, MethodOffer};
+use sspr_protocol::gate::{Delivery, Family, Gate, Method, MethodOffer, Question};
 use sspr_protocol::policy::PasswordPolicy;
 use sspr_protocol::reset::Purpose;
 use sspr_protocol::{ErrorCode, Lang};
@@ -34,6 +34,8 @@ pub enum FlowError {
     PhoneMismatch { attempts_left: u32 },
     #[error("too many mismatched phone numbers")]
     PhoneTriesExhausted,
+    #[error("wrong answers, {attempts_left} attempts left")]
+    AnswersWrong { attempts_left: u32 },
 }
 
 impl From<FlowError> for crate::error::AppError {
@@ -51,6 +53,9 @@ impl From<FlowError> for crate::error::AppError {
             FlowError::MethodUnavailable => Self::code(ErrorCode::MethodUnavailable),
             FlowError::PhoneMismatch { attempts_left } => {
                 Self::Api(ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(attempts_left))
+            }
+            FlowError::AnswersWrong { attempts_left } => {
+                Self::Api(ApiError::new(ErrorCode::AnswersWrong).with_attempts_left(attempts_left))
             }
             FlowError::PhoneTriesExhausted => {
                 Self::Api(ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(0))
@@ -100,6 +105,17 @@ pub enum Challenge {
         delivery: Delivery,
     },
     Authenticator,
+    Questions {
+        asked: Vec<Question>,
+    },
+}
+
+/// How a picked method's challenge starts.
+pub enum Start {
+    /// A code went out; its keyed hash.
+    Code(String),
+    Authenticator,
+    Questions(Vec<Question>),
 }
 
 /// The gates: how many are needed, which families passed, what is being answered now.
@@ -111,10 +127,10 @@ pub struct Gates {
     pub required: u8,
     pub passed: Vec<Family>,
     pub challenge: Option<Challenge>,
-    /// Typed phone numbers that did not match, and authenticator codes that were wrong, are
+    /// Typed phone numbers that did not match, and wrong authenticator codes and answers, are
     /// counted per flow: starting a new challenge does not give new guesses.
     pub phone_tries_left: u32,
-    pub authenticator_tries_left: u32,
+    pub guesses_left: u32,
     /// When a code last went to each destination: picking a method again does not get round
     /// the resend cooldown.
     #[serde(default)]
@@ -312,7 +328,9 @@ impl ResetFlow {
                 });
             }
         }
-        if offer.method == Method::Authenticator && gates.authenticator_tries_left == 0 {
+        if matches!(offer.method, Method::Authenticator | Method::Questions)
+            && gates.guesses_left == 0
+        {
             return Err(FlowError::CodeExhausted);
         }
         let to = match gates.target {
@@ -322,12 +340,12 @@ impl ResetFlow {
         Ok(Picked { offer, to })
     }
 
-    /// Starts the picked method's challenge: a fresh code, or the authenticator prompt. The
-    /// choice is checked again: the flow may have moved on since `pick`.
+    /// Starts the picked method's challenge: a fresh code, the authenticator prompt or the
+    /// questions. The choice is checked again: the flow may have moved on since `pick`.
     pub fn begin_challenge(
         &mut self,
         picked: &Picked,
-        code_hash: Option<String>,
+        start: Start,
         rules: CodeRules,
         now: i64,
     ) -> Result<(), FlowError> {
@@ -337,11 +355,11 @@ impl ResetFlow {
             .into_iter()
             .find(|(o, _)| *o == picked.offer)
             .ok_or(FlowError::MethodUnavailable)?;
-        if code_hash.is_some() {
+        if matches!(start, Start::Code(_)) {
             gates.sent.push((contact.to.clone(), now));
         }
-        gates.challenge = Some(match code_hash {
-            Some(hash) => Challenge::Code {
+        gates.challenge = Some(match start {
+            Start::Code(hash) => Challenge::Code {
                 offer,
                 to: contact.to,
                 code: Some(PendingCode {
@@ -352,7 +370,8 @@ impl ResetFlow {
                 sent_at: now,
                 delivery: Delivery::Pending,
             },
-            None => Challenge::Authenticator,
+            Start::Authenticator => Challenge::Authenticator,
+            Start::Questions(asked) => Challenge::Questions { asked },
         });
         Ok(())
     }
@@ -483,30 +502,32 @@ impl ResetFlow {
         }
     }
 
-    /// The authenticator's verdict (checked by the route against the registration, which
-    /// keeps the last used time step). A decoy's is always false.
-    pub fn check_authenticator(
-        &mut self,
-        purpose: Purpose,
-        right: bool,
-    ) -> Result<Passed, FlowError> {
+    /// The verdict on an authenticator code or on answers, checked by the route against the
+    /// registration (which keeps the last used time step and the answer hashes). A decoy's is
+    /// always false.
+    pub fn check_secret(&mut self, purpose: Purpose, right: bool) -> Result<Passed, FlowError> {
         if self.purpose != purpose {
             return Err(FlowError::WrongStep);
         }
         let gates = self.gates_mut()?;
-        if gates.challenge != Some(Challenge::Authenticator) {
-            return Err(FlowError::WrongStep);
-        }
-        if gates.authenticator_tries_left == 0 {
+        let family = match gates.challenge {
+            Some(Challenge::Authenticator) => Family::Authenticator,
+            Some(Challenge::Questions { .. }) => Family::Questions,
+            _ => return Err(FlowError::WrongStep),
+        };
+        if gates.guesses_left == 0 {
             return Err(FlowError::CodeExhausted);
         }
         if right && matches!(gates.target, Target::Account(_)) {
-            return self.pass_gate(Family::Authenticator);
+            return self.pass_gate(family);
         }
-        gates.authenticator_tries_left -= 1;
-        match gates.authenticator_tries_left {
-            0 => Err(FlowError::CodeExhausted),
-            left => Err(FlowError::WrongCode {
+        gates.guesses_left -= 1;
+        match (gates.guesses_left, family) {
+            (0, _) => Err(FlowError::CodeExhausted),
+            (left, Family::Questions) => Err(FlowError::AnswersWrong {
+                attempts_left: left,
+            }),
+            (left, _) => Err(FlowError::WrongCode {
                 attempts_left: left,
             }),
         }
@@ -635,7 +656,7 @@ mod tests {
                 passed: vec![],
                 challenge: None,
                 phone_tries_left: 3,
-                authenticator_tries_left: 5,
+                guesses_left: 5,
                 sent: vec![],
             })
             .expect("gates");
@@ -645,7 +666,7 @@ mod tests {
 
     fn mail_code(flow: &mut ResetFlow, hash: &str) {
         let picked = flow.pick(0, None, RULES, NOW).expect("mail is offered");
-        flow.begin_challenge(&picked, Some(hash.into()), RULES, NOW)
+        flow.begin_challenge(&picked, Start::Code(hash.into()), RULES, NOW)
             .expect("challenge");
     }
 
@@ -689,7 +710,7 @@ mod tests {
             .pick(1, Some(MOBILE), RULES, NOW)
             .expect("number matches");
         assert_eq!(picked.to.as_deref(), Some(MOBILE));
-        flow.begin_challenge(&picked, Some("sms".into()), RULES, NOW)
+        flow.begin_challenge(&picked, Start::Code("sms".into()), RULES, NOW)
             .expect("challenge");
         let Ok(Passed::NextGate(gate)) = flow.check_code(Purpose::Reset, "sms", NOW) else {
             panic!("a second gate");
@@ -702,10 +723,10 @@ mod tests {
             Err(FlowError::MethodUnavailable)
         );
         let picked = flow.pick(3, None, RULES, NOW).expect("authenticator");
-        flow.begin_challenge(&picked, None, RULES, NOW)
+        flow.begin_challenge(&picked, Start::Authenticator, RULES, NOW)
             .expect("prompt");
         assert_eq!(
-            flow.check_authenticator(Purpose::Reset, true),
+            flow.check_secret(Purpose::Reset, true),
             Ok(Passed::AllGates(account()))
         );
     }
@@ -814,22 +835,22 @@ mod tests {
     fn authenticator_guesses_are_counted_per_flow() {
         let mut flow = at_gates(Target::Account(account()), 1);
         let picked = flow.pick(3, None, RULES, NOW).expect("authenticator");
-        flow.begin_challenge(&picked, None, RULES, NOW)
+        flow.begin_challenge(&picked, Start::Authenticator, RULES, NOW)
             .expect("prompt");
         for _ in 0..4 {
-            assert!(flow.check_authenticator(Purpose::Reset, false).is_err());
+            assert!(flow.check_secret(Purpose::Reset, false).is_err());
         }
         flow.leave_challenge().expect("back");
         let picked = flow.pick(3, None, RULES, NOW).expect("still offered");
-        flow.begin_challenge(&picked, None, RULES, NOW)
+        flow.begin_challenge(&picked, Start::Authenticator, RULES, NOW)
             .expect("prompt");
         assert_eq!(
-            flow.check_authenticator(Purpose::Reset, false),
+            flow.check_secret(Purpose::Reset, false),
             Err(FlowError::CodeExhausted),
             "picking it again gave no new guesses"
         );
         assert_eq!(
-            flow.check_authenticator(Purpose::Reset, true),
+            flow.check_secret(Purpose::Reset, true),
             Err(FlowError::CodeExhausted)
         );
     }
@@ -844,7 +865,7 @@ mod tests {
         );
         let picked = flow.pick(0, None, RULES, NOW).expect("mail");
         assert_eq!(picked.to, None, "nothing is sent to a decoy");
-        flow.begin_challenge(&picked, Some("right".into()), RULES, NOW)
+        flow.begin_challenge(&picked, Start::Code("right".into()), RULES, NOW)
             .expect("challenge");
         assert_eq!(
             flow.check_code(Purpose::Reset, "right", NOW),

@@ -3,7 +3,7 @@
 //! the account's objectGUID, so the database shows neither who registered nor what.
 
 use serde::{Deserialize, Serialize};
-use sspr_protocol::gate::{Family, Method, MethodOffer};
+use sspr_protocol::gate::{normalize_answer, Family, Method, MethodOffer, Question};
 use sspr_protocol::i18n::Lang;
 use sspr_protocol::register::{Slot, SlotState, Source};
 use sspr_protocol::relay::{Account, DirectoryContacts};
@@ -26,6 +26,69 @@ pub struct Registration {
     pub office_phone: Option<String>,
     pub alt_mail: Option<String>,
     pub authenticator: Option<Authenticator>,
+    #[serde(default)]
+    pub questions: Vec<StoredAnswer>,
+}
+
+/// A security question and its answer, kept only as an Argon2id hash of the normalised answer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAnswer {
+    pub question: Question,
+    #[serde(with = "sspr_protocol::b64")]
+    pub salt: Vec<u8>,
+    #[serde(with = "sspr_protocol::b64")]
+    pub hash: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredAnswer")
+            .field("question", &self.question)
+            .finish_non_exhaustive()
+    }
+}
+
+const ANSWER_SALT_BYTES: usize = 16;
+const ANSWER_HASH_BYTES: usize = 32;
+
+fn answer_hash(answer: &str, salt: &[u8]) -> Result<Vec<u8>, crate::crypto::CryptoError> {
+    let mut out = vec![0u8; ANSWER_HASH_BYTES];
+    argon2::Argon2::default()
+        .hash_password_into(normalize_answer(answer).as_bytes(), salt, &mut out)
+        .map_err(|_| crate::crypto::CryptoError::KeyLength)?;
+    Ok(out)
+}
+
+impl StoredAnswer {
+    pub fn new(question: Question, answer: &str) -> Result<Self, crate::crypto::CryptoError> {
+        let salt = crate::crypto::random_bytes(ANSWER_SALT_BYTES)?;
+        let hash = answer_hash(answer, &salt)?;
+        Ok(Self {
+            question,
+            salt,
+            hash,
+        })
+    }
+}
+
+/// Checks the answers to the questions asked, every one of them (the work, and so the time,
+/// does not depend on which is wrong). With no stored answers (a decoy), the same work is done
+/// against throwaway salts and the answer is no.
+pub fn check_answers(stored: &[StoredAnswer], asked: &[Question], answers: &[String]) -> bool {
+    if answers.len() != asked.len() {
+        return false;
+    }
+    let mut right = true;
+    for (question, answer) in asked.iter().zip(answers) {
+        let found = stored.iter().find(|s| s.question == *question);
+        let salt = found
+            .map(|s| s.salt.clone())
+            .unwrap_or_else(|| vec![0u8; ANSWER_SALT_BYTES]);
+        let hash = answer_hash(answer, &salt).unwrap_or_default();
+        right &=
+            found.is_some_and(|s| subtle::ConstantTimeEq::ct_eq(&s.hash[..], &hash[..]).into());
+    }
+    right
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +213,7 @@ impl RegisterSession {
                     Slot::Mobile => c.family == Family::Mobile,
                     Slot::OfficePhone => c.family == Family::Office,
                     Slot::Authenticator => c.family == Family::Authenticator,
+                    Slot::Questions => c.family == Family::Questions,
                     Slot::AltMail => {
                         c.family == Family::Mail && Some(c.to.as_str()) != self.mail.as_deref()
                     }
@@ -315,6 +379,13 @@ pub fn contacts_of(
             from_directory: false,
         });
     }
+    if !reg.questions.is_empty() {
+        out.push(Contact {
+            family: Family::Questions,
+            to: String::new(),
+            from_directory: false,
+        });
+    }
     out
 }
 
@@ -381,6 +452,37 @@ mod tests {
         assert_eq!(second[2].0.choice, 2, "choices keep their numbers");
         assert_eq!(second[1].0.masked, "+31 6 ••••••78");
         assert_eq!(families(&cs, &[Method::Mail, Method::OfficeCall]), 2);
+    }
+
+    #[test]
+    fn answers_are_checked_all_at_once_and_normalised() {
+        let stored = vec![
+            StoredAnswer::new(Question::FirstPet, "Mr. Whiskers").expect("hash"),
+            StoredAnswer::new(Question::BirthCity, "Utrecht").expect("hash"),
+        ];
+        let asked = [Question::BirthCity, Question::FirstPet];
+        let answers = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
+        assert!(check_answers(
+            &stored,
+            &asked,
+            &answers(" utrecht", "MR WHISKERS")
+        ));
+        assert!(!check_answers(
+            &stored,
+            &asked,
+            &answers("Utrecht", "Felix")
+        ));
+        assert!(!check_answers(&stored, &asked, &answers("Utrecht", "")));
+        assert!(!check_answers(
+            &stored,
+            &asked,
+            &answers("Utrecht", "Mr Whiskers")[..1]
+        ));
+        assert!(
+            !check_answers(&[], &asked, &answers("Utrecht", "Mr Whiskers")),
+            "a decoy"
+        );
+        assert_ne!(stored[0].hash, stored[1].hash);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
-use sspr_protocol::gate::{DELIVERY_PATH, METHOD_PATH, OTHER_METHOD_PATH};
+use sspr_protocol::gate::{ANSWERS_PATH, DELIVERY_PATH, METHOD_PATH, OTHER_METHOD_PATH};
 use sspr_protocol::relay::{ONBOARD_PATH, RELAY_PATH};
 use sspr_protocol::reset::{
     CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
@@ -32,6 +32,7 @@ pub fn app(state: AppState) -> Router {
         .route(RESEND_PATH, post(gate::resend))
         .route(DELIVERY_PATH, post(gate::delivery))
         .route(OTHER_METHOD_PATH, post(gate::other))
+        .route(ANSWERS_PATH, post(gate::answers))
         .route(PASSWORD_PATH, post(reset::password))
         .route(register::SIGN_IN_PATH, post(routes::register::sign_in))
         .route(register::STATE_PATH, post(routes::register::current))
@@ -42,6 +43,7 @@ pub fn app(state: AppState) -> Router {
             post(routes::register::authenticator),
         )
         .route(register::REMOVE_PATH, post(routes::register::remove))
+        .route(register::QUESTIONS_PATH, post(routes::register::questions))
         .route(sspr_protocol::change::CHANGE_KEY_PATH, get(change::key))
         .route(sspr_protocol::change::CHANGE_PATH, post(change::change))
         .route(ONBOARD_PATH, post(agent::onboard))

@@ -117,6 +117,17 @@ pub async fn code(flow_id: String, code: String) -> Result<AfterGate, Failure> {
     post(CODE_PATH, &CodeAnswer { flow_id, code }).await
 }
 
+pub async fn answers(flow_id: String, answers: Vec<String>) -> Result<AfterGate, Failure> {
+    post(ANSWERS_PATH, &Answers { flow_id, answers }).await
+}
+
+pub async fn set_questions(
+    session: String,
+    answers: Vec<(Question, String)>,
+) -> Result<Registered, Failure> {
+    post(QUESTIONS_PATH, &SetQuestions { session, answers }).await
+}
+
 pub async fn sign_in(
     username: String,
     sealed_password: SealedSecret,

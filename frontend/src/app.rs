@@ -15,6 +15,7 @@ use crate::pages::code::CodePage;
 use crate::pages::done::DonePage;
 use crate::pages::gate::GatePage;
 use crate::pages::new_password::NewPasswordPage;
+use crate::pages::questions::QuestionsPage;
 use crate::pages::register::RegisterPage;
 
 /// What the user came for: reset or unlock. Chosen on the first page, read by every step.
@@ -46,6 +47,18 @@ pub enum Step {
 }
 
 impl Step {
+    /// Where a passed gate leads.
+    pub fn after_gate(flow_id: String, after: sspr_protocol::gate::AfterGate) -> Step {
+        use sspr_protocol::gate::AfterGate;
+        match after {
+            AfterGate::Gate(gate) => Step::Gate { flow_id, gate },
+            AfterGate::NewPassword(step) => Step::NewPassword { flow_id, step },
+            AfterGate::Completed(done) => Step::Done {
+                account_name: done.account_name,
+            },
+        }
+    }
+
     fn number(&self) -> usize {
         match self {
             Step::Account => 1,
@@ -104,6 +117,7 @@ pub fn App() -> impl IntoView {
                         .into_any()
                     }
                     Step::Gate { flow_id, gate } => view! { <GatePage step flow_id gate /> }.into_any(),
+                    Step::Code { flow_id, challenge: Challenge::Questions { asked } } => view! { <QuestionsPage step flow_id asked /> }.into_any(),
                     Step::Code { flow_id, challenge } => view! { <CodePage step flow_id challenge /> }.into_any(),
                     Step::NewPassword { flow_id, step: data } => view! { <NewPasswordPage step flow_id data /> }.into_any(),
                     Step::Done { account_name } => view! { <DonePage step account_name /> }.into_any(),

@@ -33,6 +33,10 @@ pub enum ErrorCode {
     SignInFailed,
     /// Not a phone number or mail address this portal can send to.
     InvalidContact,
+    /// Security questions answered wrongly (which ones is not said).
+    AnswersWrong,
+    /// Security questions set up with repeats or too-short answers.
+    QuestionsInvalid,
     /// No agent is connected for the directory: nothing can be written back right now.
     WritebackUnavailable,
     /// The agent did not answer in time.
@@ -79,6 +83,8 @@ impl ErrorCode {
             Self::MethodUnavailable => Text::ErrMethodUnavailable,
             Self::SignInFailed => Text::ErrSignInFailed,
             Self::InvalidContact => Text::ErrInvalidContact,
+            Self::AnswersWrong => Text::ErrAnswersWrong,
+            Self::QuestionsInvalid => Text::ErrQuestionsInvalid,
             Self::WritebackUnavailable => Text::ErrWritebackUnavailable,
             Self::AgentTimeout => Text::ErrAgentTimeout,
             Self::PasswordTooShort => Text::ErrPasswordTooShort,

@@ -8,6 +8,8 @@ use crate::reset::{CodeSent, Completed, NewPasswordStep};
 
 pub const METHOD_PATH: &str = "/api/reset/method";
 pub const DELIVERY_PATH: &str = "/api/reset/delivery";
+/// The answers to the security questions a gate asked.
+pub const ANSWERS_PATH: &str = "/api/reset/answers";
 /// Back to the current gate's list of methods.
 pub const OTHER_METHOD_PATH: &str = "/api/reset/other-method";
 
@@ -123,6 +125,71 @@ pub enum Challenge {
     Code(CodeSent),
     /// Type the code the authenticator app shows now.
     Authenticator { digits: u8 },
+    /// Answer these of the user's security questions.
+    Questions { asked: Vec<Question> },
+}
+
+/// The built-in security questions, in both languages (`Question::text`). Answers are compared
+/// without regard to case, spaces and punctuation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Question {
+    FirstPet,
+    BirthCity,
+    FirstSchool,
+    ChildhoodFriend,
+    FirstConcert,
+    GrandmotherName,
+}
+
+impl Question {
+    pub const ALL: [Question; 6] = [
+        Question::FirstPet,
+        Question::BirthCity,
+        Question::FirstSchool,
+        Question::ChildhoodFriend,
+        Question::FirstConcert,
+        Question::GrandmotherName,
+    ];
+
+    pub fn text(self) -> crate::Text {
+        use crate::Text;
+        match self {
+            Question::FirstPet => Text::QuestionFirstPet,
+            Question::BirthCity => Text::QuestionBirthCity,
+            Question::FirstSchool => Text::QuestionFirstSchool,
+            Question::ChildhoodFriend => Text::QuestionChildhoodFriend,
+            Question::FirstConcert => Text::QuestionFirstConcert,
+            Question::GrandmotherName => Text::QuestionGrandmotherName,
+        }
+    }
+}
+
+/// An answer as it is compared: lower case, letters and digits only, single spaces.
+pub fn normalize_answer(answer: &str) -> String {
+    answer
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Answers shorter than this (normalised) are refused at registration: too easy to guess.
+pub const MIN_ANSWER_CHARS: usize = 3;
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    pub flow_id: String,
+    /// In the order the questions were asked.
+    pub answers: Vec<String>,
+}
+
+impl std::fmt::Debug for Answers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answers").finish_non_exhaustive()
+    }
 }
 
 /// What follows a passed gate.
@@ -183,6 +250,13 @@ mod tests {
         assert_eq!(mask_phone("+31612345667", 31), "+31 6 ••••••67");
         assert_eq!(mask_phone("+3220000000", 32), "+32 2 •••••00");
         assert_eq!(mask_phone("+3112", 31), "+31 ••••");
+    }
+
+    #[test]
+    fn answers_compare_without_case_spaces_or_punctuation() {
+        assert_eq!(normalize_answer("  Mr. Whiskers!! "), "mr whiskers");
+        assert_eq!(normalize_answer("MR  whiskers"), "mr whiskers");
+        assert_eq!(normalize_answer("’s-Hertogenbosch"), "s hertogenbosch");
     }
 
     #[test]

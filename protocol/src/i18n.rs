@@ -252,6 +252,22 @@ texts! {
     MethodMobileCall => "Call {dest}", "Bel {dest}";
     MethodOfficeCall => "Call office phone {dest}", "Bel kantoortelefoon {dest}";
     MethodAuthenticator => "Enter a code from my authenticator app", "Een code uit mijn authenticator-app invullen";
+    QuestionFirstPet => "What was the name of your first pet?", "Hoe heette je eerste huisdier?";
+    QuestionBirthCity => "In which city were you born?", "In welke plaats ben je geboren?";
+    QuestionFirstSchool => "What was the name of your primary school?", "Hoe heette je basisschool?";
+    QuestionChildhoodFriend => "What was the first name of your best childhood friend?", "Wat was de voornaam van je beste jeugdvriend(in)?";
+    QuestionFirstConcert => "Which artist did you see at your first concert?", "Welke artiest zag je bij je eerste concert?";
+    QuestionGrandmotherName => "What is your grandmother's first name?", "Wat is de voornaam van je oma?";
+    QuestionsPrompt => "Answer your security questions.", "Beantwoord je beveiligingsvragen.";
+    QuestionsSetUpHint => "Choose {n} different questions whose answers only you know and will remember. Case and punctuation do not matter.",
+                         "Kies {n} verschillende vragen waarvan alleen jij het antwoord weet en onthoudt. Hoofdletters en leestekens maken niet uit.";
+    QuestionLabel => "Question {n}", "Vraag {n}";
+    AnswerLabel => "Answer", "Antwoord";
+    SlotQuestions => "Security questions", "Beveiligingsvragen";
+    SaveButton => "Save", "Opslaan";
+    ErrAnswersWrong => "One or more answers are not correct.", "Een of meer antwoorden kloppen niet.";
+    ErrQuestionsInvalid => "Choose different questions, and give each an answer of at least 3 letters or digits.",
+                           "Kies verschillende vragen en geef elk een antwoord van minstens 3 letters of cijfers.";
     MethodQuestions => "Answer my security questions", "Mijn beveiligingsvragen beantwoorden";
     PhoneConfirmLabel => "Type the whole number {dest} to confirm it", "Typ het hele nummer {dest} ter bevestiging";
     PhoneConfirmHint => "We only send when it matches, so nobody can make someone else's phone ring.",

@@ -14,6 +14,7 @@ pub const ADD_PATH: &str = "/api/register/add";
 pub const CONFIRM_PATH: &str = "/api/register/confirm";
 pub const AUTHENTICATOR_PATH: &str = "/api/register/authenticator";
 pub const REMOVE_PATH: &str = "/api/register/remove";
+pub const QUESTIONS_PATH: &str = "/api/register/questions";
 
 /// The methods a user can register, one of each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,14 +24,16 @@ pub enum Slot {
     OfficePhone,
     AltMail,
     Authenticator,
+    Questions,
 }
 
 impl Slot {
-    pub const ALL: [Slot; 4] = [
+    pub const ALL: [Slot; 5] = [
         Slot::Mobile,
         Slot::OfficePhone,
         Slot::AltMail,
         Slot::Authenticator,
+        Slot::Questions,
     ];
 }
 
@@ -63,6 +66,8 @@ pub struct Registered {
     /// The account's own mail address, masked: always there, never registered here.
     pub primary_mail: String,
     pub slots: Vec<SlotState>,
+    /// How many security questions to set up; 0 when the policy does not use them.
+    pub questions_to_register: u8,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,4 +145,18 @@ impl std::fmt::Debug for Enrolment {
 pub struct RemoveSlot {
     pub session: String,
     pub slot: Slot,
+}
+
+/// Security questions and their answers, all at once (replacing any set before).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetQuestions {
+    pub session: String,
+    pub answers: Vec<(crate::gate::Question, String)>,
+}
+
+impl std::fmt::Debug for SetQuestions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetQuestions").finish_non_exhaustive()
+    }
 }

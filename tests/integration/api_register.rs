@@ -246,3 +246,108 @@ async fn a_user_registers_methods_and_an_authenticator_code_passes_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn security_questions_are_set_up_hashed_and_answered_at_a_gate() {
+    use sspr_protocol::gate::{AfterGate, Answers, Question, ANSWERS_PATH};
+    let dc = samba::shared();
+    dc.create_user(
+        "reg.questions",
+        "Reg-Passw0rd!",
+        Some("reg.questions@corp.example.test"),
+        "Quinn Questions",
+    )
+    .expect("user");
+    let stack = Stack::start(dc, |o| {
+        o.extra_toml = "[policy]\nmethods = [\"mail\", \"questions\"]\nquestions_to_register = 3\nquestions_to_answer = 2\n".into()
+    })
+    .await;
+    let registered = sign_in(&stack, "reg.questions", "Reg-Passw0rd!")
+        .await
+        .expect("signed in");
+    assert_eq!(registered.questions_to_register, 3);
+    let session = registered.session;
+    let set = |answers: Vec<(Question, &str)>| SetQuestions {
+        session: session.clone(),
+        answers: answers
+            .into_iter()
+            .map(|(q, a)| (q, a.to_owned()))
+            .collect(),
+    };
+    // The same question twice, a too-short answer, too few questions: each refused.
+    for bad in [
+        vec![
+            (Question::FirstPet, "Whiskers"),
+            (Question::FirstPet, "Felix"),
+            (Question::BirthCity, "Utrecht"),
+        ],
+        vec![
+            (Question::FirstPet, "Whiskers"),
+            (Question::FirstSchool, "ab"),
+            (Question::BirthCity, "Utrecht"),
+        ],
+        vec![
+            (Question::FirstPet, "Whiskers"),
+            (Question::BirthCity, "Utrecht"),
+        ],
+    ] {
+        let err = post::<_, Registered>(&stack, QUESTIONS_PATH, &set(bad))
+            .await
+            .expect_err("invalid");
+        assert_eq!(err.1.code, ErrorCode::QuestionsInvalid);
+    }
+    let answers = [
+        (Question::FirstPet, "Mr. Whiskers"),
+        (Question::BirthCity, "Utrecht"),
+        (Question::FirstSchool, "De Regenboog"),
+    ];
+    let registered: Registered = post(&stack, QUESTIONS_PATH, &set(answers.to_vec()))
+        .await
+        .expect("set up");
+    assert_eq!(
+        slot(&registered, Slot::Questions).source,
+        Some(Source::User)
+    );
+    let db = stack.server.database_bytes();
+    assert!(
+        !db.windows(8).any(|w| w == b"Whiskers" || w == b"whiskers"),
+        "answers are never stored in clear"
+    );
+
+    let (flow_id, gate) = to_gate(&stack, "reg.questions", Purpose::Reset).await;
+    let Ok(Challenge::Questions { asked }) =
+        choose(&stack, &flow_id, &gate, Method::Questions, None).await
+    else {
+        panic!("questions");
+    };
+    assert_eq!(asked.len(), 2);
+    let answer_of = |q: &Question| {
+        answers
+            .iter()
+            .find(|(a, _)| a == q)
+            .map(|(_, a)| *a)
+            .expect("asked only registered questions")
+    };
+    let submit = |answers: Vec<String>| {
+        let body = Answers {
+            flow_id: flow_id.clone(),
+            answers,
+        };
+        let stack = &stack;
+        async move { post::<_, AfterGate>(stack, ANSWERS_PATH, &body).await }
+    };
+    let err = submit(vec![answer_of(&asked[0]).into(), "wrong answer".into()])
+        .await
+        .expect_err("one wrong");
+    assert_eq!(
+        (err.1.code, err.1.attempts_left),
+        (ErrorCode::AnswersWrong, Some(4))
+    );
+    // Case, spacing and punctuation do not matter.
+    let loose: Vec<String> = asked
+        .iter()
+        .map(|q| format!("  {}!", answer_of(q).to_uppercase().replace('.', "")))
+        .collect();
+    let step = new_password(submit(loose).await.expect("right answers"));
+    assert_eq!(step.names.account_name, "reg.questions");
+}

@@ -4,7 +4,8 @@
 use axum::extract::State;
 use axum::Json;
 use sspr_protocol::gate::{
-    AfterGate, Challenge as ChallengeView, ChooseMethod, DeliveryState, Gate,
+    AfterGate, Answers, Challenge as ChallengeView, ChooseMethod, DeliveryState, Gate, Method,
+    Question,
 };
 use sspr_protocol::package::Operation;
 use sspr_protocol::policy::AccountNames;
@@ -14,12 +15,12 @@ use sspr_protocol::ErrorCode;
 use crate::courier::{self, Parcel};
 use crate::crypto::{self, token_hash};
 use crate::error::AppError;
-use crate::flow::{AccountTarget, Challenge, CodeRules, Passed, Picked};
+use crate::flow::{AccountTarget, Challenge, CodeRules, Passed, Picked, Start};
 use crate::json::ApiJson;
 use crate::limits::Limited;
 use crate::middleware::ClientAddress;
 use crate::phone::Number;
-use crate::registration::{Authenticator, TotpCheck, TOTP_DIGITS};
+use crate::registration::{check_answers, Authenticator, TotpCheck, TOTP_DIGITS};
 use crate::routes::reset::{account_key, apply_and_finish};
 use crate::state::AppState;
 
@@ -79,19 +80,30 @@ pub async fn method(
         let picked = flow.pick(request.choice, typed.as_deref(), rules(&state), now)?;
         Ok((picked, flow.username.clone(), flow.lang))
     })?;
-    if !picked.offer.method.sends_code() {
-        state.store.update_flow(&id_hash, now, |flow| {
-            Ok(flow.begin_challenge(&picked, None, rules(&state), now)?)
-        })?;
-        return Ok(Json(ChallengeView::Authenticator {
-            digits: TOTP_DIGITS,
-        }));
+    match picked.offer.method {
+        Method::Authenticator => {
+            state.store.update_flow(&id_hash, now, |flow| {
+                Ok(flow.begin_challenge(&picked, Start::Authenticator, rules(&state), now)?)
+            })?;
+            return Ok(Json(ChallengeView::Authenticator {
+                digits: TOTP_DIGITS,
+            }));
+        }
+        Method::Questions => {
+            let asked = questions_to_ask(&state, &id_hash, &username, now)?;
+            let start = Start::Questions(asked.clone());
+            state.store.update_flow(&id_hash, now, |flow| {
+                Ok(flow.begin_challenge(&picked, start, rules(&state), now)?)
+            })?;
+            return Ok(Json(ChallengeView::Questions { asked }));
+        }
+        _ => {}
     }
     clear_send(&state, &picked, &username, now)?;
     let code = crypto::random_code(state.config.reset.code_length)?;
     let hash = code_hash(&state, &id_hash, &code)?;
     state.store.update_flow(&id_hash, now, |flow| {
-        Ok(flow.begin_challenge(&picked, Some(hash), rules(&state), now)?)
+        Ok(flow.begin_challenge(&picked, Start::Code(hash), rules(&state), now)?)
     })?;
     let parcel = Parcel {
         method: picked.offer.method,
@@ -158,6 +170,94 @@ pub async fn other(
     Ok(Json(gate))
 }
 
+/// Which of the user's questions to ask: a random choice of `questions_to_answer` from the
+/// questions registered — for a decoy, from a made-up set derived from the typed name, chosen
+/// the same random way, so repeated flows do not tell them apart.
+fn questions_to_ask(
+    state: &AppState,
+    id_hash: &str,
+    username: &str,
+    now: i64,
+) -> Result<Vec<Question>, AppError> {
+    let policy = &state.config.policy;
+    let anchor = state.store.update_flow(id_hash, now, |flow| {
+        Ok(flow.account().map(|a| a.anchor.clone()))
+    })?;
+    let mut pool: Vec<Question> = match anchor {
+        Some(anchor) => state
+            .store
+            .registration(&anchor)?
+            .map(|r| r.questions.iter().map(|q| q.question).collect())
+            .unwrap_or_default(),
+        None => {
+            let seed = hex::decode(
+                state
+                    .keys
+                    .mac(&[b"decoy-questions", account_key(username).as_bytes()])?,
+            )
+            .map_err(|_| AppError::code(ErrorCode::Internal))?;
+            let mut all = Question::ALL.to_vec();
+            for (i, byte) in seed.iter().enumerate().take(all.len()) {
+                let j = i + usize::from(*byte) % (all.len() - i);
+                all.swap(i, j);
+            }
+            all.truncate(usize::from(policy.questions_to_register));
+            all
+        }
+    };
+    let random = crypto::random_bytes(pool.len())?;
+    let mut asked = Vec::new();
+    for byte in random.iter().take(usize::from(policy.questions_to_answer)) {
+        if pool.is_empty() {
+            break;
+        }
+        asked.push(pool.remove(usize::from(*byte) % pool.len()));
+    }
+    Ok(asked)
+}
+
+/// Wrong answers at a gate count per account and per client address; past the limit the gates
+/// close for a while, whoever is asking.
+struct GateGuard {
+    keys: [String; 2],
+}
+
+impl GateGuard {
+    fn check(state: &AppState, username: &str, client: &str, now: i64) -> Result<Self, AppError> {
+        let keys = [
+            format!("account:{}", account_key(username)),
+            format!("address:{client}"),
+        ];
+        for key in &keys {
+            state
+                .limiter
+                .check(Limited::GateFailure, key, now)
+                .map_err(AppError::too_many)?;
+        }
+        Ok(Self { keys })
+    }
+
+    /// Counts a wrong answer, then passes the outcome on.
+    fn count<T>(
+        &self,
+        state: &AppState,
+        now: i64,
+        outcome: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        if let Err(e) = &outcome {
+            if matches!(
+                e.error_code(),
+                ErrorCode::WrongCode | ErrorCode::CodeExhausted | ErrorCode::AnswersWrong
+            ) {
+                for key in &self.keys {
+                    state.limiter.record(Limited::GateFailure, key, now);
+                }
+            }
+        }
+        outcome
+    }
+}
+
 /// The answer to the open challenge: a code from a message or from the authenticator app.
 pub async fn code(
     State(state): State<AppState>,
@@ -174,16 +274,7 @@ pub async fn code(
             authenticator.then(|| flow.account().map(|a| a.anchor.clone())),
         ))
     })?;
-    let failure_keys = [
-        format!("account:{}", account_key(&username)),
-        format!("address:{client}"),
-    ];
-    for key in &failure_keys {
-        state
-            .limiter
-            .check(Limited::GateFailure, key, now)
-            .map_err(AppError::too_many)?;
-    }
+    let guard = GateGuard::check(&state, &username, &client, now)?;
     let passed = match authenticator_of {
         Some(anchor) => {
             let verdict = match anchor {
@@ -195,9 +286,9 @@ pub async fn code(
                 return Err(ErrorCode::CodeReused.into());
             }
             let right = matches!(verdict, TotpCheck::Accepted(_));
-            state.store.update_flow(&id_hash, now, |flow| {
-                Ok(flow.check_authenticator(purpose, right)?)
-            })
+            state
+                .store
+                .update_flow(&id_hash, now, |flow| Ok(flow.check_secret(purpose, right)?))
         }
         None => {
             let submitted = code_hash(&state, &id_hash, &answer.code)?;
@@ -206,30 +297,73 @@ pub async fn code(
             })
         }
     };
-    let passed = match passed {
-        Ok(passed) => passed,
-        Err(e) => {
-            if matches!(
-                e.error_code(),
-                ErrorCode::WrongCode | ErrorCode::CodeExhausted
-            ) {
-                for key in &failure_keys {
-                    state.limiter.record(Limited::GateFailure, key, now);
-                }
-            }
-            return Err(e);
-        }
+    let passed = guard.count(&state, now, passed)?;
+    after_gate(&state, &id_hash, purpose, passed).await
+}
+
+/// The answers to the security questions the open challenge asked.
+pub async fn answers(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    ApiJson(request): ApiJson<Answers>,
+) -> Result<Json<AfterGate>, AppError> {
+    let now = crate::now();
+    let id_hash = token_hash(&request.flow_id);
+    if request.answers.len() > Question::ALL.len()
+        || request.answers.iter().any(|a| a.chars().count() > 200)
+    {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    let (purpose, username, asked, anchor) = state.store.update_flow(&id_hash, now, |flow| {
+        let Challenge::Questions { asked } = flow.open_challenge()? else {
+            return Err(ErrorCode::WrongStep.into());
+        };
+        Ok((
+            flow.purpose,
+            flow.username.clone(),
+            asked.clone(),
+            flow.account().map(|a| a.anchor.clone()),
+        ))
+    })?;
+    let guard = GateGuard::check(&state, &username, &client, now)?;
+    let stored = match anchor {
+        Some(anchor) => state
+            .store
+            .registration(&anchor)?
+            .map(|r| r.questions)
+            .unwrap_or_default(),
+        None => Vec::new(),
     };
+    // Argon2 is slow on purpose: off the async workers.
+    let answers = request.answers;
+    let right = tokio::task::spawn_blocking(move || check_answers(&stored, &asked, &answers))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let passed = state
+        .store
+        .update_flow(&id_hash, now, |flow| Ok(flow.check_secret(purpose, right)?));
+    let passed = guard.count(&state, now, passed)?;
+    after_gate(&state, &id_hash, purpose, passed).await
+}
+
+/// What a passed gate leads to: the next gate, the new-password step, or — for an unlock —
+/// the unlock itself.
+async fn after_gate(
+    state: &AppState,
+    id_hash: &str,
+    purpose: Purpose,
+    passed: Passed,
+) -> Result<Json<AfterGate>, AppError> {
     let account = match passed {
         Passed::NextGate(gate) => return Ok(Json(AfterGate::Gate(gate))),
         Passed::AllGates(account) => account,
     };
     if purpose == Purpose::Unlock {
-        let Json(done) = apply_and_finish(&state, &id_hash, Operation::Unlock, None).await?;
+        let Json(done) = apply_and_finish(state, id_hash, Operation::Unlock, None).await?;
         return Ok(Json(AfterGate::Completed(done)));
     }
     Ok(Json(AfterGate::NewPassword(new_password_step(
-        &state, account,
+        state, account,
     )?)))
 }
 

@@ -7,11 +7,12 @@ use axum::extract::State;
 use axum::Json;
 use qrcode::render::svg;
 use qrcode::QrCode;
-use sspr_protocol::gate::Method;
+use sspr_protocol::gate::{normalize_answer, Method, Question, MIN_ANSWER_CHARS};
 use sspr_protocol::i18n::{t, tf, Lang, Notice, Text};
 use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::register::{
-    AddContact, Confirm, Enrolment, Registered, RemoveSlot, SessionRef, SignIn, Slot, Source,
+    AddContact, Confirm, Enrolment, Registered, RemoveSlot, SessionRef, SetQuestions, SignIn, Slot,
+    Source,
 };
 use sspr_protocol::reset::CodeSent;
 use sspr_protocol::ErrorCode;
@@ -25,7 +26,7 @@ use crate::limits::Limited;
 use crate::middleware::ClientAddress;
 use crate::phone::Number;
 use crate::registration::{
-    Authenticator, Pending, RegisterSession, Registration, TotpCheck, TOTP_DIGITS,
+    Authenticator, Pending, RegisterSession, Registration, StoredAnswer, TotpCheck, TOTP_DIGITS,
 };
 use crate::routes::reset::{account_key, clean_username, format_utc, MAX_SEALED_BYTES};
 use crate::state::AppState;
@@ -50,6 +51,11 @@ fn registered(
             .map(crate::mail::mask_mail)
             .unwrap_or_default(),
         slots: session.slots(registration.as_ref(), &state.config.phone),
+        questions_to_register: if state.config.policy.methods.contains(&Method::Questions) {
+            state.config.policy.questions_to_register
+        } else {
+            0
+        },
     })
 }
 
@@ -172,7 +178,7 @@ pub async fn add(
             let masked = crate::mail::mask_mail(&address);
             (address, masked, Method::Mail)
         }
-        Slot::Authenticator => return Err(ErrorCode::BadRequest.into()),
+        Slot::Authenticator | Slot::Questions => return Err(ErrorCode::BadRequest.into()),
     };
     // The session must be live before anything is counted or sent.
     let lang = state.store.update_session(&id_hash, now, |s| Ok(s.lang))?;
@@ -284,7 +290,7 @@ pub async fn confirm(
                     Slot::Mobile => r.mobile = Some(value),
                     Slot::OfficePhone => r.office_phone = Some(value),
                     Slot::AltMail => r.alt_mail = Some(value),
-                    Slot::Authenticator => {}
+                    Slot::Authenticator | Slot::Questions => {}
                 };
             })?;
             slot
@@ -359,6 +365,54 @@ fn check_pending(
     }
 }
 
+/// Sets up (or replaces) the security questions: the configured number of different
+/// questions, each with an answer of some substance; only Argon2 hashes are kept.
+pub async fn questions(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SetQuestions>,
+) -> Result<Json<Registered>, AppError> {
+    let now = crate::now();
+    let policy = &state.config.policy;
+    if !policy.methods.contains(&Method::Questions) {
+        return Err(ErrorCode::MethodUnavailable.into());
+    }
+    let mut distinct: Vec<Question> = request.answers.iter().map(|(q, _)| *q).collect();
+    distinct.sort();
+    distinct.dedup();
+    let valid = request.answers.len() == usize::from(policy.questions_to_register)
+        && distinct.len() == request.answers.len()
+        && request.answers.iter().all(|(_, a)| {
+            a.chars().count() <= 200 && normalize_answer(a).chars().count() >= MIN_ANSWER_CHARS
+        });
+    if !valid {
+        return Err(ErrorCode::QuestionsInvalid.into());
+    }
+    let session = state
+        .store
+        .update_session(&token_hash(&request.session), now, |s| Ok(s.clone()))?;
+    let answers = request.answers;
+    let stored = tokio::task::spawn_blocking(move || {
+        answers
+            .iter()
+            .map(|(q, a)| StoredAnswer::new(*q, a))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let before = state.store.registration(&session.anchor)?;
+    state
+        .store
+        .update_registration(&session.anchor, now, |r| r.questions = stored)?;
+    changed(
+        &state,
+        &session,
+        before.as_ref(),
+        Slot::Questions,
+        Notice::ChangeAdded,
+    )?;
+    Ok(Json(registered(&state, request.session, &session)?))
+}
+
 pub async fn remove(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RemoveSlot>,
@@ -383,6 +437,7 @@ pub async fn remove(
             Slot::OfficePhone => r.office_phone = None,
             Slot::AltMail => r.alt_mail = None,
             Slot::Authenticator => r.authenticator = None,
+            Slot::Questions => r.questions.clear(),
         })?;
     changed(
         &state,
@@ -400,6 +455,7 @@ fn slot_text(slot: Slot) -> Text {
         Slot::OfficePhone => Text::SlotOfficePhone,
         Slot::AltMail => Text::SlotAltMail,
         Slot::Authenticator => Text::SlotAuthenticator,
+        Slot::Questions => Text::SlotQuestions,
     }
 }
 

@@ -139,7 +139,7 @@ fn gates_for(
         passed: Vec::new(),
         challenge: None,
         phone_tries_left: state.config.reset.code_attempts.min(3),
-        authenticator_tries_left: state.config.reset.code_attempts,
+        guesses_left: state.config.reset.code_attempts,
         sent: Vec::new(),
     };
     if let Some(a) = account.filter(|a| a.eligible()) {
@@ -215,6 +215,16 @@ fn decoy_contacts(
     if app_share < u16::from(r.decoy_authenticator_percent) || (two_gates && contacts.len() < 2) {
         contacts.push(Contact {
             family: Family::Authenticator,
+            to: String::new(),
+            from_directory: false,
+        });
+    }
+    let questions_share = u16::from(seed[11]) * 100 / 256;
+    if state.config.policy.methods.contains(&Method::Questions)
+        && questions_share < u16::from(r.decoy_questions_percent)
+    {
+        contacts.push(Contact {
+            family: Family::Questions,
             to: String::new(),
             from_directory: false,
         });

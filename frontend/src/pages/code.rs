@@ -4,7 +4,7 @@ use gloo_timers::future::TimeoutFuture;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sspr_protocol::gate::{AfterGate, Challenge, Delivery, Method};
+use sspr_protocol::gate::{Challenge, Delivery, Method};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::reset::{CodeSent, Purpose};
 
@@ -39,6 +39,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
     let digits = move || match challenge.get() {
         Challenge::Code(sent) => sent.code_length,
         Challenge::Authenticator { digits } => digits,
+        Challenge::Questions { .. } => 0,
     };
     let is_sent = move || matches!(challenge.get(), Challenge::Code(_));
 
@@ -81,14 +82,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
         spawn_local(async move {
             let flow_id = flow.get_value();
             match api::code(flow_id.clone(), typed).await {
-                Ok(AfterGate::Gate(gate)) => step.set(Step::Gate { flow_id, gate }),
-                Ok(AfterGate::NewPassword(next)) => step.set(Step::NewPassword {
-                    flow_id,
-                    step: next,
-                }),
-                Ok(AfterGate::Completed(done)) => step.set(Step::Done {
-                    account_name: done.account_name,
-                }),
+                Ok(after) => step.set(Step::after_gate(flow_id, after)),
                 Err(failure) => {
                     code.set(String::new());
                     error.set(Some(i18n.failure(&failure)));
@@ -140,6 +134,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             {move || match challenge.get() {
                 Challenge::Code(s) => i18n.tf(sent_text(&s), &[("n", &s.code_length.to_string()), ("dest", &s.destination)]),
                 Challenge::Authenticator { digits } => i18n.tf(Text::AuthenticatorPrompt, &[("n", &digits.to_string())]),
+                Challenge::Questions { .. } => String::new(),
             }}
         </p>
         <form on:submit=submit novalidate>
@@ -163,7 +158,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
                         {move || i18n.tf(Text::CodeHint, &[("min", &(s.code_ttl_secs / 60).to_string())])}
                     </p>
                 }),
-                Challenge::Authenticator { .. } => None,
+                Challenge::Authenticator { .. } | Challenge::Questions { .. } => None,
             }}
             <ErrorBanner error />
             {move || info.get().map(|m| view! { <div class="notice notice-info" role="status">{m}</div> })}

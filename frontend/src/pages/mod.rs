@@ -6,4 +6,5 @@ pub mod code;
 pub mod done;
 pub mod gate;
 pub mod new_password;
+pub mod questions;
 pub mod register;

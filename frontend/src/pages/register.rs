@@ -5,6 +5,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use sspr_protocol::gate::Question;
 use sspr_protocol::i18n::Text;
 use sspr_protocol::register::{Enrolment, Registered, Slot, SlotState, Source};
 use sspr_protocol::reset::CodeSent;
@@ -23,6 +24,8 @@ enum Pending {
     Value(Slot),
     Sent(CodeSent),
     Enrol(Enrolment),
+    /// Choosing questions and typing answers: one (question, answer) pair per row.
+    Questions(Vec<(RwSignal<Question>, RwSignal<String>)>),
 }
 
 fn slot_text(slot: Slot) -> Text {
@@ -31,6 +34,7 @@ fn slot_text(slot: Slot) -> Text {
         Slot::OfficePhone => Text::SlotOfficePhone,
         Slot::AltMail => Text::SlotAltMail,
         Slot::Authenticator => Text::SlotAuthenticator,
+        Slot::Questions => Text::SlotQuestions,
     }
 }
 
@@ -40,6 +44,7 @@ fn slot_id(slot: Slot) -> &'static str {
         Slot::OfficePhone => "office-phone",
         Slot::AltMail => "alt-mail",
         Slot::Authenticator => "authenticator",
+        Slot::Questions => "questions",
     }
 }
 
@@ -125,6 +130,7 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
     focus_on_mount("methods-title");
     let session = StoredValue::new(initial.session.clone());
     let heading = (initial.display_name.clone(), initial.primary_mail.clone());
+    let to_register = initial.questions_to_register;
     let slots = RwSignal::new(initial.slots);
     let pending = RwSignal::new(None::<Pending>);
     let value = RwSignal::new(String::new());
@@ -151,6 +157,16 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
         info.set(None);
         value.set(String::new());
         code.set(String::new());
+        if slot == Slot::Questions {
+            let rows = Question::ALL
+                .iter()
+                .take(usize::from(to_register))
+                .map(|q| (RwSignal::new(*q), RwSignal::new(String::new())))
+                .collect();
+            pending.set(Some(Pending::Questions(rows)));
+            focus_on_mount("question-0");
+            return;
+        }
         if slot != Slot::Authenticator {
             pending.set(Some(Pending::Value(slot)));
             focus_on_mount("method-value");
@@ -217,6 +233,28 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
         });
     };
 
+    let save_questions = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some(Pending::Questions(rows)) = pending.get_untracked() else {
+            return;
+        };
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        let answers = rows
+            .iter()
+            .map(|(q, a)| (q.get_untracked(), a.get_untracked()))
+            .collect();
+        error.set(None);
+        busy.set(Some(Text::Saving));
+        spawn_local(async move {
+            match api::set_questions(session.get_value(), answers).await {
+                Ok(r) => saved(r),
+                Err(f) => failed(f),
+            }
+        });
+    };
+
     let row = move |s: SlotState| {
         let slot = s.slot;
         let id = slot_id(slot);
@@ -254,7 +292,11 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
     view! {
         <h1 id="methods-title" tabindex="-1">{move || i18n.t(Text::RegisterTitle)}</h1>
         <p class="lead">{move || i18n.tf(Text::RegisterSignedIn, &[("name", &heading.0), ("mail", &heading.1)])}</p>
-        <ul class="slots">{move || slots.get().into_iter().map(row).collect_view()}</ul>
+        <ul class="slots">
+            {move || slots.get().into_iter()
+                .filter(|s| s.slot != Slot::Questions || to_register > 0)
+                .map(row).collect_view()}
+        </ul>
         {move || pending.get().map(|p| match p {
             Pending::Value(slot) => view! {
                 <form on:submit=send novalidate class="slot-form">
@@ -263,6 +305,29 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
                         prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
                     <button id="send-code" type="submit" class="primary" disabled=move || busy.get().is_some() || value.get().trim().is_empty()>
                         {move || i18n.t(Text::SendCodeButton)}
+                    </button>
+                </form>
+            }.into_any(),
+            Pending::Questions(rows) => view! {
+                <form on:submit=save_questions novalidate class="slot-form">
+                    <p>{move || i18n.tf(Text::QuestionsSetUpHint, &[("n", &to_register.to_string())])}</p>
+                    {rows.into_iter().enumerate().map(|(i, (question, answer))| view! {
+                        <label for=format!("question-{i}")>{move || i18n.tf(Text::QuestionLabel, &[("n", &(i + 1).to_string())])}</label>
+                        <select id=format!("question-{i}") on:change=move |ev| {
+                            let picked = event_target_value(&ev).parse::<usize>().ok().and_then(|n| Question::ALL.get(n).copied());
+                            if let Some(q) = picked { question.set(q); }
+                        }>
+                            {Question::ALL.iter().enumerate().map(|(n, q)| {
+                                let q = *q;
+                                view! { <option value=n.to_string() selected=move || question.get() == q>{move || i18n.t(q.text())}</option> }
+                            }).collect_view()}
+                        </select>
+                        <label for=format!("answer-{i}")>{move || i18n.t(Text::AnswerLabel)}</label>
+                        <input id=format!("answer-{i}") type="text" autocomplete="off"
+                            prop:value=move || answer.get() on:input=move |ev| answer.set(event_target_value(&ev)) />
+                    }).collect_view()}
+                    <button id="save-questions" type="submit" class="primary" disabled=move || busy.get().is_some()>
+                        {move || i18n.t(Text::SaveButton)}
                     </button>
                 </form>
             }.into_any(),
