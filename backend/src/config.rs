@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use sspr_protocol::captcha::WidgetProvider;
 use sspr_protocol::gate::{Method, Question};
 
 use crate::phone::PhoneConfig;
@@ -46,6 +47,72 @@ pub struct ServerConfig {
     pub limits: LimitsConfig,
     pub policy: PolicyConfig,
     pub phone: PhoneConfig,
+    pub captcha: CaptchaConfig,
+}
+
+/// The CAPTCHA before the gates: proof of work (default: accessible, no third party), or a
+/// third-party widget whose token is verified server-side with the provider.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptchaConfig {
+    /// `proof_of_work`, `turnstile`, `hcaptcha` or `recaptcha`.
+    pub kind: CaptchaKind,
+    pub site_key: String,
+    pub secret: String,
+    /// The provider's verify endpoint; its documented one when unset.
+    pub verify_url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptchaKind {
+    ProofOfWork,
+    Turnstile,
+    Hcaptcha,
+    Recaptcha,
+}
+
+impl CaptchaConfig {
+    pub fn widget(&self) -> Option<WidgetProvider> {
+        match self.kind {
+            CaptchaKind::ProofOfWork => None,
+            CaptchaKind::Turnstile => Some(WidgetProvider::Turnstile),
+            CaptchaKind::Hcaptcha => Some(WidgetProvider::Hcaptcha),
+            CaptchaKind::Recaptcha => Some(WidgetProvider::Recaptcha),
+        }
+    }
+
+    pub fn verify_url(&self) -> String {
+        if let Some(url) = &self.verify_url {
+            return url.clone();
+        }
+        match self.kind {
+            CaptchaKind::Turnstile => "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+            CaptchaKind::Hcaptcha => "https://api.hcaptcha.com/siteverify",
+            CaptchaKind::Recaptcha | CaptchaKind::ProofOfWork => {
+                "https://www.google.com/recaptcha/api/siteverify"
+            }
+        }
+        .into()
+    }
+
+    /// The origins the widget's script and frame come from, for the Content-Security-Policy.
+    pub fn widget_origins(&self) -> &'static str {
+        match self.kind {
+            CaptchaKind::ProofOfWork => "",
+            CaptchaKind::Turnstile => "https://challenges.cloudflare.com",
+            CaptchaKind::Hcaptcha => "https://hcaptcha.com https://*.hcaptcha.com",
+            CaptchaKind::Recaptcha => "https://www.google.com https://www.gstatic.com",
+        }
+    }
+}
+
+impl std::fmt::Debug for CaptchaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptchaConfig")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Who must prove what: the gates and the methods that may pass them.
@@ -235,6 +302,12 @@ impl Default for ServerConfig {
                 questions_to_answer: 2,
             },
             phone: PhoneConfig::default(),
+            captcha: CaptchaConfig {
+                kind: CaptchaKind::ProofOfWork,
+                site_key: String::new(),
+                secret: String::new(),
+                verify_url: None,
+            },
         }
     }
 }
@@ -293,6 +366,13 @@ impl ServerConfig {
                 self.phone.default_region
             )));
         }
+        if self.captcha.widget().is_some()
+            && (self.captcha.site_key.is_empty() || self.captcha.secret.is_empty())
+        {
+            return Err(ConfigError::Rule(
+                "captcha: a widget needs both site_key and secret from the provider".into(),
+            ));
+        }
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             return Err(ConfigError::Rule(
                 "set both tls_cert_file and tls_key_file, or neither".into(),
@@ -320,6 +400,9 @@ impl ServerConfig {
         let mut shown = self.clone();
         if !shown.secret.is_empty() {
             shown.secret = "<set>".into();
+        }
+        if !shown.captcha.secret.is_empty() {
+            shown.captcha.secret = "<set>".into();
         }
         if !shown.phone.twilio_auth_token.is_empty() {
             shown.phone.twilio_auth_token = "<set>".into();

@@ -254,7 +254,15 @@ impl ResetFlow {
     /// Checks the proof of work; a passed CAPTCHA cannot be passed again.
     pub fn pass_captcha(&mut self, solution: PowSolution) -> Result<(), FlowError> {
         let challenge = self.challenge().ok_or(FlowError::WrongStep)?;
-        if !challenge.accepts(solution) {
+        self.pass_verified_captcha(challenge.accepts(solution))
+    }
+
+    /// A CAPTCHA checked elsewhere (a widget token the provider verified).
+    pub fn pass_verified_captcha(&mut self, passed: bool) -> Result<(), FlowError> {
+        if !matches!(self.step, Step::Captcha { .. }) {
+            return Err(FlowError::WrongStep);
+        }
+        if !passed {
             return Err(FlowError::CaptchaFailed);
         }
         self.step = Step::Lookup;

@@ -2,6 +2,7 @@
 //! flow as a server-side state machine, sends verification codes, and passes sealed packages to
 //! the on-premises agents that hold the keys.
 
+pub mod captcha;
 pub mod config;
 pub mod courier;
 pub mod crypto;

@@ -9,8 +9,24 @@ use axum::response::Response;
 
 use crate::state::AppState;
 
-const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
-                   font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// No inline script, WebAssembly compilation only; a CAPTCHA widget's origins may add script,
+/// frame and connect sources (and nothing else).
+pub fn content_security_policy(widget_origins: &str) -> String {
+    let extra = if widget_origins.is_empty() {
+        String::new()
+    } else {
+        format!(" {widget_origins}")
+    };
+    let frames = if widget_origins.is_empty() {
+        String::new()
+    } else {
+        format!(" frame-src {widget_origins};")
+    };
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{extra}; style-src 'self'; img-src 'self' data:; \
+         font-src 'self'; connect-src 'self'{extra};{frames} manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
 
 pub async fn security_headers(
     State(state): State<AppState>,
@@ -24,7 +40,9 @@ pub async fn security_headers(
         |headers: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
             headers.insert(name, HeaderValue::from_static(value));
         };
-    set(headers, header::CONTENT_SECURITY_POLICY, CSP);
+    if let Ok(csp) = HeaderValue::from_str(&state.csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");

@@ -3,7 +3,7 @@
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sspr_protocol::captcha::PowSolution;
+use sspr_protocol::captcha::CaptchaSolution;
 use sspr_protocol::gate::*;
 use sspr_protocol::register::*;
 use sspr_protocol::reset::*;
@@ -85,7 +85,7 @@ pub async fn start(username: String, lang: Lang, purpose: Purpose) -> Result<Sta
     .await
 }
 
-pub async fn captcha(flow_id: String, solution: PowSolution) -> Result<Gate, Failure> {
+pub async fn captcha(flow_id: String, solution: CaptchaSolution) -> Result<Gate, Failure> {
     post(CAPTCHA_PATH, &CaptchaAnswer { flow_id, solution }).await
 }
 

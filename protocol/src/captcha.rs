@@ -1,10 +1,54 @@
-//! Proof-of-work CAPTCHA: the browser searches for a nonce whose SHA-256 together with the
+//! The CAPTCHA a flow starts with: a proof-of-work challenge (the default) or a third-party
+//! widget whose token the server verifies with the provider.
+//!
+//! Proof of work: the browser searches for a nonce whose SHA-256 together with the
 //! server's random challenge starts with `difficulty` zero bits. It costs a person nothing
 //! (no puzzle, works with a screen reader) and costs a script that starts thousands of
 //! flows real CPU time. The server checks a solution with a single hash.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// Third-party widgets the server can verify (all three take `secret` + `response` and answer
+/// `{"success": …}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WidgetProvider {
+    Turnstile,
+    Hcaptcha,
+    Recaptcha,
+}
+
+impl WidgetProvider {
+    pub fn name(self) -> &'static str {
+        match self {
+            WidgetProvider::Turnstile => "turnstile",
+            WidgetProvider::Hcaptcha => "hcaptcha",
+            WidgetProvider::Recaptcha => "recaptcha",
+        }
+    }
+}
+
+/// What the browser must solve before a flow reaches its gates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Captcha {
+    ProofOfWork(PowChallenge),
+    Widget {
+        provider: WidgetProvider,
+        site_key: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptchaSolution {
+    ProofOfWork(PowSolution),
+    /// The token the widget handed the page.
+    Widget {
+        token: String,
+    },
+}
 
 /// Hard ceiling so a misconfigured server cannot make browsers spin forever.
 pub const MAX_DIFFICULTY: u8 = 28;

@@ -258,6 +258,7 @@ texts! {
     QuestionChildhoodFriend => "What was the first name of your best childhood friend?", "Wat was de voornaam van je beste jeugdvriend(in)?";
     QuestionFirstConcert => "Which artist did you see at your first concert?", "Welke artiest zag je bij je eerste concert?";
     QuestionGrandmotherName => "What is your grandmother's first name?", "Wat is de voornaam van je oma?";
+    CaptchaWidget => "Complete the check below to continue.", "Voltooi de controle hieronder om verder te gaan.";
     QuestionsPrompt => "Answer your security questions.", "Beantwoord je beveiligingsvragen.";
     QuestionsSetUpHint => "Choose {n} different questions whose answers only you know and will remember. Case and punctuation do not matter.",
                          "Kies {n} verschillende vragen waarvan alleen jij het antwoord weet en onthoudt. Hoofdletters en leestekens maken niet uit.";

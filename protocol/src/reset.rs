@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::captcha::{PowChallenge, PowSolution};
+use crate::captcha::{Captcha, CaptchaSolution};
 use crate::policy::{AccountNames, PasswordPolicy};
 use crate::seal::{AgentPublicKey, SealedSecret};
 
@@ -67,14 +67,14 @@ pub struct StartRequest {
 #[serde(deny_unknown_fields)]
 pub struct Started {
     pub flow_id: String,
-    pub captcha: PowChallenge,
+    pub captcha: Captcha,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaAnswer {
     pub flow_id: String,
-    pub solution: PowSolution,
+    pub solution: CaptchaSolution,
 }
 
 /// The gate's code is on its way (or, for an account that cannot be helped, looks exactly as if).

@@ -245,9 +245,13 @@ async fn bad_input_gets_clear_client_errors() {
     )
     .await
     .expect("start");
+    let sspr_protocol::captcha::Captcha::ProofOfWork(challenge) = &started.captcha else {
+        panic!("proof of work by default");
+    };
     let bad = (0..)
         .map(|n| sspr_protocol::captcha::PowSolution { nonce: n })
-        .find(|s| !started.captcha.accepts(*s))
+        .find(|s| !challenge.accepts(*s))
+        .map(sspr_protocol::captcha::CaptchaSolution::ProofOfWork)
         .expect("a wrong nonce");
     let err = post::<_, Gate>(
         &stack,
@@ -394,4 +398,108 @@ async fn unlock_through_the_api_lifts_a_real_lockout() {
         .expect("the unchanged password works again");
     let note = stack.smtp.wait_for_mail("api.locked@corp.example.test", 1);
     assert_eq!(note.subject().as_deref(), Some("Your account was unlocked"));
+}
+
+#[tokio::test]
+async fn a_third_party_captcha_token_is_verified_with_the_provider() {
+    use sspr_protocol::captcha::{Captcha, CaptchaSolution, WidgetProvider};
+    let dc = samba::shared();
+    let provider = sspr_tests::gateway::RecordingGateway::start();
+    let toml = format!(
+        "[captcha]\nkind = \"turnstile\"\nsite_key = \"site-key-1\"\nsecret = \"captcha-secret\"\nverify_url = \"{}/siteverify\"\n",
+        provider.url
+    );
+    let stack = Stack::start(dc, |o| o.extra_toml = toml).await;
+    let start = || async {
+        post::<_, Started>(
+            &stack,
+            START_PATH,
+            &StartRequest {
+                username: "widget.nobody".into(),
+                lang: Default::default(),
+                purpose: Purpose::Reset,
+            },
+        )
+        .await
+        .expect("start")
+    };
+    let started = start().await;
+    assert_eq!(
+        started.captcha,
+        Captcha::Widget {
+            provider: WidgetProvider::Turnstile,
+            site_key: "site-key-1".into()
+        }
+    );
+    let answer = |flow_id: &str, solution: CaptchaSolution| {
+        let body = CaptchaAnswer {
+            flow_id: flow_id.into(),
+            solution,
+        };
+        let stack = &stack;
+        async move { post::<_, Gate>(stack, CAPTCHA_PATH, &body).await }
+    };
+    let widget = |token: &str| CaptchaSolution::Widget {
+        token: token.into(),
+    };
+
+    // The provider says no: refused, and the provider saw our secret and the token.
+    provider.answer_with(
+        200,
+        r#"{"success":false,"error-codes":["invalid-input-response"]}"#,
+    );
+    let err = answer(&started.flow_id, widget("forged-token"))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.1.code, ErrorCode::CaptchaFailed);
+    let form = provider.calls().last().expect("asked the provider").form();
+    assert_eq!(
+        (
+            form.get("secret").map(String::as_str),
+            form.get("response").map(String::as_str)
+        ),
+        (Some("captcha-secret"), Some("forged-token"))
+    );
+    // A proof of work is no answer to a widget.
+    let err = answer(
+        &started.flow_id,
+        CaptchaSolution::ProofOfWork(sspr_protocol::captcha::PowSolution { nonce: 1 }),
+    )
+    .await
+    .expect_err("wrong kind");
+    assert_eq!(err.1.code, ErrorCode::CaptchaFailed);
+    // The provider says yes: on to the gates, once.
+    provider.answer_with(200, r#"{"success":true}"#);
+    answer(&started.flow_id, widget("good-token"))
+        .await
+        .expect("passed");
+    let again = answer(&started.flow_id, widget("good-token"))
+        .await
+        .expect_err("single use");
+    assert_eq!(again.1.code, ErrorCode::WrongStep);
+    // A provider that cannot be understood fails closed.
+    provider.answer_with(500, "not json");
+    let started = start().await;
+    let err = answer(&started.flow_id, widget("any"))
+        .await
+        .expect_err("closed");
+    assert_eq!(err.1.code, ErrorCode::CaptchaFailed);
+    // Its script and frame are allowed by the CSP, nothing else is added.
+    let csp = stack
+        .http
+        .get(stack.api(STATUS_PATH))
+        .send()
+        .await
+        .expect("status")
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval' https://challenges.cloudflare.com")
+            && csp.contains("frame-src https://challenges.cloudflare.com")
+            && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
 }

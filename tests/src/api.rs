@@ -44,7 +44,7 @@ pub async fn to_gate(stack: &Stack, username: &str, purpose: Purpose) -> (String
     )
     .await
     .expect("start");
-    let solution = started.captcha.solve_range(0, u64::MAX).expect("solvable");
+    let solution = solve(&started);
     let gate: Gate = post(
         stack,
         CAPTCHA_PATH,
@@ -56,6 +56,15 @@ pub async fn to_gate(stack: &Stack, username: &str, purpose: Purpose) -> (String
     .await
     .expect("captcha");
     (started.flow_id, gate)
+}
+
+/// Solves a flow's proof-of-work CAPTCHA, as the browser does.
+pub fn solve(started: &Started) -> sspr_protocol::captcha::CaptchaSolution {
+    use sspr_protocol::captcha::{Captcha, CaptchaSolution};
+    let Captcha::ProofOfWork(challenge) = &started.captcha else {
+        panic!("a proof-of-work CAPTCHA, not {:?}", started.captcha);
+    };
+    CaptchaSolution::ProofOfWork(challenge.solve_range(0, u64::MAX).expect("solvable"))
 }
 
 /// Picks the first offer of `method` at the current gate.

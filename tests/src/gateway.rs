@@ -86,6 +86,8 @@ pub struct RecordingGateway {
     calls: Arc<Mutex<Vec<ProviderCall>>>,
     /// 0: answer like the provider (201); anything else: answer with this status.
     refuse_with: Arc<AtomicU16>,
+    /// When set, every request gets this status and JSON body instead.
+    answer: Arc<Mutex<Option<(u16, String)>>>,
 }
 
 type OnCall = Arc<dyn Fn(&ProviderCall) + Send + Sync>;
@@ -102,13 +104,19 @@ impl RecordingGateway {
             url: format!("http://127.0.0.1:{port}"),
             calls: Arc::default(),
             refuse_with: Arc::default(),
+            answer: Arc::default(),
         };
-        let (calls, refuse) = (gateway.calls.clone(), gateway.refuse_with.clone());
+        let (calls, refuse, answer) = (
+            gateway.calls.clone(),
+            gateway.refuse_with.clone(),
+            gateway.answer.clone(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (calls, refuse, on_call) = (calls.clone(), refuse.clone(), on_call.clone());
+                let answer = answer.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 std::thread::spawn(move || {
-                    if let Some(call) = serve(stream, refuse.load(Ordering::SeqCst)) {
+                    if let Some(call) = serve(stream, refuse.load(Ordering::SeqCst), answer) {
                         on_call(&call);
                         calls.lock().unwrap_or_else(|p| p.into_inner()).push(call);
                     }
@@ -116,6 +124,12 @@ impl RecordingGateway {
             }
         });
         gateway
+    }
+
+    /// From now on, answer every request with this status and JSON body (a CAPTCHA provider's
+    /// verify endpoint, say).
+    pub fn answer_with(&self, status: u16, body: &str) {
+        *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some((status, body.to_owned()));
     }
 
     /// From now on, answer every request with this HTTP status (0: accept again).
@@ -138,7 +152,11 @@ impl RecordingGateway {
 }
 
 /// Reads one HTTP/1.1 request, answers it and closes the connection.
-fn serve(stream: TcpStream, refuse_with: u16) -> Option<ProviderCall> {
+fn serve(
+    stream: TcpStream,
+    refuse_with: u16,
+    answer: Option<(u16, String)>,
+) -> Option<ProviderCall> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
@@ -161,14 +179,15 @@ fn serve(stream: TcpStream, refuse_with: u16) -> Option<ProviderCall> {
         .unwrap_or(0);
     let mut body = vec![0u8; length.min(1 << 20)];
     reader.read_exact(&mut body).ok()?;
-    let (status, answer) = match refuse_with {
-        0 => (
+    let (status, answer) = match (answer, refuse_with) {
+        (Some((status, body)), _) => (status, body),
+        (None, 0) => (
             201,
-            r#"{"sid":"SM0000000000000000000000000000000","status":"queued"}"#,
+            r#"{"sid":"SM0000000000000000000000000000000","status":"queued"}"#.to_owned(),
         ),
-        _ => (
+        (None, _) => (
             refuse_with,
-            r#"{"code":21211,"message":"refused by the test gateway"}"#,
+            r#"{"code":21211,"message":"refused by the test gateway"}"#.to_owned(),
         ),
     };
     let mut stream = stream;

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use sspr_protocol::captcha::PowChallenge;
+use sspr_protocol::captcha::{Captcha, CaptchaSolution, PowChallenge};
 use sspr_protocol::gate::{Family, Gate, Method};
 use sspr_protocol::i18n::{tf, Lang, Notice};
 use sspr_protocol::package::{Flags, Operation, PackageBody};
@@ -67,24 +67,36 @@ pub async fn start(
         return Err(ErrorCode::WritebackUnavailable.into());
     }
     let flow_id = crypto::random_token()?;
-    let challenge = PowChallenge {
-        challenge: crypto::random_bytes(CHALLENGE_BYTES)?,
-        difficulty: state.config.reset.captcha_difficulty,
+    let (captcha, challenge) = match state.config.captcha.widget() {
+        Some(provider) => (
+            Captcha::Widget {
+                provider,
+                site_key: state.config.captcha.site_key.clone(),
+            },
+            PowChallenge {
+                challenge: Vec::new(),
+                difficulty: 0,
+            },
+        ),
+        None => {
+            let challenge = PowChallenge {
+                challenge: crypto::random_bytes(CHALLENGE_BYTES)?,
+                difficulty: state.config.reset.captcha_difficulty,
+            };
+            (Captcha::ProofOfWork(challenge.clone()), challenge)
+        }
     };
     let flow = ResetFlow::new(
         username,
         request.lang,
-        challenge.challenge.clone(),
+        challenge.challenge,
         challenge.difficulty,
         now,
         i64::from(state.config.reset.flow_ttl_secs),
     )
     .for_purpose(request.purpose);
     state.store.insert_flow(&token_hash(&flow_id), &flow)?;
-    Ok(Json(Started {
-        flow_id,
-        captcha: challenge,
-    }))
+    Ok(Json(Started { flow_id, captcha }))
 }
 
 /// The account part a decoy and a real account share their limits by: every spelling of one
@@ -95,12 +107,26 @@ pub(crate) fn account_key(username: &str) -> String {
 
 pub async fn captcha(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     ApiJson(answer): ApiJson<CaptchaAnswer>,
 ) -> Result<Json<Gate>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&answer.flow_id);
+    // A widget's token is checked with its provider before the flow is touched; a solution of
+    // the kind this server does not use fails like a wrong one.
+    let verified = match (&answer.solution, state.config.captcha.widget()) {
+        (CaptchaSolution::Widget { token }, Some(_)) => {
+            Some(crate::captcha::verify_widget(&state, token, &client).await)
+        }
+        (CaptchaSolution::ProofOfWork(_), None) => None,
+        _ => Some(false),
+    };
     let username = state.store.update_flow(&id_hash, now, |flow| {
-        flow.pass_captcha(answer.solution)?;
+        match (verified, &answer.solution) {
+            (Some(passed), _) => flow.pass_verified_captcha(passed)?,
+            (None, CaptchaSolution::ProofOfWork(solution)) => flow.pass_captcha(*solution)?,
+            (None, CaptchaSolution::Widget { .. }) => flow.pass_verified_captcha(false)?,
+        }
         Ok(flow.username.clone())
     })?;
     let agent = state

@@ -4,7 +4,7 @@ use gloo_timers::future::TimeoutFuture;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sspr_protocol::captcha::{PowChallenge, PowSolution};
+use sspr_protocol::captcha::{Captcha, CaptchaSolution, PowChallenge, PowSolution};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::ErrorCode;
 
@@ -20,7 +20,33 @@ const POW_SLICE: u64 = 16_384;
 #[derive(Clone, Copy, PartialEq)]
 enum Busy {
     Captcha(u32),
+    /// Waiting for the person to complete a third-party widget.
+    Widget,
     Sending,
+}
+
+/// Shows the third-party widget (through `window.ssprWidget` in boot.js) and waits for its
+/// token.
+async fn widget_token(provider: &str, site_key: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let helper = js_sys::Reflect::get(&window(), &"ssprWidget".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let promise = helper
+        .call3(
+            &wasm_bindgen::JsValue::NULL,
+            &provider.into(),
+            &site_key.into(),
+            &"captcha-widget".into(),
+        )
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()?
+        .as_string()
 }
 
 /// Solves the challenge in slices, reporting an estimated percentage as it goes.
@@ -72,7 +98,18 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
                     Ok(started) => started,
                     Err(failure) => return fail(failure),
                 };
-            let solution = solve(&started.captcha, |pct| busy.set(Some(Busy::Captcha(pct)))).await;
+            let solution = match &started.captcha {
+                Captcha::ProofOfWork(challenge) => CaptchaSolution::ProofOfWork(
+                    solve(challenge, |pct| busy.set(Some(Busy::Captcha(pct)))).await,
+                ),
+                Captcha::Widget { provider, site_key } => {
+                    busy.set(Some(Busy::Widget));
+                    match widget_token(provider.name(), site_key).await {
+                        Some(token) => CaptchaSolution::Widget { token },
+                        None => return fail(api::Failure::Network),
+                    }
+                }
+            };
             busy.set(Some(Busy::Sending));
             match api::captcha(started.flow_id.clone(), solution).await {
                 Ok(gate) => step.set(Step::Gate {
@@ -87,6 +124,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     let progress = Signal::derive(move || {
         busy.get().map(|b| match b {
             Busy::Captcha(pct) => i18n.tf(Text::CaptchaWorking, &[("pct", &pct.to_string())]),
+            Busy::Widget => i18n.t(Text::CaptchaWidget).to_owned(),
             Busy::Sending => i18n.t(Text::CodeSending).to_owned(),
         })
     });
@@ -97,6 +135,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         <UnavailableNotice available />
         <form on:submit=submit novalidate>
             <UsernameField value=username />
+            <div id="captcha-widget" class="captcha-widget"></div>
             <ErrorBanner error />
             <button id="continue" type="submit" class="primary" disabled=move || busy.get().is_some() || available.get() == Some(false)>
                 {move || i18n.t(Text::Continue)}
