@@ -54,9 +54,11 @@ impl From<crate::crypto::CryptoError> for AppError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
-        BadRequest | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted | SealRejected
-        | CurrentPasswordWrong | PhoneMismatch | CodeReused | MethodUnavailable | SignInFailed
-        | InvalidContact | AnswersWrong | QuestionsInvalid => StatusCode::BAD_REQUEST,
+        BadRequest | InvalidUsername | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted
+        | SealRejected | CurrentPasswordWrong | PhoneMismatch | CodeReused | MethodUnavailable
+        | SignInFailed | InvalidContact | AnswersWrong | QuestionsInvalid => {
+            StatusCode::BAD_REQUEST
+        }
         SendFailed => StatusCode::BAD_GATEWAY,
         PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
         | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,

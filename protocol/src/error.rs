@@ -11,6 +11,8 @@ pub enum ErrorCode {
     /// The body was not the JSON this endpoint takes.
     BadRequest,
     PayloadTooLarge,
+    /// A user ID with characters no AD logon name can have (`*`, `=`, `;`, …).
+    InvalidUsername,
     /// The flow id is unknown or its time ran out.
     UnknownFlow,
     /// The request belongs to another step than the flow is at (a replay or a stale tab).
@@ -69,6 +71,7 @@ impl ErrorCode {
     pub fn text(self) -> Text {
         match self {
             Self::BadRequest => Text::ErrBadRequest,
+            Self::InvalidUsername => Text::ErrInvalidUsername,
             Self::PayloadTooLarge => Text::ErrPayloadTooLarge,
             Self::UnknownFlow => Text::ErrUnknownFlow,
             Self::WrongStep => Text::ErrWrongStep,

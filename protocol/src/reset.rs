@@ -27,6 +27,12 @@ pub enum Purpose {
     Register,
 }
 
+/// Characters AD allows in no logon name (sAMAccountName or UPN). A backslash is allowed: it
+/// separates `DOMAIN\user`.
+pub const FORBIDDEN_IN_USERNAME: &[char] = &[
+    '"', '/', '[', ']', ':', ';', '|', '=', ',', '+', '*', '?', '<', '>',
+];
+
 /// Usernames longer than this are refused before anything else happens.
 pub const MAX_USERNAME_LEN: usize = 256;
 

@@ -347,11 +347,29 @@ async fn the_sixth_wrong_code_and_a_late_code_are_refused() {
         "the right code died with the fifth"
     );
 
-    // A right code that comes too late.
+    // Two parallel submissions of the right code: exactly one wins.
     let (flow_id, _) = to_mail_code(&stack, "gate.codes", Purpose::Reset).await;
     let code = stack
         .smtp
         .wait_for_mail("gate.codes@corp.example.test", 1)
+        .code()
+        .expect("code");
+    let (a, b) = tokio::join!(
+        submit_code(&stack, &flow_id, &code),
+        submit_code(&stack, &flow_id, &code)
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w, l),
+        other => panic!("exactly one must win: {other:?}"),
+    };
+    new_password(won);
+    assert_eq!(lost.1.code, ErrorCode::WrongStep);
+
+    // A right code that comes too late.
+    let (flow_id, _) = to_mail_code(&stack, "gate.codes", Purpose::Reset).await;
+    let code = stack
+        .smtp
+        .wait_for_mail("gate.codes@corp.example.test", 2)
         .code()
         .expect("code");
     tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;

@@ -194,6 +194,11 @@ async fn bad_input_gets_clear_client_errors() {
             )
         }
     };
+    // An LDAP filter in the user ID: refused by its syntax, before the directory is asked.
+    assert_eq!(
+        raw(START_PATH, r#"{"username":"*)(objectClass=*"}"#).await,
+        (StatusCode::BAD_REQUEST, ErrorCode::InvalidUsername)
+    );
     assert_eq!(
         raw(START_PATH, "{not json").await,
         (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)

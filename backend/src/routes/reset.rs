@@ -10,7 +10,7 @@ use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::relay::Account;
 use sspr_protocol::reset::{
     account_part, CaptchaAnswer, Completed, PasswordSubmit, Purpose, StartRequest, Started,
-    MAX_USERNAME_LEN,
+    FORBIDDEN_IN_USERNAME, MAX_USERNAME_LEN,
 };
 use sspr_protocol::seal::SealedSecret;
 use sspr_protocol::ErrorCode;
@@ -39,6 +39,10 @@ pub(crate) fn clean_username(raw: &str) -> Result<String, AppError> {
         || username.chars().any(char::is_control)
     {
         return Err(ErrorCode::BadRequest.into());
+    }
+    // Syntax only: says nothing about whether such an account exists.
+    if username.contains(FORBIDDEN_IN_USERNAME) {
+        return Err(ErrorCode::InvalidUsername.into());
     }
     Ok(username.to_owned())
 }
