@@ -35,6 +35,17 @@ impl Slot {
         Slot::Authenticator,
         Slot::Questions,
     ];
+
+    pub fn text(self) -> crate::Text {
+        use crate::Text;
+        match self {
+            Slot::Mobile => Text::SlotMobile,
+            Slot::OfficePhone => Text::SlotOfficePhone,
+            Slot::AltMail => Text::SlotAltMail,
+            Slot::Authenticator => Text::SlotAuthenticator,
+            Slot::Questions => Text::SlotQuestions,
+        }
+    }
 }
 
 /// Where a registered value came from.

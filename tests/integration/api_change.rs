@@ -1,7 +1,7 @@
 //! The change flow through the HTTP API against the real stack.
 
 use reqwest::StatusCode;
-use sspr_protocol::change::{ChangeKey, ChangeRequest, CHANGE_KEY_PATH, CHANGE_PATH};
+use sspr_protocol::change::{ChangeRequest, CHANGE_PATH};
 use sspr_protocol::reset::Completed;
 use sspr_protocol::seal::seal;
 use sspr_protocol::{ApiError, ErrorCode};
@@ -16,15 +16,7 @@ async fn change(
     current: &str,
     new: &str,
 ) -> Result<Completed, (StatusCode, ErrorCode)> {
-    let key: ChangeKey = stack
-        .http
-        .get(stack.api(CHANGE_KEY_PATH))
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("key json");
+    let key = sspr_tests::api::change_key(stack).await;
     let request = ChangeRequest {
         username: username.into(),
         sealed_current: seal(&key.agent_key, current).expect("seal"),

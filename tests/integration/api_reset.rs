@@ -10,6 +10,21 @@ use sspr_tests::api::{new_password, post, submit_code, to_mail_code};
 use sspr_tests::samba;
 use sspr_tests::stack::Stack;
 
+/// A header of the status endpoint's answer (every answer carries the security headers).
+async fn status_header(stack: &Stack, name: &str) -> String {
+    stack
+        .http
+        .get(stack.api(STATUS_PATH))
+        .send()
+        .await
+        .expect("status")
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn reset_through_the_api_lands_in_ad() {
     let dc = samba::shared();
@@ -270,28 +285,15 @@ async fn bad_input_gets_clear_client_errors() {
     .expect_err("bad pow");
     assert_eq!(err.1.code, ErrorCode::CaptchaFailed);
     // Security headers are on every answer.
-    let r = stack
-        .http
-        .get(stack.api(STATUS_PATH))
-        .send()
-        .await
-        .expect("status");
-    let csp = r
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let (csp, cache) = (
+        status_header(&stack, "content-security-policy").await,
+        status_header(&stack, "cache-control").await,
+    );
     assert!(
         csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
         "{csp}"
     );
-    assert_eq!(
-        r.headers()
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok()),
-        Some("no-store")
-    );
+    assert_eq!(cache, "no-store");
 }
 
 #[tokio::test]
@@ -490,17 +492,7 @@ async fn a_third_party_captcha_token_is_verified_with_the_provider() {
         .expect_err("closed");
     assert_eq!(err.1.code, ErrorCode::CaptchaFailed);
     // Its script and frame are allowed by the CSP, nothing else is added.
-    let csp = stack
-        .http
-        .get(stack.api(STATUS_PATH))
-        .send()
-        .await
-        .expect("status")
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let csp = status_header(&stack, "content-security-policy").await;
     assert!(
         csp.contains("script-src 'self' 'wasm-unsafe-eval' https://challenges.cloudflare.com")
             && csp.contains("frame-src https://challenges.cloudflare.com")

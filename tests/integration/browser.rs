@@ -52,6 +52,14 @@ async fn find(c: &Client, css: &str) -> Element {
         .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
 }
 
+async fn click(c: &Client, css: &str, what: &str) {
+    find(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
 async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.unwrap_or_default()
 }
@@ -115,18 +123,14 @@ async fn a_user_resets_their_password_in_the_browser() {
     let c = &browser.client;
 
     type_into(c, "#username", &dc.upn("web.reset")).await;
-    find(c, "#continue").await.click().await.expect("continue");
+    click(c, "#continue", "continue").await;
 
     // The CAPTCHA is solved in WASM; the gate offers the one method this account has, and
     // keyboard users land on it.
     focus_reaches(c, "method-0").await;
     let offer = text(c, "label.method").await;
     assert!(offer.contains("w•••••@c•••.example.test"), "{offer}");
-    find(c, "#choose-method")
-        .await
-        .click()
-        .await
-        .expect("choose");
+    click(c, "#choose-method", "choose").await;
     // The code goes out over SMTP.
     let sent = text(c, "#code-sent").await;
     assert!(sent.contains("w•••••@c•••.example.test"), "{sent}");
@@ -139,7 +143,7 @@ async fn a_user_resets_their_password_in_the_browser() {
         .code()
         .expect("code");
     type_into(c, "#code", &code).await;
-    find(c, "#verify").await.click().await.expect("verify");
+    click(c, "#verify", "verify").await;
 
     focus_reaches(c, "new-password").await;
     // The rules tick as the user types: a weak password first…
@@ -168,11 +172,7 @@ async fn a_user_resets_their_password_in_the_browser() {
         "{strength}"
     );
     assert!(button_enabled(c, "#set-password").await);
-    find(c, "#set-password")
-        .await
-        .click()
-        .await
-        .expect("submit");
+    click(c, "#set-password", "submit").await;
 
     let done = text(c, "#done").await;
     assert_eq!(done, "Your password has been reset");
@@ -214,14 +214,14 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     assert_eq!(text(c, "h1").await, "Stel je wachtwoord opnieuw in");
     let lang = find(c, "html").await.attr("lang").await.ok().flatten();
     assert_eq!(lang.as_deref(), Some("nl"));
-    find(c, "#lang-en").await.click().await.expect("switch");
+    click(c, "#lang-en", "switch").await;
     sspr_tests::wait_for_async("English heading", WAIT, || async {
         (c.find(Locator::Css("h1")).await.ok()?.text().await.ok()? == "Reset your password")
             .then_some(())
     })
     .await;
     // An empty submit says what is missing, in the chosen language.
-    find(c, "#continue").await.click().await.expect("continue");
+    click(c, "#continue", "continue").await;
     assert_eq!(text(c, "#error .notice-text").await, "Enter your user ID.");
     browser.close().await;
 }
@@ -246,19 +246,11 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
     let (stack, browser) = open_portal("en-US").await;
     let c = &browser.client;
 
-    find(c, "#mode-unlock")
-        .await
-        .click()
-        .await
-        .expect("choose unlock");
+    click(c, "#mode-unlock", "choose unlock").await;
     assert_eq!(text(c, "h1").await, "Unlock your account");
     type_into(c, "#username", "CORP\\web.locked").await;
-    find(c, "#continue").await.click().await.expect("continue");
-    find(c, "#choose-method")
-        .await
-        .click()
-        .await
-        .expect("choose");
+    click(c, "#continue", "continue").await;
+    click(c, "#choose-method", "choose").await;
     focus_reaches(c, "code").await;
     let code = stack
         .smtp
@@ -266,7 +258,7 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
         .code()
         .expect("code");
     type_into(c, "#code", &code).await;
-    find(c, "#verify").await.click().await.expect("verify");
+    click(c, "#verify", "verify").await;
 
     assert_eq!(text(c, "#done").await, "Your account is unlocked");
     // Two steps only: no new password was asked for.
@@ -296,11 +288,7 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     let (_stack, browser) = open_portal("en-US").await;
     let c = &browser.client;
 
-    find(c, "#mode-change")
-        .await
-        .click()
-        .await
-        .expect("choose change");
+    click(c, "#mode-change", "choose change").await;
     assert_eq!(text(c, "h1").await, "Change your password");
     type_into(c, "#username", "web.change").await;
     type_into(c, "#current-password", "Known-Passw0rd!").await;
@@ -313,11 +301,7 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     type_into(c, "#confirm-password", password).await;
     rule_is(c, "confirm", "met").await;
     assert!(button_enabled(c, "#change-password").await);
-    find(c, "#change-password")
-        .await
-        .click()
-        .await
-        .expect("change");
+    click(c, "#change-password", "change").await;
 
     assert_eq!(text(c, "#done").await, "Your password has been changed");
     crate::agent_ad::bind_as(dc, "web.change", password)
@@ -345,48 +329,28 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     let c = &browser.client;
 
     // Register: sign in with the current password, verified by the agent against AD.
-    find(c, "#mode-register")
-        .await
-        .click()
-        .await
-        .expect("register");
+    click(c, "#mode-register", "register").await;
     type_into(c, "#username", "web.twogate").await;
     type_into(c, "#password", "Two-Gate-Passw0rd!").await;
-    find(c, "#sign-in").await.click().await.expect("sign in");
+    click(c, "#sign-in", "sign in").await;
     focus_reaches(c, "methods-title").await;
 
     // A mobile number, verified by the code the gateway received.
-    find(c, "#mobile-edit")
-        .await
-        .click()
-        .await
-        .expect("add mobile");
+    click(c, "#mobile-edit", "add mobile").await;
     type_into(c, "#method-value", "06 1234 0081").await;
-    find(c, "#send-code").await.click().await.expect("send");
+    click(c, "#send-code", "send").await;
     focus_reaches(c, "method-code").await;
     let code = gateway.wait_for("+31612340081", 0).code().expect("code");
     type_into(c, "#method-code", &code).await;
-    find(c, "#confirm-code")
-        .await
-        .click()
-        .await
-        .expect("confirm");
+    click(c, "#confirm-code", "confirm").await;
     find(c, "#slot-mobile .slot-state[data-source='Some(User)']").await;
 
     // An authenticator app, from the secret the page shows as text next to the QR code.
-    find(c, "#authenticator-edit")
-        .await
-        .click()
-        .await
-        .expect("set up app");
+    click(c, "#authenticator-edit", "set up app").await;
     find(c, "img.qr").await;
     let secret = text(c, "#totp-secret").await;
     type_into(c, "#method-code", &sspr_tests::api::oathtool(&secret, 0)).await;
-    find(c, "#confirm-code")
-        .await
-        .click()
-        .await
-        .expect("confirm");
+    click(c, "#confirm-code", "confirm").await;
     find(
         c,
         "#slot-authenticator .slot-state[data-source='Some(User)']",
@@ -394,26 +358,18 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     .await;
 
     // Reset: two gates, a text first, then the app.
-    find(c, "#mode-reset").await.click().await.expect("reset");
+    click(c, "#mode-reset", "reset").await;
     type_into(c, "#username", "web.twogate").await;
-    find(c, "#continue").await.click().await.expect("continue");
+    click(c, "#continue", "continue").await;
     let lead = text(c, "#gate-lead").await;
     assert!(lead.contains("Step 1 of 2"), "{lead}");
-    find(c, "input[data-method='MobileText']")
-        .await
-        .click()
-        .await
-        .expect("text");
+    click(c, "input[data-method='MobileText']", "text").await;
     type_into(c, "#phone", "+31 6 1234 0081").await;
-    find(c, "#choose-method")
-        .await
-        .click()
-        .await
-        .expect("choose");
+    click(c, "#choose-method", "choose").await;
     focus_reaches(c, "code").await;
     let code = gateway.wait_for("+31612340081", 1).code().expect("code");
     type_into(c, "#code", &code).await;
-    find(c, "#verify").await.click().await.expect("verify");
+    click(c, "#verify", "verify").await;
 
     let lead = text(c, "#gate-lead").await;
     assert!(lead.contains("Step 2 of 2"), "{lead}");
@@ -423,31 +379,19 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
             .is_err(),
         "the mobile is not offered twice"
     );
-    find(c, "input[data-method='Authenticator']")
-        .await
-        .click()
-        .await
-        .expect("app");
-    find(c, "#choose-method")
-        .await
-        .click()
-        .await
-        .expect("choose");
+    click(c, "input[data-method='Authenticator']", "app").await;
+    click(c, "#choose-method", "choose").await;
     focus_reaches(c, "code").await;
     // The enrolment spent the current time step; the app's next code passes.
     type_into(c, "#code", &sspr_tests::api::oathtool(&secret, 30)).await;
-    find(c, "#verify").await.click().await.expect("verify");
+    click(c, "#verify", "verify").await;
 
     focus_reaches(c, "new-password").await;
     let password = "Quiet-River-Stones-48";
     type_into(c, "#new-password", password).await;
     type_into(c, "#confirm-password", password).await;
     rule_is(c, "confirm", "met").await;
-    find(c, "#set-password")
-        .await
-        .click()
-        .await
-        .expect("submit");
+    click(c, "#set-password", "submit").await;
     assert_eq!(text(c, "#done").await, "Your password has been reset");
     crate::agent_ad::bind_as(dc, "web.twogate", password)
         .await

@@ -126,22 +126,26 @@ pub fn new_password(after: AfterGate) -> NewPasswordStep {
     }
 }
 
+/// The agent key passwords are sealed to outside a flow (change, registration sign-in).
+pub async fn change_key(stack: &Stack) -> sspr_protocol::change::ChangeKey {
+    stack
+        .http
+        .get(stack.api(sspr_protocol::change::CHANGE_KEY_PATH))
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("key json")
+}
+
 /// Signs in to the register page with the current password, sealed like the browser does.
 pub async fn sign_in(
     stack: &Stack,
     username: &str,
     password: &str,
 ) -> Result<sspr_protocol::register::Registered, (StatusCode, ApiError)> {
-    use sspr_protocol::change::{ChangeKey, CHANGE_KEY_PATH};
-    let key: ChangeKey = stack
-        .http
-        .get(stack.api(CHANGE_KEY_PATH))
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("key json");
+    let key = change_key(stack).await;
     let sealed_password = sspr_protocol::seal::seal(&key.agent_key, password).expect("seal");
     post(
         stack,

@@ -8,7 +8,7 @@ use axum::Json;
 use qrcode::render::svg;
 use qrcode::QrCode;
 use sspr_protocol::gate::{normalize_answer, Method, Question, MIN_ANSWER_CHARS};
-use sspr_protocol::i18n::{t, tf, Lang, Notice, Text};
+use sspr_protocol::i18n::{t, tf, Lang, Notice};
 use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::register::{
     AddContact, Confirm, Enrolment, Registered, RemoveSlot, SessionRef, SetQuestions, SignIn, Slot,
@@ -449,16 +449,6 @@ pub async fn remove(
     Ok(Json(registered(&state, request.session, &session)?))
 }
 
-fn slot_text(slot: Slot) -> Text {
-    match slot {
-        Slot::Mobile => Text::SlotMobile,
-        Slot::OfficePhone => Text::SlotOfficePhone,
-        Slot::AltMail => Text::SlotAltMail,
-        Slot::Authenticator => Text::SlotAuthenticator,
-        Slot::Questions => Text::SlotQuestions,
-    }
-}
-
 /// Audits a change and mails it to the addresses the user had before it (the primary address
 /// and the alternate one), so a new address cannot hide its own arrival.
 fn changed(
@@ -481,7 +471,7 @@ fn changed(
         &format!("{slot:?}"),
     )?;
     let lang: Lang = session.lang;
-    let change = tf(lang, what, &[("method", t(lang, slot_text(slot)))]);
+    let change = tf(lang, what, &[("method", t(lang, slot.text()))]);
     let body = tf(
         lang,
         Notice::MailMethodsBody,

@@ -195,6 +195,20 @@ pub fn ModeSwitch() -> impl IntoView {
     }
 }
 
+/// Shows a failed call in the page's error banner; "write-back unavailable" also flips the
+/// page's notice, so the user stops trying.
+pub fn show_failure(
+    i18n: crate::i18n::I18n,
+    available: RwSignal<Option<bool>>,
+    error: RwSignal<Option<String>>,
+    failure: &crate::api::Failure,
+) {
+    if failure.code() == Some(sspr_protocol::ErrorCode::WritebackUnavailable) {
+        available.set(Some(false));
+    }
+    error.set(Some(i18n.failure(failure)));
+}
+
 /// Says, before anything is typed, that write-back is down.
 #[component]
 pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {

@@ -6,11 +6,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sspr_protocol::captcha::{Captcha, CaptchaSolution, PowChallenge, PowSolution};
 use sspr_protocol::i18n::Text;
-use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::{use_purpose, Step};
-use crate::components::{focus_on_mount, ErrorBanner, Progress, UnavailableNotice, UsernameField};
+use crate::components::{
+    focus_on_mount, show_failure, ErrorBanner, Progress, UnavailableNotice, UsernameField,
+};
 use crate::i18n::use_i18n;
 use sspr_protocol::reset::Purpose;
 
@@ -73,10 +74,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     let error = RwSignal::new(None::<String>);
 
     let fail = move |failure: api::Failure| {
-        if failure.code() == Some(ErrorCode::WritebackUnavailable) {
-            available.set(Some(false));
-        }
-        error.set(Some(i18n.failure(&failure)));
+        show_failure(i18n, available, error, &failure);
         busy.set(None);
     };
 

@@ -15,7 +15,8 @@ use crate::api;
 use crate::app::Step;
 use crate::components::password_rules::{PasswordCheck, PasswordRules};
 use crate::components::{
-    focus_on_mount, ErrorBanner, PasswordInput, Progress, UnavailableNotice, UsernameField,
+    focus_on_mount, show_failure, ErrorBanner, PasswordInput, Progress, UnavailableNotice,
+    UsernameField,
 };
 use crate::i18n::use_i18n;
 
@@ -33,12 +34,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
     spawn_local(async move {
         match api::change_key().await {
             Ok(k) => key.set(Some(k)),
-            Err(failure) => {
-                if failure.code() == Some(ErrorCode::WritebackUnavailable) {
-                    available.set(Some(false));
-                }
-                error.set(Some(i18n.failure(&failure)));
-            }
+            Err(failure) => show_failure(i18n, available, error, &failure),
         }
     });
     let names = Signal::derive(move || AccountNames {

@@ -10,11 +10,11 @@ use sspr_protocol::i18n::Text;
 use sspr_protocol::register::{Enrolment, Registered, Slot, SlotState, Source};
 use sspr_protocol::reset::CodeSent;
 use sspr_protocol::seal::seal;
-use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::components::{
-    focus_on_mount, ErrorBanner, PasswordInput, Progress, UnavailableNotice, UsernameField,
+    focus_on_mount, show_failure, ErrorBanner, PasswordInput, Progress, UnavailableNotice,
+    UsernameField,
 };
 use crate::i18n::use_i18n;
 
@@ -26,16 +26,6 @@ enum Pending {
     Enrol(Enrolment),
     /// Choosing questions and typing answers: one (question, answer) pair per row.
     Questions(Vec<(RwSignal<Question>, RwSignal<String>)>),
-}
-
-fn slot_text(slot: Slot) -> Text {
-    match slot {
-        Slot::Mobile => Text::SlotMobile,
-        Slot::OfficePhone => Text::SlotOfficePhone,
-        Slot::AltMail => Text::SlotAltMail,
-        Slot::Authenticator => Text::SlotAuthenticator,
-        Slot::Questions => Text::SlotQuestions,
-    }
 }
 
 fn slot_id(slot: Slot) -> &'static str {
@@ -98,10 +88,7 @@ fn SignInForm(
             match result {
                 Ok(r) => registered.set(Some(r)),
                 Err(failure) => {
-                    if failure.code() == Some(ErrorCode::WritebackUnavailable) {
-                        available.set(Some(false));
-                    }
-                    error.set(Some(i18n.failure(&failure)));
+                    show_failure(i18n, available, error, &failure);
                     busy.set(false);
                 }
             }
@@ -272,7 +259,7 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
         view! {
             <li class="slot" id=format!("slot-{id}")>
                 <div class="slot-text">
-                    <strong>{move || i18n.t(slot_text(slot))}</strong>
+                    <strong>{move || i18n.t(slot.text())}</strong>
                     <span class="slot-value">{s.masked.clone()}</span>
                     <span class="slot-state" data-source=format!("{:?}", s.source)>{move || i18n.t(state)}</span>
                 </div>
