@@ -76,9 +76,10 @@ pub async fn method(
         .as_deref()
         .and_then(|p| Number::parse(p, state.config.phone.region()))
         .map(|n| n.e164);
-    let (picked, username, lang) = state.store.update_flow(&id_hash, now, |flow| {
+    let (picked, username, lang, anchor) = state.store.update_flow(&id_hash, now, |flow| {
         let picked = flow.pick(request.choice, typed.as_deref(), rules(&state), now)?;
-        Ok((picked, flow.username.clone(), flow.lang))
+        let anchor = flow.account().map(|a| a.anchor.clone());
+        Ok((picked, flow.username.clone(), flow.lang, anchor))
     })?;
     match picked.offer.method {
         Method::Authenticator => {
@@ -90,7 +91,7 @@ pub async fn method(
             }));
         }
         Method::Questions => {
-            let asked = questions_to_ask(&state, &id_hash, &username, now)?;
+            let asked = questions_to_ask(&state, anchor.as_deref(), &username)?;
             let start = Start::Questions(asked.clone());
             state.store.update_flow(&id_hash, now, |flow| {
                 Ok(flow.begin_challenge(&picked, start, rules(&state), now)?)
@@ -175,18 +176,14 @@ pub async fn other(
 /// the same random way, so repeated flows do not tell them apart.
 fn questions_to_ask(
     state: &AppState,
-    id_hash: &str,
+    anchor: Option<&str>,
     username: &str,
-    now: i64,
 ) -> Result<Vec<Question>, AppError> {
     let policy = &state.config.policy;
-    let anchor = state.store.update_flow(id_hash, now, |flow| {
-        Ok(flow.account().map(|a| a.anchor.clone()))
-    })?;
     let mut pool: Vec<Question> = match anchor {
         Some(anchor) => state
             .store
-            .registration(&anchor)?
+            .registration(anchor)?
             .map(|r| r.questions.iter().map(|q| q.question).collect())
             .unwrap_or_default(),
         None => {
