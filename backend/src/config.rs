@@ -55,7 +55,8 @@ pub struct ServerConfig {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaConfig {
-    /// `proof_of_work`, `turnstile`, `hcaptcha` or `recaptcha`.
+    /// `proof_of_work`, `image` (built in, with an audio alternative), `turnstile`, `hcaptcha`
+    /// or `recaptcha`.
     pub kind: CaptchaKind,
     pub site_key: String,
     pub secret: String,
@@ -67,6 +68,7 @@ pub struct CaptchaConfig {
 #[serde(rename_all = "snake_case")]
 pub enum CaptchaKind {
     ProofOfWork,
+    Image,
     Turnstile,
     Hcaptcha,
     Recaptcha,
@@ -75,7 +77,7 @@ pub enum CaptchaKind {
 impl CaptchaConfig {
     pub fn widget(&self) -> Option<WidgetProvider> {
         match self.kind {
-            CaptchaKind::ProofOfWork => None,
+            CaptchaKind::ProofOfWork | CaptchaKind::Image => None,
             CaptchaKind::Turnstile => Some(WidgetProvider::Turnstile),
             CaptchaKind::Hcaptcha => Some(WidgetProvider::Hcaptcha),
             CaptchaKind::Recaptcha => Some(WidgetProvider::Recaptcha),
@@ -89,7 +91,7 @@ impl CaptchaConfig {
         match self.kind {
             CaptchaKind::Turnstile => "https://challenges.cloudflare.com/turnstile/v0/siteverify",
             CaptchaKind::Hcaptcha => "https://api.hcaptcha.com/siteverify",
-            CaptchaKind::Recaptcha | CaptchaKind::ProofOfWork => {
+            CaptchaKind::Recaptcha | CaptchaKind::ProofOfWork | CaptchaKind::Image => {
                 "https://www.google.com/recaptcha/api/siteverify"
             }
         }
@@ -99,7 +101,7 @@ impl CaptchaConfig {
     /// The origins the widget's script and frame come from, for the Content-Security-Policy.
     pub fn widget_origins(&self) -> &'static str {
         match self.kind {
-            CaptchaKind::ProofOfWork => "",
+            CaptchaKind::ProofOfWork | CaptchaKind::Image => "",
             CaptchaKind::Turnstile => "https://challenges.cloudflare.com",
             CaptchaKind::Hcaptcha => "https://hcaptcha.com https://*.hcaptcha.com",
             CaptchaKind::Recaptcha => "https://www.google.com https://www.gstatic.com",

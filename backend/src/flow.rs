@@ -160,6 +160,9 @@ pub enum Step {
     Captcha {
         challenge: Vec<u8>,
         difficulty: u8,
+        /// A picture CAPTCHA's answer, as a keyed hash; spent (None) after one wrong try.
+        #[serde(default)]
+        answer_hash: Option<String>,
     },
     /// The CAPTCHA is passed; the agent is being asked who this is.
     Lookup,
@@ -228,6 +231,7 @@ impl ResetFlow {
             step: Step::Captcha {
                 challenge,
                 difficulty,
+                answer_hash: None,
             },
             purpose: Purpose::Reset,
         }
@@ -243,6 +247,7 @@ impl ResetFlow {
             Step::Captcha {
                 challenge,
                 difficulty,
+                ..
             } => Some(PowChallenge {
                 challenge: challenge.clone(),
                 difficulty: *difficulty,
@@ -255,6 +260,26 @@ impl ResetFlow {
     pub fn pass_captcha(&mut self, solution: PowSolution) -> Result<(), FlowError> {
         let challenge = self.challenge().ok_or(FlowError::WrongStep)?;
         self.pass_verified_captcha(challenge.accepts(solution))
+    }
+
+    /// Expects the answer to a picture CAPTCHA by its keyed hash.
+    pub fn with_image_answer(mut self, hash: String) -> Self {
+        if let Step::Captcha { answer_hash, .. } = &mut self.step {
+            *answer_hash = Some(hash);
+        }
+        self
+    }
+
+    /// Checks a picture CAPTCHA's answer. One try: a wrong answer spends the picture, and the
+    /// page starts a new flow with a new one, so nobody can guess through the digits.
+    pub fn pass_image_captcha(&mut self, submitted_hash: &str) -> Result<(), FlowError> {
+        let Step::Captcha { answer_hash, .. } = &mut self.step else {
+            return Err(FlowError::WrongStep);
+        };
+        let right = answer_hash
+            .take()
+            .is_some_and(|expected| crate::crypto::equal(&expected, submitted_hash));
+        self.pass_verified_captcha(right)
     }
 
     /// A CAPTCHA checked elsewhere (a widget token the provider verified).
@@ -676,6 +701,27 @@ mod tests {
         let picked = flow.pick(0, None, RULES, NOW).expect("mail is offered");
         flow.begin_challenge(&picked, Start::Code(hash.into()), RULES, NOW)
             .expect("challenge");
+    }
+
+    #[test]
+    fn a_picture_captcha_gets_one_try() {
+        let fresh = || {
+            ResetFlow::new("jan".into(), Lang::En, vec![], 0, NOW, 1800)
+                .with_image_answer("right".into())
+        };
+        let mut flow = fresh();
+        assert_eq!(
+            flow.pass_image_captcha("wrong"),
+            Err(FlowError::CaptchaFailed)
+        );
+        assert_eq!(
+            flow.pass_image_captcha("right"),
+            Err(FlowError::CaptchaFailed),
+            "the picture is spent"
+        );
+        let mut flow = fresh();
+        assert_eq!(flow.pass_image_captcha("right"), Ok(()));
+        assert_eq!(flow.step, Step::Lookup);
     }
 
     #[test]

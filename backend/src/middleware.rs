@@ -23,7 +23,7 @@ pub fn content_security_policy(widget_origins: &str) -> String {
         format!(" frame-src {widget_origins};")
     };
     format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{extra}; style-src 'self'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{extra}; style-src 'self'; img-src 'self' data:; media-src data:; \
          font-src 'self'; connect-src 'self'{extra};{frames} manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }

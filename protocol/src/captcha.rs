@@ -38,6 +38,13 @@ pub enum Captcha {
         provider: WidgetProvider,
         site_key: String,
     },
+    /// Digits to read from a picture, or to hear (a WAV) for those who cannot see it.
+    Image {
+        #[serde(with = "crate::b64")]
+        png: Vec<u8>,
+        #[serde(with = "crate::b64")]
+        wav: Vec<u8>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +54,10 @@ pub enum CaptchaSolution {
     /// The token the widget handed the page.
     Widget {
         token: String,
+    },
+    /// The digits read or heard.
+    Image {
+        answer: String,
     },
 }
 

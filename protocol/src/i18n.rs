@@ -260,6 +260,10 @@ texts! {
     QuestionChildhoodFriend => "What was the first name of your best childhood friend?", "Wat was de voornaam van je beste jeugdvriend(in)?";
     QuestionFirstConcert => "Which artist did you see at your first concert?", "Welke artiest zag je bij je eerste concert?";
     QuestionGrandmotherName => "What is your grandmother's first name?", "Wat is de voornaam van je oma?";
+    CaptchaPictureAlt => "Six digits, distorted. Use the audio below if you cannot read them.",
+                         "Zes vervormde cijfers. Gebruik de audio hieronder als je ze niet kunt lezen.";
+    CaptchaAudioLabel => "The six digits spoken", "De zes cijfers uitgesproken";
+    CaptchaPictureLabel => "Type the six digits you see or hear", "Typ de zes cijfers die je ziet of hoort";
     CaptchaWidget => "Complete the check below to continue.", "Voltooi de controle hieronder om verder te gaan.";
     QuestionsPrompt => "Answer your security questions.", "Beantwoord je beveiligingsvragen.";
     QuestionsSetUpHint => "Choose {n} different questions whose answers only you know and will remember. Case and punctuation do not matter.",

@@ -351,3 +351,56 @@ async fn security_questions_are_set_up_hashed_and_answered_at_a_gate() {
     let step = new_password(submit(loose).await.expect("right answers"));
     assert_eq!(step.names.account_name, "reg.questions");
 }
+
+#[tokio::test]
+async fn texts_never_go_to_premium_or_foreign_numbers_and_stop_at_the_daily_cap() {
+    let dc = samba::shared();
+    dc.create_user(
+        "reg.fraud",
+        "Reg-Passw0rd!",
+        Some("reg.fraud@corp.example.test"),
+        "Fred Fraud",
+    )
+    .expect("user");
+    let gateway = RecordingGateway::start();
+    let toml = format!(
+        "[phone]\nprovider = \"webhook\"\nwebhook_url = \"{}/send\"\n\n[limits]\npaid_sends_per_day = 1\n",
+        gateway.url
+    );
+    let stack = Stack::start(dc, |o| o.extra_toml = toml).await;
+    let session = sign_in(&stack, "reg.fraud", "Reg-Passw0rd!")
+        .await
+        .expect("signed in")
+        .session;
+    let add = |value: &str| {
+        let body = AddContact {
+            session: session.clone(),
+            slot: Slot::Mobile,
+            value: value.into(),
+        };
+        let stack = &stack;
+        async move { post::<_, CodeSent>(stack, ADD_PATH, &body).await }
+    };
+    // A premium-rate number, and a Belgian mobile where only Dutch numbers are known: nothing
+    // is sent, and the user hears "we could not send the code".
+    for number in ["0900 1234567", "+32 470 12 34 56"] {
+        let err = add(number).await.expect_err(number);
+        assert_eq!(
+            (err.0, err.1.code),
+            (StatusCode::BAD_GATEWAY, ErrorCode::SendFailed),
+            "{number}"
+        );
+    }
+    // The one paid send of the day goes out; the next is stopped, with an alarm in the log.
+    add("06 1234 0091").await.expect("a Dutch mobile");
+    gateway.wait_for("+31612340091", 0);
+    let err = add("06 1234 0092").await.expect_err("over the cap");
+    assert_eq!(err.1.code, ErrorCode::SendFailed);
+    assert_eq!(gateway.calls().len(), 1, "one paid send in all");
+    assert!(
+        stack.server.log().contains("ALARM"),
+        "the cap raises an alarm in the log"
+    );
+    let db = String::from_utf8_lossy(&stack.server.database_bytes()).into_owned();
+    assert!(db.contains("premium-rate number") && db.contains("country code +32 is not allowed"));
+}

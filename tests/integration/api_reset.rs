@@ -500,3 +500,51 @@ async fn a_third_party_captcha_token_is_verified_with_the_provider() {
         "{csp}"
     );
 }
+
+#[tokio::test]
+async fn the_picture_captcha_comes_with_audio_and_gives_one_try() {
+    use sspr_protocol::captcha::{Captcha, CaptchaSolution};
+    let dc = samba::shared();
+    let stack = Stack::start(dc, |o| {
+        o.extra_toml = "[captcha]\nkind = \"image\"\n".into()
+    })
+    .await;
+    let started: Started = post(
+        &stack,
+        START_PATH,
+        &StartRequest {
+            username: "picture.nobody".into(),
+            lang: Default::default(),
+            purpose: Purpose::Reset,
+        },
+    )
+    .await
+    .expect("start");
+    let Captcha::Image { png, wav } = &started.captcha else {
+        panic!("a picture, not {:?}", started.captcha);
+    };
+    assert!(png.starts_with(b"\x89PNG"), "a PNG picture");
+    assert!(
+        wav.starts_with(b"RIFF") && wav.len() > 50_000,
+        "a WAV with the digits spoken"
+    );
+    let answer = |answer: &str| {
+        let body = CaptchaAnswer {
+            flow_id: started.flow_id.clone(),
+            solution: CaptchaSolution::Image {
+                answer: answer.into(),
+            },
+        };
+        let stack = &stack;
+        async move { post::<_, Gate>(stack, CAPTCHA_PATH, &body).await }
+    };
+    // The pictures use the digits 1 to 9: all zeros is always wrong, and spends the picture.
+    let err = answer("000000").await.expect_err("wrong");
+    assert_eq!(err.1.code, ErrorCode::CaptchaFailed);
+    for guess in ["111111", "123456", "987654"] {
+        let err = answer(guess).await.expect_err("spent");
+        assert_eq!(err.1.code, ErrorCode::CaptchaFailed, "no second guess");
+    }
+    let csp = status_header(&stack, "content-security-policy").await;
+    assert!(csp.contains("media-src data:"), "{csp}");
+}

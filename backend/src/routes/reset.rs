@@ -15,6 +15,7 @@ use sspr_protocol::reset::{
 use sspr_protocol::seal::SealedSecret;
 use sspr_protocol::ErrorCode;
 
+use crate::config::CaptchaKind;
 use crate::crypto::{self, token_hash};
 use crate::error::AppError;
 use crate::flow::{AccountTarget, Gates, ResetFlow, Target};
@@ -71,7 +72,25 @@ pub async fn start(
         return Err(ErrorCode::WritebackUnavailable.into());
     }
     let flow_id = crypto::random_token()?;
+    let mut image_answer = None;
     let (captcha, challenge) = match state.config.captcha.widget() {
+        None if state.config.captcha.kind == CaptchaKind::Image => {
+            let image = tokio::task::spawn_blocking(crate::captcha::ImageCaptcha::generate)
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                .ok_or_else(|| AppError::Internal("the picture CAPTCHA".into()))?;
+            image_answer = Some(image.answer);
+            (
+                Captcha::Image {
+                    png: image.png,
+                    wav: image.wav,
+                },
+                PowChallenge {
+                    challenge: Vec::new(),
+                    difficulty: 0,
+                },
+            )
+        }
         Some(provider) => (
             Captcha::Widget {
                 provider,
@@ -99,8 +118,21 @@ pub async fn start(
         i64::from(state.config.reset.flow_ttl_secs),
     )
     .for_purpose(request.purpose);
-    state.store.insert_flow(&token_hash(&flow_id), &flow)?;
+    let id_hash = token_hash(&flow_id);
+    let flow = match image_answer {
+        Some(answer) => flow.with_image_answer(image_answer_hash(&state, &id_hash, &answer)?),
+        None => flow,
+    };
+    state.store.insert_flow(&id_hash, &flow)?;
     Ok(Json(Started { flow_id, captcha }))
+}
+
+/// A picture CAPTCHA's answer as it is kept and compared: keyed, bound to its flow.
+fn image_answer_hash(state: &AppState, id_hash: &str, answer: &str) -> Result<String, AppError> {
+    let digits = crate::captcha::normalize_image_answer(answer);
+    Ok(state
+        .keys
+        .mac(&[b"captcha", id_hash.as_bytes(), digits.as_bytes()])?)
 }
 
 /// The account part a decoy and a real account share their limits by: every spelling of one
@@ -118,18 +150,27 @@ pub async fn captcha(
     let id_hash = token_hash(&answer.flow_id);
     // A widget's token is checked with its provider before the flow is touched; a solution of
     // the kind this server does not use fails like a wrong one.
+    let kind = state.config.captcha.kind;
     let verified = match (&answer.solution, state.config.captcha.widget()) {
         (CaptchaSolution::Widget { token }, Some(_)) => {
             Some(crate::captcha::verify_widget(&state, token, &client).await)
         }
-        (CaptchaSolution::ProofOfWork(_), None) => None,
+        (CaptchaSolution::ProofOfWork(_), None) if kind == CaptchaKind::ProofOfWork => None,
+        (CaptchaSolution::Image { .. }, None) if kind == CaptchaKind::Image => None,
         _ => Some(false),
     };
+    let image_hash = match &answer.solution {
+        CaptchaSolution::Image { answer: typed } => {
+            Some(image_answer_hash(&state, &id_hash, typed)?)
+        }
+        _ => None,
+    };
     let username = state.store.update_flow(&id_hash, now, |flow| {
-        match (verified, &answer.solution) {
-            (Some(passed), _) => flow.pass_verified_captcha(passed)?,
-            (None, CaptchaSolution::ProofOfWork(solution)) => flow.pass_captcha(*solution)?,
-            (None, CaptchaSolution::Widget { .. }) => flow.pass_verified_captcha(false)?,
+        match (verified, &answer.solution, &image_hash) {
+            (Some(passed), _, _) => flow.pass_verified_captcha(passed)?,
+            (None, CaptchaSolution::ProofOfWork(solution), _) => flow.pass_captcha(*solution)?,
+            (None, CaptchaSolution::Image { .. }, Some(hash)) => flow.pass_image_captcha(hash)?,
+            (None, _, _) => flow.pass_verified_captcha(false)?,
         }
         Ok(flow.username.clone())
     })?;

@@ -26,6 +26,15 @@ enum Busy {
     Sending,
 }
 
+/// Bytes as a `data:` URI (the CSP allows those for images and media).
+fn data_uri(mime: &str, bytes: &[u8]) -> String {
+    let binary: String = bytes.iter().map(|b| char::from(*b)).collect();
+    format!(
+        "data:{mime};base64,{}",
+        window().btoa(&binary).unwrap_or_default()
+    )
+}
+
 /// Shows the third-party widget (through `window.ssprWidget` in boot.js) and waits for its
 /// token.
 async fn widget_token(provider: &str, site_key: &str) -> Option<String> {
@@ -72,6 +81,9 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     let username = RwSignal::new(String::new());
     let busy = RwSignal::new(None::<Busy>);
     let error = RwSignal::new(None::<String>);
+    // A picture CAPTCHA waiting for its answer: the flow, the picture and its audio.
+    let picture = RwSignal::new(None::<(String, String, String)>);
+    let picture_answer = RwSignal::new(String::new());
 
     let fail = move |failure: api::Failure| {
         show_failure(i18n, available, error, &failure);
@@ -89,6 +101,22 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
             return;
         }
         error.set(None);
+        if let Some((flow_id, _, _)) = picture.get_untracked() {
+            let answer = picture_answer.get_untracked();
+            busy.set(Some(Busy::Sending));
+            spawn_local(async move {
+                match api::captcha(flow_id.clone(), CaptchaSolution::Image { answer }).await {
+                    Ok(gate) => step.set(Step::Gate { flow_id, gate }),
+                    Err(failure) => {
+                        // One try per picture: the next Continue fetches a new one.
+                        picture.set(None);
+                        picture_answer.set(String::new());
+                        fail(failure);
+                    }
+                }
+            });
+            return;
+        }
         busy.set(Some(Busy::Captcha(0)));
         spawn_local(async move {
             let started =
@@ -100,6 +128,16 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
                 Captcha::ProofOfWork(challenge) => CaptchaSolution::ProofOfWork(
                     solve(challenge, |pct| busy.set(Some(Busy::Captcha(pct)))).await,
                 ),
+                Captcha::Image { png, wav } => {
+                    picture.set(Some((
+                        started.flow_id.clone(),
+                        data_uri("image/png", png),
+                        data_uri("audio/wav", wav),
+                    )));
+                    busy.set(None);
+                    focus_on_mount("captcha-answer");
+                    return;
+                }
                 Captcha::Widget { provider, site_key } => {
                     busy.set(Some(Busy::Widget));
                     match widget_token(provider.name(), site_key).await {
@@ -134,6 +172,16 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         <form on:submit=submit novalidate>
             <UsernameField value=username />
             <div id="captcha-widget" class="captcha-widget"></div>
+            {move || picture.get().map(|(_, png, wav)| view! {
+                <div class="captcha-picture">
+                    <img src=png alt=move || i18n.t(Text::CaptchaPictureAlt) width="240" height="100" />
+                    <audio id="captcha-audio" controls src=wav aria-label=move || i18n.t(Text::CaptchaAudioLabel)></audio>
+                    <label for="captcha-answer">{move || i18n.t(Text::CaptchaPictureLabel)}</label>
+                    <input id="captcha-answer" type="text" inputmode="numeric" autocomplete="off"
+                        prop:value=move || picture_answer.get()
+                        on:input=move |ev| picture_answer.set(event_target_value(&ev)) />
+                </div>
+            })}
             <ErrorBanner error />
             <button id="continue" type="submit" class="primary" disabled=move || busy.get().is_some() || available.get() == Some(false)>
                 {move || i18n.t(Text::Continue)}
