@@ -125,7 +125,8 @@ pub struct PolicyConfig {
     pub gates: u8,
     /// The methods offered, when the user has them. Texts and calls also need `phone.provider`.
     pub methods: Vec<Method>,
-    /// Members of these groups (by common name, direct membership) always need two gates.
+    /// Members of these groups (by common name, nested membership included) always need two
+    /// gates.
     pub two_gate_groups: Vec<String>,
     /// The name authenticator apps show next to the account.
     pub authenticator_issuer: String,

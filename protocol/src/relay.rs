@@ -97,7 +97,7 @@ pub struct Account {
     /// `otherMailbox`): it counts as registered without any user action.
     #[serde(default)]
     pub contacts: DirectoryContacts,
-    /// The common names of the groups the account is a direct member of.
+    /// The common names of the groups the account is a member of, nested membership included.
     #[serde(default)]
     pub groups: Vec<String>,
 }

@@ -236,8 +236,11 @@ async fn helpdesk_members_always_pass_two_gates_of_different_families() {
         "020 555 0163",
     )
     .await;
-    dc.add_to_group("Helpdesk", "gate.helpdesk")
+    // A member through a nested group: "Desk Team" is itself a member of "Helpdesk".
+    dc.add_to_group("Desk Team", "gate.helpdesk")
         .expect("member");
+    dc.add_to_group("Helpdesk", "Desk Team")
+        .expect("nested group");
     let gateway = RecordingGateway::start();
     let toml = phone_toml(Flavour::Webhook, &gateway);
     let stack = Stack::start(dc, |o| o.extra_toml = toml).await;

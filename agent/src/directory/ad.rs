@@ -68,15 +68,6 @@ pub fn interval_secs(value: &str) -> i64 {
 }
 
 /// `DC=corp,DC=example,DC=test` → `corp.example.test`.
-/// The first RDN's value of a `CN=…` DN: `CN=Helpdesk,OU=Groups,DC=…` → `Helpdesk`.
-pub fn common_name(dn: &str) -> Option<String> {
-    let first = dn.split(',').next()?.trim();
-    let (kind, value) = first.split_once('=')?;
-    kind.trim()
-        .eq_ignore_ascii_case("cn")
-        .then(|| value.trim().to_owned())
-}
-
 pub fn dns_name_of(base_dn: &str) -> String {
     base_dn
         .split(',')
@@ -150,15 +141,6 @@ pub fn map_modify_error(rc: u32, text: &str) -> DirectoryError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn group_names_come_from_the_first_rdn() {
-        assert_eq!(
-            common_name("CN=Helpdesk,OU=Groups,DC=corp,DC=example,DC=test").as_deref(),
-            Some("Helpdesk")
-        );
-        assert_eq!(common_name("OU=Groups,DC=corp"), None);
-    }
 
     #[test]
     fn guid_round_trip() {

@@ -17,6 +17,9 @@ use super::ad;
 use super::{Directory, DirectoryError, DomainInfo, ResetOptions};
 use crate::config::DirectoryConfig;
 
+/// LDAP_MATCHING_RULE_IN_CHAIN: follows `member` through nested groups.
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
 const ACCOUNT_ATTRS: &[&str] = &[
     "objectGUID",
     "sAMAccountName",
@@ -26,7 +29,6 @@ const ACCOUNT_ATTRS: &[&str] = &[
     "lockoutTime",
     "adminCount",
     "mail",
-    "memberOf",
 ];
 
 pub struct LdapDirectory {
@@ -310,10 +312,8 @@ impl LdapDirectory {
                 office_phone: values(entry, &self.config.contacts.office_phone),
                 other_mail: values(entry, &self.config.contacts.other_mail),
             },
-            groups: values(entry, "memberOf")
-                .iter()
-                .filter_map(|dn| ad::common_name(dn))
-                .collect(),
+            // Filled in by `lookup`, which asks for nested groups too.
+            groups: Vec::new(),
         })
     }
 
@@ -540,12 +540,36 @@ impl Directory for LdapDirectory {
                 &self.account_attrs(),
             )
             .await?;
+        // Every group the account is in, nested ones too (LDAP_MATCHING_RULE_IN_CHAIN). Asked
+        // for a name that matched nobody as well, so a lookup takes as long either way.
+        let member_dn = match found.as_slice() {
+            [entry] => entry.dn.clone(),
+            _ => format!("CN=nobody,{}", info.base_dn),
+        };
+        let groups = self
+            .search(
+                &mut ldap,
+                &info.base_dn,
+                Scope::Subtree,
+                &format!(
+                    "(&(objectCategory=group)(member:{IN_CHAIN}:={}))",
+                    ldap_escape(&member_dn)
+                ),
+                &["cn"],
+            )
+            .await?;
         let _ = ldap.unbind().await;
         // Zero or several matches: nobody to help, and nothing to reveal.
         if found.len() != 1 {
             return Ok(None);
         }
-        Ok(self.account_of(&found[0], &info))
+        Ok(self.account_of(&found[0], &info).map(|mut account| {
+            account.groups = groups
+                .iter()
+                .filter_map(|g| first(g, "cn").map(str::to_owned))
+                .collect();
+            account
+        }))
     }
 
     async fn reset(
