@@ -3,6 +3,7 @@
 //! and the directory written. Every outcome is logged as a numbered event and answered sealed.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use sspr_protocol::package::{
@@ -17,15 +18,42 @@ use crate::event;
 use crate::events::Event;
 use crate::state::AgentState;
 
-/// Request ids seen, kept until their packages would have expired anyway.
+/// Request ids seen, kept until their packages would have expired anyway. With a file, the
+/// ids survive a restart of the agent: a package replayed after a restart is still refused.
 #[derive(Default)]
 pub struct ReplayCache {
     seen: HashMap<String, i64>,
+    file: Option<PathBuf>,
 }
 
 impl ReplayCache {
+    /// A cache kept in `file` (mode 0600), loaded now. A damaged file is started afresh: it
+    /// only ever holds ids of packages that expire within minutes.
+    pub fn persistent(file: PathBuf, now: i64) -> Self {
+        let seen = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<HashMap<String, i64>>(&bytes).ok())
+            .unwrap_or_default();
+        let mut cache = Self {
+            seen,
+            file: Some(file),
+        };
+        cache.prune(now);
+        cache
+    }
+
     fn prune(&mut self, now: i64) {
         self.seen.retain(|_, expires| *expires > now);
+    }
+
+    fn save(&self) {
+        let Some(file) = &self.file else { return };
+        let written = serde_json::to_vec(&self.seen)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| crate::state::write_private(file, &bytes).map_err(|e| e.to_string()));
+        if let Err(reason) = written {
+            tracing::error!(%reason, "the replay cache could not be saved; it still holds in memory");
+        }
     }
 }
 
@@ -35,6 +63,8 @@ impl ReplayGuard for ReplayCache {
             return false;
         }
         self.seen.insert(request_id.to_owned(), expires_at);
+        // Saved before the package is acted on: a crash after this point cannot let it in again.
+        self.save();
         true
     }
 }
@@ -63,6 +93,14 @@ impl<D: Directory> Handler<D> {
             state,
             directory,
             replay: Mutex::new(ReplayCache::default()),
+        }
+    }
+
+    /// Keeps the replay cache in `file`, so replays stay refused across restarts.
+    pub fn with_replay_file(self, file: PathBuf, now: i64) -> Self {
+        Self {
+            replay: Mutex::new(ReplayCache::persistent(file, now)),
+            ..self
         }
     }
 
@@ -242,5 +280,44 @@ impl<D: Directory> Handler<D> {
             }
             _ => tracing::warn!(reason = %err, "directory error"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sspr_protocol::package::{Flags, PackageKey};
+
+    #[test]
+    fn a_replay_is_refused_after_a_restart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("replay.json");
+        let key = PackageKey::generate().expect("key");
+        let now = 1_000_000;
+        let body = PackageBody {
+            op: Operation::Unlock,
+            anchor: "a".into(),
+            actor: "self".into(),
+            request_id: "req-1".into(),
+            issued_at: now,
+            expires_at: now + 300,
+            flags: Flags::default(),
+            sealed: None,
+            sealed_old: None,
+        };
+        let package = Package::seal(&key, "agt", &body).expect("seal");
+        let mut before = ReplayCache::persistent(file.clone(), now);
+        assert!(package.open(&[&key], "agt", now, &mut before).is_ok());
+        // The agent restarts: a new cache from the same file.
+        let mut after = ReplayCache::persistent(file.clone(), now + 10);
+        assert_eq!(
+            package.open(&[&key], "agt", now + 10, &mut after),
+            Err(PackageError::Replayed)
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // Ids of expired packages are dropped when the cache is loaded.
+        assert!(ReplayCache::persistent(file, now + 301).seen.is_empty());
     }
 }

@@ -129,7 +129,10 @@ async fn main() -> ExitCode {
                 }
             };
             event!(info, Event::Started, version = sspr_agent::VERSION, agent_id = %state.identity.agent_id, "agent started");
-            let handler = Arc::new(Handler::new(state, directory));
+            let replay_file = config.state_dir.join(sspr_agent::state::REPLAY_FILE);
+            let handler = Arc::new(
+                Handler::new(state, directory).with_replay_file(replay_file, sspr_agent::now()),
+            );
             let relay = sspr_agent::relay::run(
                 handler,
                 tls,

@@ -10,6 +10,8 @@ use sspr_protocol::seal::opener::AgentKeyPair;
 
 const IDENTITY_FILE: &str = "identity.json";
 const RSA_KEY_FILE: &str = "rsa-key.pk8";
+/// Request ids of packages already applied, until they expire (see `handler::ReplayCache`).
+pub const REPLAY_FILE: &str = "replay.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -58,7 +60,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 /// Writes a secret file atomically with mode 0600.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::OpenOptions::new()
         .write(true)
