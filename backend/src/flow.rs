@@ -146,6 +146,14 @@ impl Gates {
         registration::offers(&self.contacts, &self.allowed, &self.passed)
     }
 
+    /// Where a code really goes: the destination for an account, nowhere for a decoy.
+    fn send_to(&self, to: &str) -> Option<String> {
+        match self.target {
+            Target::Account(_) => Some(to.to_owned()),
+            Target::Decoy => None,
+        }
+    }
+
     pub fn gate(&self) -> Gate {
         Gate {
             number: self.number(),
@@ -366,11 +374,10 @@ impl ResetFlow {
         {
             return Err(FlowError::CodeExhausted);
         }
-        let to = match gates.target {
-            Target::Account(_) => Some(contact.to.clone()),
-            Target::Decoy => None,
-        };
-        Ok(Picked { offer, to })
+        Ok(Picked {
+            to: gates.send_to(&contact.to),
+            offer,
+        })
     }
 
     /// Starts the picked method's challenge: a fresh code, the authenticator prompt or the
@@ -426,10 +433,7 @@ impl ResetFlow {
         }
         Ok(Picked {
             offer: offer.clone(),
-            to: match gates.target {
-                Target::Account(_) => Some(to.clone()),
-                Target::Decoy => None,
-            },
+            to: gates.send_to(to),
         })
     }
 

@@ -196,10 +196,6 @@ impl PhoneGateway {
         Ok(Self { config, client })
     }
 
-    pub fn config(&self) -> &PhoneConfig {
-        &self.config
-    }
-
     /// Sends and returns the provider's answer (for the audit log).
     pub async fn send(&self, to: &Number, message: &Message) -> Result<String, PhoneError> {
         let request = match self.config.provider {

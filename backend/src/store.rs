@@ -247,6 +247,16 @@ impl Store {
         self.update_live(Live::Flow, id_hash, now, change)
     }
 
+    /// A live flow as it is, for a request that only reads it (no re-sealing, no write).
+    pub fn flow(&self, id_hash: &str, now: i64) -> Result<ResetFlow, AppError> {
+        self.read_live(Live::Flow, id_hash, now)
+    }
+
+    /// A live registration session as it is, for a request that only reads it.
+    pub fn session(&self, id_hash: &str, now: i64) -> Result<RegisterSession, AppError> {
+        self.read_live(Live::Session, id_hash, now)
+    }
+
     pub fn insert_session(
         &self,
         id_hash: &str,
@@ -283,14 +293,13 @@ impl Store {
         Ok(())
     }
 
-    fn update_live<S: Serialize + DeserializeOwned, T>(
-        &self,
+    /// The sealed state of a live flow or session; unknown or expired is `UnknownFlow`.
+    fn sealed_live(
+        conn: &Connection,
         live: Live,
         id_hash: &str,
         now: i64,
-        change: impl FnOnce(&mut S) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        let conn = self.conn();
+    ) -> Result<Vec<u8>, AppError> {
         let sealed: Option<Vec<u8>> = conn
             .query_row(
                 &format!(
@@ -302,7 +311,28 @@ impl Store {
             )
             .optional()
             .map_err(StoreError::from)?;
-        let sealed = sealed.ok_or_else(|| AppError::code(sspr_protocol::ErrorCode::UnknownFlow))?;
+        sealed.ok_or_else(|| AppError::code(sspr_protocol::ErrorCode::UnknownFlow))
+    }
+
+    fn read_live<S: DeserializeOwned>(
+        &self,
+        live: Live,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<S, AppError> {
+        let sealed = Self::sealed_live(&self.conn(), live, id_hash, now)?;
+        Ok(self.open_json(live.label(), &sealed)?)
+    }
+
+    fn update_live<S: Serialize + DeserializeOwned, T>(
+        &self,
+        live: Live,
+        id_hash: &str,
+        now: i64,
+        change: impl FnOnce(&mut S) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let conn = self.conn();
+        let sealed = Self::sealed_live(&conn, live, id_hash, now)?;
         let mut state: S = self.open_json(live.label(), &sealed)?;
         let result = change(&mut state);
         let resealed = self.seal_json(live.label(), &state)?;

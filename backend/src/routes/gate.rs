@@ -125,13 +125,8 @@ pub async fn resend(
     let rules = rules(&state);
     // Cooldown and step first, then the send limits, and only then is the old code replaced:
     // a refused resend leaves the code the user already has working.
-    let (picked, username, lang) = state.store.update_flow(&id_hash, now, |flow| {
-        Ok((
-            flow.resend_target(rules, now)?,
-            flow.username.clone(),
-            flow.lang,
-        ))
-    })?;
+    let flow = state.store.flow(&id_hash, now)?;
+    let (picked, username, lang) = (flow.resend_target(rules, now)?, flow.username, flow.lang);
     clear_send(&state, &picked, &username, now)?;
     let code = crypto::random_code(state.config.reset.code_length)?;
     let hash = code_hash(&state, &id_hash, &code)?;
@@ -153,9 +148,7 @@ pub async fn delivery(
     ApiJson(request): ApiJson<FlowRef>,
 ) -> Result<Json<DeliveryState>, AppError> {
     let id_hash = token_hash(&request.flow_id);
-    let delivery = state
-        .store
-        .update_flow(&id_hash, crate::now(), |flow| Ok(flow.delivery()?))?;
+    let delivery = state.store.flow(&id_hash, crate::now())?.delivery()?;
     Ok(Json(DeliveryState { delivery }))
 }
 
@@ -263,14 +256,10 @@ pub async fn code(
 ) -> Result<Json<AfterGate>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&answer.flow_id);
-    let (purpose, username, authenticator_of) = state.store.update_flow(&id_hash, now, |flow| {
-        let authenticator = matches!(flow.open_challenge()?, Challenge::Authenticator);
-        Ok((
-            flow.purpose,
-            flow.username.clone(),
-            authenticator.then(|| flow.account().map(|a| a.anchor.clone())),
-        ))
-    })?;
+    let flow = state.store.flow(&id_hash, now)?;
+    let authenticator = matches!(flow.open_challenge()?, Challenge::Authenticator);
+    let authenticator_of = authenticator.then(|| flow.account().map(|a| a.anchor.clone()));
+    let (purpose, username) = (flow.purpose, flow.username);
     let guard = GateGuard::check(&state, &username, &client, now)?;
     let passed = match authenticator_of {
         Some(anchor) => {
@@ -311,17 +300,12 @@ pub async fn answers(
     {
         return Err(ErrorCode::BadRequest.into());
     }
-    let (purpose, username, asked, anchor) = state.store.update_flow(&id_hash, now, |flow| {
-        let Challenge::Questions { asked } = flow.open_challenge()? else {
-            return Err(ErrorCode::WrongStep.into());
-        };
-        Ok((
-            flow.purpose,
-            flow.username.clone(),
-            asked.clone(),
-            flow.account().map(|a| a.anchor.clone()),
-        ))
-    })?;
+    let flow = state.store.flow(&id_hash, now)?;
+    let Challenge::Questions { asked } = flow.open_challenge()?.clone() else {
+        return Err(ErrorCode::WrongStep.into());
+    };
+    let anchor = flow.account().map(|a| a.anchor.clone());
+    let (purpose, username) = (flow.purpose, flow.username);
     let guard = GateGuard::check(&state, &username, &client, now)?;
     let stored = match anchor {
         Some(anchor) => state

@@ -142,9 +142,7 @@ pub async fn current(
 ) -> Result<Json<Registered>, AppError> {
     let session = state
         .store
-        .update_session(&token_hash(&request.session), crate::now(), |s| {
-            Ok(s.clone())
-        })?;
+        .session(&token_hash(&request.session), crate::now())?;
     Ok(Json(registered(&state, request.session, &session)?))
 }
 
@@ -181,7 +179,7 @@ pub async fn add(
         Slot::Authenticator | Slot::Questions => return Err(ErrorCode::BadRequest.into()),
     };
     // The session must be live before anything is counted or sent.
-    let lang = state.store.update_session(&id_hash, now, |s| Ok(s.lang))?;
+    let lang = state.store.session(&id_hash, now)?.lang;
     if method.uses_phone() {
         courier::check_paid_send(&state, &value, now)?;
     }
@@ -387,9 +385,7 @@ pub async fn questions(
     if !valid {
         return Err(ErrorCode::QuestionsInvalid.into());
     }
-    let session = state
-        .store
-        .update_session(&token_hash(&request.session), now, |s| Ok(s.clone()))?;
+    let session = state.store.session(&token_hash(&request.session), now)?;
     let answers = request.answers;
     let stored = tokio::task::spawn_blocking(move || {
         answers
@@ -418,9 +414,7 @@ pub async fn remove(
     ApiJson(request): ApiJson<RemoveSlot>,
 ) -> Result<Json<Registered>, AppError> {
     let now = crate::now();
-    let session = state
-        .store
-        .update_session(&token_hash(&request.session), now, |s| Ok(s.clone()))?;
+    let session = state.store.session(&token_hash(&request.session), now)?;
     let before = state.store.registration(&session.anchor)?;
     let own = session
         .slots(before.as_ref(), &state.config.phone)

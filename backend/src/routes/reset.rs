@@ -267,10 +267,10 @@ fn decoy_contacts(
         to: format!("{}@{domain}", key.chars().next().unwrap_or('a')),
         from_directory: true,
     }];
-    let phone_share = u16::from(seed[0]) * 100 / 256;
+    // A seed byte read as a percentage: whether this name's decoy shows a method.
+    let shows = |byte: u8, percent: u8| u16::from(byte) * 100 / 256 < u16::from(percent);
     let two_gates = state.config.policy.gates >= 2;
-    if state.config.phone.enabled() && (phone_share < u16::from(r.decoy_phone_percent) || two_gates)
-    {
+    if state.config.phone.enabled() && (shows(seed[0], r.decoy_phone_percent) || two_gates) {
         let country = state.config.phone.country_code();
         let digits: String = seed[2..10]
             .iter()
@@ -282,17 +282,15 @@ fn decoy_contacts(
             from_directory: seed[10] % 2 == 0,
         });
     }
-    let app_share = u16::from(seed[1]) * 100 / 256;
-    if app_share < u16::from(r.decoy_authenticator_percent) || (two_gates && contacts.len() < 2) {
+    if shows(seed[1], r.decoy_authenticator_percent) || (two_gates && contacts.len() < 2) {
         contacts.push(Contact {
             family: Family::Authenticator,
             to: String::new(),
             from_directory: false,
         });
     }
-    let questions_share = u16::from(seed[11]) * 100 / 256;
     if state.config.policy.methods.contains(&Method::Questions)
-        && questions_share < u16::from(r.decoy_questions_percent)
+        && shows(seed[11], r.decoy_questions_percent)
     {
         contacts.push(Contact {
             family: Family::Questions,

@@ -223,6 +223,20 @@ pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {
     }
 }
 
+/// The typed user ID, trimmed; None (and the error banner says what is missing) when empty.
+pub fn typed_username(
+    i18n: crate::i18n::I18n,
+    username: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+) -> Option<String> {
+    let name = username.get_untracked().trim().to_owned();
+    if name.is_empty() {
+        error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+        return None;
+    }
+    Some(name)
+}
+
 /// The user ID, with the forms it may take.
 #[component]
 pub fn UsernameField(value: RwSignal<String>) -> impl IntoView {

@@ -10,7 +10,8 @@ use sspr_protocol::i18n::Text;
 use crate::api;
 use crate::app::{use_purpose, Step};
 use crate::components::{
-    focus_on_mount, show_failure, ErrorBanner, Progress, UnavailableNotice, UsernameField,
+    focus_on_mount, show_failure, typed_username, ErrorBanner, Progress, UnavailableNotice,
+    UsernameField,
 };
 use crate::i18n::use_i18n;
 use sspr_protocol::reset::Purpose;
@@ -95,11 +96,9 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         if busy.get_untracked().is_some() {
             return;
         }
-        let name = username.get_untracked().trim().to_owned();
-        if name.is_empty() {
-            error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+        let Some(name) = typed_username(i18n, username, error) else {
             return;
-        }
+        };
         error.set(None);
         if let Some((flow_id, _, _)) = picture.get_untracked() {
             let answer = picture_answer.get_untracked();

@@ -15,8 +15,8 @@ use crate::api;
 use crate::app::Step;
 use crate::components::password_rules::{PasswordCheck, PasswordRules};
 use crate::components::{
-    focus_on_mount, show_failure, ErrorBanner, PasswordInput, Progress, UnavailableNotice,
-    UsernameField,
+    focus_on_mount, show_failure, typed_username, ErrorBanner, PasswordInput, Progress,
+    UnavailableNotice, UsernameField,
 };
 use crate::i18n::use_i18n;
 
@@ -48,11 +48,9 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         if busy.get_untracked() {
             return;
         }
-        let name = username.get_untracked().trim().to_owned();
-        if name.is_empty() {
-            error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+        let Some(name) = typed_username(i18n, username, error) else {
             return;
-        }
+        };
         let sealed = seal(&k.agent_key, &current.get_untracked())
             .and_then(|c| Ok((c, seal(&k.agent_key, &password.get_untracked())?)));
         let Ok((sealed_current, sealed_new)) = sealed else {

@@ -13,8 +13,8 @@ use sspr_protocol::seal::seal;
 
 use crate::api;
 use crate::components::{
-    focus_on_mount, show_failure, ErrorBanner, PasswordInput, Progress, UnavailableNotice,
-    UsernameField,
+    focus_on_mount, show_failure, typed_username, ErrorBanner, PasswordInput, Progress,
+    UnavailableNotice, UsernameField,
 };
 use crate::i18n::use_i18n;
 
@@ -65,11 +65,9 @@ fn SignInForm(
         if busy.get_untracked() {
             return;
         }
-        let name = username.get_untracked().trim().to_owned();
-        if name.is_empty() {
-            error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+        let Some(name) = typed_username(i18n, username, error) else {
             return;
-        }
+        };
         error.set(None);
         busy.set(true);
         spawn_local(async move {
