@@ -23,6 +23,7 @@ pub enum Event {
     SignInVerified = 2300,
     PackageRefused = 3000,
     SealUnopenable = 3001,
+    RequestRepeated = 3002,
     DirectoryUnreachable = 4000,
     DirectoryAccessDenied = 4001,
 }

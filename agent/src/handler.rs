@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use sspr_protocol::package::{
     Operation, Outcome, Package, PackageBody, PackageError, ReplayGuard, SealedOutcome,
 };
@@ -18,22 +20,50 @@ use crate::event;
 use crate::events::Event;
 use crate::state::AgentState;
 
-/// Request ids seen, kept until their packages would have expired anyway. With a file, the
-/// ids survive a restart of the agent: a package replayed after a restart is still refused.
+/// What the agent remembers of a request id until its package would have expired anyway.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Seen {
+    expires_at: i64,
+    /// The result, once the request was acted on: a re-sent request gets it again.
+    outcome: Option<Outcome>,
+    /// Loaded from the file without a result: the agent stopped while acting on it, so
+    /// nobody knows whether the directory was written.
+    #[serde(skip)]
+    interrupted: bool,
+}
+
+/// Request ids seen, each with its result once there is one. A request id is acted on at most
+/// once; presented again — the server re-sends after a reconnect — it gets the stored result.
+/// With a file, this survives a restart of the agent.
 #[derive(Default)]
 pub struct ReplayCache {
-    seen: HashMap<String, i64>,
+    seen: HashMap<String, Seen>,
     file: Option<PathBuf>,
+}
+
+/// What a request id presented again finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Earlier {
+    Done(Outcome),
+    /// Still being acted on in this process.
+    InHand,
+    /// Started before a restart, result unknown.
+    Interrupted,
+    /// Not known (anymore): expired and dropped.
+    Unknown,
 }
 
 impl ReplayCache {
     /// A cache kept in `file` (mode 0600), loaded now. A damaged file is started afresh: it
     /// only ever holds ids of packages that expire within minutes.
     pub fn persistent(file: PathBuf, now: i64) -> Self {
-        let seen = std::fs::read(&file)
+        let mut seen = std::fs::read(&file)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<HashMap<String, i64>>(&bytes).ok())
+            .and_then(|bytes| serde_json::from_slice::<HashMap<String, Seen>>(&bytes).ok())
             .unwrap_or_default();
+        for entry in seen.values_mut() {
+            entry.interrupted = entry.outcome.is_none();
+        }
         let mut cache = Self {
             seen,
             file: Some(file),
@@ -43,7 +73,28 @@ impl ReplayCache {
     }
 
     fn prune(&mut self, now: i64) {
-        self.seen.retain(|_, expires| *expires > now);
+        self.seen.retain(|_, seen| seen.expires_at > now);
+    }
+
+    fn earlier(&self, request_id: &str, now: i64) -> Earlier {
+        match self.seen.get(request_id).filter(|s| s.expires_at > now) {
+            Some(Seen {
+                outcome: Some(outcome),
+                ..
+            }) => Earlier::Done(*outcome),
+            Some(Seen {
+                interrupted: true, ..
+            }) => Earlier::Interrupted,
+            Some(_) => Earlier::InHand,
+            None => Earlier::Unknown,
+        }
+    }
+
+    fn finish(&mut self, request_id: &str, outcome: Outcome) {
+        if let Some(seen) = self.seen.get_mut(request_id) {
+            seen.outcome = Some(outcome);
+            self.save();
+        }
     }
 
     fn save(&self) {
@@ -62,7 +113,14 @@ impl ReplayGuard for ReplayCache {
         if self.seen.contains_key(request_id) {
             return false;
         }
-        self.seen.insert(request_id.to_owned(), expires_at);
+        self.seen.insert(
+            request_id.to_owned(),
+            Seen {
+                expires_at,
+                outcome: None,
+                interrupted: false,
+            },
+        );
         // Saved before the package is acted on: a crash after this point cannot let it in again.
         self.save();
         true
@@ -141,10 +199,14 @@ impl<D: Directory> Handler<D> {
         }
     }
 
+    fn replay(&self) -> std::sync::MutexGuard<'_, ReplayCache> {
+        self.replay.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     async fn apply(&self, package: &Package, now: i64) -> Reply {
         let identity = &self.state.identity;
         let opened = {
-            let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
+            let mut replay = self.replay();
             replay.prune(now);
             package.open(
                 &[&identity.package_key],
@@ -153,22 +215,52 @@ impl<D: Directory> Handler<D> {
                 &mut *replay,
             )
         };
-        let body = match opened {
-            Ok(body) => body,
+        let outcome = match opened {
+            Ok(body) => {
+                let outcome = self.apply_body(&body).await;
+                self.replay().finish(&body.request_id, outcome);
+                outcome
+            }
+            // The package opened (tag and all) and only its id was known: the server re-sent it.
+            Err(PackageError::Replayed) => match self.earlier(&package.request_id).await {
+                Earlier::Done(outcome) => {
+                    event!(info, Event::RequestRepeated, request_id = %package.request_id, ?outcome, "request re-sent; the stored result is returned, nothing is applied twice");
+                    outcome
+                }
+                Earlier::Interrupted => {
+                    event!(warn, Event::PackageRefused, request_id = %package.request_id, "request re-sent, but the agent stopped while acting on it: its outcome is unknown, so it is not applied again");
+                    return Reply::Failed(ErrorCode::AgentTimeout);
+                }
+                earlier => {
+                    event!(warn, Event::PackageRefused, request_id = %package.request_id, ?earlier, "package refused: its request id was seen before");
+                    return Reply::Failed(ErrorCode::WrongStep);
+                }
+            },
             Err(err) => {
                 event!(warn, Event::PackageRefused, request_id = %package.request_id, reason = %err, "package refused");
                 return Reply::Failed(package_error_code(&err));
             }
         };
-        let outcome = self.apply_body(&body).await;
         match SealedOutcome::seal(
             &identity.package_key,
             &identity.agent_id,
-            &body.request_id,
+            &package.request_id,
             outcome,
         ) {
             Ok(sealed) => Reply::Outcome(sealed),
             Err(_) => Reply::Failed(ErrorCode::Internal),
+        }
+    }
+
+    /// What became of a request presented again. One still in hand is waited for, so the
+    /// re-sent request gets the result the first one will have.
+    async fn earlier(&self, request_id: &str) -> Earlier {
+        loop {
+            let earlier = self.replay().earlier(request_id, crate::now());
+            if earlier != Earlier::InHand {
+                return earlier;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -285,8 +377,133 @@ impl<D: Directory> Handler<D> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
     use super::*;
+    use crate::directory::DomainInfo;
+    use crate::state::Identity;
     use sspr_protocol::package::{Flags, PackageKey};
+    use sspr_protocol::policy::PasswordPolicy;
+    use sspr_protocol::relay::Account;
+    use sspr_protocol::seal::opener::AgentKeyPair;
+
+    /// A directory that only counts unlocks, each taking `delay`.
+    struct Counting {
+        unlocks: AtomicUsize,
+        delay: Duration,
+    }
+
+    impl Directory for Counting {
+        async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
+            Ok(DomainInfo {
+                dns_name: "corp.example.test".into(),
+                base_dn: "DC=corp,DC=example,DC=test".into(),
+                policy: PasswordPolicy::default(),
+                policy_hints_oid: None,
+            })
+        }
+        async fn lookup(&self, _: &str) -> Result<Option<Account>, DirectoryError> {
+            Ok(None)
+        }
+        async fn reset(&self, _: &str, _: &Secret, _: ResetOptions) -> Result<(), DirectoryError> {
+            Err(DirectoryError::Other("not in this test".into()))
+        }
+        async fn change(&self, _: &str, _: &Secret, _: &Secret) -> Result<(), DirectoryError> {
+            Err(DirectoryError::Other("not in this test".into()))
+        }
+        async fn unlock(&self, _: &str) -> Result<(), DirectoryError> {
+            tokio::time::sleep(self.delay).await;
+            self.unlocks.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        async fn verify(&self, _: &str, _: &Secret) -> Result<(), DirectoryError> {
+            Err(DirectoryError::Other("not in this test".into()))
+        }
+        fn reset_allowed(&self, _: &DomainInfo) -> bool {
+            true
+        }
+    }
+
+    fn unlock_package(key: &PackageKey, request_id: &str, now: i64) -> Package {
+        let body = PackageBody {
+            op: Operation::Unlock,
+            anchor: "a".into(),
+            actor: "self".into(),
+            request_id: request_id.into(),
+            issued_at: now,
+            expires_at: now + 300,
+            flags: Flags::default(),
+            sealed: None,
+            sealed_old: None,
+        };
+        Package::seal(key, "agt", &body).expect("seal")
+    }
+
+    fn outcome_of(reply: &AgentMessage, key: &PackageKey, request_id: &str) -> Outcome {
+        match reply {
+            AgentMessage::Reply {
+                reply: Reply::Outcome(sealed),
+                ..
+            } => sealed.open(key, "agt", request_id).expect("outcome opens"),
+            other => panic!("expected an outcome, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resent_request_gets_the_stored_result_and_is_applied_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("replay.json");
+        let key = PackageKey::generate().expect("key");
+        let state = AgentState {
+            identity: Identity {
+                server_url: "http://127.0.0.1:1".into(),
+                agent_id: "agt".into(),
+                relay_secret: "s".into(),
+                package_key: key.clone(),
+                onboarded_at: 0,
+            },
+            keys: AgentKeyPair::generate(2048).expect("rsa"),
+        };
+        let now = crate::now();
+        let directory = Counting {
+            unlocks: AtomicUsize::new(0),
+            delay: Duration::from_millis(300),
+        };
+        let handler = Arc::new(Handler::new(state, directory).with_replay_file(file.clone(), now));
+        let package = unlock_package(&key, "req-1", now);
+        let apply = |id| ServerMessage::Apply {
+            id,
+            package: package.clone(),
+        };
+
+        // Sent, and sent again while the first is still in hand (the relay reconnected).
+        let first = tokio::spawn({
+            let (handler, message) = (handler.clone(), apply(1));
+            async move { handler.handle(message, now).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let second = handler.handle(apply(2), now).await;
+        let first = first.await.expect("first reply");
+        assert_eq!(outcome_of(&first, &key, "req-1"), Outcome::Applied);
+        assert_eq!(outcome_of(&second, &key, "req-1"), Outcome::Applied);
+        // And once more after it finished.
+        let third = handler.handle(apply(3), now + 5).await;
+        assert_eq!(outcome_of(&third, &key, "req-1"), Outcome::Applied);
+        assert_eq!(handler.directory.unlocks.load(Ordering::SeqCst), 1);
+
+        // The result survives a restart: a new cache from the same file still knows it.
+        let reloaded = ReplayCache::persistent(file.clone(), now + 10);
+        assert_eq!(
+            reloaded.earlier("req-1", now + 10),
+            Earlier::Done(Outcome::Applied)
+        );
+        // A request the agent stopped in the middle of is not guessed at.
+        let mut interrupted = ReplayCache::persistent(file.clone(), now);
+        assert!(interrupted.first_use("req-2", now + 300));
+        let after_crash = ReplayCache::persistent(file, now + 10);
+        assert_eq!(after_crash.earlier("req-2", now + 10), Earlier::Interrupted);
+    }
 
     #[test]
     fn a_replay_is_refused_after_a_restart() {

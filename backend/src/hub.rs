@@ -31,6 +31,8 @@ struct Inner {
 
 pub struct Hub {
     inner: Mutex<Inner>,
+    /// Bumped on every (re)connection, so a request can wait for its agent to come back.
+    connections: tokio::sync::watch::Sender<u64>,
     next_id: AtomicU64,
     round_robin: AtomicUsize,
     /// A heartbeat older than this means the agent is gone (two intervals and some slack).
@@ -48,6 +50,7 @@ impl Hub {
     pub fn new(heartbeat_secs: u64) -> Self {
         Self {
             inner: Mutex::default(),
+            connections: tokio::sync::watch::Sender::new(0),
             next_id: AtomicU64::new(1),
             round_robin: AtomicUsize::new(0),
             stale_after_secs: 2 * heartbeat_secs as i64 + 5,
@@ -69,7 +72,25 @@ impl Hub {
                 heartbeat: None,
             },
         );
+        self.connections.send_modify(|n| *n += 1);
         connection
+    }
+
+    /// Waits until `agent_id` is connected, at most `timeout`. True if it is.
+    pub async fn wait_connected(&self, agent_id: &str, timeout: Duration) -> bool {
+        let mut changes = self.connections.subscribe();
+        let wait = async {
+            loop {
+                if self.inner().agents.contains_key(agent_id) {
+                    return;
+                }
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(timeout, wait).await;
+        self.inner().agents.contains_key(agent_id)
     }
 
     pub fn disconnect(&self, agent_id: &str, connection: u64) {

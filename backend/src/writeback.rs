@@ -47,8 +47,13 @@ pub async fn lookup(
     }
 }
 
+/// How often a package is re-sent to an agent whose connection broke while it had it in hand.
+const RESENDS: usize = 2;
+
 /// Seals `body` for the agent, sends it and waits for the outcome. A refusal comes back as its
-/// error code.
+/// error code. If the agent's connection breaks while it has the package, the same package is
+/// sent again once the agent is back: the agent acts on a request id once and answers a
+/// repeat with the stored result. Nothing is sent or awaited past the package's expiry.
 pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Result<(), AppError> {
     let record = state
         .store
@@ -56,15 +61,33 @@ pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Resu
         .ok_or_else(|| AppError::Internal("a live agent has no record".into()))?;
     let package = Package::seal(&record.package_key, agent_id, body)
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let reply = state
-        .hub
-        .request(
-            agent_id,
-            |id| ServerMessage::Apply { id, package },
-            timeout(state),
-        )
-        .await
-        .map_err(hub_error)?;
+    let mut resends = 0;
+    let reply = loop {
+        let left = match deadline(state, body.expires_at, crate::now()) {
+            Some(left) => left,
+            None => return Err(ErrorCode::AgentTimeout.into()),
+        };
+        let package = package.clone();
+        match state
+            .hub
+            .request(agent_id, |id| ServerMessage::Apply { id, package }, left)
+            .await
+        {
+            Err(HubError::Gone) if resends < RESENDS => {
+                resends += 1;
+                tracing::warn!(%agent_id, request_id = %body.request_id, "the agent went away with a package in hand; re-sending it when the agent is back");
+                let wait = deadline(state, body.expires_at, crate::now()).unwrap_or_default();
+                if !state
+                    .hub
+                    .wait_connected(agent_id, wait.min(RECONNECT_WAIT))
+                    .await
+                {
+                    return Err(ErrorCode::WritebackUnavailable.into());
+                }
+            }
+            other => break other.map_err(hub_error)?,
+        }
+    };
     match reply {
         Reply::Outcome(sealed) => {
             match sealed.open(&record.package_key, agent_id, &body.request_id) {
@@ -77,5 +100,39 @@ pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Resu
         Reply::Lookup(_) => Err(AppError::Internal(
             "the agent answered a package with a lookup".into(),
         )),
+    }
+}
+
+/// An agent that reconnects takes a second or two; one that has not after this is gone.
+const RECONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// How long to wait for an answer: the relay timeout, but never past the package's expiry
+/// (the agent refuses it then anyway). `None` once it has expired.
+fn deadline(state: &AppState, expires_at: i64, now: i64) -> Option<Duration> {
+    package_deadline(timeout(state), expires_at, now)
+}
+
+fn package_deadline(timeout: Duration, expires_at: i64, now: i64) -> Option<Duration> {
+    let left = u64::try_from(expires_at - now).ok().filter(|s| *s > 0)?;
+    Some(timeout.min(Duration::from_secs(left)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_waits_past_the_package_expiry() {
+        let timeout = Duration::from_secs(30);
+        assert_eq!(
+            package_deadline(timeout, 1_300, 1_000),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            package_deadline(timeout, 1_010, 1_000),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(package_deadline(timeout, 1_000, 1_000), None);
+        assert_eq!(package_deadline(timeout, 900, 1_000), None);
     }
 }

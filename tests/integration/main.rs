@@ -8,3 +8,4 @@ mod api_gates;
 mod api_register;
 mod api_reset;
 mod browser;
+mod relay;

@@ -101,6 +101,26 @@ pub async fn to_mail_code(stack: &Stack, username: &str, purpose: Purpose) -> (S
     }
 }
 
+/// Start → CAPTCHA → mail code → the new-password step, for a user with one gate and a mail
+/// address (`already` mails to it were sent before this flow).
+pub async fn to_new_password(
+    stack: &Stack,
+    username: &str,
+    mail: &str,
+    already: usize,
+) -> (String, NewPasswordStep) {
+    let (flow_id, _) = to_mail_code(stack, username, Purpose::Reset).await;
+    let code = stack
+        .smtp
+        .wait_for_mail(mail, already)
+        .code()
+        .expect("a code in the mail");
+    let after = submit_code(stack, &flow_id, &code)
+        .await
+        .expect("right code");
+    (flow_id, new_password(after))
+}
+
 /// Submits a code for the open challenge.
 pub async fn submit_code(
     stack: &Stack,

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod gateway;
 pub mod pki;
 pub mod processes;
+pub mod proxy;
 pub mod samba;
 pub mod smtp;
 pub mod stack;

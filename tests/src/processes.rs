@@ -95,6 +95,8 @@ pub struct ServerOptions {
     pub tls: bool,
     /// More `key = value` lines for the `[reset]` table.
     pub reset_extra: String,
+    /// More `key = value` lines for the `[relay]` table.
+    pub relay_extra: String,
     /// More tables (`[phone]`, `[policy]`, `[limits]`), appended to the configuration.
     pub extra_toml: String,
 }
@@ -110,6 +112,7 @@ impl ServerOptions {
             listen_port: None,
             tls: false,
             reset_extra: String::new(),
+            relay_extra: String::new(),
             extra_toml: String::new(),
         }
     }
@@ -172,10 +175,12 @@ captcha_difficulty = {difficulty}
 [relay]
 heartbeat_secs = {heartbeat}
 {capture}
+{relay_extra}
 
 {extra}
 "#,
             reset_extra = options.reset_extra,
+            relay_extra = options.relay_extra,
             extra = options.extra_toml,
             db = dir.path().join("sspr.db").display(),
             frontend = frontend.display(),
@@ -307,22 +312,48 @@ pub struct AgentProcess {
     child: Option<Child>,
 }
 
+/// Settings the agent fixture varies per test.
+#[derive(Clone, Debug, Default)]
+pub struct AgentOptions {
+    /// Where the agent reaches the server (default: the server's own address), e.g. a proxy.
+    pub server_url: Option<String>,
+    /// The DCs, in the configured order (default: the test DC).
+    pub urls: Option<Vec<String>>,
+    /// The service account's DN and password (default: the domain Administrator).
+    pub bind: Option<(String, String)>,
+    /// More `key = value` lines for the top of the configuration.
+    pub extra: String,
+}
+
 impl AgentProcess {
     /// Writes the agent's configuration for `dc` and onboards it with `server`.
     pub fn onboard(server: &ServerProcess, dc: &crate::samba::SambaDc) -> Self {
+        Self::onboard_with(server, dc, &AgentOptions::default())
+    }
+
+    pub fn onboard_with(
+        server: &ServerProcess,
+        dc: &crate::samba::SambaDc,
+        options: &AgentOptions,
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("sspr-agent-")
             .tempdir()
             .expect("temp dir");
         let config = dir.path().join("agent.toml");
+        let (bind_dn, bind_password) = options
+            .bind
+            .clone()
+            .unwrap_or_else(|| (dc.admin_dn(), dc.admin_password.clone()));
         let text = format!(
             r#"state_dir = "{state}"
 {server_ca}heartbeat_secs = 2
 rsa_bits = 3072
 log_json = true
+{extra}
 
 [directory]
-urls = ["{url}"]
+urls = [{urls}]
 ca_file = "{ca}"
 bind_dn = "{bind_dn}"
 bind_password = "{password}"
@@ -335,10 +366,18 @@ allow_reset_without_history = true
                 .map(|ca| format!("server_ca_file = \"{}\"\n", ca.display()))
                 .unwrap_or_default(),
             state = dir.path().join("state").display(),
-            url = dc.ldaps_url(),
+            extra = options.extra,
+            urls = options
+                .urls
+                .clone()
+                .unwrap_or_else(|| vec![dc.ldaps_url()])
+                .iter()
+                .map(|u| format!("\"{u}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
             ca = dc.ca_file().display(),
-            bind_dn = dc.admin_dn(),
-            password = dc.admin_password,
+            bind_dn = bind_dn,
+            password = bind_password,
         );
         std::fs::write(&config, text).expect("write agent config");
         let token = server.onboarding_token();
@@ -348,7 +387,7 @@ allow_reset_without_history = true
                 &config.display().to_string(),
                 "onboard",
                 "--server",
-                &server.url,
+                options.server_url.as_deref().unwrap_or(&server.url),
                 "--token",
                 &token,
             ])

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::processes::{AgentProcess, ServerOptions, ServerProcess};
+use crate::processes::{AgentOptions, AgentProcess, ServerOptions, ServerProcess};
 use crate::samba::SambaDc;
 use crate::smtp::SmtpSink;
 
@@ -16,6 +16,15 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(dc: &'static SambaDc, configure: impl FnOnce(&mut ServerOptions)) -> Self {
+        Self::start_with(dc, configure, |_| AgentOptions::default()).await
+    }
+
+    /// As `start`, with the agent's settings chosen once the server runs (e.g. a proxy to it).
+    pub async fn start_with(
+        dc: &'static SambaDc,
+        configure: impl FnOnce(&mut ServerOptions),
+        agent: impl FnOnce(&ServerProcess) -> AgentOptions,
+    ) -> Self {
         sspr_agent::tls::install_crypto_provider();
         let smtp = SmtpSink::start();
         let mut options = ServerOptions::new(smtp.port);
@@ -23,7 +32,8 @@ impl Stack {
         let server = tokio::task::spawn_blocking(move || ServerProcess::start(&options))
             .await
             .expect("server fixture");
-        let mut agent = AgentProcess::onboard(&server, dc);
+        let agent_options = agent(&server);
+        let mut agent = AgentProcess::onboard_with(&server, dc, &agent_options);
         agent.start();
         let mut http = reqwest::Client::builder();
         if let Some(ca) = &server.ca_file {
