@@ -10,6 +10,7 @@ pub enum Event {
     RelayRefused = 1102,
     HeartbeatSent = 1103,
     PolicyUnreadable = 1104,
+    PsoUnreadable = 1105,
     LookupDone = 1200,
     ResetSucceeded = 2000,
     ResetRejectedByPolicy = 2001,

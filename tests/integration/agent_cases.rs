@@ -419,3 +419,58 @@ mod through_the_handler {
             .expect("nothing applied");
     }
 }
+
+#[tokio::test]
+async fn a_fine_grained_policy_is_read_and_enforced_for_its_members() {
+    let dc = samba::shared();
+    dc.create_user("pso.user", "Long-Enough-Passw0rd!", None, "Pat Strict")
+        .expect("user");
+    dc.create_user("pso.other", "Long-Enough-Passw0rd!", None, "Olly Domain")
+        .expect("user");
+    dc.apply_strict_pso("pso.user").expect("PSO applied");
+    let dir = directory(dc);
+    let strict = dir
+        .lookup("pso.user")
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(
+        (strict.policy.min_length, strict.policy.history_length),
+        (14, 5),
+        "the PSO's settings, not the domain's"
+    );
+    assert!(strict.policy.complexity);
+    let other = dir
+        .lookup("pso.other")
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(
+        other.policy.min_length, 7,
+        "a user the PSO does not apply to keeps the domain policy"
+    );
+
+    // AD enforces it, and the refusal is named: ten characters pass the domain policy only.
+    assert_eq!(
+        dir.reset(
+            &strict.anchor,
+            &secret("Ten-Char1!"),
+            ResetOptions::default()
+        )
+        .await,
+        Err(DirectoryError::TooShort)
+    );
+    bind_as(dc, "pso.user", "Long-Enough-Passw0rd!")
+        .await
+        .expect("nothing changed by the refusal");
+    dir.reset(
+        &strict.anchor,
+        &secret("Fourteen-Char-1!"),
+        ResetOptions::default(),
+    )
+    .await
+    .expect("long enough for the PSO");
+    bind_as(dc, "pso.user", "Fourteen-Char-1!")
+        .await
+        .expect("AD accepts the new password");
+}

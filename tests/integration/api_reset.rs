@@ -548,3 +548,17 @@ async fn the_picture_captcha_comes_with_audio_and_gives_one_try() {
     let csp = status_header(&stack, "content-security-policy").await;
     assert!(csp.contains("media-src data:"), "{csp}");
 }
+
+#[tokio::test]
+async fn the_new_password_step_carries_the_users_fine_grained_policy() {
+    let dc = samba::shared();
+    let (user, mail) = ("api.pso", "api.pso@corp.example.test");
+    dc.create_user(user, "Old-Passw0rd-Long!", Some(mail), "Api Pso")
+        .expect("user");
+    dc.apply_strict_pso(user).expect("PSO applied");
+    let stack = Stack::start(dc, |_| {}).await;
+    let (_, step) = sspr_tests::api::to_new_password(&stack, &dc.upn(user), mail, 0).await;
+    // The browser's live feedback checks the rules AD will apply to this user.
+    assert_eq!(step.policy.min_length, 14);
+    assert_eq!(step.policy.history_length, 5);
+}

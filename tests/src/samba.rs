@@ -211,6 +211,26 @@ impl SambaDc {
             .map(|_| ())
     }
 
+    /// Puts the user under a fine-grained password policy (PSO) of its own: minimum length 14,
+    /// complexity, history 5.
+    pub fn apply_strict_pso(&self, user: &str) -> Result<(), String> {
+        let name = format!("strict-{user}");
+        self.samba_tool(&[
+            "domain",
+            "passwordsettings",
+            "pso",
+            "create",
+            &name,
+            "1",
+            "--min-pwd-length=14",
+            "--complexity=on",
+            "--history-length=5",
+            "--min-pwd-age=0",
+        ])?;
+        self.samba_tool(&["domain", "passwordsettings", "pso", "apply", &name, user])
+            .map(|_| ())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("samba.log")).unwrap_or_default()
     }

@@ -1,9 +1,9 @@
 //! Active Directory over LDAPS with ldap3. Every operation opens its own bound session, has a
 //! timeout, and escapes whatever a user typed.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ldap3::{
     ldap_escape, Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry,
@@ -29,12 +29,29 @@ const ACCOUNT_ATTRS: &[&str] = &[
     "lockoutTime",
     "adminCount",
     "mail",
+    // Constructed: the DN of the fine-grained password policy that wins for this account.
+    "msDS-ResultantPSO",
 ];
+
+/// A fine-grained password policy (PSO) object's settings.
+const PSO_ATTRS: &[&str] = &[
+    "msDS-MinimumPasswordLength",
+    "msDS-PasswordComplexityEnabled",
+    "msDS-PasswordHistoryLength",
+    "msDS-MinimumPasswordAge",
+    "msDS-MaximumPasswordAge",
+];
+
+/// PSOs change rarely; reading one again for every lookup would also make accounts with a PSO
+/// measurably slower to look up than those without.
+const PSO_CACHE_TTL: Duration = Duration::from_secs(300);
 
 pub struct LdapDirectory {
     config: DirectoryConfig,
     tls: Arc<ClientConfig>,
     timeout: Duration,
+    /// PSO DN (lowercase) → its policy, and when it was read.
+    psos: Mutex<HashMap<String, (PasswordPolicy, Instant)>>,
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -122,6 +139,7 @@ impl LdapDirectory {
             config,
             tls,
             timeout,
+            psos: Mutex::default(),
         })
     }
 
@@ -266,6 +284,47 @@ impl LdapDirectory {
         Ok((ldap, info))
     }
 
+    /// The policy that applies to the account: its resultant PSO where one applies, the
+    /// domain's otherwise. A PSO the service account cannot read leaves the domain policy (AD
+    /// still enforces the PSO; only the live feedback is less exact) and says so in the log.
+    async fn effective_policy(
+        &self,
+        ldap: &mut Ldap,
+        entry: &SearchEntry,
+        info: &DomainInfo,
+    ) -> PasswordPolicy {
+        let Some(pso_dn) = values(entry, "msDS-ResultantPSO").into_iter().next() else {
+            return info.policy.clone();
+        };
+        let key = pso_dn.to_ascii_lowercase();
+        if let Some((policy, read_at)) = self.pso_cache().get(&key) {
+            if read_at.elapsed() < PSO_CACHE_TTL {
+                return policy.clone();
+            }
+        }
+        let read = self
+            .search(ldap, &pso_dn, Scope::Base, "(objectClass=*)", PSO_ATTRS)
+            .await
+            .ok()
+            .and_then(|found| found.into_iter().next())
+            .and_then(|pso| pso_policy(&pso));
+        match read {
+            Some(policy) => {
+                self.pso_cache()
+                    .insert(key, (policy.clone(), Instant::now()));
+                policy
+            }
+            None => {
+                crate::event!(warn, crate::events::Event::PsoUnreadable, pso = %pso_dn, "a fine-grained password policy applies but cannot be read; the domain policy is shown instead");
+                info.policy.clone()
+            }
+        }
+    }
+
+    fn pso_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (PasswordPolicy, Instant)>> {
+        self.psos.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The account attributes plus the configured contact attributes.
     fn account_attrs(&self) -> Vec<&str> {
         let c = &self.config.contacts;
@@ -362,9 +421,10 @@ impl LdapDirectory {
             return Err(DirectoryError::NotFound);
         }
         let entry = found.remove(0);
-        let account = self
+        let mut account = self
             .account_of(&entry, info)
             .ok_or(DirectoryError::NotFound)?;
+        account.policy = self.effective_policy(ldap, &entry, info).await;
         Ok((entry.dn, account))
     }
 
@@ -402,6 +462,33 @@ impl LdapDirectory {
             Err(ad::map_modify_error(result.rc, &result.text))
         }
     }
+}
+
+/// A PSO's settings as a policy; None when the object shows none of them (unreadable).
+fn pso_policy(pso: &SearchEntry) -> Option<PasswordPolicy> {
+    let num = |attr: &str| {
+        values(pso, attr)
+            .first()
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let min_length = num("msDS-MinimumPasswordLength")?;
+    Some(PasswordPolicy {
+        min_length: min_length.clamp(0, 256) as u32,
+        complexity: values(pso, "msDS-PasswordComplexityEnabled")
+            .first()
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
+        history_length: num("msDS-PasswordHistoryLength")
+            .unwrap_or(0)
+            .clamp(0, 1024) as u32,
+        min_age_secs: values(pso, "msDS-MinimumPasswordAge")
+            .first()
+            .map(|v| ad::interval_secs(v))
+            .unwrap_or(0),
+        max_age_secs: values(pso, "msDS-MaximumPasswordAge")
+            .first()
+            .map(|v| ad::interval_secs(v))
+            .unwrap_or(0),
+    })
 }
 
 /// Windows says only "constraint violation"; name the reason when our own evaluation can.
@@ -483,6 +570,7 @@ impl Directory for LdapDirectory {
                 HashSet::from([ad::unicode_pwd(new.expose()).to_vec()]),
             ),
         ];
+        let policy = account.policy;
         let names = AccountNames {
             account_name: account.account_name,
             display_name: account.display_name,
@@ -490,7 +578,7 @@ impl Directory for LdapDirectory {
         let result = self
             .modify(&mut ldap, &dn, mods, None)
             .await
-            .map_err(|e| refine(e, &info.policy, new.expose(), &names));
+            .map_err(|e| refine(e, &policy, new.expose(), &names));
         let _ = ldap.unbind().await;
         result
     }
@@ -558,18 +646,23 @@ impl Directory for LdapDirectory {
                 &["cn"],
             )
             .await?;
-        let _ = ldap.unbind().await;
         // Zero or several matches: nobody to help, and nothing to reveal.
-        if found.len() != 1 {
-            return Ok(None);
-        }
-        Ok(self.account_of(&found[0], &info).map(|mut account| {
-            account.groups = groups
-                .iter()
-                .filter_map(|g| first(g, "cn").map(str::to_owned))
-                .collect();
-            account
-        }))
+        let account = match found.as_slice() {
+            [entry] => match self.account_of(entry, &info) {
+                Some(mut account) => {
+                    account.policy = self.effective_policy(&mut ldap, entry, &info).await;
+                    account.groups = groups
+                        .iter()
+                        .filter_map(|g| first(g, "cn").map(str::to_owned))
+                        .collect();
+                    Some(account)
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        let _ = ldap.unbind().await;
+        Ok(account)
     }
 
     async fn reset(
@@ -597,7 +690,7 @@ impl Directory for LdapDirectory {
             info.policy_hints_oid,
         )
         .await
-        .map_err(|e| refine(e, &info.policy, password.expose(), &names))?;
+        .map_err(|e| refine(e, &account.policy, password.expose(), &names))?;
         if options.must_change_at_next_logon {
             self.replace(&mut ldap, &dn, "pwdLastSet", b"0".to_vec(), None)
                 .await?;
