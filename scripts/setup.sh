@@ -15,7 +15,7 @@ WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 apt_packages=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind ldap-utils krb5-user
-              chromium chromium-driver oathtool openssl)
+              chromium chromium-driver oathtool openssl systemd)
 # Node may come from elsewhere (NodeSource ships its own npm): ask for the commands, not the packages.
 command -v npm >/dev/null || apt_packages+=(nodejs npm)
 missing=()

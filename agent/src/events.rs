@@ -5,6 +5,8 @@ pub enum Event {
     Started = 1000,
     Onboarded = 1001,
     OnboardingFailed = 1002,
+    Stopping = 1003,
+    Stopped = 1004,
     Connected = 1100,
     ConnectionLost = 1101,
     RelayRefused = 1102,

@@ -166,6 +166,10 @@ impl<D: Directory> Handler<D> {
         &self.state
     }
 
+    pub fn directory(&self) -> &D {
+        &self.directory
+    }
+
     pub async fn heartbeat(&self) -> Result<Heartbeat, DirectoryError> {
         let info = self.directory.domain().await?;
         Ok(Heartbeat {
@@ -376,56 +380,30 @@ impl<D: Directory> Handler<D> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::directory::DomainInfo;
+    use crate::directory::fake::Counting;
     use crate::state::Identity;
     use sspr_protocol::package::{Flags, PackageKey};
-    use sspr_protocol::policy::PasswordPolicy;
-    use sspr_protocol::relay::Account;
     use sspr_protocol::seal::opener::AgentKeyPair;
 
-    /// A directory that only counts unlocks, each taking `delay`.
-    struct Counting {
-        unlocks: AtomicUsize,
-        delay: Duration,
-    }
-
-    impl Directory for Counting {
-        async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
-            Ok(DomainInfo {
-                dns_name: "corp.example.test".into(),
-                base_dn: "DC=corp,DC=example,DC=test".into(),
-                policy: PasswordPolicy::default(),
-                policy_hints_oid: None,
-            })
-        }
-        async fn lookup(&self, _: &str) -> Result<Option<Account>, DirectoryError> {
-            Ok(None)
-        }
-        async fn reset(&self, _: &str, _: &Secret, _: ResetOptions) -> Result<(), DirectoryError> {
-            Err(DirectoryError::Other("not in this test".into()))
-        }
-        async fn change(&self, _: &str, _: &Secret, _: &Secret) -> Result<(), DirectoryError> {
-            Err(DirectoryError::Other("not in this test".into()))
-        }
-        async fn unlock(&self, _: &str) -> Result<(), DirectoryError> {
-            tokio::time::sleep(self.delay).await;
-            self.unlocks.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        }
-        async fn verify(&self, _: &str, _: &Secret) -> Result<(), DirectoryError> {
-            Err(DirectoryError::Other("not in this test".into()))
-        }
-        fn reset_allowed(&self, _: &DomainInfo) -> bool {
-            true
+    /// An onboarded agent's state with a 2048-bit key (quick to make) and `key`.
+    pub(crate) fn test_state(key: &PackageKey, server_url: &str) -> AgentState {
+        AgentState {
+            identity: Identity {
+                server_url: server_url.into(),
+                agent_id: "agt".into(),
+                relay_secret: "s".into(),
+                package_key: key.clone(),
+                onboarded_at: 0,
+            },
+            keys: AgentKeyPair::generate(2048).expect("rsa"),
         }
     }
 
-    fn unlock_package(key: &PackageKey, request_id: &str, now: i64) -> Package {
+    pub(crate) fn unlock_package(key: &PackageKey, request_id: &str, now: i64) -> Package {
         let body = PackageBody {
             op: Operation::Unlock,
             anchor: "a".into(),
@@ -440,7 +418,7 @@ mod tests {
         Package::seal(key, "agt", &body).expect("seal")
     }
 
-    fn outcome_of(reply: &AgentMessage, key: &PackageKey, request_id: &str) -> Outcome {
+    pub(crate) fn outcome_of(reply: &AgentMessage, key: &PackageKey, request_id: &str) -> Outcome {
         match reply {
             AgentMessage::Reply {
                 reply: Reply::Outcome(sealed),
@@ -455,21 +433,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("replay.json");
         let key = PackageKey::generate().expect("key");
-        let state = AgentState {
-            identity: Identity {
-                server_url: "http://127.0.0.1:1".into(),
-                agent_id: "agt".into(),
-                relay_secret: "s".into(),
-                package_key: key.clone(),
-                onboarded_at: 0,
-            },
-            keys: AgentKeyPair::generate(2048).expect("rsa"),
-        };
+        let state = test_state(&key, "http://127.0.0.1:1");
         let now = crate::now();
-        let directory = Counting {
-            unlocks: AtomicUsize::new(0),
-            delay: Duration::from_millis(300),
-        };
+        let directory = Counting::new(Duration::from_millis(300));
         let handler = Arc::new(Handler::new(state, directory).with_replay_file(file.clone(), now));
         let package = unlock_package(&key, "req-1", now);
         let apply = |id| ServerMessage::Apply {
@@ -490,7 +456,7 @@ mod tests {
         // And once more after it finished.
         let third = handler.handle(apply(3), now + 5).await;
         assert_eq!(outcome_of(&third, &key, "req-1"), Outcome::Applied);
-        assert_eq!(handler.directory.unlocks.load(Ordering::SeqCst), 1);
+        assert_eq!(handler.directory.unlocks(), 1);
 
         // The result survives a restart: a new cache from the same file still knows it.
         let reloaded = ReplayCache::persistent(file.clone(), now + 10);

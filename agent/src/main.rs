@@ -133,18 +133,21 @@ async fn main() -> ExitCode {
             let handler = Arc::new(
                 Handler::new(state, directory).with_replay_file(replay_file, sspr_agent::now()),
             );
-            let relay = sspr_agent::relay::run(
+            // SIGTERM (systemd's stop) or Ctrl-C: finish the requests in hand, then exit.
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stop.send_replace(true);
+            });
+            sspr_agent::relay::run(
                 handler,
                 tls,
                 Duration::from_secs(config.heartbeat_secs.max(1)),
-            );
-            tokio::select! {
-                _ = relay => ExitCode::SUCCESS,
-                _ = shutdown_signal() => {
-                    tracing::info!("stopping");
-                    ExitCode::SUCCESS
-                }
-            }
+                stopped,
+            )
+            .await;
+            event!(info, Event::Stopped, "stopped");
+            ExitCode::SUCCESS
         }
     }
 }

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sspr_protocol::relay::{AgentMessage, ServerMessage, AUTH_SEPARATOR, RELAY_PATH};
-use tokio::sync::mpsc;
+use sspr_protocol::relay::{AgentMessage, Reply, ServerMessage, AUTH_SEPARATOR, RELAY_PATH};
+use sspr_protocol::ErrorCode;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::Message;
@@ -111,20 +112,37 @@ async fn connect<D: Directory>(
     }
 }
 
-/// Runs the relay until the process is stopped.
+/// How long a stopping agent waits for the requests in hand (each is bounded by the LDAP
+/// timeouts anyway).
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs the relay until `stop` turns true; then finishes the requests in hand, answers them,
+/// and returns.
 pub async fn run<D: Directory + 'static>(
     handler: Arc<Handler<D>>,
     tls: Arc<rustls::ClientConfig>,
     heartbeat: Duration,
+    mut stop: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_secs(1);
     loop {
-        match connect(&handler, tls.clone()).await {
+        if *stop.borrow() {
+            return;
+        }
+        let connected = tokio::select! {
+            connected = connect(&handler, tls.clone()) => connected,
+            _ = stop.changed() => return,
+        };
+        match connected {
             Ok(socket) => {
                 event!(info, Event::Connected, server = %handler.state().identity.server_url, "relay connected");
                 backoff = Duration::from_secs(1);
-                let reason = session(socket, handler.clone(), heartbeat).await;
-                event!(warn, Event::ConnectionLost, %reason, "relay connection lost; reconnecting");
+                match session(socket, handler.clone(), heartbeat, stop.clone()).await {
+                    Ended::Stopped => return,
+                    Ended::Lost(reason) => {
+                        event!(warn, Event::ConnectionLost, %reason, "relay connection lost; reconnecting")
+                    }
+                }
             }
             Err(err @ RelayError::Unauthorized) => {
                 event!(error, Event::RelayRefused, reason = %err, "relay refused")
@@ -139,22 +157,63 @@ pub async fn run<D: Directory + 'static>(
             let _ = getrandom::getrandom(&mut b);
             Duration::from_millis(u64::from(u16::from_le_bytes(b)) % 500)
         };
-        tokio::time::sleep(backoff + jitter).await;
+        tokio::select! {
+            _ = tokio::time::sleep(backoff + jitter) => {}
+            _ = stop.changed() => return,
+        }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+enum Ended {
+    Stopped,
+    Lost(String),
 }
 
 async fn session<D: Directory + 'static>(
     socket: Socket,
     handler: Arc<Handler<D>>,
     heartbeat: Duration,
-) -> String {
+    mut stop: watch::Receiver<bool>,
+) -> Ended {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<AgentMessage>(64);
+    // Requests run detached: a broken connection must not cut one off halfway. Each holds a
+    // clone of `in_hand` while it runs, so the count of clones is the count in hand.
+    let in_hand = Arc::new(());
+    let busy = |in_hand: &Arc<()>| Arc::strong_count(in_hand) - 1;
     let mut ticker = tokio::time::interval(heartbeat);
+    let mut draining: Option<tokio::time::Instant> = None;
+    let mut drain_tick = tokio::time::interval(Duration::from_millis(50));
+    let send = |message: &AgentMessage| serde_json::to_string(message).map(Message::text);
     loop {
+        if let Some(since) = draining {
+            let left = busy(&in_hand);
+            if (left == 0 && rx.is_empty()) || since.elapsed() > DRAIN_LIMIT {
+                if left > 0 {
+                    event!(
+                        warn,
+                        Event::Stopping,
+                        unfinished = left,
+                        "stopping without the answers to requests still in hand"
+                    );
+                }
+                let _ = sink.send(Message::Close(None)).await;
+                return Ended::Stopped;
+            }
+        }
         tokio::select! {
-            _ = ticker.tick() => {
+            _ = stop.changed(), if draining.is_none() => {
+                draining = Some(tokio::time::Instant::now());
+                event!(info, Event::Stopping, in_hand = busy(&in_hand), "stopping: finishing the requests in hand");
+                if let Ok(frame) = send(&AgentMessage::Draining) {
+                    if let Err(e) = sink.send(frame).await {
+                        return Ended::Lost(e.to_string());
+                    }
+                }
+            }
+            _ = drain_tick.tick(), if draining.is_some() => {}
+            _ = ticker.tick(), if draining.is_none() => {
                 let (handler, tx) = (handler.clone(), tx.clone());
                 tokio::spawn(async move {
                     match handler.heartbeat().await {
@@ -167,25 +226,41 @@ async fn session<D: Directory + 'static>(
                 });
             }
             Some(out) = rx.recv() => {
-                let Ok(text) = serde_json::to_string(&out) else { continue };
-                if let Err(e) = sink.send(Message::text(text)).await {
-                    return e.to_string();
+                let Ok(frame) = send(&out) else { continue };
+                if let Err(e) = sink.send(frame).await {
+                    return Ended::Lost(e.to_string());
                 }
             }
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
+                    // Stopping: a new request is turned away at once, so the server can try
+                    // another agent instead of waiting.
+                    Ok(message) if draining.is_some() => {
+                        let reply = AgentMessage::Reply {
+                            id: message.id(),
+                            reply: Reply::Failed(ErrorCode::WritebackUnavailable),
+                        };
+                        if let Ok(frame) = send(&reply) {
+                            if let Err(e) = sink.send(frame).await {
+                                return Ended::Lost(e.to_string());
+                            }
+                        }
+                    }
                     Ok(message) => {
-                        let (handler, tx) = (handler.clone(), tx.clone());
+                        let (handler, tx, token) = (handler.clone(), tx.clone(), in_hand.clone());
                         tokio::spawn(async move {
                             let reply = handler.handle(message, crate::now()).await;
+                            // Lost if the connection broke meanwhile: the server sends the
+                            // request again and gets the stored result.
                             let _ = tx.send(reply).await;
+                            drop(token);
                         });
                     }
                     Err(e) => tracing::warn!(error = %e, "unreadable message from the server"),
                 },
-                Some(Ok(Message::Close(_))) | None => return "closed by the server".into(),
+                Some(Ok(Message::Close(_))) | None => return Ended::Lost("closed by the server".into()),
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return e.to_string(),
+                Some(Err(e)) => return Ended::Lost(e.to_string()),
             },
         }
     }
@@ -194,6 +269,93 @@ async fn session<D: Directory + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::fake::Counting;
+    use crate::handler::tests::{outcome_of, test_state, unlock_package};
+    use sspr_protocol::package::{Outcome, PackageKey};
+    use tokio::net::TcpListener;
+
+    /// The agent is stopped while it has a request in hand: it finishes it and answers, tells
+    /// the server it is draining, turns a new request away at once, and then closes.
+    #[tokio::test]
+    async fn a_stopping_agent_finishes_the_request_in_hand() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("port");
+        let server_url = format!("http://{}", listener.local_addr().expect("address"));
+        let key = PackageKey::generate().expect("key");
+        let handler = Arc::new(Handler::new(
+            test_state(&key, &server_url),
+            Counting::new(Duration::from_millis(500)),
+        ));
+        let tls = crate::tls::client_config(None, true).expect("tls");
+        let (stop, stopped) = watch::channel(false);
+        let agent = tokio::spawn(run(
+            handler.clone(),
+            tls,
+            Duration::from_secs(3600),
+            stopped,
+        ));
+
+        let (tcp, _) = listener.accept().await.expect("the agent connects");
+        let mut server = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
+        let package = unlock_package(&key, "req-drain", crate::now());
+        let apply = ServerMessage::Apply { id: 7, package };
+        server
+            .send(Message::text(serde_json::to_string(&apply).expect("json")))
+            .await
+            .expect("send");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.send_replace(true);
+
+        let mut frames = Vec::new();
+        while let Some(Ok(frame)) = server.next().await {
+            match frame {
+                Message::Text(text) => {
+                    let message: AgentMessage = serde_json::from_str(&text).expect("agent json");
+                    if message == AgentMessage::Draining {
+                        // A request arriving now is turned away, not started.
+                        let lookup = ServerMessage::Lookup {
+                            id: 8,
+                            username: "x".into(),
+                        };
+                        let json = serde_json::to_string(&lookup).expect("json");
+                        server.send(Message::text(json)).await.expect("send");
+                    }
+                    frames.push(message);
+                }
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(5), agent)
+            .await
+            .expect("run returns after draining")
+            .expect("no panic");
+
+        let frames: Vec<&AgentMessage> = frames
+            .iter()
+            .filter(|m| !matches!(m, AgentMessage::Heartbeat(_)))
+            .collect();
+        assert_eq!(frames[0], &AgentMessage::Draining);
+        let answer = |id| {
+            frames
+                .iter()
+                .find(|m| matches!(m, AgentMessage::Reply { id: i, .. } if *i == id))
+                .copied()
+                .unwrap_or_else(|| panic!("an answer to {id}: {frames:?}"))
+        };
+        assert_eq!(
+            outcome_of(answer(7), &key, "req-drain"),
+            Outcome::Applied,
+            "the request in hand was finished and answered"
+        );
+        assert_eq!(
+            answer(8),
+            &AgentMessage::Reply {
+                id: 8,
+                reply: Reply::Failed(ErrorCode::WritebackUnavailable)
+            }
+        );
+        assert_eq!(handler.directory().unlocks(), 1);
+    }
 
     #[test]
     fn plain_http_only_to_loopback() {

@@ -21,6 +21,8 @@ struct Connected {
     connection: u64,
     tx: mpsc::Sender<ServerMessage>,
     heartbeat: Option<(Heartbeat, i64)>,
+    /// Stopping: finishes what it has, gets nothing new.
+    draining: bool,
 }
 
 #[derive(Default)]
@@ -70,6 +72,7 @@ impl Hub {
                 connection,
                 tx,
                 heartbeat: None,
+                draining: false,
             },
         );
         self.connections.send_modify(|n| *n += 1);
@@ -117,6 +120,17 @@ impl Hub {
         }
     }
 
+    pub fn draining(&self, agent_id: &str, connection: u64) {
+        if let Some(agent) = self
+            .inner()
+            .agents
+            .get_mut(agent_id)
+            .filter(|a| a.connection == connection)
+        {
+            agent.draining = true;
+        }
+    }
+
     pub fn deliver(&self, request_id: u64, reply: Reply) {
         if let Some((_, tx)) = self.inner().pending.remove(&request_id) {
             let _ = tx.send(reply);
@@ -128,6 +142,7 @@ impl Hub {
             .inner()
             .agents
             .iter()
+            .filter(|(_, a)| !a.draining)
             .filter_map(|(id, a)| {
                 let (hb, at) = a.heartbeat.as_ref()?;
                 (now - at <= self.stale_after_secs && hb.reset_allowed).then(|| LiveAgent {

@@ -62,11 +62,25 @@ pub enum ServerMessage {
     Apply { id: u64, package: Package },
 }
 
+impl ServerMessage {
+    pub fn id(&self) -> u64 {
+        match self {
+            Self::Lookup { id, .. } | Self::Apply { id, .. } => *id,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum AgentMessage {
     Heartbeat(Heartbeat),
-    Reply { id: u64, reply: Reply },
+    Reply {
+        id: u64,
+        reply: Reply,
+    },
+    /// The agent is stopping: it finishes what it has in hand but takes nothing new, so the
+    /// server sends new requests to another agent.
+    Draining,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

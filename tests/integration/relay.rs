@@ -93,6 +93,19 @@ async fn a_package_whose_answer_was_lost_is_sent_again_and_applied_once() {
             .expect("direction, agent, frame");
         assert!(json.len() < 1024, "{} bytes: {json}", json.len());
     }
+
+    // Stopped the way systemd stops it (SIGTERM), the agent says so and exits; its log is
+    // JSON lines throughout (log_json = true).
+    let mut stack = stack;
+    stack.agent.stop();
+    let log = stack.agent.log();
+    assert_eq!(count(&log, 1004), 1, "stopped cleanly:\n{log}");
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not a JSON line: {line}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! implementation for Active Directory lives in `ldap`, AD's encodings and answers in `ad`.
 
 pub mod ad;
+#[cfg(test)]
+pub mod fake;
 pub mod ldap;
 
 use std::future::Future;

@@ -123,6 +123,10 @@ async fn session(state: AppState, agent_id: String, socket: WebSocket) {
                     match serde_json::from_str::<AgentMessage>(&text) {
                         Ok(AgentMessage::Heartbeat(hb)) => state.hub.heartbeat(&agent_id, connection, hb, crate::now()),
                         Ok(AgentMessage::Reply { id, reply }) => state.hub.deliver(id, reply),
+                        Ok(AgentMessage::Draining) => {
+                            tracing::info!(%agent_id, "agent stopping: no new requests for it");
+                            state.hub.draining(&agent_id, connection);
+                        }
                         Err(e) => tracing::warn!(%agent_id, error = %e, "unreadable relay frame"),
                     }
                 }
