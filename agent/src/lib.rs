@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod directory;
+pub mod doctor;
 pub mod events;
 pub mod handler;
 pub mod onboard;

@@ -41,6 +41,15 @@ enum Command {
     },
     /// Connect to the server and serve password operations until stopped.
     Run,
+    /// Check the DCs (LDAPS, certificate, bind), the domain, the PDC emulator, the service
+    /// account's rights on a test user and the relay, and say what to fix. Changes nothing.
+    /// Exits 1 if a check failed.
+    Doctor {
+        /// A user in scope whose rights are checked: Reset Password, Change Password, write
+        /// lockoutTime and write pwdLastSet (read from its ACL; the user is not touched).
+        #[arg(long)]
+        test_user: Option<String>,
+    },
 }
 
 fn host_name() -> String {
@@ -100,6 +109,15 @@ async fn main() -> ExitCode {
                     eprintln!("sspr-agent: onboarding failed: {e}");
                     ExitCode::FAILURE
                 }
+            }
+        }
+        Command::Doctor { test_user } => {
+            let report = sspr_agent::doctor::run(&config, test_user.as_deref()).await;
+            print!("{}", report.render());
+            if report.failures() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
             }
         }
         Command::Run => {

@@ -2,7 +2,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
 use sspr_protocol::gate::{ANSWERS_PATH, DELIVERY_PATH, METHOD_PATH, OTHER_METHOD_PATH};
-use sspr_protocol::relay::{ONBOARD_PATH, RELAY_PATH};
+use sspr_protocol::relay::{CHECK_PATH, ONBOARD_PATH, RELAY_PATH};
 use sspr_protocol::reset::{
     CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
 };
@@ -48,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .route(sspr_protocol::change::CHANGE_PATH, post(change::change))
         .route(ONBOARD_PATH, post(agent::onboard))
         .route(RELAY_PATH, get(agent::relay))
+        .route(CHECK_PATH, get(agent::check))
         .route("/api/{*rest}", any(api_not_found))
         .fallback_service(spa)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))

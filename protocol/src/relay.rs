@@ -11,6 +11,9 @@ use crate::seal::AgentPublicKey;
 
 pub const ONBOARD_PATH: &str = "/api/agent/onboard";
 pub const RELAY_PATH: &str = "/api/agent/relay";
+/// `sspr-agent doctor` checks its credentials here (204, or 401) without opening a relay, which
+/// would take the place of the running agent's.
+pub const CHECK_PATH: &str = "/api/agent/check";
 /// Agents authenticate with `Authorization: Bearer <agent id>.<relay secret>`.
 pub const AUTH_SEPARATOR: char = '.';
 pub const DEFAULT_HEARTBEAT_SECS: u64 = 60;

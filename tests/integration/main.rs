@@ -8,4 +8,5 @@ mod api_gates;
 mod api_register;
 mod api_reset;
 mod browser;
+mod doctor;
 mod relay;

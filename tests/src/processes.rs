@@ -426,6 +426,26 @@ allow_reset_without_history = true
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
     }
+
+    /// Runs `sspr-agent doctor` with this agent's configuration and state, `env` overriding
+    /// settings (`SSPR_AGENT_…`): whether it passed, and what it printed.
+    pub fn doctor(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+        let out = Command::new(binary("sspr-agent"))
+            .args(["--config", &self.config.display().to_string(), "doctor"])
+            .args(args)
+            .envs(env.iter().copied())
+            .env("SSPR_LOG", "error")
+            .output()
+            .expect("sspr-agent doctor");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
 }
 
 impl Drop for AgentProcess {

@@ -231,6 +231,39 @@ impl SambaDc {
             .map(|_| ())
     }
 
+    /// A user's objectSid, as `S-1-5-21-…`.
+    pub fn sid_of(&self, user: &str) -> Result<String, String> {
+        let shown = self.samba_tool(&["user", "show", user, "--attributes=objectSid"])?;
+        shown
+            .lines()
+            .find_map(|l| l.strip_prefix("objectSid: "))
+            .map(|s| s.trim().to_owned())
+            .ok_or_else(|| format!("no objectSid for {user}: {shown}"))
+    }
+
+    /// Delegates to `user`, on every user object below CN=Users, exactly what the agent needs:
+    /// Reset Password, Change Password, write lockoutTime and write pwdLastSet.
+    pub fn delegate_agent_rights(&self, user: &str) -> Result<(), String> {
+        const USER_CLASS: &str = "bf967aba-0de6-11d0-a285-00aa003049e2";
+        let sid = self.sid_of(user)?;
+        let aces: String = [
+            ("CR", "00299570-246d-11d0-a768-00aa006e0529"), // Reset Password
+            ("CR", "ab721a53-1e2f-11d0-9819-00aa0040529b"), // Change Password
+            ("WP", "28630ebf-41d5-11d1-a9c1-0000f80367c1"), // lockoutTime
+            ("WP", "bf967a0a-0de6-11d0-a285-00aa003049e2"), // pwdLastSet
+        ]
+        .iter()
+        .map(|(right, guid)| format!("(OA;CIIO;{right};{guid};{USER_CLASS};{sid})"))
+        .collect();
+        self.samba_tool(&[
+            "dsacl",
+            "set",
+            &format!("--objectdn=CN=Users,{}", self.base_dn()),
+            &format!("--sddl={aces}"),
+        ])
+        .map(|_| ())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("samba.log")).unwrap_or_default()
     }

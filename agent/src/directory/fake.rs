@@ -36,6 +36,8 @@ impl Directory for Counting {
             base_dn: "DC=corp,DC=example,DC=test".into(),
             policy: PasswordPolicy::default(),
             policy_hints_oid: None,
+            dc_host: "dc1.corp.example.test".into(),
+            pdc_host: Some("dc1.corp.example.test".into()),
         })
     }
     async fn lookup(&self, _: &str) -> Result<Option<Account>, DirectoryError> {

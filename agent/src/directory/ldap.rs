@@ -52,6 +52,24 @@ pub struct LdapDirectory {
     timeout: Duration,
     /// PSO DN (lowercase) → its policy, and when it was read.
     psos: Mutex<HashMap<String, (PasswordPolicy, Instant)>>,
+    /// Each configured URL's DC, by its `dnsHostName` (lowercase), as learned on connecting.
+    hosts: Mutex<HashMap<String, String>>,
+    /// The PDC emulator: the domain's `fSMORoleOwner` and that server's `dNSHostName`.
+    pdc: Mutex<Option<(String, String)>>,
+}
+
+/// The configured DCs with the PDC emulator first (password changes land there first and the
+/// other DCs ask it about a password they do not know yet); otherwise in the configured order.
+pub fn pdc_first(
+    urls: &[String],
+    hosts: &HashMap<String, String>,
+    pdc: Option<&str>,
+) -> Vec<String> {
+    let mut ordered = urls.to_vec();
+    if let Some(pdc) = pdc {
+        ordered.sort_by_key(|url| hosts.get(url).map(String::as_str) != Some(pdc));
+    }
+    ordered
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -60,6 +78,10 @@ impl std::fmt::Debug for LdapDirectory {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Sorts ldap3's errors into unreachable, TLS trouble and the rest.
@@ -140,21 +162,9 @@ impl LdapDirectory {
             tls,
             timeout,
             psos: Mutex::default(),
+            hosts: Mutex::default(),
+            pdc: Mutex::default(),
         })
-    }
-
-    /// A bound session for the service account.
-    async fn connect(&self) -> Result<Ldap, DirectoryError> {
-        let (bind_dn, password) = (
-            self.config.bind_dn.clone(),
-            self.config.bind_password.clone(),
-        );
-        match self.connect_as(&bind_dn, &password).await? {
-            Ok(ldap) => Ok(ldap),
-            Err(refusal) => Err(DirectoryError::AccessDenied(format!(
-                "the service account's bind was refused: {refusal:?}"
-            ))),
-        }
     }
 
     /// A session bound as the user, or why AD refused the user's bind.
@@ -163,7 +173,7 @@ impl LdapDirectory {
         dn: &str,
         password: &str,
     ) -> Result<Result<Ldap, ad::BindRefusal>, DirectoryError> {
-        let mut ldap = self.open().await?;
+        let (mut ldap, _) = self.open().await?;
         let result = ldap
             .with_timeout(self.timeout)
             .simple_bind(dn, password)
@@ -179,29 +189,60 @@ impl LdapDirectory {
         }
     }
 
-    /// A TLS connection to the first DC that answers, not yet bound.
-    async fn open(&self) -> Result<Ldap, DirectoryError> {
+    /// A TLS connection to the first DC that answers, the PDC emulator first, not yet bound.
+    async fn open(&self) -> Result<(Ldap, String), DirectoryError> {
+        let urls = {
+            let pdc = lock(&self.pdc).as_ref().map(|(_, host)| host.clone());
+            pdc_first(&self.config.urls, &lock(&self.hosts), pdc.as_deref())
+        };
         let mut last = DirectoryError::Unreachable("no DC configured".into());
-        for url in &self.config.urls {
-            if !url.starts_with("ldaps://") {
-                last = DirectoryError::Tls(format!("{url} is not ldaps://; plain LDAP is refused"));
-                continue;
-            }
-            let settings = LdapConnSettings::new()
-                .set_conn_timeout(self.timeout)
-                .set_config(self.tls.clone());
-            match LdapConnAsync::with_settings(settings, url).await {
-                Ok((conn, ldap)) => {
-                    ldap3::drive!(conn);
-                    return Ok(ldap);
-                }
-                Err(e) => last = classify(e),
+        for url in urls {
+            match self.open_url(&url).await {
+                Ok(ldap) => return Ok((ldap, url)),
+                Err(e) => last = e,
             }
         }
         Err(last)
     }
 
-    async fn search(
+    pub fn config(&self) -> &DirectoryConfig {
+        &self.config
+    }
+
+    /// A TLS connection to this DC, not yet bound. Plain LDAP is refused.
+    pub async fn open_url(&self, url: &str) -> Result<Ldap, DirectoryError> {
+        if !url.starts_with("ldaps://") {
+            return Err(DirectoryError::Tls(format!(
+                "{url} is not ldaps://; plain LDAP is refused"
+            )));
+        }
+        let settings = LdapConnSettings::new()
+            .set_conn_timeout(self.timeout)
+            .set_config(self.tls.clone());
+        let (conn, ldap) = LdapConnAsync::with_settings(settings, url)
+            .await
+            .map_err(classify)?;
+        ldap3::drive!(conn);
+        Ok(ldap)
+    }
+
+    /// Binds `ldap` as the service account.
+    pub async fn bind_service(&self, ldap: &mut Ldap) -> Result<(), DirectoryError> {
+        let result = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(&self.config.bind_dn, &self.config.bind_password)
+            .await
+            .map_err(classify)?;
+        match result.rc {
+            0 => Ok(()),
+            rc => Err(DirectoryError::AccessDenied(format!(
+                "the service account's bind was refused (rc={rc}): {}",
+                result.text
+            ))),
+        }
+    }
+
+    pub async fn search(
         &self,
         ldap: &mut Ldap,
         base: &str,
@@ -218,16 +259,18 @@ impl LdapDirectory {
         Ok(entries.into_iter().map(SearchEntry::construct).collect())
     }
 
-    /// A bound session plus what the domain root says: naming context, controls, policy.
-    async fn session(&self) -> Result<(Ldap, DomainInfo), DirectoryError> {
-        let mut ldap = self.connect().await?;
+    /// A bound session plus what the domain root says: naming context, controls, policy, and
+    /// which DC is the PDC emulator.
+    pub async fn session(&self) -> Result<(Ldap, DomainInfo), DirectoryError> {
+        let (mut ldap, url) = self.open().await?;
+        self.bind_service(&mut ldap).await?;
         let root = self
             .search(
                 &mut ldap,
                 "",
                 Scope::Base,
                 "(objectClass=*)",
-                &["defaultNamingContext", "supportedControl"],
+                &["defaultNamingContext", "supportedControl", "dnsHostName"],
             )
             .await?;
         let root = root
@@ -253,6 +296,7 @@ impl LdapDirectory {
                     "pwdHistoryLength",
                     "minPwdAge",
                     "maxPwdAge",
+                    "fSMORoleOwner",
                 ],
             )
             .await?;
@@ -275,13 +319,47 @@ impl LdapDirectory {
                 .map(ad::interval_secs)
                 .unwrap_or(0),
         };
+        let dc_host = first(root, "dnsHostName")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        lock(&self.hosts).insert(url, dc_host.clone());
+        let pdc_host = match first(domain, "fSMORoleOwner") {
+            Some(owner) => self.pdc_host(&mut ldap, owner).await,
+            None => None,
+        };
         let info = DomainInfo {
             dns_name: ad::dns_name_of(&base_dn),
             base_dn,
             policy,
             policy_hints_oid: ad::pick_policy_hints(&supported),
+            dc_host,
+            pdc_host,
         };
         Ok((ldap, info))
+    }
+
+    /// The PDC emulator's host name, from the domain's `fSMORoleOwner` (the DN of its NTDS
+    /// Settings, below its server object). Looked up again only when the role moves.
+    async fn pdc_host(&self, ldap: &mut Ldap, owner: &str) -> Option<String> {
+        if let Some((known, host)) = lock(&self.pdc).as_ref() {
+            if known == owner {
+                return Some(host.clone());
+            }
+        }
+        let (_, server) = owner.split_once(',')?;
+        let found = self
+            .search(
+                ldap,
+                server,
+                Scope::Base,
+                "(objectClass=*)",
+                &["dNSHostName"],
+            )
+            .await
+            .ok()?;
+        let host = first(found.first()?, "dNSHostName")?.to_ascii_lowercase();
+        *lock(&self.pdc) = Some((owner.to_owned(), host.clone()));
+        Some(host)
     }
 
     /// The policy that applies to the account: its resultant PSO where one applies, the
@@ -297,7 +375,7 @@ impl LdapDirectory {
             return info.policy.clone();
         };
         let key = pso_dn.to_ascii_lowercase();
-        if let Some((policy, read_at)) = self.pso_cache().get(&key) {
+        if let Some((policy, read_at)) = lock(&self.psos).get(&key) {
             if read_at.elapsed() < PSO_CACHE_TTL {
                 return policy.clone();
             }
@@ -310,8 +388,7 @@ impl LdapDirectory {
             .and_then(|pso| pso_policy(&pso));
         match read {
             Some(policy) => {
-                self.pso_cache()
-                    .insert(key, (policy.clone(), Instant::now()));
+                lock(&self.psos).insert(key, (policy.clone(), Instant::now()));
                 policy
             }
             None => {
@@ -319,10 +396,6 @@ impl LdapDirectory {
                 info.policy.clone()
             }
         }
-    }
-
-    fn pso_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (PasswordPolicy, Instant)>> {
-        self.psos.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The account attributes plus the configured contact attributes.
@@ -401,7 +474,7 @@ impl LdapDirectory {
         ))
     }
 
-    async fn find_by_anchor(
+    pub async fn find_by_anchor(
         &self,
         ldap: &mut Ldap,
         info: &DomainInfo,
@@ -716,5 +789,28 @@ impl Directory for LdapDirectory {
 
     fn reset_allowed(&self, info: &DomainInfo) -> bool {
         info.policy_hints_oid.is_some() || self.config.allow_reset_without_history
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pdc_emulator_goes_first_and_the_rest_keep_their_order() {
+        let urls: Vec<String> = ["ldaps://a", "ldaps://b", "ldaps://c"]
+            .map(String::from)
+            .to_vec();
+        let hosts = HashMap::from([
+            ("ldaps://a".to_owned(), "dc1.corp".to_owned()),
+            ("ldaps://c".to_owned(), "dc3.corp".to_owned()),
+        ]);
+        assert_eq!(
+            pdc_first(&urls, &hosts, Some("dc3.corp")),
+            ["ldaps://c", "ldaps://a", "ldaps://b"]
+        );
+        // Not known yet, or not configured: as configured.
+        assert_eq!(pdc_first(&urls, &hosts, None), urls);
+        assert_eq!(pdc_first(&urls, &hosts, Some("dc9.corp")), urls);
     }
 }

@@ -1,6 +1,7 @@
 //! The directory the agent writes to. `Directory` is what the relay handler needs; the LDAP
 //! implementation for Active Directory lives in `ldap`, AD's encodings and answers in `ad`.
 
+pub mod acl;
 pub mod ad;
 #[cfg(test)]
 pub mod fake;
@@ -90,6 +91,9 @@ pub struct DomainInfo {
     pub policy: PasswordPolicy,
     /// The policy-hints control the DC offers, if any.
     pub policy_hints_oid: Option<&'static str>,
+    /// The DC this session talks to, and the PDC emulator (`dnsHostName`, lowercase).
+    pub dc_host: String,
+    pub pdc_host: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

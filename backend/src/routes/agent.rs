@@ -81,6 +81,15 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, AppErro
     Ok(record.id)
 }
 
+/// Whether an agent's credentials are good, for `sspr-agent doctor`.
+pub async fn check(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<axum::http::StatusCode, AppError> {
+    authenticate(&state, &headers)?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 pub async fn relay(
     State(state): State<AppState>,
     headers: HeaderMap,
