@@ -27,6 +27,12 @@ pub struct AgentConfig {
     pub rsa_bits: usize,
     /// Logs as JSON lines on stdout instead of text.
     pub log_json: bool,
+    /// The RSA key pair and the package key roll over after this many days (and on
+    /// `sspr-agent rotate`).
+    pub key_rotation_days: u32,
+    /// How long the keys before a rollover still open what was sealed to them, in seconds:
+    /// longer than a flow lives, so nothing in flight during a rollover fails.
+    pub key_grace_secs: u32,
     pub directory: DirectoryConfig,
 }
 
@@ -85,6 +91,8 @@ impl Default for AgentConfig {
             heartbeat_secs: sspr_protocol::relay::DEFAULT_HEARTBEAT_SECS,
             rsa_bits: sspr_protocol::seal::DEFAULT_RSA_BITS,
             log_json: false,
+            key_rotation_days: 180,
+            key_grace_secs: 3_600,
             directory: DirectoryConfig {
                 urls: Vec::new(),
                 ca_file: None,
@@ -122,6 +130,17 @@ impl AgentConfig {
                 ))
             })?;
             config.directory.bind_password = text.lines().next().unwrap_or_default().to_owned();
+        }
+        if config.key_rotation_days == 0 {
+            return Err(ConfigError::Rule(
+                "key_rotation_days must be at least 1 (use `sspr-agent rotate` to roll over now)"
+                    .into(),
+            ));
+        }
+        if config.key_grace_secs < 600 {
+            return Err(ConfigError::Rule(
+                "key_grace_secs must be at least 600: a request sealed just before a rollover must still go through".into(),
+            ));
         }
         if ![2048, 3072].contains(&config.rsa_bits) {
             return Err(ConfigError::Rule("rsa_bits must be 2048 or 3072".into()));

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -127,10 +127,34 @@ impl ReplayGuard for ReplayCache {
     }
 }
 
+/// When keys roll over and how long the previous ones stay good.
+#[derive(Clone, Debug)]
+pub struct KeyPolicy {
+    /// Where the state lives; without it (tests) rollovers are not saved.
+    pub state_dir: Option<PathBuf>,
+    pub rsa_bits: usize,
+    pub rotate_after_secs: i64,
+    /// How long a retired key still opens packages and seals: longer than any flow or package
+    /// lives, so nothing in flight during a rollover fails.
+    pub grace_secs: i64,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        Self {
+            state_dir: None,
+            rsa_bits: sspr_protocol::seal::DEFAULT_RSA_BITS,
+            rotate_after_secs: 180 * 86_400,
+            grace_secs: 3_600,
+        }
+    }
+}
+
 pub struct Handler<D> {
-    state: AgentState,
+    state: RwLock<AgentState>,
     directory: D,
     replay: Mutex<ReplayCache>,
+    keys: KeyPolicy,
 }
 
 fn package_error_code(err: &PackageError) -> ErrorCode {
@@ -148,10 +172,15 @@ fn package_error_code(err: &PackageError) -> ErrorCode {
 impl<D: Directory> Handler<D> {
     pub fn new(state: AgentState, directory: D) -> Self {
         Self {
-            state,
+            state: RwLock::new(state),
             directory,
             replay: Mutex::new(ReplayCache::default()),
+            keys: KeyPolicy::default(),
         }
+    }
+
+    pub fn with_key_policy(self, keys: KeyPolicy) -> Self {
+        Self { keys, ..self }
     }
 
     /// Keeps the replay cache in `file`, so replays stay refused across restarts.
@@ -162,21 +191,104 @@ impl<D: Directory> Handler<D> {
         }
     }
 
-    pub fn state(&self) -> &AgentState {
-        &self.state
+    /// The state as it is now (keys are shared, not copied).
+    pub fn state(&self) -> AgentState {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Rolls the keys over when they are due or an operator asked (`sspr-agent rotate`), and
+    /// forgets previous keys whose grace period is over. Called with every heartbeat.
+    pub async fn roll_over_if_due(&self, now: i64) {
+        let requested = self
+            .keys
+            .state_dir
+            .as_ref()
+            .map(|d| d.join(crate::state::ROTATE_REQUEST_FILE))
+            .filter(|f| f.exists());
+        let current = self.state();
+        let due = now - current.keys_created_at() >= self.keys.rotate_after_secs;
+        if !due && requested.is_none() {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            if state.forget_expired(now, self.keys.grace_secs) {
+                event!(
+                    info,
+                    Event::PreviousKeysForgotten,
+                    "the keys before the last rollover are past their grace period and forgotten"
+                );
+                self.save(&state);
+            }
+            return;
+        }
+        let bits = self.keys.rsa_bits;
+        let made = tokio::task::spawn_blocking(move || {
+            Ok::<_, String>((
+                sspr_protocol::seal::opener::AgentKeyPair::generate(bits)
+                    .map_err(|e| e.to_string())?,
+                sspr_protocol::package::PackageKey::generate().map_err(|e| e.to_string())?,
+            ))
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        let (keys, package_key) = match made {
+            Ok(made) => made,
+            Err(reason) => {
+                event!(error, Event::KeyRolloverFailed, %reason, "could not make new keys; the current ones stay");
+                return;
+            }
+        };
+        let rotated = {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            *state = state.rotated(keys, package_key, now);
+            self.save(&state);
+            state.clone()
+        };
+        if let Some(file) = requested {
+            let _ = std::fs::remove_file(file);
+        }
+        event!(info, Event::KeysRolledOver,
+            rsa_key_id = %rotated.keys.public().key_id,
+            package_key_id = %rotated.identity.package_key.key_id,
+            previous_rsa_key_id = %current.keys.public().key_id,
+            grace_secs = self.keys.grace_secs,
+            reason = if due { "due" } else { "requested" },
+            "keys rolled over; the previous ones stay good for the grace period");
+    }
+
+    fn save(&self, state: &AgentState) {
+        if let Some(dir) = &self.keys.state_dir {
+            if let Err(e) = state.save(dir) {
+                event!(error, Event::KeyRolloverFailed, reason = %e, "the new keys could not be saved; they hold until the agent restarts");
+            }
+        }
+    }
+
+    /// The new package key for the server, sealed under the previous one, while the previous
+    /// one is in its grace period (sent with every heartbeat until then).
+    pub fn pending_rollover(&self, now: i64) -> Option<sspr_protocol::package::WrappedKey> {
+        let state = self.state();
+        let previous = state.previous(now, self.keys.grace_secs)?;
+        previous
+            .package_key
+            .wrap(&state.identity.package_key, &state.identity.agent_id)
+            .ok()
     }
 
     pub fn directory(&self) -> &D {
         &self.directory
     }
 
-    pub async fn heartbeat(&self) -> Result<Heartbeat, DirectoryError> {
+    pub async fn heartbeat(&self, now: i64) -> Result<Heartbeat, DirectoryError> {
         let info = self.directory.domain().await?;
+        let state = self.state();
         Ok(Heartbeat {
             version: crate::VERSION.to_owned(),
             directory: info.dns_name.clone(),
-            rsa_key: self.state.keys.public().clone(),
-            package_key_id: self.state.identity.package_key.key_id.clone(),
+            rsa_key: state.keys.public().clone(),
+            previous_rsa_key_id: state
+                .previous(now, self.keys.grace_secs)
+                .map(|p| p.keys.public().key_id.clone()),
+            package_key_id: state.identity.package_key.key_id.clone(),
             reset_allowed: self.directory.reset_allowed(&info),
             policy: info.policy,
         })
@@ -208,20 +320,21 @@ impl<D: Directory> Handler<D> {
     }
 
     async fn apply(&self, package: &Package, now: i64) -> Reply {
-        let identity = &self.state.identity;
+        let state = self.state();
+        let identity = &state.identity;
+        // The current package key, and the previous one during its grace period: a package the
+        // server sealed just before it learnt of a rollover still opens.
+        let mut keys = vec![&identity.package_key];
+        let previous = state.previous(now, self.keys.grace_secs);
+        keys.extend(previous.as_ref().map(|p| p.package_key));
         let opened = {
             let mut replay = self.replay();
             replay.prune(now);
-            package.open(
-                &[&identity.package_key],
-                &identity.agent_id,
-                now,
-                &mut *replay,
-            )
+            package.open(&keys, &identity.agent_id, now, &mut *replay)
         };
         let outcome = match opened {
             Ok(body) => {
-                let outcome = self.apply_body(&body).await;
+                let outcome = self.apply_body(&state, &body, now).await;
                 self.replay().finish(&body.request_id, outcome);
                 outcome
             }
@@ -245,12 +358,11 @@ impl<D: Directory> Handler<D> {
                 return Reply::Failed(package_error_code(&err));
             }
         };
-        match SealedOutcome::seal(
-            &identity.package_key,
-            &identity.agent_id,
-            &package.request_id,
-            outcome,
-        ) {
+        // Answered under the key the package came under: the server opens it with that one.
+        let Some(key) = keys.into_iter().find(|k| k.key_id == package.key_id) else {
+            return Reply::Failed(ErrorCode::SealRejected);
+        };
+        match SealedOutcome::seal(key, &identity.agent_id, &package.request_id, outcome) {
             Ok(sealed) => Reply::Outcome(sealed),
             Err(_) => Reply::Failed(ErrorCode::Internal),
         }
@@ -272,21 +384,27 @@ impl<D: Directory> Handler<D> {
     /// on a seal for another key.
     fn open_seal(
         &self,
+        state: &AgentState,
         sealed: Option<&SealedSecret>,
         request_id: &str,
+        now: i64,
     ) -> Result<Secret, Outcome> {
         let sealed = sealed.ok_or(Outcome::Refused(ErrorCode::SealRejected))?;
-        if sealed.key_id != self.state.keys.public().key_id {
-            event!(warn, Event::PackageRefused, %request_id, "sealed to an RSA key this agent does not hold");
+        let previous = state.previous(now, self.keys.grace_secs);
+        let keys = std::iter::once(&*state.keys)
+            .chain(previous.map(|p| p.keys))
+            .find(|k| k.public().key_id == sealed.key_id);
+        let Some(keys) = keys else {
+            event!(warn, Event::PackageRefused, %request_id, "sealed to an RSA key this agent does not hold (or no longer: past its grace period)");
             return Err(Outcome::Refused(ErrorCode::SealRejected));
-        }
-        self.state.keys.open(sealed).map_err(|_| {
+        };
+        keys.open(sealed).map_err(|_| {
             event!(warn, Event::SealUnopenable, %request_id, "the sealed password could not be opened");
             Outcome::Refused(ErrorCode::SealRejected)
         })
     }
 
-    async fn apply_body(&self, body: &PackageBody) -> Outcome {
+    async fn apply_body(&self, state: &AgentState, body: &PackageBody, now: i64) -> Outcome {
         let request_id = &body.request_id;
         // Only the helpdesk may force a change at next logon, and only with a reset.
         if body.flags.must_change_at_next_logon
@@ -296,7 +414,7 @@ impl<D: Directory> Handler<D> {
         }
         let result = match body.op {
             Operation::Reset => {
-                let new = match self.open_seal(body.sealed.as_ref(), request_id) {
+                let new = match self.open_seal(state, body.sealed.as_ref(), request_id, now) {
                     Ok(secret) => secret,
                     Err(outcome) => return outcome,
                 };
@@ -307,8 +425,8 @@ impl<D: Directory> Handler<D> {
             }
             Operation::Change => {
                 let (new, old) = match (
-                    self.open_seal(body.sealed.as_ref(), request_id),
-                    self.open_seal(body.sealed_old.as_ref(), request_id),
+                    self.open_seal(state, body.sealed.as_ref(), request_id, now),
+                    self.open_seal(state, body.sealed_old.as_ref(), request_id, now),
                 ) {
                     (Ok(new), Ok(old)) => (new, old),
                     (Err(outcome), _) | (_, Err(outcome)) => return outcome,
@@ -317,7 +435,7 @@ impl<D: Directory> Handler<D> {
             }
             Operation::Unlock => self.directory.unlock(&body.anchor).await,
             Operation::Verify => {
-                let password = match self.open_seal(body.sealed.as_ref(), request_id) {
+                let password = match self.open_seal(state, body.sealed.as_ref(), request_id, now) {
                     Ok(secret) => secret,
                     Err(outcome) => return outcome,
                 };
@@ -391,16 +509,19 @@ pub(crate) mod tests {
 
     /// An onboarded agent's state with a 2048-bit key (quick to make) and `key`.
     pub(crate) fn test_state(key: &PackageKey, server_url: &str) -> AgentState {
-        AgentState {
-            identity: Identity {
+        AgentState::new(
+            Identity {
                 server_url: server_url.into(),
                 agent_id: "agt".into(),
                 relay_secret: "s".into(),
                 package_key: key.clone(),
-                onboarded_at: 0,
+                onboarded_at: crate::now(),
+                keys_created_at: 0,
+                previous_package_key: None,
+                retired_at: None,
             },
-            keys: AgentKeyPair::generate(2048).expect("rsa"),
-        }
+            AgentKeyPair::generate(2048).expect("rsa"),
+        )
     }
 
     pub(crate) fn unlock_package(key: &PackageKey, request_id: &str, now: i64) -> Package {
@@ -502,5 +623,154 @@ pub(crate) mod tests {
         assert_eq!(mode, 0o600);
         // Ids of expired packages are dropped when the cache is loaded.
         assert!(ReplayCache::persistent(file, now + 301).seen.is_empty());
+    }
+
+    fn reset_package(
+        key: &PackageKey,
+        rsa: &sspr_protocol::seal::AgentPublicKey,
+        request_id: &str,
+        now: i64,
+    ) -> Package {
+        let body = PackageBody {
+            op: Operation::Reset,
+            anchor: "a".into(),
+            actor: "self".into(),
+            request_id: request_id.into(),
+            issued_at: now,
+            expires_at: now + 300,
+            flags: Flags::default(),
+            sealed: Some(sspr_protocol::seal::seal(rsa, "New-Passw0rd!").expect("seal")),
+            sealed_old: None,
+        };
+        Package::seal(key, "agt", &body).expect("seal")
+    }
+
+    /// What a reset sealed just before a rollover finds: the reset goes through (the fake
+    /// directory refuses resets with `Other`, so reaching it means both seals opened) during the
+    /// grace period, and is refused as unopenable after it.
+    #[tokio::test]
+    async fn a_request_sealed_before_a_rollover_completes_within_the_grace_period_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let old_key = PackageKey::generate().expect("key");
+        let state = test_state(&old_key, "http://127.0.0.1:1");
+        state.save(dir.path()).expect("save");
+        let old_rsa = state.keys.public().clone();
+        let handler =
+            Handler::new(state, Counting::new(Duration::ZERO)).with_key_policy(KeyPolicy {
+                state_dir: Some(dir.path().to_owned()),
+                rsa_bits: 2048,
+                rotate_after_secs: 180 * 86_400,
+                grace_secs: 3_600,
+            });
+        let now = crate::now();
+        let reached_directory = |reply: &AgentMessage, key: &PackageKey, id: &str| {
+            outcome_of(reply, key, id)
+                == Outcome::Refused(DirectoryError::Other(String::new()).code())
+        };
+
+        // Not due, not asked: nothing happens.
+        handler.roll_over_if_due(now).await;
+        assert_eq!(handler.state().keys.public(), &old_rsa);
+        assert!(handler.pending_rollover(now).is_none());
+
+        // `sspr-agent rotate` leaves a request; the next heartbeat rolls over.
+        std::fs::write(dir.path().join(crate::state::ROTATE_REQUEST_FILE), "x").expect("ask");
+        let in_flight = reset_package(&old_key, &old_rsa, "req-before", now);
+        handler.roll_over_if_due(now).await;
+        let rotated = handler.state();
+        assert_ne!(rotated.keys.public(), &old_rsa, "a new RSA key");
+        assert_ne!(rotated.identity.package_key, old_key, "a new package key");
+        assert!(!dir.path().join(crate::state::ROTATE_REQUEST_FILE).exists());
+        let wrapped = handler
+            .pending_rollover(now)
+            .expect("the new key for the server");
+        assert_eq!(
+            old_key.unwrap(&wrapped, "agt").expect("unwrap"),
+            rotated.identity.package_key
+        );
+        let heartbeat = handler.heartbeat(now).await.expect("heartbeat");
+        assert_eq!(
+            heartbeat.previous_rsa_key_id.as_ref(),
+            Some(&old_rsa.key_id)
+        );
+
+        // Sealed under the old keys before the rollover, arriving after it: it completes, and
+        // the answer comes under the package's (old) key, which the server still uses for it.
+        let reply = handler
+            .handle(
+                ServerMessage::Apply {
+                    id: 1,
+                    package: in_flight,
+                },
+                now + 10,
+            )
+            .await;
+        assert!(reached_directory(&reply, &old_key, "req-before"));
+        // Saved: a restarted agent still holds both generations.
+        let reloaded = AgentState::load(dir.path()).expect("load");
+        assert!(reloaded.previous(now + 10, 3_600).is_some());
+
+        // After the grace period the old keys are refused, then forgotten.
+        let late = reset_package(&old_key, &old_rsa, "req-late", now + 3_600);
+        let reply = handler
+            .handle(
+                ServerMessage::Apply {
+                    id: 2,
+                    package: late,
+                },
+                now + 3_601,
+            )
+            .await;
+        assert_eq!(
+            reply,
+            AgentMessage::Reply {
+                id: 2,
+                reply: Reply::Failed(ErrorCode::SealRejected)
+            }
+        );
+        let new_key = rotated.identity.package_key.clone();
+        let stale_seal = reset_package(&new_key, &old_rsa, "req-stale-seal", now + 3_600);
+        let reply = handler
+            .handle(
+                ServerMessage::Apply {
+                    id: 3,
+                    package: stale_seal,
+                },
+                now + 3_601,
+            )
+            .await;
+        assert_eq!(
+            outcome_of(&reply, &new_key, "req-stale-seal"),
+            Outcome::Refused(ErrorCode::SealRejected),
+            "a password sealed to the retired RSA key is refused"
+        );
+        handler.roll_over_if_due(now + 3_601).await;
+        assert!(handler.state().previous_keys.is_none());
+        assert!(handler.pending_rollover(now + 3_601).is_none());
+    }
+
+    #[tokio::test]
+    async fn keys_roll_over_by_themselves_when_they_are_due() {
+        let key = PackageKey::generate().expect("key");
+        let mut state = test_state(&key, "http://127.0.0.1:1");
+        let now = crate::now();
+        state.identity.onboarded_at = now - 181 * 86_400;
+        let old_rsa = state.keys.public().clone();
+        let policy = KeyPolicy {
+            rsa_bits: 2048,
+            ..KeyPolicy::default()
+        };
+        let handler = Handler::new(state, Counting::new(Duration::ZERO)).with_key_policy(policy);
+        handler.roll_over_if_due(now).await;
+        let rolled = handler.state();
+        assert_ne!(
+            rolled.keys.public(),
+            &old_rsa,
+            "180 days passed: rolled over"
+        );
+        assert_eq!(rolled.keys_created_at(), now);
+        // And not again until the next 180 days have passed.
+        handler.roll_over_if_due(now + 86_400).await;
+        assert_eq!(handler.state().keys.public(), rolled.keys.public());
     }
 }

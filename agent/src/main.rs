@@ -8,7 +8,7 @@ use sspr_agent::config::AgentConfig;
 use sspr_agent::directory::ldap::LdapDirectory;
 use sspr_agent::event;
 use sspr_agent::events::Event;
-use sspr_agent::handler::Handler;
+use sspr_agent::handler::{Handler, KeyPolicy};
 use sspr_agent::state::AgentState;
 
 /// The SSPR agent: runs inside your network, opens an outbound connection to the SSPR server
@@ -41,6 +41,10 @@ enum Command {
     },
     /// Connect to the server and serve password operations until stopped.
     Run,
+    /// Roll the RSA key pair and the package key over now. The running agent does it at its
+    /// next heartbeat and tells the server; the previous keys stay good for key_grace_secs, so
+    /// requests in flight still complete.
+    Rotate,
     /// Check the DCs (LDAPS, certificate, bind), the domain, the PDC emulator, the service
     /// account's rights on a test user and the relay, and say what to fix. Changes nothing.
     /// Exits 1 if a check failed.
@@ -111,6 +115,30 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Rotate => {
+            if let Err(e) = AgentState::load(&config.state_dir) {
+                eprintln!("sspr-agent: {e}");
+                return ExitCode::FAILURE;
+            }
+            let request = config
+                .state_dir
+                .join(sspr_agent::state::ROTATE_REQUEST_FILE);
+            match sspr_agent::state::write_private(&request, b"requested\n") {
+                Ok(()) => {
+                    println!(
+                        "Key rollover requested. The running agent rolls its keys over within one heartbeat ({} s) and logs event {}; the previous keys stay good for {} s.",
+                        config.heartbeat_secs,
+                        Event::KeysRolledOver.id(),
+                        config.key_grace_secs
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sspr-agent: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Doctor { test_user } => {
             let report = sspr_agent::doctor::run(&config, test_user.as_deref()).await;
             print!("{}", report.render());
@@ -149,7 +177,14 @@ async fn main() -> ExitCode {
             event!(info, Event::Started, version = sspr_agent::VERSION, agent_id = %state.identity.agent_id, "agent started");
             let replay_file = config.state_dir.join(sspr_agent::state::REPLAY_FILE);
             let handler = Arc::new(
-                Handler::new(state, directory).with_replay_file(replay_file, sspr_agent::now()),
+                Handler::new(state, directory)
+                    .with_replay_file(replay_file, sspr_agent::now())
+                    .with_key_policy(KeyPolicy {
+                        state_dir: Some(config.state_dir.clone()),
+                        rsa_bits: config.rsa_bits,
+                        rotate_after_secs: i64::from(config.key_rotation_days) * 86_400,
+                        grace_secs: i64::from(config.key_grace_secs),
+                    }),
             );
             // SIGTERM (systemd's stop) or Ctrl-C: finish the requests in hand, then exit.
             let (stop, stopped) = tokio::sync::watch::channel(false);

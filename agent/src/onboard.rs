@@ -67,16 +67,19 @@ pub async fn onboard(
         .json()
         .await
         .map_err(|e| OnboardError::Refused(e.to_string()))?;
-    let state = AgentState {
-        identity: Identity {
+    let state = AgentState::new(
+        Identity {
             server_url: server_url.trim_end_matches('/').to_owned(),
             agent_id: onboarded.agent_id,
             relay_secret: onboarded.relay_secret,
             package_key: onboarded.package_key,
             onboarded_at: crate::now(),
+            keys_created_at: 0,
+            previous_package_key: None,
+            retired_at: None,
         },
         keys,
-    };
+    );
     state.save(&config.state_dir)?;
     Ok(state)
 }

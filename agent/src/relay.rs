@@ -77,7 +77,8 @@ async fn connect<D: Directory>(
     handler: &Handler<D>,
     tls: Arc<rustls::ClientConfig>,
 ) -> Result<Socket, RelayError> {
-    let identity = &handler.state().identity;
+    let state = handler.state();
+    let identity = &state.identity;
     check_transport(&identity.server_url)?;
     let url = relay_url(&identity.server_url)?;
     let mut request = url
@@ -216,12 +217,17 @@ async fn session<D: Directory + 'static>(
             _ = ticker.tick(), if draining.is_none() => {
                 let (handler, tx) = (handler.clone(), tx.clone());
                 tokio::spawn(async move {
-                    match handler.heartbeat().await {
+                    let now = crate::now();
+                    handler.roll_over_if_due(now).await;
+                    match handler.heartbeat(now).await {
                         Ok(hb) => {
                             event!(debug, Event::HeartbeatSent, directory = %hb.directory, "heartbeat");
                             let _ = tx.send(AgentMessage::Heartbeat(hb)).await;
                         }
                         Err(err) => event!(error, Event::PolicyUnreadable, reason = %err, "cannot read the domain; no heartbeat sent"),
+                    }
+                    if let Some(wrapped) = handler.pending_rollover(now) {
+                        let _ = tx.send(AgentMessage::KeyRollover(wrapped)).await;
                     }
                 });
             }

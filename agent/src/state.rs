@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sspr_protocol::package::PackageKey;
@@ -10,6 +11,9 @@ use sspr_protocol::seal::opener::AgentKeyPair;
 
 const IDENTITY_FILE: &str = "identity.json";
 const RSA_KEY_FILE: &str = "rsa-key.pk8";
+const PREVIOUS_RSA_KEY_FILE: &str = "rsa-key-previous.pk8";
+/// Left by `sspr-agent rotate`; the running agent rolls its keys over at its next heartbeat.
+pub const ROTATE_REQUEST_FILE: &str = "rotate-requested";
 /// Request ids of packages already applied, until they expire (see `handler::ReplayCache`).
 pub const REPLAY_FILE: &str = "replay.json";
 
@@ -34,6 +38,14 @@ pub struct Identity {
     pub relay_secret: String,
     pub package_key: PackageKey,
     pub onboarded_at: i64,
+    /// When the current RSA key pair and package key were made (0: at onboarding).
+    #[serde(default)]
+    pub keys_created_at: i64,
+    /// The package key before the last rollover, and when it was retired.
+    #[serde(default)]
+    pub previous_package_key: Option<PackageKey>,
+    #[serde(default)]
+    pub retired_at: Option<i64>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -45,10 +57,18 @@ impl std::fmt::Debug for Identity {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AgentState {
     pub identity: Identity,
-    pub keys: AgentKeyPair,
+    pub keys: Arc<AgentKeyPair>,
+    /// The RSA key pair before the last rollover (see `Identity::retired_at`).
+    pub previous_keys: Option<Arc<AgentKeyPair>>,
+}
+
+/// The keys that were current before the last rollover, while their grace period lasts.
+pub struct Previous<'a> {
+    pub package_key: &'a PackageKey,
+    pub keys: &'a AgentKeyPair,
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
@@ -60,7 +80,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 /// Writes a secret file atomically with mode 0600.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -75,12 +95,74 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError>
 }
 
 impl AgentState {
+    /// A freshly onboarded agent's state.
+    pub fn new(identity: Identity, keys: AgentKeyPair) -> Self {
+        Self {
+            identity,
+            keys: Arc::new(keys),
+            previous_keys: None,
+        }
+    }
+
     pub fn save(&self, dir: &Path) -> Result<(), StateError> {
         std::fs::create_dir_all(dir).map_err(io("create", dir))?;
         let identity = serde_json::to_vec_pretty(&self.identity)
             .map_err(|_| StateError::Damaged(dir.join(IDENTITY_FILE)))?;
+        let previous = dir.join(PREVIOUS_RSA_KEY_FILE);
+        match &self.previous_keys {
+            Some(keys) => write_private(&previous, keys.pkcs8_der())?,
+            None if previous.exists() => {
+                std::fs::remove_file(&previous).map_err(io("remove", &previous))?
+            }
+            None => {}
+        }
         write_private(&dir.join(RSA_KEY_FILE), self.keys.pkcs8_der())?;
         write_private(&dir.join(IDENTITY_FILE), &identity)
+    }
+
+    /// When the current keys were made.
+    pub fn keys_created_at(&self) -> i64 {
+        match self.identity.keys_created_at {
+            0 => self.identity.onboarded_at,
+            at => at,
+        }
+    }
+
+    /// The previous keys, if they were retired less than `grace_secs` ago.
+    pub fn previous(&self, now: i64, grace_secs: i64) -> Option<Previous<'_>> {
+        let retired = self.identity.retired_at?;
+        if now >= retired + grace_secs {
+            return None;
+        }
+        Some(Previous {
+            package_key: self.identity.previous_package_key.as_ref()?,
+            keys: self.previous_keys.as_deref()?,
+        })
+    }
+
+    /// Forgets previous keys whose grace period is over. True if it forgot any.
+    pub fn forget_expired(&mut self, now: i64, grace_secs: i64) -> bool {
+        if self.identity.retired_at.is_none() || self.previous(now, grace_secs).is_some() {
+            return false;
+        }
+        self.identity.previous_package_key = None;
+        self.identity.retired_at = None;
+        self.previous_keys = None;
+        true
+    }
+
+    /// New keys: the current ones become the previous ones, from `now`.
+    pub fn rotated(&self, keys: AgentKeyPair, package_key: PackageKey, now: i64) -> Self {
+        let mut identity = self.identity.clone();
+        identity.previous_package_key = Some(identity.package_key.clone());
+        identity.package_key = package_key;
+        identity.retired_at = Some(now);
+        identity.keys_created_at = now;
+        Self {
+            identity,
+            keys: Arc::new(keys),
+            previous_keys: Some(self.keys.clone()),
+        }
     }
 
     pub fn load(dir: &Path) -> Result<Self, StateError> {
@@ -94,7 +176,22 @@ impl AgentState {
         let key_path = dir.join(RSA_KEY_FILE);
         let der = zeroize::Zeroizing::new(std::fs::read(&key_path).map_err(io("read", &key_path))?);
         let keys = AgentKeyPair::from_pkcs8(&der).map_err(|_| StateError::Damaged(key_path))?;
-        Ok(Self { identity, keys })
+        let previous_path = dir.join(PREVIOUS_RSA_KEY_FILE);
+        let previous_keys = match std::fs::read(&previous_path) {
+            Ok(der) => {
+                let der = zeroize::Zeroizing::new(der);
+                Some(Arc::new(
+                    AgentKeyPair::from_pkcs8(&der)
+                        .map_err(|_| StateError::Damaged(previous_path))?,
+                ))
+            }
+            Err(_) => None,
+        };
+        Ok(Self {
+            identity,
+            keys: Arc::new(keys),
+            previous_keys,
+        })
     }
 }
 
@@ -107,16 +204,19 @@ mod tests {
     #[test]
     fn saved_state_is_private_and_reloads() {
         let dir = std::env::temp_dir().join(format!("sspr-agent-state-{}", std::process::id()));
-        let state = AgentState {
-            identity: Identity {
+        let state = AgentState::new(
+            Identity {
                 server_url: "https://sspr.example.com".into(),
                 agent_id: "agt_1".into(),
                 relay_secret: "secret".into(),
                 package_key: PackageKey::generate().expect("key"),
                 onboarded_at: 1,
+                keys_created_at: 0,
+                previous_package_key: None,
+                retired_at: None,
             },
-            keys: AgentKeyPair::generate(2048).expect("rsa"),
-        };
+            AgentKeyPair::generate(2048).expect("rsa"),
+        );
         state.save(&dir).expect("save");
         for file in [IDENTITY_FILE, RSA_KEY_FILE] {
             let mode = std::fs::metadata(dir.join(file))
@@ -133,6 +233,25 @@ mod tests {
             !format!("{:?}", loaded.identity).contains("secret"),
             "Debug hides the relay secret"
         );
+
+        // Rolled over: both generations are kept on disk, the previous one until its grace
+        // period ends.
+        let rotated = loaded.rotated(
+            AgentKeyPair::generate(2048).expect("rsa"),
+            PackageKey::generate().expect("key"),
+            100,
+        );
+        rotated.save(&dir).expect("save");
+        let reloaded = AgentState::load(&dir).expect("load");
+        let previous = reloaded.previous(150, 3600).expect("in its grace period");
+        assert_eq!(previous.keys.public(), state.keys.public());
+        assert_eq!(previous.package_key, &state.identity.package_key);
+        assert_eq!(reloaded.keys_created_at(), 100);
+        assert!(reloaded.previous(3700, 3600).is_none(), "grace over");
+        let mut pruned = reloaded;
+        assert!(pruned.forget_expired(3700, 3600));
+        pruned.save(&dir).expect("save");
+        assert!(!dir.join(PREVIOUS_RSA_KEY_FILE).exists());
         let _ = std::fs::remove_dir_all(&dir);
         assert!(matches!(
             AgentState::load(&dir),

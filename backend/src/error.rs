@@ -63,7 +63,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
         | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
         UnknownFlow => StatusCode::NOT_FOUND,
-        WrongStep => StatusCode::CONFLICT,
+        WrongStep | AgentChanged => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         InvalidToken => StatusCode::UNAUTHORIZED,

@@ -37,7 +37,7 @@ pub struct Hub {
     connections: tokio::sync::watch::Sender<u64>,
     next_id: AtomicU64,
     round_robin: AtomicUsize,
-    /// A heartbeat older than this means the agent is gone (two intervals and some slack).
+    /// A heartbeat older than this means the agent is gone: two intervals without one.
     stale_after_secs: i64,
 }
 
@@ -48,6 +48,13 @@ pub struct LiveAgent {
     pub heartbeat: Heartbeat,
 }
 
+impl LiveAgent {
+    fn holds(&self, rsa_key_id: &str) -> bool {
+        self.heartbeat.rsa_key.key_id == rsa_key_id
+            || self.heartbeat.previous_rsa_key_id.as_deref() == Some(rsa_key_id)
+    }
+}
+
 impl Hub {
     pub fn new(heartbeat_secs: u64) -> Self {
         Self {
@@ -55,7 +62,7 @@ impl Hub {
             connections: tokio::sync::watch::Sender::new(0),
             next_id: AtomicU64::new(1),
             round_robin: AtomicUsize::new(0),
-            stale_after_secs: 2 * heartbeat_secs as i64 + 5,
+            stale_after_secs: 2 * heartbeat_secs as i64,
         }
     }
 
@@ -165,25 +172,38 @@ impl Hub {
         live.into_iter().nth(i)
     }
 
-    /// A healthy agent of `directory`.
+    /// A healthy agent of `directory`, spreading requests across several.
     pub fn for_directory(&self, directory: &str, now: i64) -> Option<LiveAgent> {
-        self.live(now)
+        let live: Vec<LiveAgent> = self
+            .live(now)
             .into_iter()
-            .find(|a| a.heartbeat.directory == directory)
+            .filter(|a| a.heartbeat.directory == directory)
+            .collect();
+        if live.is_empty() {
+            return None;
+        }
+        let i = self.round_robin.fetch_add(1, Ordering::Relaxed) % live.len();
+        live.into_iter().nth(i)
     }
 
-    /// The healthy agent, of any directory, holding this RSA key.
+    /// The healthy agent, of any directory, holding this RSA key (current, or previous in its
+    /// grace period).
     pub fn holding_key_anywhere(&self, rsa_key_id: &str, now: i64) -> Option<LiveAgent> {
-        self.live(now)
-            .into_iter()
-            .find(|a| a.heartbeat.rsa_key.key_id == rsa_key_id)
+        self.live(now).into_iter().find(|a| a.holds(rsa_key_id))
     }
 
     /// The healthy agent of `directory` holding the RSA key a secret was sealed to.
     pub fn holding_key(&self, directory: &str, rsa_key_id: &str, now: i64) -> Option<LiveAgent> {
-        self.live(now).into_iter().find(|a| {
-            a.heartbeat.directory == directory && a.heartbeat.rsa_key.key_id == rsa_key_id
-        })
+        self.live(now)
+            .into_iter()
+            .find(|a| a.heartbeat.directory == directory && a.holds(rsa_key_id))
+    }
+
+    /// The RSA key an agent last reported.
+    pub fn rsa_key_of(&self, agent_id: &str) -> Option<String> {
+        let inner = self.inner();
+        let (hb, _) = inner.agents.get(agent_id)?.heartbeat.as_ref()?;
+        Some(hb.rsa_key.key_id.clone())
     }
 
     /// Sends a request and waits for its answer.

@@ -4,7 +4,7 @@ use axum::Router;
 use sspr_protocol::gate::{ANSWERS_PATH, DELIVERY_PATH, METHOD_PATH, OTHER_METHOD_PATH};
 use sspr_protocol::relay::{CHECK_PATH, ONBOARD_PATH, RELAY_PATH};
 use sspr_protocol::reset::{
-    CAPTCHA_PATH, CODE_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
+    CAPTCHA_PATH, CODE_PATH, KEY_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
 };
 use sspr_protocol::ErrorCode;
 use tower_http::services::{ServeDir, ServeFile};
@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .route(OTHER_METHOD_PATH, post(gate::other))
         .route(ANSWERS_PATH, post(gate::answers))
         .route(PASSWORD_PATH, post(reset::password))
+        .route(KEY_PATH, post(gate::key))
         .route(register::SIGN_IN_PATH, post(routes::register::sign_in))
         .route(register::STATE_PATH, post(routes::register::current))
         .route(register::ADD_PATH, post(routes::register::add))

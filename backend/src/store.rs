@@ -219,6 +219,21 @@ impl Store {
         }))
     }
 
+    /// The agent rolled its keys over: packages are sealed under `package_key` from now on.
+    pub fn roll_agent_keys(
+        &self,
+        id: &str,
+        package_key: &PackageKey,
+        rsa_key_id: &str,
+    ) -> Result<(), StoreError> {
+        let sealed = self.seal_json(PACKAGE_KEY_LABEL, package_key)?;
+        self.conn().execute(
+            "UPDATE agents SET package_key = ?2, rsa_key_id = ?3 WHERE id = ?1",
+            params![id, sealed, rsa_key_id],
+        )?;
+        Ok(())
+    }
+
     fn seal_json<T: Serialize>(&self, label: &str, value: &T) -> Result<Vec<u8>, StoreError> {
         let plain = zeroize::Zeroizing::new(
             serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?,

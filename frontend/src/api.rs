@@ -175,3 +175,8 @@ pub async fn resend(flow_id: String) -> Result<CodeSent, Failure> {
 pub async fn password(flow_id: String, sealed: SealedSecret) -> Result<Completed, Failure> {
     post(PASSWORD_PATH, &PasswordSubmit { flow_id, sealed }).await
 }
+
+/// The new-password step again, with the key of an agent that is live now.
+pub async fn fresh_key(flow_id: String) -> Result<NewPasswordStep, Failure> {
+    post(KEY_PATH, &FlowRef { flow_id }).await
+}

@@ -55,6 +55,9 @@ pub enum ErrorCode {
     PasswordRejected,
     /// The sealed password could not be opened (stale key, corrupted seal).
     SealRejected,
+    /// The agent whose key the password was sealed to went away; another one serves the
+    /// directory now. Nothing was changed: seal again to the new key and submit again.
+    AgentChanged,
     /// The account cannot be changed through self-service (disabled, protected, out of scope).
     AccountNotEligible,
     /// The directory refused the agent's service account (missing rights).
@@ -98,6 +101,7 @@ impl ErrorCode {
             Self::CurrentPasswordWrong => Text::ErrCurrentPasswordWrong,
             Self::AccountLocked => Text::ErrAccountLocked,
             Self::SealRejected => Text::ErrSealRejected,
+            Self::AgentChanged => Text::ErrAgentChanged,
             Self::AccountNotEligible => Text::ErrAccountNotEligible,
             Self::DirectoryAccessDenied => Text::ErrDirectoryAccessDenied,
             Self::DirectoryUnreachable => Text::ErrDirectoryUnreachable,

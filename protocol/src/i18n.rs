@@ -230,6 +230,8 @@ texts! {
                         "Je account is geblokkeerd. Hef de blokkering eerst op, of wacht tot die verloopt.";
     ErrSealRejected => "The encrypted password could not be delivered. Reload the page and try again.",
                        "Het versleutelde wachtwoord kon niet worden afgeleverd. Laad de pagina opnieuw en probeer het nog eens.";
+    ErrAgentChanged => "The connection to your organisation's network moved while you were typing, so your password was not changed yet. Press the button again: your password is still filled in.",
+                       "De verbinding met het netwerk van je organisatie is gewisseld terwijl je typte; je wachtwoord is daarom nog niet gewijzigd. Druk nog eens op de knop: je wachtwoord staat er nog.";
     ErrAccountNotEligible => "The password of this account cannot be reset here. Contact your helpdesk.",
                              "Het wachtwoord van dit account kan hier niet opnieuw worden ingesteld. Neem contact op met je helpdesk.";
     ErrDirectoryAccessDenied => "The portal is not allowed to change this password in the directory. Contact your helpdesk.",

@@ -92,6 +92,59 @@ impl PackageKey {
     }
 }
 
+/// A new package key on its way from the agent to the server, sealed under the key it
+/// replaces: only the one holder of the old key can have made it, and only the server can read
+/// it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedKey {
+    pub old_key_id: String,
+    pub new_key_id: String,
+    #[serde(with = "crate::b64")]
+    pub nonce: Vec<u8>,
+    #[serde(with = "crate::b64")]
+    pub ciphertext: Vec<u8>,
+}
+
+fn rekey_aad(agent_id: &str, old_key_id: &str, new_key_id: &str) -> Vec<u8> {
+    [
+        b"sspr-rekey-v1",
+        agent_id.as_bytes(),
+        old_key_id.as_bytes(),
+        new_key_id.as_bytes(),
+    ]
+    .join(&0u8)
+}
+
+impl PackageKey {
+    /// Seals `new` under this (old) key for the server.
+    pub fn wrap(&self, new: &PackageKey, agent_id: &str) -> Result<WrappedKey, PackageError> {
+        let aad = rekey_aad(agent_id, &self.key_id, &new.key_id);
+        let (nonce, ciphertext) = self.seal(&aad, &new.bytes)?;
+        Ok(WrappedKey {
+            old_key_id: self.key_id.clone(),
+            new_key_id: new.key_id.clone(),
+            nonce,
+            ciphertext,
+        })
+    }
+
+    /// Opens a key wrapped under this one; its id must match its bytes.
+    pub fn unwrap(&self, wrapped: &WrappedKey, agent_id: &str) -> Result<PackageKey, PackageError> {
+        if wrapped.old_key_id != self.key_id {
+            return Err(PackageError::UnknownKey);
+        }
+        let aad = rekey_aad(agent_id, &self.key_id, &wrapped.new_key_id);
+        let bytes = self.open(&aad, &wrapped.nonce, &wrapped.ciphertext)?;
+        if bytes.len() != PACKAGE_KEY_LEN || crate::seal::key_id_of(&bytes) != wrapped.new_key_id {
+            return Err(PackageError::Malformed);
+        }
+        Ok(Self {
+            key_id: wrapped.new_key_id.clone(),
+            bytes: bytes.to_vec(),
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {

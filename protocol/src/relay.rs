@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
-use crate::package::{Package, PackageKey, SealedOutcome};
+use crate::package::{Package, PackageKey, SealedOutcome, WrappedKey};
 use crate::policy::PasswordPolicy;
 use crate::seal::AgentPublicKey;
 
@@ -51,6 +51,10 @@ pub struct Heartbeat {
     /// The AD domain's DNS name, e.g. `corp.example.test`.
     pub directory: String,
     pub rsa_key: AgentPublicKey,
+    /// The RSA key before the last rollover, still opened during its grace period: a browser
+    /// that sealed to it just before the rollover still gets its request through.
+    #[serde(default)]
+    pub previous_rsa_key_id: Option<String>,
     pub package_key_id: String,
     pub policy: PasswordPolicy,
     /// False when the DC cannot enforce history on a reset and the operator has not allowed
@@ -84,6 +88,9 @@ pub enum AgentMessage {
     /// The agent is stopping: it finishes what it has in hand but takes nothing new, so the
     /// server sends new requests to another agent.
     Draining,
+    /// The agent rolled its package key over: the new one, sealed under the old one. Sent with
+    /// every heartbeat while the old key is in its grace period, so a lost message is repeated.
+    KeyRollover(WrappedKey),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

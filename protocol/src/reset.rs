@@ -13,6 +13,8 @@ pub const CAPTCHA_PATH: &str = "/api/reset/captcha";
 pub const CODE_PATH: &str = "/api/reset/code";
 pub const RESEND_PATH: &str = "/api/reset/resend";
 pub const PASSWORD_PATH: &str = "/api/reset/password";
+/// A fresh new-password step (the key of an agent that is live now) for a flow at that step.
+pub const KEY_PATH: &str = "/api/reset/key";
 
 /// What the gates are passed for. Both use the same verification; an unlock changes no password.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -165,3 +165,21 @@ fn stored_key_reloads_with_the_same_id() {
     assert_eq!(reloaded.public(), keypair().public());
     assert_eq!(reloaded.bits(), 3072);
 }
+
+#[test]
+fn a_rolled_over_package_key_travels_sealed_under_the_old_one() {
+    use sspr_protocol::package::{PackageError, PackageKey};
+    let old = PackageKey::generate().expect("old");
+    let new = PackageKey::generate().expect("new");
+    let wrapped = old.wrap(&new, "agt_1").expect("wrap");
+    assert_eq!(old.unwrap(&wrapped, "agt_1").expect("unwrap"), new);
+    // Only for this agent, only under the old key, and not altered on the way.
+    assert_eq!(old.unwrap(&wrapped, "agt_2"), Err(PackageError::BadTag));
+    assert_eq!(new.unwrap(&wrapped, "agt_1"), Err(PackageError::UnknownKey));
+    let mut tampered = wrapped.clone();
+    tampered.ciphertext[0] ^= 1;
+    assert_eq!(old.unwrap(&tampered, "agt_1"), Err(PackageError::BadTag));
+    let mut renamed = wrapped;
+    renamed.new_key_id = old.key_id.clone();
+    assert!(old.unwrap(&renamed, "agt_1").is_err());
+}

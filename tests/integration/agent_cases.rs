@@ -288,16 +288,19 @@ mod through_the_handler {
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
     fn handler(dc: &'static SambaDc) -> Handler<sspr_agent::directory::ldap::LdapDirectory> {
-        let state = AgentState {
-            identity: Identity {
+        let state = AgentState::new(
+            Identity {
                 server_url: "http://127.0.0.1:1".into(),
                 agent_id: "agt_test".into(),
                 relay_secret: "unused".into(),
                 package_key: PackageKey::generate().expect("key"),
                 onboarded_at: NOW,
+                keys_created_at: 0,
+                previous_package_key: None,
+                retired_at: None,
             },
-            keys: AgentKeyPair::generate(2048).expect("rsa"),
-        };
+            AgentKeyPair::generate(2048).expect("rsa"),
+        );
         Handler::new(state, directory(dc))
     }
 
@@ -305,7 +308,8 @@ mod through_the_handler {
         h: &Handler<sspr_agent::directory::ldap::LdapDirectory>,
         body: PackageBody,
     ) -> Outcome {
-        let identity = &h.state().identity;
+        let state = h.state();
+        let identity = &state.identity;
         let package =
             Package::seal(&identity.package_key, &identity.agent_id, &body).expect("package");
         match h.handle(ServerMessage::Apply { id: 1, package }, NOW).await {
@@ -326,7 +330,8 @@ mod through_the_handler {
         new: Option<&str>,
         old: Option<&str>,
     ) -> PackageBody {
-        let key = h.state().keys.public();
+        let state = h.state();
+        let key = state.keys.public();
         PackageBody {
             op,
             anchor: anchor.into(),

@@ -9,4 +9,5 @@ mod api_register;
 mod api_reset;
 mod browser;
 mod doctor;
+mod keys;
 mod relay;

@@ -53,12 +53,18 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| crate::workspace_root().join("target"))
 }
 
-/// Path of a workspace binary, built (debug) on first use so `cargo test` alone suffices.
+/// Path of a workspace binary, built on first use so `cargo test` alone suffices: a debug
+/// build for the tests, a release build for the benchmarks (which are built optimised).
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
+    let release = !cfg!(debug_assertions);
     BUILT.get_or_init(|| {
+        let mut args = vec!["build", "--quiet", "-p", "sspr-server", "-p", "sspr-agent"];
+        if release {
+            args.push("--release");
+        }
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--quiet", "-p", "sspr-server", "-p", "sspr-agent"])
+            .args(args)
             .current_dir(crate::workspace_root())
             .status()
             .expect("cargo build runs");
@@ -67,7 +73,9 @@ pub fn binary(name: &str) -> PathBuf {
             "building sspr-server and sspr-agent failed"
         );
     });
-    target_dir().join("debug").join(name)
+    target_dir()
+        .join(if release { "release" } else { "debug" })
+        .join(name)
 }
 
 pub fn free_port() -> u16 {
@@ -336,6 +344,24 @@ impl AgentProcess {
         dc: &crate::samba::SambaDc,
         options: &AgentOptions,
     ) -> Self {
+        let url = options.server_url.as_deref().unwrap_or(&server.url);
+        Self::onboard_at(
+            url,
+            &server.onboarding_token(),
+            server.ca_file.as_deref(),
+            dc,
+            options,
+        )
+    }
+
+    /// Onboards with the server at `server_url` using `token` (`server_ca`: its private CA).
+    pub fn onboard_at(
+        server_url: &str,
+        token: &str,
+        server_ca: Option<&Path>,
+        dc: &crate::samba::SambaDc,
+        options: &AgentOptions,
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("sspr-agent-")
             .tempdir()
@@ -360,9 +386,7 @@ bind_password = "{password}"
 # Samba cannot enforce history on a reset (no policy-hints control); the tests allow it.
 allow_reset_without_history = true
 "#,
-            server_ca = server
-                .ca_file
-                .as_ref()
+            server_ca = server_ca
                 .map(|ca| format!("server_ca_file = \"{}\"\n", ca.display()))
                 .unwrap_or_default(),
             state = dir.path().join("state").display(),
@@ -380,16 +404,15 @@ allow_reset_without_history = true
             password = bind_password,
         );
         std::fs::write(&config, text).expect("write agent config");
-        let token = server.onboarding_token();
         let out = Command::new(binary("sspr-agent"))
             .args([
                 "--config",
                 &config.display().to_string(),
                 "onboard",
                 "--server",
-                options.server_url.as_deref().unwrap_or(&server.url),
+                server_url,
                 "--token",
-                &token,
+                token,
             ])
             .output()
             .expect("sspr-agent onboard");
@@ -430,13 +453,20 @@ allow_reset_without_history = true
     /// Runs `sspr-agent doctor` with this agent's configuration and state, `env` overriding
     /// settings (`SSPR_AGENT_…`): whether it passed, and what it printed.
     pub fn doctor(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+        let mut all = vec!["doctor"];
+        all.extend_from_slice(args);
+        self.command(&all, env)
+    }
+
+    /// Runs an `sspr-agent` subcommand with this agent's configuration and state.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         let out = Command::new(binary("sspr-agent"))
-            .args(["--config", &self.config.display().to_string(), "doctor"])
+            .args(["--config", &self.config.display().to_string()])
             .args(args)
             .envs(env.iter().copied())
             .env("SSPR_LOG", "error")
             .output()
-            .expect("sspr-agent doctor");
+            .expect("sspr-agent runs");
         (
             out.status.success(),
             format!(

@@ -6,7 +6,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
-use sspr_protocol::package::PackageKey;
+use sspr_protocol::package::{PackageKey, WrappedKey};
 use sspr_protocol::relay::{AgentMessage, OnboardRequest, Onboarded, AUTH_SEPARATOR};
 use sspr_protocol::ErrorCode;
 use tokio::sync::mpsc;
@@ -107,6 +107,52 @@ pub async fn relay(
     }
 }
 
+/// The agent sends its new package key, sealed under the old one, with every heartbeat of the
+/// grace period; the first that arrives is taken, the rest find it done.
+fn roll_over(state: &AppState, agent_id: &str, wrapped: &WrappedKey) {
+    let record = match state.store.agent(agent_id) {
+        Ok(Some(record)) => record,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(%agent_id, error = %e, "key rollover: the agent's record cannot be read");
+            return;
+        }
+    };
+    if record.package_key.key_id == wrapped.new_key_id {
+        return;
+    }
+    let new = match record.package_key.unwrap(wrapped, agent_id) {
+        Ok(new) => new,
+        Err(e) => {
+            tracing::warn!(%agent_id, error = %e, "key rollover refused: not sealed under the agent's current package key");
+            return;
+        }
+    };
+    let rsa_key_id = state.hub.rsa_key_of(agent_id).unwrap_or(record.rsa_key_id);
+    let now = crate::now();
+    let stored = state
+        .store
+        .roll_agent_keys(agent_id, &new, &rsa_key_id)
+        .and_then(|()| {
+            state.store.audit(
+                now,
+                "agent_keys_rolled_over",
+                "agent",
+                agent_id,
+                &format!(
+                    "package key {} -> {}, rsa key {rsa_key_id}",
+                    wrapped.old_key_id, wrapped.new_key_id
+                ),
+            )
+        });
+    match stored {
+        Ok(()) => tracing::info!(%agent_id, package_key_id = %new.key_id, "agent keys rolled over"),
+        Err(e) => {
+            tracing::error!(%agent_id, error = %e, "key rollover could not be stored; the agent repeats it")
+        }
+    }
+}
+
 async fn session(state: AppState, agent_id: String, socket: WebSocket) {
     let (tx, mut rx) = mpsc::channel(64);
     let connection = state.hub.connect(&agent_id, tx);
@@ -132,6 +178,7 @@ async fn session(state: AppState, agent_id: String, socket: WebSocket) {
                     match serde_json::from_str::<AgentMessage>(&text) {
                         Ok(AgentMessage::Heartbeat(hb)) => state.hub.heartbeat(&agent_id, connection, hb, crate::now()),
                         Ok(AgentMessage::Reply { id, reply }) => state.hub.deliver(id, reply),
+                        Ok(AgentMessage::KeyRollover(wrapped)) => roll_over(&state, &agent_id, &wrapped),
                         Ok(AgentMessage::Draining) => {
                             tracing::info!(%agent_id, "agent stopping: no new requests for it");
                             state.hub.draining(&agent_id, connection);

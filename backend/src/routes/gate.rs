@@ -363,6 +363,17 @@ fn check_totp(state: &AppState, anchor: &str, code: &str, now: i64) -> Result<To
     })?)
 }
 
+/// The new-password step again, with the key of an agent that is live now: after
+/// `AgentChanged` the browser seals the typed password to it and submits again.
+pub async fn key(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<FlowRef>,
+) -> Result<Json<NewPasswordStep>, AppError> {
+    let flow = state.store.flow(&token_hash(&request.flow_id), crate::now())?;
+    let account = flow.account_for_new_password()?.clone();
+    Ok(Json(new_password_step(&state, account)?))
+}
+
 fn new_password_step(
     state: &AppState,
     account: AccountTarget,

@@ -376,9 +376,10 @@ async fn apply(
         None => state.hub.for_directory(&account.directory, now),
     };
     let Some(agent) = agent else {
-        // Sealed to a key no live agent holds: the agent rolled its key or went away.
+        // Sealed to a key no live agent holds: the agent went away (or its key is past its
+        // grace period). Another agent may serve the directory: the browser seals again.
         return Err(match state.hub.for_directory(&account.directory, now) {
-            Some(_) => ErrorCode::SealRejected.into(),
+            Some(_) => ErrorCode::AgentChanged.into(),
             None => ErrorCode::WritebackUnavailable.into(),
         });
     };

@@ -76,8 +76,15 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                     });
                 }
                 Err(failure) => {
-                    if failure.code() == Some(ErrorCode::CurrentPasswordWrong) {
-                        current.set(String::new());
+                    match failure.code() {
+                        Some(ErrorCode::CurrentPasswordWrong) => current.set(String::new()),
+                        // Another agent serves the directory now: its key for the next press.
+                        Some(ErrorCode::AgentChanged) => {
+                            if let Ok(fresh) = api::change_key().await {
+                                key.set(Some(fresh));
+                            }
+                        }
+                        _ => {}
                     }
                     error.set(Some(i18n.failure(&failure)));
                     busy.set(false);

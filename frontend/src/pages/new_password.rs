@@ -63,9 +63,19 @@ pub fn NewPasswordPage(
                     });
                 }
                 Err(failure) => {
-                    if failure.code() == Some(ErrorCode::UnknownFlow) {
-                        password.set(String::new());
-                        confirm.set(String::new());
+                    match failure.code() {
+                        Some(ErrorCode::UnknownFlow) => {
+                            password.set(String::new());
+                            confirm.set(String::new());
+                        }
+                        // Another agent serves the directory now: take its key, so pressing
+                        // the button again seals the typed password to it.
+                        Some(ErrorCode::AgentChanged) => {
+                            if let Ok(fresh) = api::fresh_key(flow.get_value()).await {
+                                data.set_value(fresh);
+                            }
+                        }
+                        _ => {}
                     }
                     error.set(Some(i18n.failure(&failure)));
                     busy.set(false);
