@@ -162,6 +162,11 @@ impl Hub {
         live
     }
 
+    /// Whether any healthy agent may reset passwords (without taking a turn in the spread).
+    pub fn available(&self, now: i64) -> bool {
+        !self.live(now).is_empty()
+    }
+
     /// A healthy agent that may reset passwords, spreading requests across several.
     pub fn pick(&self, now: i64) -> Option<LiveAgent> {
         let live = self.live(now);

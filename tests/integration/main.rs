@@ -3,6 +3,7 @@
 
 pub mod agent_ad;
 mod agent_cases;
+mod agents;
 mod api_change;
 mod api_gates;
 mod api_register;

@@ -450,6 +450,40 @@ allow_reset_without_history = true
         std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
     }
 
+    /// The id of the RSA key this agent holds now.
+    pub fn rsa_key_id(&self) -> String {
+        let der = std::fs::read(self.dir.path().join("state/rsa-key.pk8")).expect("RSA key");
+        sspr_protocol::seal::opener::AgentKeyPair::from_pkcs8(&der)
+            .expect("a PKCS#8 key")
+            .public()
+            .key_id
+            .clone()
+    }
+
+    /// Freezes the agent (SIGSTOP): its connection stays open, but nothing comes from it — a
+    /// hung host. `resume` (SIGCONT) lets it go on.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        // The agent's own command line, not its watchdog shell's (which mentions it too).
+        let pattern = format!(
+            "^{} --config {} run$",
+            binary("sspr-agent").display(),
+            self.config.display()
+        );
+        let status = Command::new("pkill")
+            .args([signal, "-f", &pattern])
+            .status()
+            .expect("pkill");
+        assert!(status.success(), "no agent process matched {pattern}");
+    }
+
     /// Runs `sspr-agent doctor` with this agent's configuration and state, `env` overriding
     /// settings (`SSPR_AGENT_…`): whether it passed, and what it printed.
     pub fn doctor(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {

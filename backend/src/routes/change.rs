@@ -58,7 +58,7 @@ pub async fn change(
 
     let agent = match state.hub.holding_key_anywhere(&new.key_id, now) {
         Some(agent) => agent,
-        None if state.hub.pick(now).is_some() => return Err(ErrorCode::AgentChanged.into()),
+        None if state.hub.available(now) => return Err(ErrorCode::AgentChanged.into()),
         None => return Err(ErrorCode::WritebackUnavailable.into()),
     };
     let reply = writeback::lookup(&state, &agent.id, username.clone()).await?;

@@ -369,7 +369,9 @@ pub async fn key(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<FlowRef>,
 ) -> Result<Json<NewPasswordStep>, AppError> {
-    let flow = state.store.flow(&token_hash(&request.flow_id), crate::now())?;
+    let flow = state
+        .store
+        .flow(&token_hash(&request.flow_id), crate::now())?;
     let account = flow.account_for_new_password()?.clone();
     Ok(Json(new_password_step(&state, account)?))
 }

@@ -11,7 +11,7 @@ pub async fn healthz() -> &'static str {
 
 /// Ready when at least one agent can write back.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.hub.pick(crate::now()).is_some() {
+    if state.hub.available(crate::now()) {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "no agent connected")
@@ -21,6 +21,6 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str)
 /// What the first page needs to know before the user types anything.
 pub async fn status(State(state): State<AppState>) -> Json<Status> {
     Json(Status {
-        writeback_available: state.hub.pick(crate::now()).is_some(),
+        writeback_available: state.hub.available(crate::now()),
     })
 }

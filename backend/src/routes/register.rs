@@ -82,7 +82,7 @@ pub async fn sign_in(
         .map_err(AppError::too_many)?;
     let agent = match state.hub.holding_key_anywhere(&sealed.key_id, now) {
         Some(agent) => agent,
-        None if state.hub.pick(now).is_some() => return Err(ErrorCode::AgentChanged.into()),
+        None if state.hub.available(now) => return Err(ErrorCode::AgentChanged.into()),
         None => return Err(ErrorCode::WritebackUnavailable.into()),
     };
     let failed = |state: &AppState| {

@@ -68,7 +68,7 @@ pub async fn start(
         .hit(Limited::AccountFlowStart, &account_key(&username), now)
         .map_err(AppError::too_many)?;
     // No agent, no false hope: say so before anything is sent.
-    if state.hub.pick(now).is_none() {
+    if !state.hub.available(now) {
         return Err(ErrorCode::WritebackUnavailable.into());
     }
     let flow_id = crypto::random_token()?;
