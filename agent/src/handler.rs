@@ -284,6 +284,8 @@ impl<D: Directory> Handler<D> {
         Ok(Heartbeat {
             version: crate::VERSION.to_owned(),
             directory: info.dns_name.clone(),
+            netbios: info.netbios.clone(),
+            upn_suffixes: info.upn_suffixes.clone(),
             rsa_key: state.keys.public().clone(),
             previous_rsa_key_id: state
                 .previous(now, self.keys.grace_secs)

@@ -56,7 +56,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         BadRequest | InvalidUsername | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted
         | SealRejected | CurrentPasswordWrong | PhoneMismatch | CodeReused | MethodUnavailable
-        | SignInFailed | InvalidContact | AnswersWrong | QuestionsInvalid => {
+        | SignInFailed | InvalidContact | AnswersWrong | QuestionsInvalid | DirectoryNeeded => {
             StatusCode::BAD_REQUEST
         }
         SendFailed => StatusCode::BAD_GATEWAY,

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use sspr_protocol::directory::{directory_of, DirectoryName};
 use sspr_protocol::relay::{Heartbeat, Reply, ServerMessage};
+use sspr_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -160,6 +162,35 @@ impl Hub {
             .collect();
         live.sort_by(|a, b| a.id.cmp(&b.id));
         live
+    }
+
+    /// The directories with a healthy agent, each once, by name.
+    pub fn directories(&self, now: i64) -> Vec<DirectoryName> {
+        let mut all: Vec<DirectoryName> = Vec::new();
+        for agent in self.live(now) {
+            let hb = &agent.heartbeat;
+            if !all.iter().any(|d| d.dns_name == hb.directory) {
+                all.push(DirectoryName {
+                    dns_name: hb.directory.clone(),
+                    netbios: hb.netbios.clone(),
+                    upn_suffixes: hb.upn_suffixes.clone(),
+                });
+            }
+        }
+        all.sort_by(|a, b| a.dns_name.cmp(&b.dns_name));
+        all
+    }
+
+    /// A healthy agent of the directory a typed user ID belongs to (see
+    /// [`sspr_protocol::directory::directory_of`]).
+    pub fn route(&self, username: &str, now: i64) -> Result<LiveAgent, ErrorCode> {
+        let directories = self.directories(now);
+        if directories.is_empty() {
+            return Err(ErrorCode::WritebackUnavailable);
+        }
+        let directory = directory_of(username, &directories).ok_or(ErrorCode::DirectoryNeeded)?;
+        self.for_directory(&directory.dns_name, now)
+            .ok_or(ErrorCode::WritebackUnavailable)
     }
 
     /// Whether any healthy agent may reset passwords (without taking a turn in the spread).

@@ -9,7 +9,7 @@ use sspr_protocol::relay::{Account, Reply, ServerMessage};
 use sspr_protocol::ErrorCode;
 
 use crate::error::AppError;
-use crate::hub::HubError;
+use crate::hub::{HubError, LiveAgent};
 use crate::state::AppState;
 
 fn timeout(state: &AppState) -> Duration {
@@ -21,6 +21,23 @@ fn hub_error(e: HubError) -> AppError {
         HubError::Gone => ErrorCode::WritebackUnavailable.into(),
         HubError::Timeout => ErrorCode::AgentTimeout.into(),
     }
+}
+
+/// The agent to take a password sealed to `rsa_key_id` for `username`: one of the user's
+/// directory holding that key. `AgentChanged` when that directory is served, but not by an agent
+/// holding the key (it went away, or the key was for another directory): the browser takes a
+/// fresh key and seals again.
+pub fn holder_for(
+    state: &AppState,
+    username: &str,
+    rsa_key_id: &str,
+    now: i64,
+) -> Result<LiveAgent, AppError> {
+    let directory = state.hub.route(username, now)?.heartbeat.directory;
+    state
+        .hub
+        .holding_key(&directory, rsa_key_id, now)
+        .ok_or(AppError::code(ErrorCode::AgentChanged))
 }
 
 /// The account a typed user ID names, if exactly one does.

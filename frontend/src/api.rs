@@ -49,14 +49,15 @@ async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result
     decode(response).await
 }
 
-pub async fn change_key() -> Result<sspr_protocol::change::ChangeKey, Failure> {
-    decode(
-        Request::get(sspr_protocol::change::CHANGE_KEY_PATH)
-            .send()
-            .await
-            .map_err(|_| Failure::Network)?,
-    )
-    .await
+/// The key to seal to: of `directory`'s agents, or of any agent.
+pub async fn change_key(
+    directory: Option<&str>,
+) -> Result<sspr_protocol::change::ChangeKey, Failure> {
+    let mut request = Request::get(sspr_protocol::change::CHANGE_KEY_PATH);
+    if let Some(directory) = directory {
+        request = request.query([("directory", directory)]);
+    }
+    decode(request.send().await.map_err(|_| Failure::Network)?).await
 }
 
 pub async fn change(request: sspr_protocol::change::ChangeRequest) -> Result<Completed, Failure> {

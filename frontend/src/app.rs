@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use sspr_protocol::directory::DirectoryName;
 use sspr_protocol::gate::{Challenge, Gate};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::reset::{NewPasswordStep, Purpose};
@@ -24,6 +25,18 @@ pub struct FlowPurpose(pub RwSignal<Purpose>);
 
 pub fn use_purpose() -> RwSignal<Purpose> {
     expect_context::<FlowPurpose>().0
+}
+
+/// The directories served (from the status) and the one the user picked; with more than one,
+/// the user ID field offers a domain picker.
+#[derive(Clone, Copy)]
+pub struct Directories {
+    pub all: RwSignal<Vec<DirectoryName>>,
+    pub picked: RwSignal<String>,
+}
+
+pub fn use_directories() -> Directories {
+    expect_context::<Directories>()
 }
 
 #[derive(Clone)]
@@ -74,6 +87,11 @@ pub fn App() -> impl IntoView {
     let i18n = I18n::new();
     provide_context(i18n);
     provide_context(FlowPurpose(RwSignal::new(Purpose::Reset)));
+    let directories = Directories {
+        all: RwSignal::new(Vec::new()),
+        picked: RwSignal::new(String::new()),
+    };
+    provide_context(directories);
     let step = RwSignal::new(Step::Account);
     let available = RwSignal::new(None::<bool>);
 
@@ -81,6 +99,7 @@ pub fn App() -> impl IntoView {
     spawn_local(async move {
         if let Ok(status) = crate::api::status().await {
             available.set(Some(status.writeback_available));
+            directories.all.set(status.directories);
         }
     });
     Effect::new(move |_| {

@@ -17,6 +17,15 @@ pub const CHANGE_PATH: &str = "/api/change";
 pub struct ChangeKey {
     pub agent_key: AgentPublicKey,
     pub policy: PasswordPolicy,
+    /// The directory whose agent holds the key (ask with `?directory=<dns name>`).
+    #[serde(default)]
+    pub directory: String,
+}
+
+/// The query of [`CHANGE_KEY_PATH`]: the key of this directory's agents.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyQuery {
+    pub directory: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     PasswordRejected,
     /// The sealed password could not be opened (stale key, corrupted seal).
     SealRejected,
+    /// Several directories are served and the user ID does not say which one it is in.
+    DirectoryNeeded,
     /// The agent whose key the password was sealed to went away; another one serves the
     /// directory now. Nothing was changed: seal again to the new key and submit again.
     AgentChanged,
@@ -102,6 +104,7 @@ impl ErrorCode {
             Self::AccountLocked => Text::ErrAccountLocked,
             Self::SealRejected => Text::ErrSealRejected,
             Self::AgentChanged => Text::ErrAgentChanged,
+            Self::DirectoryNeeded => Text::ErrDirectoryNeeded,
             Self::AccountNotEligible => Text::ErrAccountNotEligible,
             Self::DirectoryAccessDenied => Text::ErrDirectoryAccessDenied,
             Self::DirectoryUnreachable => Text::ErrDirectoryUnreachable,

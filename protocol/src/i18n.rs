@@ -230,6 +230,10 @@ texts! {
                         "Je account is geblokkeerd. Hef de blokkering eerst op, of wacht tot die verloopt.";
     ErrSealRejected => "The encrypted password could not be delivered. Reload the page and try again.",
                        "Het versleutelde wachtwoord kon niet worden afgeleverd. Laad de pagina opnieuw en probeer het nog eens.";
+    ErrDirectoryNeeded => "Your organisation has more than one domain. Choose yours, or type your user ID as name@domain or DOMAIN\\name.",
+                          "Je organisatie heeft meer dan één domein. Kies het jouwe, of typ je gebruikers-ID als naam@domein of DOMEIN\\naam.";
+    DomainLabel => "Domain", "Domein";
+    DomainFromUserId => "As in my user ID", "Zoals in mijn gebruikers-ID";
     ErrAgentChanged => "The connection to your organisation's network moved while you were typing, so your password was not changed yet. Press the button again: your password is still filled in.",
                        "De verbinding met het netwerk van je organisatie is gewisseld terwijl je typte; je wachtwoord is daarom nog niet gewijzigd. Druk nog eens op de knop: je wachtwoord staat er nog.";
     ErrAccountNotEligible => "The password of this account cannot be reset here. Contact your helpdesk.",

@@ -9,6 +9,7 @@
 pub mod b64;
 pub mod captcha;
 pub mod change;
+pub mod directory;
 pub mod error;
 pub mod gate;
 pub mod i18n;

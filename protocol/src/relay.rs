@@ -50,6 +50,11 @@ pub struct Heartbeat {
     pub version: String,
     /// The AD domain's DNS name, e.g. `corp.example.test`.
     pub directory: String,
+    /// Its NetBIOS name and the forest's extra UPN suffixes, for routing typed user IDs.
+    #[serde(default)]
+    pub netbios: String,
+    #[serde(default)]
+    pub upn_suffixes: Vec<String>,
     pub rsa_key: AgentPublicKey,
     /// The RSA key before the last rollover, still opened during its grace period: a browser
     /// that sealed to it just before the rollover still gets its request through.

@@ -59,6 +59,9 @@ mod tests {
 pub struct Status {
     /// False when no agent is connected: the first page says so before anything is sent.
     pub writeback_available: bool,
+    /// The directories with a live agent. With more than one, the pages offer a domain picker.
+    #[serde(default)]
+    pub directories: Vec<crate::directory::DirectoryName>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -399,3 +399,48 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     drop(stack);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn with_two_domains_the_picker_routes_a_bare_user_id() {
+    let two = samba::second();
+    two.create_user(
+        "web.picker",
+        "Old-Passw0rd!",
+        Some("web.picker@corp2.example.test"),
+        "Wes Picker",
+    )
+    .expect("user in the second domain");
+    let (stack, browser) = open_portal("en-US").await;
+    let mut second = sspr_tests::processes::AgentProcess::onboard(&stack.server, two);
+    second.start();
+    let status_url = stack.api(sspr_protocol::reset::STATUS_PATH);
+    sspr_tests::wait_for_async("both directories served", WAIT, || async {
+        let status: sspr_protocol::reset::Status = stack
+            .http
+            .get(&status_url)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (status.directories.len() == 2).then_some(())
+    })
+    .await;
+    let c = &browser.client;
+    c.goto(&stack.server.url).await.expect("reload");
+
+    // The picker is there (with two domains only), labelled, and reachable by keyboard.
+    let picker = find(c, "select#domain").await;
+    assert_eq!(text(c, "label[for='domain']").await, "Domain");
+    picker
+        .select_by_value("corp2.example.test")
+        .await
+        .expect("pick the second domain");
+    type_into(c, "#username", "web.picker").await;
+    click(c, "#continue", "continue").await;
+    click(c, "#choose-method", "choose").await;
+    // Only the second domain has this user: the code reaching its mailbox proves the route.
+    let mail = stack.smtp.wait_for_mail("web.picker@corp2.example.test", 0);
+    assert!(mail.code().is_some());
+}

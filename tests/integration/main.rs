@@ -9,6 +9,7 @@ mod api_gates;
 mod api_register;
 mod api_reset;
 mod browser;
+mod directories;
 mod doctor;
 mod keys;
 mod relay;

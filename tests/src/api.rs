@@ -148,9 +148,21 @@ pub fn new_password(after: AfterGate) -> NewPasswordStep {
 
 /// The agent key passwords are sealed to outside a flow (change, registration sign-in).
 pub async fn change_key(stack: &Stack) -> sspr_protocol::change::ChangeKey {
-    stack
+    change_key_of(stack, None).await
+}
+
+/// As `change_key`, of one directory's agents.
+pub async fn change_key_of(
+    stack: &Stack,
+    directory: Option<&str>,
+) -> sspr_protocol::change::ChangeKey {
+    let mut request = stack
         .http
-        .get(stack.api(sspr_protocol::change::CHANGE_KEY_PATH))
+        .get(stack.api(sspr_protocol::change::CHANGE_KEY_PATH));
+    if let Some(directory) = directory {
+        request = request.query(&[("directory", directory)]);
+    }
+    request
         .send()
         .await
         .expect("key")

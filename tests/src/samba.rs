@@ -26,6 +26,15 @@ pub fn shared() -> &'static SambaDc {
     })
 }
 
+/// A second domain (its own forest) for the tests of several directories, on another address.
+pub fn second() -> &'static SambaDc {
+    static DC: OnceLock<SambaDc> = OnceLock::new();
+    DC.get_or_init(|| {
+        SambaDc::start("127.0.0.3", "CORP2.EXAMPLE.TEST", "CORP2")
+            .unwrap_or_else(|e| panic!("cannot start the second Samba: {e}"))
+    })
+}
+
 pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if !out.status.success() {

@@ -38,6 +38,9 @@ impl Directory for Counting {
             policy_hints_oid: None,
             dc_host: "dc1.corp.example.test".into(),
             pdc_host: Some("dc1.corp.example.test".into()),
+            configuration_dn: "CN=Configuration,DC=corp,DC=example,DC=test".into(),
+            netbios: "CORP".into(),
+            upn_suffixes: Vec::new(),
         })
     }
     async fn lookup(&self, _: &str) -> Result<Option<Account>, DirectoryError> {

@@ -270,7 +270,12 @@ impl LdapDirectory {
                 "",
                 Scope::Base,
                 "(objectClass=*)",
-                &["defaultNamingContext", "supportedControl", "dnsHostName"],
+                &[
+                    "defaultNamingContext",
+                    "configurationNamingContext",
+                    "supportedControl",
+                    "dnsHostName",
+                ],
             )
             .await?;
         let root = root
@@ -334,6 +339,11 @@ impl LdapDirectory {
             policy_hints_oid: ad::pick_policy_hints(&supported),
             dc_host,
             pdc_host,
+            configuration_dn: first(root, "configurationNamingContext")
+                .unwrap_or_default()
+                .to_owned(),
+            netbios: String::new(),
+            upn_suffixes: Vec::new(),
         };
         Ok((ldap, info))
     }
@@ -682,7 +692,30 @@ impl Directory for LdapDirectory {
     }
 
     async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
-        let (mut ldap, info) = self.session().await?;
+        let (mut ldap, mut info) = self.session().await?;
+        // The names users may type the domain by: its NetBIOS name (from its crossRef) and the
+        // forest's extra UPN suffixes. Unreadable, they are left out: routing by DNS name works.
+        let partitions = format!("CN=Partitions,{}", info.configuration_dn);
+        if let Ok(found) = self
+            .search(
+                &mut ldap,
+                &partitions,
+                Scope::Subtree,
+                &format!(
+                    "(|(&(objectClass=crossRef)(nCName={}))(objectClass=crossRefContainer))",
+                    ldap_escape(&info.base_dn)
+                ),
+                &["nETBIOSName", "uPNSuffixes"],
+            )
+            .await
+        {
+            for entry in &found {
+                if let Some(name) = first(entry, "nETBIOSName") {
+                    info.netbios = name.to_owned();
+                }
+                info.upn_suffixes.extend(values(entry, "uPNSuffixes"));
+            }
+        }
         let _ = ldap.unbind().await;
         Ok(info)
     }

@@ -94,6 +94,12 @@ pub struct DomainInfo {
     /// The DC this session talks to, and the PDC emulator (`dnsHostName`, lowercase).
     pub dc_host: String,
     pub pdc_host: Option<String>,
+    /// The configuration partition's DN (where the domain's NetBIOS name and the forest's UPN
+    /// suffixes live).
+    pub configuration_dn: String,
+    /// Filled in by `domain` (the heartbeat), not for every operation.
+    pub netbios: String,
+    pub upn_suffixes: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

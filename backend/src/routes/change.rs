@@ -2,9 +2,9 @@
 //! browser. There are no gates — the current password is the proof — so guesses are limited per
 //! account below AD's lockout threshold, and every refusal looks the same from outside.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::Json;
-use sspr_protocol::change::{ChangeKey, ChangeRequest};
+use sspr_protocol::change::{ChangeKey, ChangeRequest, KeyQuery};
 use sspr_protocol::package::{Flags, Operation, PackageBody};
 use sspr_protocol::reset::Completed;
 use sspr_protocol::ErrorCode;
@@ -18,15 +18,22 @@ use crate::routes::reset::{clean_username, notify, MAX_SEALED_BYTES};
 use crate::state::AppState;
 use crate::writeback;
 
-/// The key to seal to and the domain's rules: the same answer for every user.
-pub async fn key(State(state): State<AppState>) -> Result<Json<ChangeKey>, AppError> {
-    let agent = state
-        .hub
-        .pick(crate::now())
-        .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
+/// The key to seal to and the domain's rules: the same answer for every user of a directory
+/// (`?directory=` picks one when several are served).
+pub async fn key(
+    State(state): State<AppState>,
+    Query(query): Query<KeyQuery>,
+) -> Result<Json<ChangeKey>, AppError> {
+    let now = crate::now();
+    let agent = match &query.directory {
+        Some(directory) => state.hub.for_directory(directory, now),
+        None => state.hub.pick(now),
+    }
+    .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
     Ok(Json(ChangeKey {
         agent_key: agent.heartbeat.rsa_key,
         policy: agent.heartbeat.policy,
+        directory: agent.heartbeat.directory,
     }))
 }
 
@@ -56,11 +63,7 @@ pub async fn change(
         .check(Limited::SignInFailure, &account_key, now)
         .map_err(AppError::too_many)?;
 
-    let agent = match state.hub.holding_key_anywhere(&new.key_id, now) {
-        Some(agent) => agent,
-        None if state.hub.available(now) => return Err(ErrorCode::AgentChanged.into()),
-        None => return Err(ErrorCode::WritebackUnavailable.into()),
-    };
+    let agent = writeback::holder_for(&state, &username, &new.key_id, now)?;
     let reply = writeback::lookup(&state, &agent.id, username.clone()).await?;
     let account = match reply {
         Some(account) if account.eligible() => account,

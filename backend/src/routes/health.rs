@@ -20,7 +20,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str)
 
 /// What the first page needs to know before the user types anything.
 pub async fn status(State(state): State<AppState>) -> Json<Status> {
+    let now = crate::now();
     Json(Status {
-        writeback_available: state.hub.available(crate::now()),
+        writeback_available: state.hub.available(now),
+        directories: state.hub.directories(now),
     })
 }

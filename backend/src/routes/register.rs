@@ -80,11 +80,7 @@ pub async fn sign_in(
         .limiter
         .check(Limited::SignInFailure, &key, now)
         .map_err(AppError::too_many)?;
-    let agent = match state.hub.holding_key_anywhere(&sealed.key_id, now) {
-        Some(agent) => agent,
-        None if state.hub.available(now) => return Err(ErrorCode::AgentChanged.into()),
-        None => return Err(ErrorCode::WritebackUnavailable.into()),
-    };
+    let agent = writeback::holder_for(&state, &username, &sealed.key_id, now)?;
     let failed = |state: &AppState| {
         state.limiter.record(Limited::SignInFailure, &key, now);
         AppError::code(ErrorCode::SignInFailed)

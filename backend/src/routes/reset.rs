@@ -67,10 +67,9 @@ pub async fn start(
         .limiter
         .hit(Limited::AccountFlowStart, &account_key(&username), now)
         .map_err(AppError::too_many)?;
-    // No agent, no false hope: say so before anything is sent.
-    if !state.hub.available(now) {
-        return Err(ErrorCode::WritebackUnavailable.into());
-    }
+    // No agent, no false hope: say so before anything is sent. With several directories, the
+    // user ID must say which one (or the user picks it).
+    state.hub.route(&username, now)?;
     let flow_id = crypto::random_token()?;
     let mut image_answer = None;
     let (captcha, challenge) = match state.config.captcha.widget() {
@@ -174,10 +173,7 @@ pub async fn captcha(
         }
         Ok(flow.username.clone())
     })?;
-    let agent = state
-        .hub
-        .pick(now)
-        .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
+    let agent = state.hub.route(&username, now)?;
     let account = writeback::lookup(&state, &agent.id, username.clone()).await?;
     let gates = gates_for(&state, account, &username, &agent)?;
     let gate = state

@@ -223,9 +223,11 @@ pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {
     }
 }
 
-/// The typed user ID, trimmed; None (and the error banner says what is missing) when empty.
+/// The typed user ID, trimmed and made specific with the picked domain (when there is a
+/// picker); None (and the error banner says what is missing) when empty.
 pub fn typed_username(
     i18n: crate::i18n::I18n,
+    directories: crate::app::Directories,
     username: RwSignal<String>,
     error: RwSignal<Option<String>>,
 ) -> Option<String> {
@@ -234,7 +236,8 @@ pub fn typed_username(
         error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
         return None;
     }
-    Some(name)
+    let picked = directories.picked.get_untracked();
+    Some(sspr_protocol::directory::qualify(&name, &picked))
 }
 
 /// The user ID, with the forms it may take.
@@ -256,5 +259,37 @@ pub fn UsernameField(value: RwSignal<String>) -> impl IntoView {
             on:input=move |ev| value.set(event_target_value(&ev))
         />
         <p id="username-hint" class="hint">{move || i18n.t(Text::UsernameHint)}</p>
+        <DomainPicker />
+    }
+}
+
+/// With several directories: which domain a bare user ID is in. A user ID with `@domain` or
+/// `DOMAIN\` says it itself, so "as in my user ID" is the default.
+#[component]
+fn DomainPicker() -> impl IntoView {
+    let i18n = use_i18n();
+    let directories = crate::app::use_directories();
+    move || {
+        let all = directories.all.get();
+        (all.len() > 1).then(|| {
+            view! {
+                <label for="domain">{move || i18n.t(Text::DomainLabel)}</label>
+                <select
+                    id="domain"
+                    name="domain"
+                    on:change=move |ev| directories.picked.set(event_target_value(&ev))
+                >
+                    <option value="">{move || i18n.t(Text::DomainFromUserId)}</option>
+                    {all
+                        .into_iter()
+                        .map(|d| {
+                            let selected = directories.picked.get_untracked() == d.dns_name;
+                            let label = d.dns_name.clone();
+                            view! { <option value=d.dns_name selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            }
+        })
     }
 }

@@ -77,6 +77,7 @@ async fn solve(challenge: &PowChallenge, progress: impl Fn(u32)) -> PowSolution 
 #[component]
 pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> impl IntoView {
     let i18n = use_i18n();
+    let directories = crate::app::use_directories();
     focus_on_mount("username");
     let purpose = use_purpose();
     let username = RwSignal::new(String::new());
@@ -96,7 +97,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         if busy.get_untracked().is_some() {
             return;
         }
-        let Some(name) = typed_username(i18n, username, error) else {
+        let Some(name) = typed_username(i18n, directories, username, error) else {
             return;
         };
         error.set(None);

@@ -5,6 +5,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sspr_protocol::change::{ChangeKey, ChangeRequest};
+use sspr_protocol::directory::{directory_of, qualify};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::policy::AccountNames;
 use sspr_protocol::reset::account_part;
@@ -23,6 +24,7 @@ use crate::i18n::use_i18n;
 #[component]
 pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> impl IntoView {
     let i18n = use_i18n();
+    let directories = crate::app::use_directories();
     focus_on_mount("username");
     let key = RwSignal::new(None::<ChangeKey>);
     let error = RwSignal::new(None::<String>);
@@ -32,7 +34,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
     spawn_local(async move {
-        match api::change_key().await {
+        match api::change_key(None).await {
             Ok(k) => key.set(Some(k)),
             Err(failure) => show_failure(i18n, available, error, &failure),
         }
@@ -42,13 +44,34 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         display_name: String::new(),
     });
 
+    // Several directories: the key (and the rules shown) of the directory the user ID is in.
+    let wanted = move || {
+        let all = directories.all.get();
+        let name = qualify(&username.get(), &directories.picked.get());
+        directory_of(&name, &all)
+            .filter(|_| all.len() > 1)
+            .map(|d| d.dns_name.clone())
+    };
+    Effect::new(move |_| {
+        let Some(wanted) = wanted() else { return };
+        if key.with_untracked(|k| k.as_ref().is_some_and(|k| k.directory == wanted)) {
+            return;
+        }
+        spawn_local(async move {
+            if let Ok(fresh) = api::change_key(Some(&wanted)).await {
+                key.set(Some(fresh));
+            }
+        });
+    });
+
+    let wanted_untracked = move || untrack(wanted);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Some(k) = key.get_untracked() else { return };
         if busy.get_untracked() {
             return;
         }
-        let Some(name) = typed_username(i18n, username, error) else {
+        let Some(name) = typed_username(i18n, directories, username, error) else {
             return;
         };
         let sealed = seal(&k.agent_key, &current.get_untracked())
@@ -80,7 +103,8 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                         Some(ErrorCode::CurrentPasswordWrong) => current.set(String::new()),
                         // Another agent serves the directory now: its key for the next press.
                         Some(ErrorCode::AgentChanged) => {
-                            if let Ok(fresh) = api::change_key().await {
+                            let directory = wanted_untracked();
+                            if let Ok(fresh) = api::change_key(directory.as_deref()).await {
                                 key.set(Some(fresh));
                             }
                         }

@@ -5,6 +5,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use sspr_protocol::directory::directory_of;
 use sspr_protocol::gate::Question;
 use sspr_protocol::i18n::Text;
 use sspr_protocol::register::{Enrolment, Registered, Slot, SlotState, Source};
@@ -55,6 +56,7 @@ fn SignInForm(
     registered: RwSignal<Option<Registered>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let directories = crate::app::use_directories();
     focus_on_mount("username");
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -65,13 +67,15 @@ fn SignInForm(
         if busy.get_untracked() {
             return;
         }
-        let Some(name) = typed_username(i18n, username, error) else {
+        let Some(name) = typed_username(i18n, directories, username, error) else {
             return;
         };
         error.set(None);
         busy.set(true);
         spawn_local(async move {
-            let result = match api::change_key().await {
+            let directory =
+                directory_of(&name, &directories.all.get_untracked()).map(|d| d.dns_name.clone());
+            let result = match api::change_key(directory.as_deref()).await {
                 Ok(key) => match seal(&key.agent_key, &password.get_untracked()) {
                     Ok(sealed) => api::sign_in(name, sealed, i18n.lang.get_untracked()).await,
                     Err(_) => {
