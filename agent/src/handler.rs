@@ -526,19 +526,30 @@ pub(crate) mod tests {
         )
     }
 
-    pub(crate) fn unlock_package(key: &PackageKey, request_id: &str, now: i64) -> Package {
+    /// A package for this test agent.
+    pub(crate) fn package(
+        key: &PackageKey,
+        op: Operation,
+        sealed: Option<SealedSecret>,
+        request_id: &str,
+        now: i64,
+    ) -> Package {
         let body = PackageBody {
-            op: Operation::Unlock,
+            op,
             anchor: "a".into(),
             actor: "self".into(),
             request_id: request_id.into(),
             issued_at: now,
             expires_at: now + 300,
             flags: Flags::default(),
-            sealed: None,
+            sealed,
             sealed_old: None,
         };
         Package::seal(key, "agt", &body).expect("seal")
+    }
+
+    pub(crate) fn unlock_package(key: &PackageKey, request_id: &str, now: i64) -> Package {
+        package(key, Operation::Unlock, None, request_id, now)
     }
 
     pub(crate) fn outcome_of(reply: &AgentMessage, key: &PackageKey, request_id: &str) -> Outcome {
@@ -633,18 +644,8 @@ pub(crate) mod tests {
         request_id: &str,
         now: i64,
     ) -> Package {
-        let body = PackageBody {
-            op: Operation::Reset,
-            anchor: "a".into(),
-            actor: "self".into(),
-            request_id: request_id.into(),
-            issued_at: now,
-            expires_at: now + 300,
-            flags: Flags::default(),
-            sealed: Some(sspr_protocol::seal::seal(rsa, "New-Passw0rd!").expect("seal")),
-            sealed_old: None,
-        };
-        Package::seal(key, "agt", &body).expect("seal")
+        let sealed = sspr_protocol::seal::seal(rsa, "New-Passw0rd!").expect("seal");
+        package(key, Operation::Reset, Some(sealed), request_id, now)
     }
 
     /// What a reset sealed just before a rollover finds: the reset goes through (the fake

@@ -181,15 +181,23 @@ impl Hub {
         all
     }
 
-    /// A healthy agent of the directory a typed user ID belongs to (see
-    /// [`sspr_protocol::directory::directory_of`]).
-    pub fn route(&self, username: &str, now: i64) -> Result<LiveAgent, ErrorCode> {
+    /// The directory a typed user ID belongs to (see
+    /// [`sspr_protocol::directory::directory_of`]), if a healthy agent serves it. Takes no turn
+    /// in the spread.
+    pub fn directory_for(&self, username: &str, now: i64) -> Result<String, ErrorCode> {
         let directories = self.directories(now);
         if directories.is_empty() {
             return Err(ErrorCode::WritebackUnavailable);
         }
-        let directory = directory_of(username, &directories).ok_or(ErrorCode::DirectoryNeeded)?;
-        self.for_directory(&directory.dns_name, now)
+        directory_of(username, &directories)
+            .map(|d| d.dns_name.clone())
+            .ok_or(ErrorCode::DirectoryNeeded)
+    }
+
+    /// A healthy agent of the directory a typed user ID belongs to.
+    pub fn route(&self, username: &str, now: i64) -> Result<LiveAgent, ErrorCode> {
+        let directory = self.directory_for(username, now)?;
+        self.for_directory(&directory, now)
             .ok_or(ErrorCode::WritebackUnavailable)
     }
 

@@ -33,7 +33,7 @@ pub fn holder_for(
     rsa_key_id: &str,
     now: i64,
 ) -> Result<LiveAgent, AppError> {
-    let directory = state.hub.route(username, now)?.heartbeat.directory;
+    let directory = state.hub.directory_for(username, now)?;
     state
         .hub
         .holding_key(&directory, rsa_key_id, now)

@@ -108,18 +108,7 @@ async fn main() {
     .anchor;
 
     // (a)'s connection: opened and bound once, outside the measurement.
-    let tls = sspr_agent::tls::client_config(Some(&dc.ca_file()), false).expect("tls");
-    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(
-        ldap3::LdapConnSettings::new().set_config(tls),
-        &dc.ldaps_url(),
-    )
-    .await
-    .expect("LDAPS");
-    ldap3::drive!(conn);
-    ldap.simple_bind(&dc.admin_dn(), &dc.admin_password)
-        .await
-        .and_then(|r| r.success())
-        .expect("bind");
+    let mut ldap = dc.admin_session().await.expect("administrator session");
     let user_dn = format!("CN=Bench User,CN=Users,{}", dc.base_dn());
 
     let (mut direct, mut full) = (Vec::new(), Vec::new());
@@ -166,14 +155,7 @@ async fn main() {
     }
     let _ = ldap.unbind().await;
     // The last reset went through the agent: prove it landed.
-    let (conn, mut check) = ldap3::LdapConnAsync::with_settings(
-        ldap3::LdapConnSettings::new()
-            .set_config(sspr_agent::tls::client_config(Some(&dc.ca_file()), false).expect("tls")),
-        &dc.ldaps_url(),
-    )
-    .await
-    .expect("LDAPS");
-    ldap3::drive!(conn);
+    let mut check = dc.connect().await.expect("LDAPS");
     check
         .simple_bind(&dc.upn(USER), &last)
         .await

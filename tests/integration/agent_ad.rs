@@ -35,14 +35,7 @@ pub fn directory(dc: &SambaDc) -> LdapDirectory {
 
 /// Binds as the user over LDAPS, verifying the DC's certificate against the test CA.
 pub async fn bind_as(dc: &SambaDc, user: &str, password: &str) -> Result<(), String> {
-    sspr_agent::tls::install_crypto_provider();
-    let tls =
-        sspr_agent::tls::client_config(Some(&dc.ca_file()), false).map_err(|e| e.to_string())?;
-    let settings = ldap3::LdapConnSettings::new().set_config(tls);
-    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(settings, &dc.ldaps_url())
-        .await
-        .map_err(|e| e.to_string())?;
-    ldap3::drive!(conn);
+    let mut ldap = dc.connect().await?;
     let result = ldap
         .simple_bind(&dc.upn(user), password)
         .await
@@ -62,19 +55,7 @@ pub async fn admin_entry(
     user: &str,
     attrs: Vec<&str>,
 ) -> (ldap3::Ldap, ldap3::SearchEntry) {
-    let tls = sspr_agent::tls::client_config(Some(&dc.ca_file()), false).expect("tls");
-    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(
-        ldap3::LdapConnSettings::new().set_config(tls),
-        &dc.ldaps_url(),
-    )
-    .await
-    .expect("connect");
-    ldap3::drive!(conn);
-    ldap.simple_bind(&dc.admin_dn(), &dc.admin_password)
-        .await
-        .expect("bind")
-        .success()
-        .expect("admin bind");
+    let mut ldap = dc.admin_session().await.expect("administrator session");
     let (entries, _) = ldap
         .search(
             &dc.base_dn(),
@@ -224,4 +205,8 @@ async fn domain_policy_is_read_from_the_domain_root() {
     assert_eq!(info.policy.min_age_secs, 0);
     // Samba 4.17 offers no policy-hints control.
     assert_eq!(info.policy_hints_oid, None);
+    // The names users may type the domain by, and the PDC emulator (the only DC here).
+    assert_eq!(info.netbios, "CORP");
+    assert_eq!(info.dc_host, "dc2.corp.example.test");
+    assert_eq!(info.pdc_host.as_deref(), Some("dc2.corp.example.test"));
 }

@@ -6,12 +6,9 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use sspr_protocol::reset::{
-    Completed, FlowRef, NewPasswordStep, PasswordSubmit, Purpose, KEY_PATH, PASSWORD_PATH,
-};
-use sspr_protocol::seal::seal;
+use sspr_protocol::reset::{FlowRef, NewPasswordStep, Purpose, KEY_PATH};
 use sspr_protocol::ErrorCode;
-use sspr_tests::api::{change_key, post, to_gate, to_new_password};
+use sspr_tests::api::{change_key, post, submit_password, to_gate, to_new_password};
 use sspr_tests::processes::AgentProcess;
 use sspr_tests::samba;
 use sspr_tests::stack::Stack;
@@ -85,18 +82,10 @@ async fn two_agents_share_the_work_and_a_hung_one_is_routed_around() {
     );
 
     // The password sealed to the hung agent's key: a clear answer at once, not a hang.
-    let submit = |flow_id: &str, step: &NewPasswordStep, password: &str| PasswordSubmit {
-        flow_id: flow_id.into(),
-        sealed: seal(&step.agent_key, password).expect("seal"),
-    };
     let started = Instant::now();
-    let moved = post::<_, Completed>(
-        &stack,
-        PASSWORD_PATH,
-        &submit(&flow_id, &step, "Ha-New-Pw-1!"),
-    )
-    .await
-    .expect_err("the agent is gone");
+    let moved = submit_password(&stack, &flow_id, &step.agent_key, "Ha-New-Pw-1!")
+        .await
+        .expect_err("the agent is gone");
     assert_eq!(
         (moved.0, moved.1.code),
         (StatusCode::CONFLICT, ErrorCode::AgentChanged)
@@ -118,13 +107,9 @@ async fn two_agents_share_the_work_and_a_hung_one_is_routed_around() {
     .await
     .expect("a fresh key");
     assert_eq!(fresh.agent_key.key_id, live_key);
-    let done: Completed = post(
-        &stack,
-        PASSWORD_PATH,
-        &submit(&flow_id, &fresh, "Ha-New-Pw-1!"),
-    )
-    .await
-    .expect("reset through the live agent");
+    let done = submit_password(&stack, &flow_id, &fresh.agent_key, "Ha-New-Pw-1!")
+        .await
+        .expect("reset through the live agent");
     assert_eq!(done.account_name, user);
     bind_as(dc, user, "Ha-New-Pw-1!")
         .await

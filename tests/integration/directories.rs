@@ -7,12 +7,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use sspr_protocol::change::{ChangeRequest, CHANGE_PATH};
 use sspr_protocol::reset::{
-    Completed, PasswordSubmit, Purpose, StartRequest, Started, Status, PASSWORD_PATH, START_PATH,
-    STATUS_PATH,
+    Completed, Purpose, StartRequest, Started, Status, START_PATH, STATUS_PATH,
 };
 use sspr_protocol::seal::seal;
 use sspr_protocol::ErrorCode;
-use sspr_tests::api::{change_key_of, post, to_new_password};
+use sspr_tests::api::{change_key_of, post, submit_password, to_new_password};
 use sspr_tests::processes::AgentProcess;
 use sspr_tests::samba::{self, SambaDc};
 use sspr_tests::stack::Stack;
@@ -24,16 +23,9 @@ const TWO: &str = "corp2.example.test";
 
 async fn reset(stack: &Stack, typed: &str, mail: &str, already: usize, password: &str) {
     let (flow_id, step) = to_new_password(stack, typed, mail, already).await;
-    let _: Completed = post(
-        stack,
-        PASSWORD_PATH,
-        &PasswordSubmit {
-            flow_id,
-            sealed: seal(&step.agent_key, password).expect("seal"),
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("reset of {typed}: {e:?}"));
+    submit_password(stack, &flow_id, &step.agent_key, password)
+        .await
+        .unwrap_or_else(|e| panic!("reset of {typed}: {e:?}"));
 }
 
 async fn dup_binds(dc: &SambaDc, password: &str) -> bool {

@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use sspr_protocol::reset::{Completed, PasswordSubmit, PASSWORD_PATH};
-use sspr_protocol::seal::seal;
-use sspr_tests::api::{change_key, post, to_new_password};
+use sspr_protocol::reset::Completed;
+use sspr_tests::api::{change_key, submit_password, to_new_password};
 use sspr_tests::samba;
 use sspr_tests::stack::Stack;
 
@@ -62,16 +61,9 @@ async fn a_rollover_keeps_requests_in_flight_and_moves_the_server_to_the_new_key
 
     // The password sealed to the old key still goes through, during the grace period.
     let first = "Sealed-Before-Rollover-1";
-    let done: Completed = post(
-        &stack,
-        PASSWORD_PATH,
-        &PasswordSubmit {
-            flow_id,
-            sealed: seal(&old_key, first).expect("seal"),
-        },
-    )
-    .await
-    .expect("a reset sealed to the previous key completes");
+    let done: Completed = submit_password(&stack, &flow_id, &old_key, first)
+        .await
+        .expect("a reset sealed to the previous key completes");
     assert_eq!(done.account_name, user);
     bind_as(dc, user, first).await.expect("AD has it");
 
@@ -80,16 +72,9 @@ async fn a_rollover_keeps_requests_in_flight_and_moves_the_server_to_the_new_key
     let (flow_id, step) = to_new_password(&stack, &dc.upn(user), mail, 2).await;
     assert_eq!(step.agent_key.key_id, new_key.key_id);
     let second = "Sealed-After-Rollover-2";
-    let _: Completed = post(
-        &stack,
-        PASSWORD_PATH,
-        &PasswordSubmit {
-            flow_id,
-            sealed: seal(&step.agent_key, second).expect("seal"),
-        },
-    )
-    .await
-    .expect("a reset under the new keys");
+    let _: Completed = submit_password(&stack, &flow_id, &step.agent_key, second)
+        .await
+        .expect("a reset under the new keys");
     bind_as(dc, user, second).await.expect("AD has it");
     // The package key the agent reported before and after, and the one the server sealed
     // both packages under once it had learnt of the rollover.

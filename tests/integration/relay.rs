@@ -4,10 +4,9 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use sspr_protocol::reset::{Completed, PasswordSubmit, PASSWORD_PATH};
-use sspr_protocol::seal::seal;
+use sspr_protocol::reset::Completed;
 use sspr_protocol::ErrorCode;
-use sspr_tests::api::{post, to_new_password};
+use sspr_tests::api::{submit_password, to_new_password};
 use sspr_tests::processes::AgentOptions;
 use sspr_tests::proxy::RelayProxy;
 use sspr_tests::samba;
@@ -51,16 +50,9 @@ async fn a_package_whose_answer_was_lost_is_sent_again_and_applied_once() {
     // connection. The server sends the same package again when the agent is back.
     proxy.cut_after_next_apply();
     let password = "Resent-Once-Pw-93";
-    let done: Completed = post(
-        &stack,
-        PASSWORD_PATH,
-        &PasswordSubmit {
-            flow_id,
-            sealed: seal(&step.agent_key, password).expect("seal"),
-        },
-    )
-    .await
-    .expect("the reset completes despite the broken connection");
+    let done: Completed = submit_password(&stack, &flow_id, &step.agent_key, password)
+        .await
+        .expect("the reset completes despite the broken connection");
     assert_eq!(done.account_name, user);
     assert_eq!(proxy.cuts(), 1, "the connection was cut once");
     assert!(proxy.connections() >= 2, "the agent reconnected");
@@ -125,16 +117,9 @@ async fn a_package_held_past_its_expiry_is_never_applied() {
     // expiry, not at its (longer) relay timeout.
     proxy.hold(true);
     let started = Instant::now();
-    let late = post::<_, Completed>(
-        &stack,
-        PASSWORD_PATH,
-        &PasswordSubmit {
-            flow_id,
-            sealed: seal(&step.agent_key, "Never-Applied-Pw-7").expect("seal"),
-        },
-    )
-    .await
-    .expect_err("expired on the way");
+    let late = submit_password(&stack, &flow_id, &step.agent_key, "Never-Applied-Pw-7")
+        .await
+        .expect_err("expired on the way");
     assert_eq!(late.1.code, ErrorCode::AgentTimeout);
     assert_eq!(late.0, StatusCode::GATEWAY_TIMEOUT);
     assert!(

@@ -146,6 +146,25 @@ pub fn new_password(after: AfterGate) -> NewPasswordStep {
     }
 }
 
+/// Seals `password` to `key` as the browser does and submits it for the flow.
+pub async fn submit_password(
+    stack: &Stack,
+    flow_id: &str,
+    key: &sspr_protocol::seal::AgentPublicKey,
+    password: &str,
+) -> Result<Completed, (StatusCode, ApiError)> {
+    let sealed = sspr_protocol::seal::seal(key, password).expect("seal");
+    post(
+        stack,
+        PASSWORD_PATH,
+        &PasswordSubmit {
+            flow_id: flow_id.into(),
+            sealed,
+        },
+    )
+    .await
+}
+
 /// The agent key passwords are sealed to outside a flow (change, registration sign-in).
 pub async fn change_key(stack: &Stack) -> sspr_protocol::change::ChangeKey {
     change_key_of(stack, None).await

@@ -165,24 +165,36 @@ impl SambaDc {
         self.samba_tool(&args).map(|_| ())
     }
 
-    /// Replaces an attribute of the user as the administrator, as an AD admin would in their
-    /// tools (over LDAPS, the certificate checked against the test CA).
-    pub async fn set_attribute(&self, user: &str, attr: &str, value: &str) -> Result<(), String> {
+    /// An LDAPS connection to the DC, its certificate checked against the test CA; not bound.
+    pub async fn connect(&self) -> Result<ldap3::Ldap, String> {
         sspr_agent::tls::install_crypto_provider();
         let tls = sspr_agent::tls::client_config(Some(&self.ca_file()), false)
             .map_err(|e| e.to_string())?;
-        let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(
+        let (conn, ldap) = ldap3::LdapConnAsync::with_settings(
             ldap3::LdapConnSettings::new().set_config(tls),
             &self.ldaps_url(),
         )
         .await
         .map_err(|e| e.to_string())?;
         ldap3::drive!(conn);
-        let fail = |e: ldap3::LdapError| format!("set {attr} of {user}: {e}");
+        Ok(ldap)
+    }
+
+    /// A connection bound as the domain administrator, as an AD admin's tools would use.
+    pub async fn admin_session(&self) -> Result<ldap3::Ldap, String> {
+        let mut ldap = self.connect().await?;
         ldap.simple_bind(&self.admin_dn(), &self.admin_password)
             .await
             .and_then(|r| r.success())
-            .map_err(fail)?;
+            .map_err(|e| format!("administrator bind: {e}"))?;
+        Ok(ldap)
+    }
+
+    /// Replaces an attribute of the user as the administrator, as an AD admin would in their
+    /// tools.
+    pub async fn set_attribute(&self, user: &str, attr: &str, value: &str) -> Result<(), String> {
+        let mut ldap = self.admin_session().await?;
+        let fail = |e: ldap3::LdapError| format!("set {attr} of {user}: {e}");
         let (entries, _) = ldap
             .search(
                 &self.base_dn(),

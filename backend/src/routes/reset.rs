@@ -69,7 +69,7 @@ pub async fn start(
         .map_err(AppError::too_many)?;
     // No agent, no false hope: say so before anything is sent. With several directories, the
     // user ID must say which one (or the user picks it).
-    state.hub.route(&username, now)?;
+    state.hub.directory_for(&username, now)?;
     let flow_id = crypto::random_token()?;
     let mut image_answer = None;
     let (captcha, challenge) = match state.config.captcha.widget() {

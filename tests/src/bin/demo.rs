@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use sspr_tests::gateway::{ProviderCall, RecordingGateway};
-use sspr_tests::processes::{AgentProcess, ServerOptions, ServerProcess};
+use sspr_tests::processes::{AgentOptions, AgentProcess, ServerOptions, ServerProcess};
 use sspr_tests::samba::SambaDc;
 use sspr_tests::smtp::{Mail, SmtpSink};
 
@@ -113,7 +113,22 @@ async fn main() -> Result<(), String> {
     let server = tokio::task::spawn_blocking(move || ServerProcess::start(&options))
         .await
         .map_err(|e| e.to_string())?;
-    let mut agent = AgentProcess::onboard(&server, dc);
+    // The agent runs as a service account with only the rights it needs (Reset Password,
+    // Change Password, write lockoutTime and pwdLastSet on users), as an install should.
+    let service_password = "Agent-Service-Pw-1!";
+    dc.create_user("sspr-agent", service_password, None, "SSPR Agent")?;
+    dc.delegate_agent_rights("sspr-agent")?;
+    let mut agent = AgentProcess::onboard_with(
+        &server,
+        dc,
+        &AgentOptions {
+            bind: Some((
+                format!("CN=SSPR Agent,CN=Users,{}", dc.base_dn()),
+                service_password.to_owned(),
+            )),
+            ..AgentOptions::default()
+        },
+    );
     agent.start();
 
     println!("\n  Password self-service is running at  {}\n", server.url);
@@ -127,6 +142,11 @@ async fn main() -> Result<(), String> {
     );
     println!(
         "  Samba cannot enforce password history on resets; this demo's agent allows them anyway."
+    );
+    println!(
+        "  The agent binds as the delegated service account sspr-agent; check it with:\n    {} --config {} doctor --test-user jan.devries",
+        sspr_tests::processes::binary("sspr-agent").display(),
+        agent.config.display()
     );
     println!(
         "  Logs: server {}/server.log, agent {}/agent.log",
