@@ -210,3 +210,29 @@ async fn domain_policy_is_read_from_the_domain_root() {
     assert_eq!(info.dc_host, "dc2.corp.example.test");
     assert_eq!(info.pdc_host.as_deref(), Some("dc2.corp.example.test"));
 }
+
+#[tokio::test]
+async fn the_pdc_emulator_is_tried_first_once_known() {
+    let dc = samba::shared();
+    // A DC that does not answer, listed first, and the test DC (the domain's PDC emulator).
+    let (dead, live) = ("ldaps://127.0.0.9:1636".to_owned(), dc.ldaps_url());
+    let dir = directory_with(DirectoryConfig {
+        urls: vec![dead.clone(), live.clone()],
+        ..config(dc)
+    });
+    assert_eq!(
+        dir.dc_order(),
+        [dead.clone(), live.clone()],
+        "as configured"
+    );
+    let info = dir
+        .domain()
+        .await
+        .expect("the live DC answers after the dead one");
+    assert_eq!(info.pdc_host.as_deref(), Some("dc2.corp.example.test"));
+    assert_eq!(
+        dir.dc_order(),
+        [live, dead],
+        "the PDC emulator first from now on"
+    );
+}

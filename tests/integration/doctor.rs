@@ -126,6 +126,32 @@ async fn doctor_passes_a_delegated_account_and_names_what_a_weak_one_lacks() {
     line(&report, "  ok  relay");
     assert!(report.contains("4 check(s) failed"), "{report}");
 
+    // A DC certificate from a CA the agent does not trust, and plain LDAP: each named.
+    let other_ca = tempfile::tempdir().expect("temp dir");
+    sspr_tests::pki::issue(other_ca.path(), "127.0.0.2", "other").expect("another CA");
+    let other_ca_file = other_ca.path().join("ca.pem");
+    let (passed, report) = stack.agent.doctor(
+        &[],
+        &[(
+            "SSPR_AGENT_DIRECTORY__CA_FILE",
+            other_ca_file.to_str().expect("path"),
+        )],
+    );
+    assert!(!passed);
+    assert!(
+        fix_after(&report, "FAIL  ldaps://127.0.0.2").contains("directory.ca_file"),
+        "{report}"
+    );
+    let (passed, report) = stack.agent.doctor(
+        &[],
+        &[("SSPR_AGENT_DIRECTORY__URLS", "[\"ldap://127.0.0.2\"]")],
+    );
+    assert!(!passed);
+    assert!(
+        line(&report, "FAIL  configuration").contains("not ldaps://"),
+        "{report}"
+    );
+
     // A wrong bind password: named, with the fix.
     let (passed, report) = stack.agent.doctor(
         &[],

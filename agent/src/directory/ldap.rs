@@ -189,14 +189,17 @@ impl LdapDirectory {
         }
     }
 
+    /// The order the DCs are tried in now: the PDC emulator first, once a session has shown
+    /// which DC that is and which configured URL reaches it.
+    pub fn dc_order(&self) -> Vec<String> {
+        let pdc = lock(&self.pdc).as_ref().map(|(_, host)| host.clone());
+        pdc_first(&self.config.urls, &lock(&self.hosts), pdc.as_deref())
+    }
+
     /// A TLS connection to the first DC that answers, the PDC emulator first, not yet bound.
     async fn open(&self) -> Result<(Ldap, String), DirectoryError> {
-        let urls = {
-            let pdc = lock(&self.pdc).as_ref().map(|(_, host)| host.clone());
-            pdc_first(&self.config.urls, &lock(&self.hosts), pdc.as_deref())
-        };
         let mut last = DirectoryError::Unreachable("no DC configured".into());
-        for url in urls {
+        for url in self.dc_order() {
             match self.open_url(&url).await {
                 Ok(ldap) => return Ok((ldap, url)),
                 Err(e) => last = e,
