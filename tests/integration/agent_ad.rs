@@ -236,3 +236,63 @@ async fn the_pdc_emulator_is_tried_first_once_known() {
         "the PDC emulator first from now on"
     );
 }
+
+#[tokio::test]
+async fn with_two_dcs_the_pdc_emulator_takes_the_write_and_the_other_stands_in() {
+    // A domain of its own with two DCs: the first is the PDC emulator, the second joined it
+    // (and, running LDAP only, replicates nothing after the join).
+    let (mut pdc, other) = SambaDc::start_pair(
+        "127.0.0.4",
+        "127.0.0.5",
+        "CORP3.EXAMPLE.TEST",
+        "CORP3",
+        |pdc| pdc.create_user("pair.user", "Pair-Start-Pw-1", None, "Pair User"),
+    )
+    .expect("two DCs of one domain");
+    // The other DC is listed first.
+    let dir = directory_with(DirectoryConfig {
+        urls: vec![other.ldaps_url(), pdc.ldaps_url()],
+        ..config(&pdc)
+    });
+    let info = dir.domain().await.expect("domain");
+    assert_eq!(
+        info.dc_host, "dc5.corp3.example.test",
+        "asked the first listed"
+    );
+    assert_eq!(info.pdc_host.as_deref(), Some("dc4.corp3.example.test"));
+    assert_eq!(dir.dc_order(), [pdc.ldaps_url(), other.ldaps_url()]);
+
+    // The reset is written on the PDC emulator, not on the DC listed first.
+    let anchor = dir
+        .lookup("pair.user")
+        .await
+        .expect("lookup")
+        .expect("found")
+        .anchor;
+    dir.reset(
+        &anchor,
+        &Secret::new("On-The-Pdc-Pw-2".into()),
+        ResetOptions::default(),
+    )
+    .await
+    .expect("reset");
+    bind_as(&pdc, "pair.user", "On-The-Pdc-Pw-2")
+        .await
+        .expect("the PDC has the new password");
+    bind_as(&other, "pair.user", "Pair-Start-Pw-1")
+        .await
+        .expect("the other DC was not written");
+
+    // The PDC goes down: the other DC stands in.
+    pdc.stop();
+    dir.reset(
+        &anchor,
+        &Secret::new("On-The-Other-Pw-3".into()),
+        ResetOptions::default(),
+    )
+    .await
+    .expect("reset through the other DC");
+    bind_as(&other, "pair.user", "On-The-Other-Pw-3")
+        .await
+        .expect("the other DC has it");
+}

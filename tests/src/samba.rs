@@ -35,6 +35,20 @@ pub fn second() -> &'static SambaDc {
     })
 }
 
+const ADMIN_PASSWORD: &str = "Adm1n-Pa55word!";
+
+fn temp_dir() -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix("sspr-samba-")
+        .tempdir()
+        .map_err(|e| e.to_string())
+}
+
+/// `dc<last octet>`: each DC a host name of its own.
+fn host_name(address: &str) -> String {
+    format!("dc{}", address.rsplit('.').next().unwrap_or("1"))
+}
+
 pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if !out.status.success() {
@@ -47,15 +61,83 @@ pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Services a DC runs in the tests: LDAP only, or everything (a DC that another joins needs
+/// RPC for the replication of the join).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Services {
+    Ldap,
+    All,
+}
+
 impl SambaDc {
     pub fn start(address: &str, realm: &str, netbios: &str) -> Result<Self, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("sspr-samba-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        let admin_password = "Adm1n-Pa55word!".to_owned();
+        let dir = temp_dir()?;
+        Self::provision(&dir, address, realm, netbios)?;
+        Self::launch(dir, address, realm, netbios, Services::Ldap)
+    }
+
+    /// Two DCs of one domain: the first provisioned (so the PDC emulator), `before_join` run on
+    /// it, then the second joined to it. What `before_join` creates is in both: the join
+    /// replicates it (no replication runs after that).
+    pub fn start_pair(
+        first: &str,
+        second: &str,
+        realm: &str,
+        netbios: &str,
+        before_join: impl FnOnce(&SambaDc) -> Result<(), String>,
+    ) -> Result<(Self, Self), String> {
+        let dir = temp_dir()?;
+        Self::provision(&dir, first, realm, netbios)?;
+        let pdc = Self::launch(dir, first, realm, netbios, Services::All)?;
+        before_join(&pdc)?;
+        let joined = temp_dir()?;
+        let target = joined.path().display().to_string();
+        let host = host_name(second);
+        let join = || {
+            run(Command::new("samba-tool")
+                .args(["domain", "join", &realm.to_ascii_lowercase(), "DC"])
+                .args([
+                    format!("--server={first}"),
+                    format!("--username={netbios}\\Administrator"),
+                    format!("--password={}", pdc.admin_password),
+                    format!("--targetdir={target}"),
+                    "--dns-backend=NONE".into(),
+                    "--use-kerberos=off".into(),
+                    format!("--option=netbios name={}", host.to_ascii_uppercase()),
+                    format!("--option=interfaces={second}/8"),
+                    "--option=bind interfaces only=yes".into(),
+                ]))
+        };
+        // The first DC's services come up one after the other after its LDAPS port opens; a
+        // join that came too early is tried again.
+        let mut joined_ok = join();
+        for _ in 0..10 {
+            if joined_ok.is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(2));
+            let _ = std::fs::remove_dir_all(joined.path().join("private"));
+            joined_ok = join();
+        }
+        joined_ok?;
+        // One CA for both, so one `ca_file` trusts both DCs.
+        let tls = joined.path().join("tls");
+        std::fs::create_dir_all(&tls).map_err(|e| e.to_string())?;
+        for file in ["ca.pem", "ca.key"] {
+            std::fs::copy(pdc.dir.path().join("tls").join(file), tls.join(file))
+                .map_err(|e| e.to_string())?;
+        }
+        let other = Self::launch(joined, second, realm, netbios, Services::Ldap)?;
+        Ok((pdc, other))
+    }
+
+    fn provision(
+        dir: &tempfile::TempDir,
+        address: &str,
+        realm: &str,
+        netbios: &str,
+    ) -> Result<(), String> {
         let target = dir.path().display().to_string();
-        let host = format!("dc{}", address.rsplit('.').next().unwrap_or("1"));
         run(Command::new("samba-tool")
             .args([
                 "domain",
@@ -67,16 +149,12 @@ impl SambaDc {
             .args([
                 format!("--realm={realm}"),
                 format!("--domain={netbios}"),
-                format!("--adminpass={admin_password}"),
+                format!("--adminpass={ADMIN_PASSWORD}"),
                 format!("--targetdir={target}"),
-                format!("--host-name={host}"),
+                format!("--host-name={}", host_name(address)),
                 format!("--option=interfaces={address}/8"),
                 "--option=bind interfaces only=yes".into(),
             ]))?;
-        let tls = dir.path().join("tls");
-        std::fs::create_dir_all(&tls).map_err(|e| e.to_string())?;
-        crate::pki::issue(&tls, address, "dc")?;
-        let sam = format!("{target}/private/sam.ldb");
         // Tests change passwords back to back; a day's minimum age would stop them.
         run(Command::new("samba-tool").args([
             "domain",
@@ -85,11 +163,31 @@ impl SambaDc {
             "--min-pwd-age=0",
             "--account-lockout-threshold=3",
             "-H",
-            &sam,
+            &format!("{target}/private/sam.ldb"),
         ]))?;
+        Ok(())
+    }
+
+    /// Starts Samba on a provisioned (or joined) DC directory, with LDAPS from the test CA.
+    fn launch(
+        dir: tempfile::TempDir,
+        address: &str,
+        realm: &str,
+        netbios: &str,
+        services: Services,
+    ) -> Result<Self, String> {
+        let target = dir.path().display().to_string();
+        let tls = dir.path().join("tls");
+        std::fs::create_dir_all(&tls).map_err(|e| e.to_string())?;
+        crate::pki::issue(&tls, address, "dc")?;
         std::fs::create_dir_all(dir.path().join("run")).map_err(|e| e.to_string())?;
+        let only_ldap = if services == Services::Ldap {
+            "--option='server services=ldap' "
+        } else {
+            ""
+        };
         let samba = format!(
-            "samba -i -s {target}/etc/smb.conf --option='server services=ldap' --option='pid directory={target}/run' \
+            "samba -i -s {target}/etc/smb.conf {only_ldap}--option='pid directory={target}/run' \
              --option='old password allowed period = 0' \
              --option='tls certfile={t}/dc.pem' --option='tls keyfile={t}/dc.key' --option='tls cafile={t}/ca.pem'",
             t = tls.display()
@@ -100,13 +198,18 @@ impl SambaDc {
             address: address.to_owned(),
             realm: realm.to_owned(),
             netbios: netbios.to_owned(),
-            admin_password,
+            admin_password: ADMIN_PASSWORD.to_owned(),
             child,
         };
         crate::wait_for("Samba LDAPS", Duration::from_secs(60), || {
             TcpStream::connect((dc.address.as_str(), 636)).ok()
         });
         Ok(dc)
+    }
+
+    /// Stops this DC now (as a DC that goes down would).
+    pub fn stop(&mut self) {
+        crate::processes::stop(&mut self.child);
     }
 
     pub fn ldaps_url(&self) -> String {

@@ -42,6 +42,9 @@ const PSO_ATTRS: &[&str] = &[
     "msDS-MaximumPasswordAge",
 ];
 
+/// How long the heartbeat waits for a DC it asks which host it is.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// PSOs change rarely; reading one again for every lookup would also make accounts with a PSO
 /// measurably slower to look up than those without.
 const PSO_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -67,9 +70,20 @@ pub fn pdc_first(
 ) -> Vec<String> {
     let mut ordered = urls.to_vec();
     if let Some(pdc) = pdc {
-        ordered.sort_by_key(|url| hosts.get(url).map(String::as_str) != Some(pdc));
+        let is_pdc = |url: &String| {
+            hosts.get(url).map(String::as_str) == Some(pdc)
+                || url_host(url).is_some_and(|h| h.eq_ignore_ascii_case(pdc))
+        };
+        ordered.sort_by_key(|url| !is_pdc(url));
     }
     ordered
+}
+
+/// `ldaps://dc1.corp.example.com:636` → `dc1.corp.example.com`.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', '?']).next()?;
+    Some(host.rsplit_once(':').map_or(host, |(h, _)| h))
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -349,6 +363,44 @@ impl LdapDirectory {
             upn_suffixes: Vec::new(),
         };
         Ok((ldap, info))
+    }
+
+    /// Asks each configured DC not yet known which host it is (its rootDSE, no bind), so the
+    /// PDC emulator can be put first even when it is listed after a DC that always answers.
+    /// One that does not answer is asked again at the next heartbeat.
+    async fn learn_hosts(&self) {
+        let unknown: Vec<String> = {
+            let hosts = lock(&self.hosts);
+            self.config
+                .urls
+                .iter()
+                .filter(|u| !hosts.contains_key(*u))
+                .cloned()
+                .collect()
+        };
+        for url in unknown {
+            // Short: this runs in the heartbeat, which must not be held up by a dead DC.
+            let opened = tokio::time::timeout(PROBE_TIMEOUT, self.open_url(&url)).await;
+            let Ok(Ok(mut ldap)) = opened else {
+                continue;
+            };
+            let host = self
+                .search(
+                    &mut ldap,
+                    "",
+                    Scope::Base,
+                    "(objectClass=*)",
+                    &["dnsHostName"],
+                )
+                .await
+                .ok()
+                .and_then(|found| found.into_iter().next())
+                .and_then(|root| first(&root, "dnsHostName").map(str::to_ascii_lowercase));
+            let _ = ldap.unbind().await;
+            if let Some(host) = host {
+                lock(&self.hosts).insert(url, host);
+            }
+        }
     }
 
     /// The PDC emulator's host name, from the domain's `fSMORoleOwner` (the DN of its NTDS
@@ -696,6 +748,16 @@ impl Directory for LdapDirectory {
 
     async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
         let (mut ldap, mut info) = self.session().await?;
+        if let Some(pdc) = &info.pdc_host {
+            let order = self.dc_order();
+            let first_is_pdc = order.first().is_some_and(|url| {
+                lock(&self.hosts).get(url) == Some(pdc)
+                    || url_host(url).is_some_and(|h| h.eq_ignore_ascii_case(pdc))
+            });
+            if !first_is_pdc {
+                self.learn_hosts().await;
+            }
+        }
         // The names users may type the domain by: its NetBIOS name (from its crossRef) and the
         // forest's extra UPN suffixes. Unreadable, they are left out: routing by DNS name works.
         let partitions = format!("CN=Partitions,{}", info.configuration_dn);
@@ -848,5 +910,13 @@ mod tests {
         // Not known yet, or not configured: as configured.
         assert_eq!(pdc_first(&urls, &hosts, None), urls);
         assert_eq!(pdc_first(&urls, &hosts, Some("dc9.corp")), urls);
+        // A URL that names the PDC's host counts without asking it.
+        let named: Vec<String> = ["ldaps://dc1.corp:636", "ldaps://DC2.corp"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            pdc_first(&named, &HashMap::new(), Some("dc2.corp")),
+            ["ldaps://DC2.corp", "ldaps://dc1.corp:636"]
+        );
     }
 }
