@@ -230,12 +230,6 @@ impl Hub {
         live.into_iter().nth(i)
     }
 
-    /// The healthy agent, of any directory, holding this RSA key (current, or previous in its
-    /// grace period).
-    pub fn holding_key_anywhere(&self, rsa_key_id: &str, now: i64) -> Option<LiveAgent> {
-        self.live(now).into_iter().find(|a| a.holds(rsa_key_id))
-    }
-
     /// The healthy agent of `directory` holding the RSA key a secret was sealed to.
     pub fn holding_key(&self, directory: &str, rsa_key_id: &str, now: i64) -> Option<LiveAgent> {
         self.live(now)
