@@ -183,23 +183,7 @@ async fn check_dc(directory: &LdapDirectory, url: &str, report: &mut Report) -> 
         );
         return None;
     }
-    let host = directory
-        .search(
-            &mut ldap,
-            "",
-            Scope::Base,
-            "(objectClass=*)",
-            &["dnsHostName"],
-        )
-        .await
-        .ok()
-        .and_then(|found| found.into_iter().next())
-        .and_then(|root| {
-            root.attrs
-                .get("dnsHostName")
-                .and_then(|v| v.first().cloned())
-        })
-        .map(|h| h.to_ascii_lowercase());
+    let host = directory.dc_host_name(&mut ldap).await;
     let _ = ldap.unbind().await;
     report.pass(
         url,

@@ -384,23 +384,22 @@ impl LdapDirectory {
             let Ok(Ok(mut ldap)) = opened else {
                 continue;
             };
-            let host = self
-                .search(
-                    &mut ldap,
-                    "",
-                    Scope::Base,
-                    "(objectClass=*)",
-                    &["dnsHostName"],
-                )
-                .await
-                .ok()
-                .and_then(|found| found.into_iter().next())
-                .and_then(|root| first(&root, "dnsHostName").map(str::to_ascii_lowercase));
+            let host = self.dc_host_name(&mut ldap).await;
             let _ = ldap.unbind().await;
             if let Some(host) = host {
                 lock(&self.hosts).insert(url, host);
             }
         }
+    }
+
+    /// Which host the DC at the other end of `ldap` is (its rootDSE's `dnsHostName`,
+    /// lowercase); readable without a bind.
+    pub async fn dc_host_name(&self, ldap: &mut Ldap) -> Option<String> {
+        let found = self
+            .search(ldap, "", Scope::Base, "(objectClass=*)", &["dnsHostName"])
+            .await
+            .ok()?;
+        first(found.first()?, "dnsHostName").map(str::to_ascii_lowercase)
     }
 
     /// The PDC emulator's host name, from the domain's `fSMORoleOwner` (the DN of its NTDS
