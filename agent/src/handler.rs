@@ -139,14 +139,22 @@ pub struct KeyPolicy {
     pub grace_secs: i64,
 }
 
-impl Default for KeyPolicy {
-    fn default() -> Self {
+impl KeyPolicy {
+    /// The configured rollover; `state_dir` where rollovers are saved (None: not saved).
+    pub fn of(config: &crate::config::AgentConfig, state_dir: Option<PathBuf>) -> Self {
         Self {
-            state_dir: None,
-            rsa_bits: sspr_protocol::seal::DEFAULT_RSA_BITS,
-            rotate_after_secs: 180 * 86_400,
-            grace_secs: 3_600,
+            state_dir,
+            rsa_bits: config.rsa_bits,
+            rotate_after_secs: i64::from(config.key_rotation_days) * 86_400,
+            grace_secs: i64::from(config.key_grace_secs),
         }
+    }
+}
+
+impl Default for KeyPolicy {
+    /// The configuration's defaults, nothing saved.
+    fn default() -> Self {
+        Self::of(&crate::config::AgentConfig::default(), None)
     }
 }
 
@@ -638,6 +646,17 @@ pub(crate) mod tests {
         assert!(ReplayCache::persistent(file, now + 301).seen.is_empty());
     }
 
+    async fn send<D: Directory>(
+        handler: &Handler<D>,
+        id: u64,
+        package: Package,
+        now: i64,
+    ) -> AgentMessage {
+        handler
+            .handle(ServerMessage::Apply { id, package }, now)
+            .await
+    }
+
     fn reset_package(
         key: &PackageKey,
         rsa: &sspr_protocol::seal::AgentPublicKey,
@@ -699,15 +718,7 @@ pub(crate) mod tests {
 
         // Sealed under the old keys before the rollover, arriving after it: it completes, and
         // the answer comes under the package's (old) key, which the server still uses for it.
-        let reply = handler
-            .handle(
-                ServerMessage::Apply {
-                    id: 1,
-                    package: in_flight,
-                },
-                now + 10,
-            )
-            .await;
+        let reply = send(&handler, 1, in_flight, now + 10).await;
         assert!(reached_directory(&reply, &old_key, "req-before"));
         // Saved: a restarted agent still holds both generations.
         let reloaded = AgentState::load(dir.path()).expect("load");
@@ -715,15 +726,7 @@ pub(crate) mod tests {
 
         // After the grace period the old keys are refused, then forgotten.
         let late = reset_package(&old_key, &old_rsa, "req-late", now + 3_600);
-        let reply = handler
-            .handle(
-                ServerMessage::Apply {
-                    id: 2,
-                    package: late,
-                },
-                now + 3_601,
-            )
-            .await;
+        let reply = send(&handler, 2, late, now + 3_601).await;
         assert_eq!(
             reply,
             AgentMessage::Reply {
@@ -733,15 +736,7 @@ pub(crate) mod tests {
         );
         let new_key = rotated.identity.package_key.clone();
         let stale_seal = reset_package(&new_key, &old_rsa, "req-stale-seal", now + 3_600);
-        let reply = handler
-            .handle(
-                ServerMessage::Apply {
-                    id: 3,
-                    package: stale_seal,
-                },
-                now + 3_601,
-            )
-            .await;
+        let reply = send(&handler, 3, stale_seal, now + 3_601).await;
         assert_eq!(
             outcome_of(&reply, &new_key, "req-stale-seal"),
             Outcome::Refused(ErrorCode::SealRejected),

@@ -179,12 +179,7 @@ async fn main() -> ExitCode {
             let handler = Arc::new(
                 Handler::new(state, directory)
                     .with_replay_file(replay_file, sspr_agent::now())
-                    .with_key_policy(KeyPolicy {
-                        state_dir: Some(config.state_dir.clone()),
-                        rsa_bits: config.rsa_bits,
-                        rotate_after_secs: i64::from(config.key_rotation_days) * 86_400,
-                        grace_secs: i64::from(config.key_grace_secs),
-                    }),
+                    .with_key_policy(KeyPolicy::of(&config, Some(config.state_dir.clone()))),
             );
             // SIGTERM (systemd's stop) or Ctrl-C: finish the requests in hand, then exit.
             let (stop, stopped) = tokio::sync::watch::channel(false);

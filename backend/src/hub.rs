@@ -50,6 +50,33 @@ pub struct LiveAgent {
     pub heartbeat: Heartbeat,
 }
 
+/// The directories these agents serve, each once, by name.
+fn directories_of(live: &[LiveAgent]) -> Vec<DirectoryName> {
+    let mut all: Vec<DirectoryName> = Vec::new();
+    for hb in live.iter().map(|a| &a.heartbeat) {
+        if !all.iter().any(|d| d.dns_name == hb.directory) {
+            all.push(DirectoryName {
+                dns_name: hb.directory.clone(),
+                netbios: hb.netbios.clone(),
+                upn_suffixes: hb.upn_suffixes.clone(),
+            });
+        }
+    }
+    all.sort_by(|a, b| a.dns_name.cmp(&b.dns_name));
+    all
+}
+
+/// The directory, among those `live` agents serve, that a typed user ID names.
+fn directory_in(username: &str, live: &[LiveAgent]) -> Result<String, ErrorCode> {
+    let directories = directories_of(live);
+    if directories.is_empty() {
+        return Err(ErrorCode::WritebackUnavailable);
+    }
+    directory_of(username, &directories)
+        .map(|d| d.dns_name.clone())
+        .ok_or(ErrorCode::DirectoryNeeded)
+}
+
 impl LiveAgent {
     fn holds(&self, rsa_key_id: &str) -> bool {
         self.heartbeat.rsa_key.key_id == rsa_key_id
@@ -166,39 +193,25 @@ impl Hub {
 
     /// The directories with a healthy agent, each once, by name.
     pub fn directories(&self, now: i64) -> Vec<DirectoryName> {
-        let mut all: Vec<DirectoryName> = Vec::new();
-        for agent in self.live(now) {
-            let hb = &agent.heartbeat;
-            if !all.iter().any(|d| d.dns_name == hb.directory) {
-                all.push(DirectoryName {
-                    dns_name: hb.directory.clone(),
-                    netbios: hb.netbios.clone(),
-                    upn_suffixes: hb.upn_suffixes.clone(),
-                });
-            }
-        }
-        all.sort_by(|a, b| a.dns_name.cmp(&b.dns_name));
-        all
+        directories_of(&self.live(now))
     }
 
     /// The directory a typed user ID belongs to (see
     /// [`sspr_protocol::directory::directory_of`]), if a healthy agent serves it. Takes no turn
     /// in the spread.
     pub fn directory_for(&self, username: &str, now: i64) -> Result<String, ErrorCode> {
-        let directories = self.directories(now);
-        if directories.is_empty() {
-            return Err(ErrorCode::WritebackUnavailable);
-        }
-        directory_of(username, &directories)
-            .map(|d| d.dns_name.clone())
-            .ok_or(ErrorCode::DirectoryNeeded)
+        directory_in(username, &self.live(now))
     }
 
     /// A healthy agent of the directory a typed user ID belongs to.
     pub fn route(&self, username: &str, now: i64) -> Result<LiveAgent, ErrorCode> {
-        let directory = self.directory_for(username, now)?;
-        self.for_directory(&directory, now)
-            .ok_or(ErrorCode::WritebackUnavailable)
+        let live = self.live(now);
+        let directory = directory_in(username, &live)?;
+        self.spread(
+            live.into_iter()
+                .filter(|a| a.heartbeat.directory == directory),
+        )
+        .ok_or(ErrorCode::WritebackUnavailable)
     }
 
     /// Whether any healthy agent may reset passwords (without taking a turn in the spread).
@@ -208,26 +221,26 @@ impl Hub {
 
     /// A healthy agent that may reset passwords, spreading requests across several.
     pub fn pick(&self, now: i64) -> Option<LiveAgent> {
-        let live = self.live(now);
-        if live.is_empty() {
-            return None;
-        }
-        let i = self.round_robin.fetch_add(1, Ordering::Relaxed) % live.len();
-        live.into_iter().nth(i)
+        self.spread(self.live(now).into_iter())
     }
 
     /// A healthy agent of `directory`, spreading requests across several.
     pub fn for_directory(&self, directory: &str, now: i64) -> Option<LiveAgent> {
-        let live: Vec<LiveAgent> = self
-            .live(now)
-            .into_iter()
-            .filter(|a| a.heartbeat.directory == directory)
-            .collect();
-        if live.is_empty() {
+        self.spread(
+            self.live(now)
+                .into_iter()
+                .filter(|a| a.heartbeat.directory == directory),
+        )
+    }
+
+    /// The next of `candidates` in turn: each call takes one turn.
+    fn spread(&self, candidates: impl Iterator<Item = LiveAgent>) -> Option<LiveAgent> {
+        let candidates: Vec<LiveAgent> = candidates.collect();
+        if candidates.is_empty() {
             return None;
         }
-        let i = self.round_robin.fetch_add(1, Ordering::Relaxed) % live.len();
-        live.into_iter().nth(i)
+        let i = self.round_robin.fetch_add(1, Ordering::Relaxed) % candidates.len();
+        candidates.into_iter().nth(i)
     }
 
     /// The healthy agent of `directory` holding the RSA key a secret was sealed to.

@@ -70,13 +70,15 @@ pub fn pdc_first(
 ) -> Vec<String> {
     let mut ordered = urls.to_vec();
     if let Some(pdc) = pdc {
-        let is_pdc = |url: &String| {
-            hosts.get(url).map(String::as_str) == Some(pdc)
-                || url_host(url).is_some_and(|h| h.eq_ignore_ascii_case(pdc))
-        };
-        ordered.sort_by_key(|url| !is_pdc(url));
+        ordered.sort_by_key(|url| !reaches(url, hosts, pdc));
     }
     ordered
+}
+
+/// Whether `url` is known to reach the DC `host`: learnt on connecting, or named in the URL.
+fn reaches(url: &str, hosts: &HashMap<String, String>, host: &str) -> bool {
+    hosts.get(url).map(String::as_str) == Some(host)
+        || url_host(url).is_some_and(|h| h.eq_ignore_ascii_case(host))
 }
 
 /// `ldaps://dc1.corp.example.com:636` → `dc1.corp.example.com`.
@@ -748,11 +750,10 @@ impl Directory for LdapDirectory {
     async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
         let (mut ldap, mut info) = self.session().await?;
         if let Some(pdc) = &info.pdc_host {
-            let order = self.dc_order();
-            let first_is_pdc = order.first().is_some_and(|url| {
-                lock(&self.hosts).get(url) == Some(pdc)
-                    || url_host(url).is_some_and(|h| h.eq_ignore_ascii_case(pdc))
-            });
+            let first_is_pdc = self
+                .dc_order()
+                .first()
+                .is_some_and(|url| reaches(url, &lock(&self.hosts), pdc));
             if !first_is_pdc {
                 self.learn_hosts().await;
             }
