@@ -5,7 +5,17 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use serde::{Deserialize, Serialize};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Writes a secret as its plain text: for what must be stored or merged as it is (the
+/// configuration's defaults, `identity.json`). `Debug` still prints only that it is redacted.
+pub(crate) fn expose<S: Serializer>(
+    secret: &SecretString,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,7 +57,8 @@ pub struct DirectoryConfig {
     /// The service account, e.g. `CN=sspr-agent,CN=Users,DC=corp,DC=example,DC=test` or
     /// `sspr-agent@corp.example.test`.
     pub bind_dn: String,
-    pub bind_password: String,
+    #[serde(serialize_with = "expose")]
+    pub bind_password: SecretString,
     /// Read the bind password from this file instead (first line).
     pub bind_password_file: Option<PathBuf>,
     /// Only accounts under these DNs may use self-service; empty means the whole domain.
@@ -97,7 +108,7 @@ impl Default for AgentConfig {
                 urls: Vec::new(),
                 ca_file: None,
                 bind_dn: String::new(),
-                bind_password: String::new(),
+                bind_password: SecretString::default(),
                 bind_password_file: None,
                 scope: Vec::new(),
                 allow_reset_without_history: false,
@@ -129,7 +140,7 @@ impl AgentConfig {
                     path.display()
                 ))
             })?;
-            config.directory.bind_password = text.lines().next().unwrap_or_default().to_owned();
+            config.directory.bind_password = text.lines().next().unwrap_or_default().into();
         }
         if config.key_rotation_days == 0 {
             return Err(ConfigError::Rule(
@@ -161,11 +172,51 @@ impl AgentConfig {
                 "directory.urls: {url} is not ldaps:// — passwords are only written over LDAPS"
             )));
         }
-        if d.bind_dn.is_empty() || d.bind_password.is_empty() {
+        if d.bind_dn.is_empty() || d.bind_password.expose_secret().is_empty() {
             return Err(ConfigError::Rule(
                 "directory.bind_dn and a bind password (bind_password, bind_password_file or SSPR_AGENT_DIRECTORY__BIND_PASSWORD) are required".into(),
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bind_password_is_read_as_before_and_never_printed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("agent.toml");
+        std::fs::write(
+            &file,
+            "[directory]\nurls = [\"ldaps://dc1.corp.test\"]\nbind_dn = \"svc@corp.test\"\nbind_password = \"Bind-Passw0rd!\"\n",
+        )
+        .expect("write");
+        let config = AgentConfig::load(Some(&file)).expect("load");
+        assert_eq!(
+            config.directory.bind_password.expose_secret(),
+            "Bind-Passw0rd!"
+        );
+        assert!(config.check_directory().is_ok());
+        assert!(!format!("{config:?}").contains("Bind-Passw0rd!"));
+
+        // From a file instead: its first line.
+        let secret = dir.path().join("bind-password");
+        std::fs::write(&secret, "From-File-1!\nignored\n").expect("write");
+        std::fs::write(
+            &file,
+            format!(
+                "[directory]\nbind_password_file = \"{}\"\n",
+                secret.display()
+            ),
+        )
+        .expect("write");
+        let config = AgentConfig::load(Some(&file)).expect("load");
+        assert_eq!(
+            config.directory.bind_password.expose_secret(),
+            "From-File-1!"
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 use ldap3::controls::RawControl;
 use ldap3::{Ldap, Scope, SearchEntry};
+use secrecy::ExposeSecret;
 use sspr_protocol::relay::{AUTH_SEPARATOR, CHECK_PATH};
 
 use crate::config::AgentConfig;
@@ -441,7 +442,8 @@ async fn check_relay(config: &AgentConfig, report: &mut Report) {
         .get(format!("{server}{CHECK_PATH}"))
         .bearer_auth(format!(
             "{}{AUTH_SEPARATOR}{}",
-            identity.agent_id, identity.relay_secret
+            identity.agent_id,
+            identity.relay_secret.expose_secret()
         ))
         .send()
         .await;

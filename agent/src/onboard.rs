@@ -71,7 +71,7 @@ pub async fn onboard(
         Identity {
             server_url: server_url.trim_end_matches('/').to_owned(),
             agent_id: onboarded.agent_id,
-            relay_secret: onboarded.relay_secret,
+            relay_secret: onboarded.relay_secret.into(),
             package_key: onboarded.package_key,
             onboarded_at: crate::now(),
             keys_created_at: 0,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use secrecy::ExposeSecret;
 use sspr_protocol::relay::{AgentMessage, Reply, ServerMessage, AUTH_SEPARATOR, RELAY_PATH};
 use sspr_protocol::ErrorCode;
 use tokio::sync::{mpsc, watch};
@@ -87,7 +88,8 @@ async fn connect<D: Directory>(
         .map_err(|e| RelayError::Address(e.to_string()))?;
     let credentials = format!(
         "Bearer {}{AUTH_SEPARATOR}{}",
-        identity.agent_id, identity.relay_secret
+        identity.agent_id,
+        identity.relay_secret.expose_secret()
     );
     request.headers_mut().insert(
         AUTHORIZATION,

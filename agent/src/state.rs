@@ -5,6 +5,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sspr_protocol::package::PackageKey;
 use sspr_protocol::seal::opener::AgentKeyPair;
@@ -35,7 +36,8 @@ pub enum StateError {
 pub struct Identity {
     pub server_url: String,
     pub agent_id: String,
-    pub relay_secret: String,
+    #[serde(serialize_with = "crate::config::expose")]
+    pub relay_secret: SecretString,
     pub package_key: PackageKey,
     pub onboarded_at: i64,
     /// When the current RSA key pair and package key were made (0: at onboarding).
@@ -199,6 +201,8 @@ impl AgentState {
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     #[test]
@@ -233,6 +237,11 @@ mod tests {
             !format!("{:?}", loaded.identity).contains("secret"),
             "Debug hides the relay secret"
         );
+        assert_eq!(loaded.identity.relay_secret.expose_secret(), "secret");
+        let on_disk: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(IDENTITY_FILE)).expect("read"))
+                .expect("json");
+        assert_eq!(on_disk["relay_secret"], "secret", "identity.json as before");
 
         // Rolled over: both generations are kept on disk, the previous one until its grace
         // period ends.

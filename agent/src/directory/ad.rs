@@ -41,11 +41,8 @@ pub fn unicode_pwd(password: &str) -> zeroize::Zeroizing<Vec<u8>> {
 
 /// objectGUID bytes → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (the first three groups little-endian).
 pub fn guid_to_string(b: &[u8]) -> Option<String> {
-    let b: &[u8; 16] = b.try_into().ok()?;
-    Some(format!(
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
-    ))
+    let b: [u8; 16] = b.try_into().ok()?;
+    Some(uuid::Uuid::from_bytes_le(b).hyphenated().to_string())
 }
 
 /// The inverse of [`guid_to_string`], as an escaped LDAP filter value (`\4a\7f…`).
@@ -54,9 +51,9 @@ pub fn guid_filter_value(text: &str) -> Option<String> {
     if hex.len() != 32 {
         return None;
     }
-    let raw = hex::decode(hex).ok()?;
-    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-    Some(order.iter().map(|i| format!("\\{:02x}", raw[*i])).collect())
+    let raw: [u8; 16] = hex::decode(hex).ok()?.try_into().ok()?;
+    let bytes = uuid::Uuid::from_bytes(raw).to_bytes_le();
+    Some(bytes.iter().map(|b| format!("\\{b:02x}")).collect())
 }
 
 /// AD intervals are negative counts of 100 ns; the "never" value is i64::MIN.
@@ -150,6 +147,32 @@ mod tests {
         assert_eq!(
             guid_filter_value(&text).expect("guid"),
             raw.iter().map(|b| format!("\\{b:02x}")).collect::<String>()
+        );
+    }
+
+    /// objectGUID as AD stores it: the first three fields little-endian, the rest as they are.
+    #[test]
+    fn guid_bytes_read_in_ads_byte_order() {
+        let raw = [
+            0xd4, 0xc5, 0xa6, 0xb7, 0x2f, 0x1e, 0x4d, 0x3c, 0x8a, 0x9b, 0xac, 0xbd, 0xce, 0xdf,
+            0xe0, 0xf1,
+        ];
+        assert_eq!(
+            guid_to_string(&raw).as_deref(),
+            Some("b7a6c5d4-1e2f-3c4d-8a9b-acbdcedfe0f1")
+        );
+        assert_eq!(
+            guid_filter_value("B7A6C5D4-1E2F-3C4D-8A9B-ACBDCEDFE0F1").as_deref(),
+            Some(r"\d4\c5\a6\b7\2f\1e\4d\3c\8a\9b\ac\bd\ce\df\e0\f1")
+        );
+        assert_eq!(guid_to_string(&raw[..15]), None);
+        assert_eq!(
+            guid_filter_value("b7a6c5d4-1e2f-3c4d-8a9b-acbdcedfe0"),
+            None
+        );
+        assert_eq!(
+            guid_filter_value("zza6c5d4-1e2f-3c4d-8a9b-acbdcedfe0f1"),
+            None
         );
     }
 

@@ -1,0 +1,155 @@
+//! Accounts: finding one by what a user typed or by its objectGUID, mapping its entry (names,
+//! state, contacts) and checking that self-service may touch it.
+
+use ldap3::{ldap_escape, Ldap, Scope, SearchEntry};
+use sspr_protocol::relay::{Account, DirectoryContacts};
+
+use super::entry::{first, first_bytes, values};
+use super::LdapDirectory;
+use crate::directory::{ad, DirectoryError, DomainInfo};
+
+const ACCOUNT_ATTRS: &[&str] = &[
+    "objectGUID",
+    "sAMAccountName",
+    "userPrincipalName",
+    "displayName",
+    "userAccountControl",
+    "lockoutTime",
+    "adminCount",
+    "mail",
+    // Constructed: the DN of the fine-grained password policy that wins for this account.
+    "msDS-ResultantPSO",
+];
+
+/// `a, b` and `a,b` name the same DN; compare without the blanks and case.
+fn normalize_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl LdapDirectory {
+    /// The account attributes plus the configured contact attributes.
+    pub(super) fn account_attrs(&self) -> Vec<&str> {
+        let c = &self.config.contacts;
+        ACCOUNT_ATTRS
+            .iter()
+            .copied()
+            .chain(
+                [&c.mobile, &c.office_phone, &c.other_mail]
+                    .into_iter()
+                    .filter(|a| !a.is_empty())
+                    .map(String::as_str),
+            )
+            .collect()
+    }
+
+    pub(super) fn account_of(&self, entry: &SearchEntry, info: &DomainInfo) -> Option<Account> {
+        let anchor = ad::guid_to_string(&first_bytes(entry, "objectGUID")?)?;
+        let uac: u32 = first(entry, "userAccountControl")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let dn = normalize_dn(&entry.dn);
+        let in_scope = self.config.scope.is_empty()
+            || self.config.scope.iter().any(|s| {
+                let s = normalize_dn(s);
+                dn == s || dn.ends_with(&format!(",{s}"))
+            });
+        Some(Account {
+            anchor,
+            account_name: first(entry, "sAMAccountName")
+                .unwrap_or_default()
+                .to_owned(),
+            display_name: first(entry, "displayName").unwrap_or_default().to_owned(),
+            enabled: uac & ad::UAC_ACCOUNT_DISABLE == 0,
+            locked: first(entry, "lockoutTime")
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+                > 0,
+            protected: first(entry, "adminCount") == Some("1"),
+            in_scope,
+            mail: entry.attrs.get("mail").cloned().unwrap_or_default(),
+            policy: info.policy.clone(),
+            contacts: DirectoryContacts {
+                mobile: values(entry, &self.config.contacts.mobile),
+                office_phone: values(entry, &self.config.contacts.office_phone),
+                other_mail: values(entry, &self.config.contacts.other_mail),
+            },
+            // Filled in by `lookup`, which asks for nested groups too.
+            groups: Vec::new(),
+        })
+    }
+
+    pub(super) fn username_filter(username: &str, info: &DomainInfo) -> Option<String> {
+        let name = username.trim();
+        if name.is_empty() || name.len() > sspr_protocol::reset::MAX_USERNAME_LEN {
+            return None;
+        }
+        let inner = if let Some((_, user)) = name.split_once('\\') {
+            format!("(sAMAccountName={})", ldap_escape(user))
+        } else if let Some((local, suffix)) = name.rsplit_once('@') {
+            if suffix.eq_ignore_ascii_case(&info.dns_name) {
+                format!(
+                    "(|(userPrincipalName={})(sAMAccountName={}))",
+                    ldap_escape(name),
+                    ldap_escape(local)
+                )
+            } else {
+                format!("(userPrincipalName={})", ldap_escape(name))
+            }
+        } else {
+            format!("(sAMAccountName={})", ldap_escape(name))
+        };
+        Some(format!(
+            "(&(objectCategory=person)(objectClass=user){inner})"
+        ))
+    }
+
+    pub async fn find_by_anchor(
+        &self,
+        ldap: &mut Ldap,
+        info: &DomainInfo,
+        anchor: &str,
+    ) -> Result<(String, Account), DirectoryError> {
+        let value = ad::guid_filter_value(anchor).ok_or(DirectoryError::NotFound)?;
+        let mut found = self
+            .search(
+                ldap,
+                &info.base_dn,
+                Scope::Subtree,
+                &format!("(objectGUID={value})"),
+                &self.account_attrs(),
+            )
+            .await?;
+        if found.len() != 1 {
+            return Err(DirectoryError::NotFound);
+        }
+        let entry = found.remove(0);
+        let mut account = self
+            .account_of(&entry, info)
+            .ok_or(DirectoryError::NotFound)?;
+        account.policy = self.effective_policy(ldap, &entry, info).await;
+        Ok((entry.dn, account))
+    }
+
+    /// Finds the account by anchor and checks, now, that self-service may touch it.
+    pub(super) async fn eligible(
+        &self,
+        ldap: &mut Ldap,
+        info: &DomainInfo,
+        anchor: &str,
+    ) -> Result<(String, Account), DirectoryError> {
+        let (dn, account) = self.find_by_anchor(ldap, info, anchor).await?;
+        if account.protected {
+            return Err(DirectoryError::Protected);
+        }
+        if !account.enabled {
+            return Err(DirectoryError::Disabled);
+        }
+        if !account.in_scope {
+            return Err(DirectoryError::OutOfScope);
+        }
+        Ok((dn, account))
+    }
+}

@@ -1,0 +1,361 @@
+//! Active Directory over LDAPS with ldap3. Every operation opens its own bound session, has a
+//! timeout, and escapes whatever a user typed.
+//!
+//! Here the `Directory` operations themselves; beside them, by concern:
+//! - `topology`: which DC is which, and the PDC emulator first;
+//! - `connection`: LDAPS, binds, timeouts, and ldap3's errors sorted into ours;
+//! - `policy`: the domain's password policy and fine-grained ones (PSOs);
+//! - `account`: finding accounts and mapping their entries, and whether self-service may act;
+//! - `entry`: reading attribute values out of search entries.
+
+mod account;
+mod connection;
+mod entry;
+mod policy;
+mod topology;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ldap3::{ldap_escape, Ldap, Mod, Scope};
+use rustls::ClientConfig;
+use sspr_protocol::policy::{AccountNames, PasswordPolicy};
+use sspr_protocol::relay::Account;
+use sspr_protocol::seal::Secret;
+
+use super::ad;
+use super::{Directory, DirectoryError, DomainInfo, ResetOptions};
+use crate::config::DirectoryConfig;
+use connection::bind_refused;
+use entry::{first, values};
+use policy::refine;
+pub use topology::pdc_first;
+use topology::reaches;
+
+/// LDAP_MATCHING_RULE_IN_CHAIN: follows `member` through nested groups.
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+pub struct LdapDirectory {
+    config: DirectoryConfig,
+    tls: Arc<ClientConfig>,
+    timeout: Duration,
+    /// PSO DN (lowercase) → its policy, and when it was read.
+    psos: Mutex<HashMap<String, (PasswordPolicy, Instant)>>,
+    /// Each configured URL's DC, by its `dnsHostName` (lowercase), as learned on connecting.
+    hosts: Mutex<HashMap<String, String>>,
+    /// The PDC emulator: the domain's `fSMORoleOwner` and that server's `dNSHostName`.
+    pdc: Mutex<Option<(String, String)>>,
+}
+
+impl std::fmt::Debug for LdapDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapDirectory")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LdapDirectory {
+    pub fn new(config: DirectoryConfig) -> Result<Self, DirectoryError> {
+        let tls = crate::tls::client_config(config.ca_file.as_deref(), false)
+            .map_err(|e| DirectoryError::Tls(e.to_string()))?;
+        let timeout = Duration::from_secs(config.timeout_secs.max(1));
+        Ok(Self {
+            config,
+            tls,
+            timeout,
+            psos: Mutex::default(),
+            hosts: Mutex::default(),
+            pdc: Mutex::default(),
+        })
+    }
+
+    pub fn config(&self) -> &DirectoryConfig {
+        &self.config
+    }
+
+    /// A bound session plus what the domain root says: naming context, controls, policy, and
+    /// which DC is the PDC emulator.
+    pub async fn session(&self) -> Result<(Ldap, DomainInfo), DirectoryError> {
+        let (mut ldap, url) = self.open().await?;
+        self.bind_service(&mut ldap).await?;
+        let root = self
+            .search(
+                &mut ldap,
+                "",
+                Scope::Base,
+                "(objectClass=*)",
+                &[
+                    "defaultNamingContext",
+                    "configurationNamingContext",
+                    "supportedControl",
+                    "dnsHostName",
+                ],
+            )
+            .await?;
+        let root = root
+            .first()
+            .ok_or_else(|| DirectoryError::Other("the DC returned no rootDSE".into()))?;
+        let base_dn = first(root, "defaultNamingContext")
+            .ok_or_else(|| DirectoryError::Other("rootDSE has no defaultNamingContext".into()))?
+            .to_owned();
+        let supported = root
+            .attrs
+            .get("supportedControl")
+            .cloned()
+            .unwrap_or_default();
+        let domain = self
+            .search(
+                &mut ldap,
+                &base_dn,
+                Scope::Base,
+                "(objectClass=*)",
+                &[
+                    "minPwdLength",
+                    "pwdProperties",
+                    "pwdHistoryLength",
+                    "minPwdAge",
+                    "maxPwdAge",
+                    "fSMORoleOwner",
+                ],
+            )
+            .await?;
+        let domain = domain
+            .first()
+            .ok_or_else(|| DirectoryError::AccessDenied("cannot read the domain root".into()))?;
+        let policy = policy::domain_policy(domain);
+        let dc_host = first(root, "dnsHostName")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        lock(&self.hosts).insert(url, dc_host.clone());
+        let pdc_host = match first(domain, "fSMORoleOwner") {
+            Some(owner) => self.pdc_host(&mut ldap, owner).await,
+            None => None,
+        };
+        let info = DomainInfo {
+            dns_name: ad::dns_name_of(&base_dn),
+            base_dn,
+            policy,
+            policy_hints_oid: ad::pick_policy_hints(&supported),
+            dc_host,
+            pdc_host,
+            configuration_dn: first(root, "configurationNamingContext")
+                .unwrap_or_default()
+                .to_owned(),
+            netbios: String::new(),
+            upn_suffixes: Vec::new(),
+        };
+        Ok((ldap, info))
+    }
+}
+
+impl Directory for LdapDirectory {
+    async fn change(&self, anchor: &str, old: &Secret, new: &Secret) -> Result<(), DirectoryError> {
+        let (mut service, info) = self.session().await?;
+        let (dn, account) = self.eligible(&mut service, &info, anchor).await?;
+        // Bound as the user, the delete-old/add-new is a change: AD checks the current password,
+        // history and minimum age. A user who must change at next logon cannot bind yet; then
+        // the change goes through the service account, where AD still demands the old password.
+        let mut ldap = match self.connect_as(&dn, old.expose()).await? {
+            Ok(user) => {
+                let _ = service.unbind().await;
+                user
+            }
+            Err(ad::BindRefusal::MustChange) => service,
+            Err(refusal) => return Err(bind_refused(refusal)),
+        };
+        let mods = vec![
+            Mod::Delete(
+                b"unicodePwd".to_vec(),
+                HashSet::from([ad::unicode_pwd(old.expose()).to_vec()]),
+            ),
+            Mod::Add(
+                b"unicodePwd".to_vec(),
+                HashSet::from([ad::unicode_pwd(new.expose()).to_vec()]),
+            ),
+        ];
+        let policy = account.policy;
+        let names = AccountNames {
+            account_name: account.account_name,
+            display_name: account.display_name,
+        };
+        let result = self
+            .modify(&mut ldap, &dn, mods, None)
+            .await
+            .map_err(|e| refine(e, &policy, new.expose(), &names));
+        let _ = ldap.unbind().await;
+        result
+    }
+
+    async fn unlock(&self, anchor: &str) -> Result<(), DirectoryError> {
+        let (mut ldap, info) = self.session().await?;
+        let (dn, _) = self.eligible(&mut ldap, &info, anchor).await?;
+        let result = self
+            .replace(&mut ldap, &dn, "lockoutTime", b"0".to_vec(), None)
+            .await;
+        let _ = ldap.unbind().await;
+        result
+    }
+
+    async fn verify(&self, anchor: &str, password: &Secret) -> Result<(), DirectoryError> {
+        let (mut service, info) = self.session().await?;
+        let (dn, _) = self.eligible(&mut service, &info, anchor).await?;
+        let _ = service.unbind().await;
+        match self.connect_as(&dn, password.expose()).await? {
+            Ok(mut user) => {
+                let _ = user.unbind().await;
+                Ok(())
+            }
+            // The password is right; it only has to be changed.
+            Err(ad::BindRefusal::MustChange) => Ok(()),
+            Err(refusal) => Err(bind_refused(refusal)),
+        }
+    }
+
+    async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
+        let (mut ldap, mut info) = self.session().await?;
+        if let Some(pdc) = &info.pdc_host {
+            let first_is_pdc = self
+                .dc_order()
+                .first()
+                .is_some_and(|url| reaches(url, &lock(&self.hosts), pdc));
+            if !first_is_pdc {
+                self.learn_hosts().await;
+            }
+        }
+        // The names users may type the domain by: its NetBIOS name (from its crossRef) and the
+        // forest's extra UPN suffixes. Unreadable, they are left out: routing by DNS name works.
+        let partitions = format!("CN=Partitions,{}", info.configuration_dn);
+        if let Ok(found) = self
+            .search(
+                &mut ldap,
+                &partitions,
+                Scope::Subtree,
+                &format!(
+                    "(|(&(objectClass=crossRef)(nCName={}))(objectClass=crossRefContainer))",
+                    ldap_escape(&info.base_dn)
+                ),
+                &["nETBIOSName", "uPNSuffixes"],
+            )
+            .await
+        {
+            for entry in &found {
+                if let Some(name) = first(entry, "nETBIOSName") {
+                    info.netbios = name.to_owned();
+                }
+                info.upn_suffixes.extend(values(entry, "uPNSuffixes"));
+            }
+        }
+        let _ = ldap.unbind().await;
+        Ok(info)
+    }
+
+    async fn lookup(&self, username: &str) -> Result<Option<Account>, DirectoryError> {
+        let (mut ldap, info) = self.session().await?;
+        let Some(filter) = Self::username_filter(username, &info) else {
+            return Ok(None);
+        };
+        let found = self
+            .search(
+                &mut ldap,
+                &info.base_dn,
+                Scope::Subtree,
+                &filter,
+                &self.account_attrs(),
+            )
+            .await?;
+        // Every group the account is in, nested ones too (LDAP_MATCHING_RULE_IN_CHAIN). Asked
+        // for a name that matched nobody as well, so a lookup takes as long either way.
+        let member_dn = match found.as_slice() {
+            [entry] => entry.dn.clone(),
+            _ => format!("CN=nobody,{}", info.base_dn),
+        };
+        let groups = self
+            .search(
+                &mut ldap,
+                &info.base_dn,
+                Scope::Subtree,
+                &format!(
+                    "(&(objectCategory=group)(member:{IN_CHAIN}:={}))",
+                    ldap_escape(&member_dn)
+                ),
+                &["cn"],
+            )
+            .await?;
+        // Zero or several matches: nobody to help, and nothing to reveal.
+        let account = match found.as_slice() {
+            [entry] => match self.account_of(entry, &info) {
+                Some(mut account) => {
+                    account.policy = self.effective_policy(&mut ldap, entry, &info).await;
+                    account.groups = groups
+                        .iter()
+                        .filter_map(|g| first(g, "cn").map(str::to_owned))
+                        .collect();
+                    Some(account)
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        let _ = ldap.unbind().await;
+        Ok(account)
+    }
+
+    async fn reset(
+        &self,
+        anchor: &str,
+        password: &Secret,
+        options: ResetOptions,
+    ) -> Result<(), DirectoryError> {
+        let (mut ldap, info) = self.session().await?;
+        if !self.reset_allowed(&info) {
+            return Err(DirectoryError::ResetWithoutHistory);
+        }
+        // Checked again now, not only at lookup: the account may have changed since.
+        let (dn, account) = self.eligible(&mut ldap, &info, anchor).await?;
+        let names = AccountNames {
+            account_name: account.account_name.clone(),
+            display_name: account.display_name.clone(),
+        };
+        let encoded = ad::unicode_pwd(password.expose());
+        self.replace(
+            &mut ldap,
+            &dn,
+            "unicodePwd",
+            encoded.to_vec(),
+            info.policy_hints_oid,
+        )
+        .await
+        .map_err(|e| refine(e, &account.policy, password.expose(), &names))?;
+        if options.must_change_at_next_logon {
+            self.replace(&mut ldap, &dn, "pwdLastSet", b"0".to_vec(), None)
+                .await?;
+        } else {
+            // A self-service reset must not leave the user forced to change what they just chose.
+            let now = self
+                .search(
+                    &mut ldap,
+                    &dn,
+                    Scope::Base,
+                    "(objectClass=*)",
+                    &["pwdLastSet"],
+                )
+                .await?;
+            if now.first().and_then(|e| first(e, "pwdLastSet")) == Some("0") {
+                self.replace(&mut ldap, &dn, "pwdLastSet", b"-1".to_vec(), None)
+                    .await?;
+            }
+        }
+        let _ = ldap.unbind().await;
+        Ok(())
+    }
+
+    fn reset_allowed(&self, info: &DomainInfo) -> bool {
+        info.policy_hints_oid.is_some() || self.config.allow_reset_without_history
+    }
+}

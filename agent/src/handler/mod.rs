@@ -1,0 +1,343 @@
+//! Turns the server's requests into directory operations. A package is checked completely —
+//! key id, tag, request id, expiry, replay — before any RSA operation; then the seal is opened
+//! and the directory written. Every outcome is logged as a numbered event and answered sealed.
+//!
+//! Beside the request handling here: `replay` (each request id acted on once, its result kept
+//! for a re-send) and `rollover` (new keys when due, the previous ones kept for a grace period).
+
+mod replay;
+mod rollover;
+
+use std::path::PathBuf;
+use std::sync::{Mutex, RwLock};
+
+use sspr_protocol::package::{
+    Operation, Outcome, Package, PackageBody, PackageError, SealedOutcome,
+};
+use sspr_protocol::relay::{AgentMessage, Heartbeat, Reply, ServerMessage};
+use sspr_protocol::seal::{SealedSecret, Secret};
+use sspr_protocol::ErrorCode;
+
+use crate::directory::{Directory, DirectoryError, ResetOptions};
+use crate::event;
+use crate::events::Event;
+use crate::state::AgentState;
+use replay::Earlier;
+pub use replay::ReplayCache;
+pub use rollover::KeyPolicy;
+
+pub struct Handler<D> {
+    state: RwLock<AgentState>,
+    directory: D,
+    replay: Mutex<ReplayCache>,
+    keys: KeyPolicy,
+}
+
+fn package_error_code(err: &PackageError) -> ErrorCode {
+    match err {
+        PackageError::Expired => ErrorCode::AgentTimeout,
+        PackageError::Replayed => ErrorCode::WrongStep,
+        PackageError::UnknownKey
+        | PackageError::WrongAgent
+        | PackageError::BadTag
+        | PackageError::Malformed => ErrorCode::SealRejected,
+        PackageError::Random => ErrorCode::Internal,
+    }
+}
+
+impl<D: Directory> Handler<D> {
+    pub fn new(state: AgentState, directory: D) -> Self {
+        Self {
+            state: RwLock::new(state),
+            directory,
+            replay: Mutex::new(ReplayCache::default()),
+            keys: KeyPolicy::default(),
+        }
+    }
+
+    pub fn with_key_policy(self, keys: KeyPolicy) -> Self {
+        Self { keys, ..self }
+    }
+
+    /// Keeps the replay cache in `file`, so replays stay refused across restarts.
+    pub fn with_replay_file(self, file: PathBuf, now: i64) -> Self {
+        Self {
+            replay: Mutex::new(ReplayCache::persistent(file, now)),
+            ..self
+        }
+    }
+
+    /// The state as it is now (keys are shared, not copied).
+    pub fn state(&self) -> AgentState {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn directory(&self) -> &D {
+        &self.directory
+    }
+
+    pub async fn heartbeat(&self, now: i64) -> Result<Heartbeat, DirectoryError> {
+        let info = self.directory.domain().await?;
+        let state = self.state();
+        Ok(Heartbeat {
+            version: crate::VERSION.to_owned(),
+            directory: info.dns_name.clone(),
+            netbios: info.netbios.clone(),
+            upn_suffixes: info.upn_suffixes.clone(),
+            rsa_key: state.keys.public().clone(),
+            previous_rsa_key_id: state
+                .previous(now, self.keys.grace_secs)
+                .map(|p| p.keys.public().key_id.clone()),
+            package_key_id: state.identity.package_key.key_id.clone(),
+            reset_allowed: self.directory.reset_allowed(&info),
+            policy: info.policy,
+        })
+    }
+
+    pub async fn handle(&self, message: ServerMessage, now: i64) -> AgentMessage {
+        let (id, reply) = match message {
+            ServerMessage::Lookup { id, username } => (id, self.lookup(&username).await),
+            ServerMessage::Apply { id, package } => (id, self.apply(&package, now).await),
+        };
+        AgentMessage::Reply { id, reply }
+    }
+
+    async fn lookup(&self, username: &str) -> Reply {
+        match self.directory.lookup(username).await {
+            Ok(account) => {
+                event!(info, Event::LookupDone, found = account.is_some(), "lookup");
+                Reply::Lookup(account)
+            }
+            Err(err) => {
+                self.log_directory_error(&err);
+                Reply::Failed(err.code())
+            }
+        }
+    }
+
+    async fn apply(&self, package: &Package, now: i64) -> Reply {
+        let state = self.state();
+        let identity = &state.identity;
+        // The current package key, and the previous one during its grace period: a package the
+        // server sealed just before it learnt of a rollover still opens.
+        let mut keys = vec![&identity.package_key];
+        let previous = state.previous(now, self.keys.grace_secs);
+        keys.extend(previous.as_ref().map(|p| p.package_key));
+        let opened = {
+            let mut replay = self.replay();
+            replay.prune(now);
+            package.open(&keys, &identity.agent_id, now, &mut *replay)
+        };
+        let outcome = match opened {
+            Ok(body) => {
+                let outcome = self.apply_body(&state, &body, now).await;
+                self.replay().finish(&body.request_id, outcome);
+                outcome
+            }
+            // The package opened (tag and all) and only its id was known: the server re-sent it.
+            Err(PackageError::Replayed) => match self.earlier(&package.request_id).await {
+                Earlier::Done(outcome) => {
+                    event!(info, Event::RequestRepeated, request_id = %package.request_id, ?outcome, "request re-sent; the stored result is returned, nothing is applied twice");
+                    outcome
+                }
+                Earlier::Interrupted => {
+                    event!(warn, Event::PackageRefused, request_id = %package.request_id, "request re-sent, but the agent stopped while acting on it: its outcome is unknown, so it is not applied again");
+                    return Reply::Failed(ErrorCode::AgentTimeout);
+                }
+                earlier => {
+                    event!(warn, Event::PackageRefused, request_id = %package.request_id, ?earlier, "package refused: its request id was seen before");
+                    return Reply::Failed(ErrorCode::WrongStep);
+                }
+            },
+            Err(err) => {
+                event!(warn, Event::PackageRefused, request_id = %package.request_id, reason = %err, "package refused");
+                return Reply::Failed(package_error_code(&err));
+            }
+        };
+        // Answered under the key the package came under: the server opens it with that one.
+        let Some(key) = keys.into_iter().find(|k| k.key_id == package.key_id) else {
+            return Reply::Failed(ErrorCode::SealRejected);
+        };
+        match SealedOutcome::seal(key, &identity.agent_id, &package.request_id, outcome) {
+            Ok(sealed) => Reply::Outcome(sealed),
+            Err(_) => Reply::Failed(ErrorCode::Internal),
+        }
+    }
+
+    /// Opens a seal after checking it is addressed to this agent's key: never an RSA operation
+    /// on a seal for another key.
+    fn open_seal(
+        &self,
+        state: &AgentState,
+        sealed: Option<&SealedSecret>,
+        request_id: &str,
+        now: i64,
+    ) -> Result<Secret, Outcome> {
+        let sealed = sealed.ok_or(Outcome::Refused(ErrorCode::SealRejected))?;
+        let previous = state.previous(now, self.keys.grace_secs);
+        let keys = std::iter::once(&*state.keys)
+            .chain(previous.map(|p| p.keys))
+            .find(|k| k.public().key_id == sealed.key_id);
+        let Some(keys) = keys else {
+            event!(warn, Event::PackageRefused, %request_id, "sealed to an RSA key this agent does not hold (or no longer: past its grace period)");
+            return Err(Outcome::Refused(ErrorCode::SealRejected));
+        };
+        keys.open(sealed).map_err(|_| {
+            event!(warn, Event::SealUnopenable, %request_id, "the sealed password could not be opened");
+            Outcome::Refused(ErrorCode::SealRejected)
+        })
+    }
+
+    async fn apply_body(&self, state: &AgentState, body: &PackageBody, now: i64) -> Outcome {
+        let request_id = &body.request_id;
+        // Only the helpdesk may force a change at next logon, and only with a reset.
+        if body.flags.must_change_at_next_logon
+            && (body.actor == "self" || body.op != Operation::Reset)
+        {
+            return Outcome::Refused(ErrorCode::OperationNotAllowed);
+        }
+        let result = match body.op {
+            Operation::Reset => {
+                let new = match self.open_seal(state, body.sealed.as_ref(), request_id, now) {
+                    Ok(secret) => secret,
+                    Err(outcome) => return outcome,
+                };
+                let options = ResetOptions {
+                    must_change_at_next_logon: body.flags.must_change_at_next_logon,
+                };
+                self.directory.reset(&body.anchor, &new, options).await
+            }
+            Operation::Change => {
+                let (new, old) = match (
+                    self.open_seal(state, body.sealed.as_ref(), request_id, now),
+                    self.open_seal(state, body.sealed_old.as_ref(), request_id, now),
+                ) {
+                    (Ok(new), Ok(old)) => (new, old),
+                    (Err(outcome), _) | (_, Err(outcome)) => return outcome,
+                };
+                self.directory.change(&body.anchor, &old, &new).await
+            }
+            Operation::Unlock => self.directory.unlock(&body.anchor).await,
+            Operation::Verify => {
+                let password = match self.open_seal(state, body.sealed.as_ref(), request_id, now) {
+                    Ok(secret) => secret,
+                    Err(outcome) => return outcome,
+                };
+                self.directory.verify(&body.anchor, &password).await
+            }
+        };
+        self.log_outcome(body, &result);
+        match result {
+            Ok(()) => Outcome::Applied,
+            Err(err) => Outcome::Refused(err.code()),
+        }
+    }
+
+    fn log_outcome(&self, body: &PackageBody, result: &Result<(), DirectoryError>) {
+        let (request_id, anchor, actor, op) =
+            (&body.request_id, &body.anchor, &body.actor, body.op);
+        let err = match result {
+            Ok(()) => {
+                let done = match op {
+                    Operation::Reset => Event::ResetSucceeded,
+                    Operation::Change => Event::ChangeSucceeded,
+                    Operation::Unlock => Event::UnlockSucceeded,
+                    Operation::Verify => Event::SignInVerified,
+                };
+                event!(info, done, %request_id, %anchor, %actor, ?op, "applied");
+                return;
+            }
+            Err(err) => err,
+        };
+        if err.is_policy() {
+            let refused = if op == Operation::Change {
+                Event::ChangeRejectedByPolicy
+            } else {
+                Event::ResetRejectedByPolicy
+            };
+            event!(info, refused, %request_id, %anchor, ?op, reason = %err, "refused by policy");
+        } else if *err == DirectoryError::ResetWithoutHistory {
+            event!(warn, Event::ResetRefusedNoHistory, %request_id, "{err}");
+        } else if matches!(err, DirectoryError::WrongPassword | DirectoryError::Locked) {
+            event!(info, Event::ChangeRefusedCredentials, %request_id, %anchor, reason = %err, "change refused");
+        } else if err.code() == ErrorCode::AccountNotEligible {
+            event!(warn, Event::ResetRefusedAccount, %request_id, %anchor, ?op, reason = %err, "refused for this account");
+        } else {
+            self.log_directory_error(err);
+            event!(warn, Event::ResetFailed, %request_id, ?op, reason = %err, "operation failed");
+        }
+    }
+
+    fn log_directory_error(&self, err: &DirectoryError) {
+        match err {
+            DirectoryError::Unreachable(_) | DirectoryError::Tls(_) => {
+                event!(error, Event::DirectoryUnreachable, reason = %err, "domain controller unreachable")
+            }
+            DirectoryError::AccessDenied(_) => {
+                event!(error, Event::DirectoryAccessDenied, reason = %err, "access denied")
+            }
+            _ => tracing::warn!(reason = %err, "directory error"),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::state::Identity;
+    use sspr_protocol::package::{Flags, PackageKey};
+    use sspr_protocol::seal::opener::AgentKeyPair;
+
+    /// An onboarded agent's state with a 2048-bit key (quick to make) and `key`.
+    pub(crate) fn test_state(key: &PackageKey, server_url: &str) -> AgentState {
+        AgentState::new(
+            Identity {
+                server_url: server_url.into(),
+                agent_id: "agt".into(),
+                relay_secret: "s".into(),
+                package_key: key.clone(),
+                onboarded_at: crate::now(),
+                keys_created_at: 0,
+                previous_package_key: None,
+                retired_at: None,
+            },
+            AgentKeyPair::generate(2048).expect("rsa"),
+        )
+    }
+
+    /// A package for this test agent.
+    pub(crate) fn package(
+        key: &PackageKey,
+        op: Operation,
+        sealed: Option<SealedSecret>,
+        request_id: &str,
+        now: i64,
+    ) -> Package {
+        let body = PackageBody {
+            op,
+            anchor: "a".into(),
+            actor: "self".into(),
+            request_id: request_id.into(),
+            issued_at: now,
+            expires_at: now + 300,
+            flags: Flags::default(),
+            sealed,
+            sealed_old: None,
+        };
+        Package::seal(key, "agt", &body).expect("seal")
+    }
+
+    pub(crate) fn unlock_package(key: &PackageKey, request_id: &str, now: i64) -> Package {
+        package(key, Operation::Unlock, None, request_id, now)
+    }
+
+    pub(crate) fn outcome_of(reply: &AgentMessage, key: &PackageKey, request_id: &str) -> Outcome {
+        match reply {
+            AgentMessage::Reply {
+                reply: Reply::Outcome(sealed),
+                ..
+            } => sealed.open(key, "agt", request_id).expect("outcome opens"),
+            other => panic!("expected an outcome, got {other:?}"),
+        }
+    }
+}
