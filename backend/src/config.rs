@@ -10,8 +10,6 @@ use serde::{Deserialize, Serialize};
 use sspr_protocol::captcha::WidgetProvider;
 use sspr_protocol::gate::{Method, Question};
 
-use crate::phone::PhoneConfig;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration: {0}")]
@@ -417,5 +415,82 @@ impl ServerConfig {
             shown.mail.password = Some("<set>".into());
         }
         toml::to_string_pretty(&shown).unwrap_or_default()
+    }
+}
+
+/// Texts and calls: which provider, and which numbers they may go to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// No texts or calls: phone methods are not offered.
+    None,
+    Webhook,
+    Twilio,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneConfig {
+    pub provider: ProviderKind,
+    /// Webhook: every send is a JSON POST here.
+    pub webhook_url: Option<String>,
+    /// Webhook: when set, `X-SSPR-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
+    pub webhook_secret: Option<String>,
+    /// Twilio-compatible: the API's base URL.
+    pub twilio_base_url: String,
+    pub twilio_account_sid: String,
+    pub twilio_auth_token: String,
+    /// The number texts and calls come from.
+    pub twilio_from: String,
+    /// Numbers written without a country code (`06 12345678`) are read as this region's.
+    pub default_region: String,
+    /// Country calling codes texts and calls may go to. Empty: the default region's code and
+    /// the codes of numbers already registered.
+    pub allowed_country_codes: Vec<u16>,
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for PhoneConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhoneConfig")
+            .field("provider", &self.provider)
+            .field("webhook_url", &self.webhook_url)
+            .field("twilio_base_url", &self.twilio_base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::None,
+            webhook_url: None,
+            webhook_secret: None,
+            twilio_base_url: "https://api.twilio.com".into(),
+            twilio_account_sid: String::new(),
+            twilio_auth_token: String::new(),
+            twilio_from: String::new(),
+            default_region: "NL".into(),
+            allowed_country_codes: Vec::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl PhoneConfig {
+    pub fn enabled(&self) -> bool {
+        self.provider != ProviderKind::None
+    }
+
+    pub fn region(&self) -> Option<phonenumber::country::Id> {
+        self.default_region.parse().ok()
+    }
+
+    /// The default region's country calling code (31 for NL).
+    pub fn country_code(&self) -> u16 {
+        phonenumber::metadata::DATABASE
+            .by_id(self.default_region.as_str())
+            .map(|m| m.country_code())
+            .unwrap_or(31)
     }
 }

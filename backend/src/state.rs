@@ -4,11 +4,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use crate::config::ServerConfig;
+use crate::courier::mail::Mailer;
+use crate::courier::phone::PhoneGateway;
 use crate::crypto::ServerKeys;
-use crate::hub::Hub;
-use crate::limits::Limiter;
-use crate::mail::Mailer;
-use crate::phone::PhoneGateway;
+use crate::domain::limits::Limiter;
+use crate::relay::hub::Hub;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -46,9 +46,9 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
-    Mail(#[from] crate::mail::MailError),
+    Mail(#[from] crate::courier::mail::MailError),
     #[error("phone provider: {0}")]
-    Phone(#[from] crate::phone::PhoneError),
+    Phone(#[from] crate::courier::phone::PhoneError),
     #[error("server keys: {0}")]
     Keys(String),
     #[error("cannot open relay.capture_file: {0}")]
@@ -81,7 +81,7 @@ impl AppState {
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .map_err(|e| StartError::Keys(e.to_string()))?,
-            csp: crate::middleware::content_security_policy(config.captcha.widget_origins()),
+            csp: crate::http::middleware::content_security_policy(config.captcha.widget_origins()),
             keys,
             store,
             capture,

@@ -190,6 +190,6 @@ fn directory_config(dc: &samba::SambaDc) -> sspr_agent::config::DirectoryConfig 
     config.urls = vec![dc.ldaps_url()];
     config.ca_file = Some(dc.ca_file());
     config.bind_dn = dc.admin_dn();
-    config.bind_password = dc.admin_password.clone();
+    config.bind_password = dc.admin_password.clone().into();
     config
 }

@@ -13,7 +13,7 @@ pub fn config(dc: &SambaDc) -> DirectoryConfig {
         urls: vec![dc.ldaps_url()],
         ca_file: Some(dc.ca_file()),
         bind_dn: dc.admin_dn(),
-        bind_password: dc.admin_password.clone(),
+        bind_password: dc.admin_password.clone().into(),
         bind_password_file: None,
         scope: vec![],
         allow_reset_without_history: true,

@@ -4,49 +4,33 @@
 use axum::extract::State;
 use axum::Json;
 use sspr_protocol::captcha::{Captcha, CaptchaSolution, PowChallenge};
-use sspr_protocol::gate::{Family, Gate, Method};
+use sspr_protocol::gate::Gate;
 use sspr_protocol::i18n::{tf, Lang, Notice};
-use sspr_protocol::package::{Flags, Operation, PackageBody};
-use sspr_protocol::relay::Account;
+use sspr_protocol::package::{Flags, Operation};
 use sspr_protocol::reset::{
-    account_part, CaptchaAnswer, Completed, PasswordSubmit, Purpose, StartRequest, Started,
-    FORBIDDEN_IN_USERNAME, MAX_USERNAME_LEN,
+    CaptchaAnswer, Completed, PasswordSubmit, Purpose, StartRequest, Started,
 };
 use sspr_protocol::seal::SealedSecret;
 use sspr_protocol::ErrorCode;
 
 use crate::config::CaptchaKind;
 use crate::crypto::{self, token_hash};
-use crate::error::AppError;
-use crate::flow::{AccountTarget, Gates, ResetFlow, Target};
-use crate::hub::LiveAgent;
-use crate::json::ApiJson;
-use crate::limits::Limited;
-use crate::middleware::ClientAddress;
-use crate::phone::Number;
-use crate::registration::{self, Contact};
+use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
+use crate::domain::codes::{code_hash, CodeScope};
+use crate::domain::flow::{AccountTarget, ResetFlow};
+use crate::domain::gates;
+use crate::domain::limits::Limited;
+use crate::domain::package::{self, Order, Secrets};
+use crate::domain::user_id::{account_key, clean_username};
+use crate::http::error::AppError;
+use crate::http::json::ApiJson;
+use crate::http::middleware::ClientAddress;
+use crate::relay::writeback;
 use crate::state::AppState;
-use crate::writeback;
 
 const CHALLENGE_BYTES: usize = 16;
 /// RSA-3072 gives 384 bytes; anything much larger is not a seal.
 pub(crate) const MAX_SEALED_BYTES: usize = 1024;
-
-/// A typed user ID, trimmed; empty, overlong or control characters are a bad request.
-pub(crate) fn clean_username(raw: &str) -> Result<String, AppError> {
-    let username = raw.trim();
-    if username.is_empty()
-        || username.chars().count() > MAX_USERNAME_LEN
-        || username.chars().any(char::is_control)
-    {
-        return Err(ErrorCode::BadRequest.into());
-    }
-    // Syntax only: says nothing about whether such an account exists.
-    if username.contains(FORBIDDEN_IN_USERNAME) {
-        return Err(ErrorCode::InvalidUsername.into());
-    }
-    Ok(username.to_owned())
-}
 
 pub async fn start(
     State(state): State<AppState>,
@@ -129,15 +113,12 @@ pub async fn start(
 /// A picture CAPTCHA's answer as it is kept and compared: keyed, bound to its flow.
 fn image_answer_hash(state: &AppState, id_hash: &str, answer: &str) -> Result<String, AppError> {
     let digits = crate::captcha::normalize_image_answer(answer);
-    Ok(state
-        .keys
-        .mac(&[b"captcha", id_hash.as_bytes(), digits.as_bytes()])?)
-}
-
-/// The account part a decoy and a real account share their limits by: every spelling of one
-/// name counts alike, or the limits would tell them apart.
-pub(crate) fn account_key(username: &str) -> String {
-    account_part(username).to_lowercase()
+    Ok(code_hash(
+        &state.keys,
+        CodeScope::Captcha,
+        id_hash,
+        &digits,
+    )?)
 }
 
 pub async fn captcha(
@@ -175,126 +156,26 @@ pub async fn captcha(
     })?;
     let agent = state.hub.route(&username, now)?;
     let account = writeback::lookup(&state, &agent.id, username.clone()).await?;
-    let gates = gates_for(&state, account, &username, &agent)?;
+    let registration = match account.as_ref().filter(|a| a.eligible()) {
+        Some(a) => state.store.registration(&a.anchor)?,
+        None => None,
+    };
+    let admission = gates::admit(
+        &state.config,
+        &state.keys,
+        &username,
+        account,
+        registration.as_ref(),
+        &agent.heartbeat.directory,
+    )?;
+    for code in admission.directory_countries {
+        state.store.note_phone_country(code)?;
+    }
+    let gates = admission.gates;
     let gate = state
         .store
         .update_flow(&id_hash, now, |flow| Ok(flow.enter_gates(gates)?))?;
     Ok(Json(gate))
-}
-
-/// The gates for whoever the agent found. Unknown, disabled, protected, out-of-scope and
-/// unregistered accounts (too few methods for the gates they need) all become a decoy: the
-/// same pages and JSON, nothing sent.
-fn gates_for(
-    state: &AppState,
-    account: Option<Account>,
-    username: &str,
-    agent: &LiveAgent,
-) -> Result<Gates, AppError> {
-    let policy = &state.config.policy;
-    let allowed: Vec<Method> = policy
-        .methods
-        .iter()
-        .copied()
-        .filter(|m| !m.uses_phone() || state.config.phone.enabled())
-        .collect();
-    let gates = |target, contacts, required| Gates {
-        target,
-        contacts,
-        allowed: allowed.clone(),
-        required,
-        passed: Vec::new(),
-        challenge: None,
-        phone_tries_left: state.config.reset.code_attempts.min(3),
-        guesses_left: state.config.reset.code_attempts,
-        sent: Vec::new(),
-    };
-    if let Some(a) = account.filter(|a| a.eligible()) {
-        let required = if a.groups.iter().any(|g| {
-            policy
-                .two_gate_groups
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(g))
-        }) {
-            2
-        } else {
-            policy.gates
-        };
-        let registration = state.store.registration(&a.anchor)?;
-        let contacts = registration::contacts(&a, registration.as_ref(), &state.config.phone);
-        for c in contacts.iter().filter(|c| c.from_directory) {
-            if let Some(n) = Number::parse(&c.to, None) {
-                state.store.note_phone_country(n.country_code)?;
-            }
-        }
-        if registration::families(&contacts, &allowed) >= usize::from(required) {
-            let target = Target::Account(AccountTarget {
-                anchor: a.anchor,
-                account_name: a.account_name,
-                display_name: a.display_name,
-                mail: a.mail.first().cloned().unwrap_or_default(),
-                policy: a.policy,
-                directory: agent.heartbeat.directory.clone(),
-            });
-            return Ok(gates(target, contacts, required));
-        }
-    }
-    let contacts = decoy_contacts(state, username, agent)?;
-    Ok(gates(Target::Decoy, contacts, state.config.policy.gates))
-}
-
-/// A decoy's methods, made up from the typed name and the server secret: the same name always
-/// shows the same masked methods, and nothing tells them from a real account's.
-fn decoy_contacts(
-    state: &AppState,
-    username: &str,
-    agent: &LiveAgent,
-) -> Result<Vec<Contact>, AppError> {
-    let key = account_key(username);
-    let seed = hex::decode(state.keys.mac(&[b"decoy", key.as_bytes()])?)
-        .map_err(|_| AppError::code(ErrorCode::Internal))?;
-    let r = &state.config.reset;
-    let domain = r
-        .decoy_mail_domain
-        .clone()
-        .unwrap_or_else(|| agent.heartbeat.directory.clone());
-    let mut contacts = vec![Contact {
-        family: Family::Mail,
-        to: format!("{}@{domain}", key.chars().next().unwrap_or('a')),
-        from_directory: true,
-    }];
-    // A seed byte read as a percentage: whether this name's decoy shows a method.
-    let shows = |byte: u8, percent: u8| u16::from(byte) * 100 / 256 < u16::from(percent);
-    let two_gates = state.config.policy.gates >= 2;
-    if state.config.phone.enabled() && (shows(seed[0], r.decoy_phone_percent) || two_gates) {
-        let country = state.config.phone.country_code();
-        let digits: String = seed[2..10]
-            .iter()
-            .map(|b| char::from(b'0' + b % 10))
-            .collect();
-        contacts.push(Contact {
-            family: Family::Mobile,
-            to: format!("+{country}6{digits}"),
-            from_directory: seed[10] % 2 == 0,
-        });
-    }
-    if shows(seed[1], r.decoy_authenticator_percent) || (two_gates && contacts.len() < 2) {
-        contacts.push(Contact {
-            family: Family::Authenticator,
-            to: String::new(),
-            from_directory: false,
-        });
-    }
-    if state.config.policy.methods.contains(&Method::Questions)
-        && shows(seed[11], r.decoy_questions_percent)
-    {
-        contacts.push(Contact {
-            family: Family::Questions,
-            to: String::new(),
-            from_directory: false,
-        });
-    }
-    Ok(contacts)
 }
 
 pub async fn password(
@@ -317,7 +198,7 @@ pub(crate) async fn apply_and_finish(
     sealed: Option<SealedSecret>,
 ) -> Result<Json<Completed>, AppError> {
     let now = crate::now();
-    let request_id = crypto::random_token()?[..22].to_owned();
+    let request_id = package::request_id()?;
     let account = state.store.update_flow(id_hash, now, |flow| {
         Ok(flow.begin_apply(request_id.clone())?)
     })?;
@@ -326,19 +207,13 @@ pub(crate) async fn apply_and_finish(
         flow.finish_apply(result.is_ok());
         Ok(flow.lang)
     })?;
-    let event = match (op, &result) {
-        (Operation::Unlock, Ok(())) => "unlock_succeeded",
-        (Operation::Unlock, Err(_)) => "unlock_refused",
-        (_, Ok(())) => "reset_succeeded",
-        (_, Err(_)) => "reset_refused",
-    };
-    let detail = match &result {
-        Ok(()) => format!("request={request_id}"),
-        Err(e) => format!("{:?}", e.error_code()),
-    };
-    state
-        .store
-        .audit(crate::now(), event, "self", &account.account_name, &detail)?;
+    let outcome = result.as_ref().map(|_| ()).map_err(AppError::error_code);
+    state.store.audit(&AuditRecord {
+        at: crate::now(),
+        actor: Actor::SelfService,
+        subject: account.account_name.clone(),
+        event: AuditEvent::writeback(op, &request_id, outcome),
+    })?;
     if result.is_ok() {
         notify(
             state,
@@ -379,17 +254,18 @@ async fn apply(
             None => ErrorCode::WritebackUnavailable.into(),
         });
     };
-    let body = PackageBody {
+    let order = Order {
         op,
-        anchor: account.anchor.clone(),
-        actor: "self".into(),
+        anchor: &account.anchor,
+        actor: &Actor::SelfService,
         request_id: request_id.to_owned(),
-        issued_at: now,
-        expires_at: now + state.config.relay.package_ttl_secs,
-        flags: Flags::default(),
+    };
+    let secrets = Secrets {
         sealed,
         sealed_old: None,
     };
+    let ttl = state.config.relay.package_ttl_secs;
+    let body = package::build(order, secrets, Flags::default(), now, ttl);
     writeback::apply(state, &agent.id, &body).await
 }
 
@@ -427,14 +303,6 @@ pub fn format_utc(unix: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn every_spelling_of_a_name_shares_one_limit_key() {
-        let key = super::account_key("jan");
-        for spelling in ["CORP\\Jan", "jan@corp.example.test", "JAN"] {
-            assert_eq!(super::account_key(spelling), key, "{spelling}");
-        }
-    }
-
     #[test]
     fn utc_formatting() {
         assert_eq!(super::format_utc(0), "1970-01-01 00:00");

@@ -9,8 +9,8 @@ use sspr_protocol::reset::{
 use sspr_protocol::ErrorCode;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::error::AppError;
-use crate::routes::{self, agent, change, gate, health, reset};
+use crate::http::error::AppError;
+use crate::http::routes::{self, agent, change, gate, health, reset};
 use crate::state::AppState;
 use sspr_protocol::register;
 
@@ -55,7 +55,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::middleware::security_headers,
+            crate::http::middleware::security_headers,
         ))
         .with_state(state)
 }

@@ -9,7 +9,7 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 use sspr_protocol::gate::{normalize_answer, Method, Question, MIN_ANSWER_CHARS};
 use sspr_protocol::i18n::{t, tf, Lang, Notice};
-use sspr_protocol::package::{Flags, Operation, PackageBody};
+use sspr_protocol::package::{Flags, Operation};
 use sspr_protocol::register::{
     AddContact, Confirm, Enrolment, Registered, RemoveSlot, SessionRef, SetQuestions, SignIn, Slot,
     Source,
@@ -19,18 +19,22 @@ use sspr_protocol::ErrorCode;
 
 use crate::courier::{self, Parcel};
 use crate::crypto::{self, token_hash};
-use crate::error::AppError;
-use crate::flow::PendingCode;
-use crate::json::ApiJson;
-use crate::limits::Limited;
-use crate::middleware::ClientAddress;
-use crate::phone::Number;
-use crate::registration::{
+use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
+use crate::domain::codes::{code_hash, CodeScope};
+use crate::domain::contact::Number;
+use crate::domain::flow::PendingCode;
+use crate::domain::limits::Limited;
+use crate::domain::package::{self, Order, Secrets};
+use crate::domain::registration::{
     Authenticator, Pending, RegisterSession, Registration, StoredAnswer, TotpCheck, TOTP_DIGITS,
 };
-use crate::routes::reset::{account_key, clean_username, format_utc, MAX_SEALED_BYTES};
+use crate::domain::user_id::{account_key, clean_username};
+use crate::http::error::AppError;
+use crate::http::json::ApiJson;
+use crate::http::middleware::ClientAddress;
+use crate::http::routes::reset::{format_utc, MAX_SEALED_BYTES};
+use crate::relay::writeback;
 use crate::state::AppState;
-use crate::writeback;
 
 /// A registration session lives this long; every step must come within it.
 const SESSION_TTL_SECS: i64 = 900;
@@ -48,7 +52,7 @@ fn registered(
         primary_mail: session
             .mail
             .as_deref()
-            .map(crate::mail::mask_mail)
+            .map(crate::domain::contact::mask_mail)
             .unwrap_or_default(),
         slots: session.slots(registration.as_ref(), &state.config.phone),
         questions_to_register: if state.config.policy.methods.contains(&Method::Questions) {
@@ -91,17 +95,18 @@ pub async fn sign_in(
     else {
         return Err(failed(&state));
     };
-    let body = PackageBody {
+    let order = Order {
         op: Operation::Verify,
-        anchor: account.anchor.clone(),
-        actor: "self".into(),
-        request_id: crypto::random_token()?[..22].to_owned(),
-        issued_at: now,
-        expires_at: now + state.config.relay.package_ttl_secs,
-        flags: Flags::default(),
+        anchor: &account.anchor,
+        actor: &Actor::SelfService,
+        request_id: package::request_id()?,
+    };
+    let secrets = Secrets {
         sealed: Some(sealed),
         sealed_old: None,
     };
+    let ttl = state.config.relay.package_ttl_secs;
+    let body = package::build(order, secrets, Flags::default(), now, ttl);
     match writeback::apply(&state, &agent.id, &body).await {
         Ok(()) => {}
         Err(e)
@@ -126,9 +131,12 @@ pub async fn sign_in(
     };
     let id = crypto::random_token()?;
     state.store.insert_session(&token_hash(&id), &session)?;
-    state
-        .store
-        .audit(now, "register_sign_in", "self", &session.account_name, "")?;
+    state.store.audit(&AuditRecord {
+        at: now,
+        actor: Actor::SelfService,
+        subject: session.account_name.clone(),
+        event: AuditEvent::RegisterSignIn,
+    })?;
     Ok(Json(registered(&state, id, &session)?))
 }
 
@@ -169,7 +177,7 @@ pub async fn add(
             if address.len() > 254 || address.parse::<lettre::Address>().is_err() {
                 return Err(ErrorCode::InvalidContact.into());
             }
-            let masked = crate::mail::mask_mail(&address);
+            let masked = crate::domain::contact::mask_mail(&address);
             (address, masked, Method::Mail)
         }
         Slot::Authenticator | Slot::Questions => return Err(ErrorCode::BadRequest.into()),
@@ -181,7 +189,7 @@ pub async fn add(
     }
     courier::count_send(&state, &value, now)?;
     let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = code_hash(&state, &id_hash, &code)?;
+    let hash = registration_code_hash(&state, &id_hash, &code)?;
     let r = &state.config.reset;
     let pending = Pending::Contact {
         slot: request.slot,
@@ -216,10 +224,13 @@ pub async fn add(
     }))
 }
 
-fn code_hash(state: &AppState, id_hash: &str, code: &str) -> Result<String, AppError> {
-    Ok(state
-        .keys
-        .mac(&[b"register", id_hash.as_bytes(), code.trim().as_bytes()])?)
+fn registration_code_hash(state: &AppState, id_hash: &str, code: &str) -> Result<String, AppError> {
+    Ok(code_hash(
+        &state.keys,
+        CodeScope::Registration,
+        id_hash,
+        code,
+    )?)
 }
 
 /// Starts enrolling an authenticator app: a new secret, shown as a QR code and as text.
@@ -267,7 +278,7 @@ pub async fn confirm(
 ) -> Result<Json<Registered>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.session);
-    let submitted = code_hash(&state, &id_hash, &request.code)?;
+    let submitted = registration_code_hash(&state, &id_hash, &request.code)?;
     let (confirmed, session) = state.store.update_session(&id_hash, now, |s| {
         let confirmed = check_pending(s, &submitted, &request.code, now)?;
         s.pending = None;
@@ -449,17 +460,16 @@ fn changed(
     what: Notice,
 ) -> Result<(), AppError> {
     let now = crate::now();
-    state.store.audit(
-        now,
-        if what == Notice::ChangeAdded {
-            "method_added"
+    state.store.audit(&AuditRecord {
+        at: now,
+        actor: Actor::SelfService,
+        subject: session.account_name.clone(),
+        event: if what == Notice::ChangeAdded {
+            AuditEvent::MethodAdded { slot }
         } else {
-            "method_removed"
+            AuditEvent::MethodRemoved { slot }
         },
-        "self",
-        &session.account_name,
-        &format!("{slot:?}"),
-    )?;
+    })?;
     let lang: Lang = session.lang;
     let change = tf(lang, what, &[("method", t(lang, slot.text()))]);
     let body = tf(

@@ -2,14 +2,19 @@
 //! leaves; the send itself runs in the background, so a request takes as long for a decoy as
 //! for a real account, and its outcome is recorded for the one question the code page asks.
 
+pub mod mail;
+pub mod phone;
+
 use sspr_protocol::gate::{Delivery, Method};
 use sspr_protocol::i18n::{tf, Lang, Notice};
 use sspr_protocol::ErrorCode;
 
-use crate::error::AppError;
-use crate::limits::Limited;
-use crate::mail::mask_mail;
-use crate::phone::{Message, Number};
+use crate::courier::phone::Message;
+use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
+use crate::domain::contact::mask_mail;
+use crate::domain::contact::Number;
+use crate::domain::limits::Limited;
+use crate::http::error::AppError;
 use crate::state::AppState;
 
 /// Counts a send against the destination's limits (15 minutes and a day). `key` is the
@@ -37,9 +42,14 @@ pub fn count_send(state: &AppState, key: &str, now: i64) -> Result<(), AppError>
 pub fn check_paid_send(state: &AppState, to: &str, now: i64) -> Result<Number, AppError> {
     let phone = &state.config.phone;
     let refuse = |reason: &str| {
-        let _ = state
-            .store
-            .audit(now, "send_refused", "system", &mask_phone(to), reason);
+        let _ = state.store.audit(&AuditRecord {
+            at: now,
+            actor: Actor::System,
+            subject: mask_phone(to),
+            event: AuditEvent::SendRefused {
+                reason: reason.to_owned(),
+            },
+        });
         AppError::code(ErrorCode::SendFailed)
     };
     let Some(number) = Number::parse(to, phone.region()) else {
@@ -102,13 +112,15 @@ pub fn dispatch(state: &AppState, id_hash: String, sent_at: i64, parcel: Parcel)
                     } else {
                         mask_phone(to)
                     };
-                    let _ = state.store.audit(
-                        crate::now(),
-                        "code_send_failed",
-                        "system",
-                        &shown,
-                        &answer,
-                    );
+                    let _ = state.store.audit(&AuditRecord {
+                        at: crate::now(),
+                        actor: Actor::System,
+                        subject: shown,
+                        event: AuditEvent::CodeSendFailed {
+                            method: parcel.method,
+                            provider_answer: answer,
+                        },
+                    });
                     Delivery::Failed
                 }
             },
@@ -149,12 +161,14 @@ pub async fn send(state: &AppState, to: &str, parcel: &Parcel) -> Result<(), Str
         .send(&number, &message)
         .await
         .map_err(|e| e.to_string())?;
-    let _ = state.store.audit(
-        crate::now(),
-        "code_sent",
-        "system",
-        &number.masked(),
-        &format!("{:?}: {answer}", parcel.method),
-    );
+    let _ = state.store.audit(&AuditRecord {
+        at: crate::now(),
+        actor: Actor::System,
+        subject: number.masked(),
+        event: AuditEvent::CodeSent {
+            method: parcel.method,
+            provider_answer: answer,
+        },
+    });
     Ok(())
 }

@@ -12,8 +12,9 @@ use sspr_protocol::ErrorCode;
 use tokio::sync::mpsc;
 
 use crate::crypto;
-use crate::error::AppError;
-use crate::json::ApiJson;
+use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
+use crate::http::error::AppError;
+use crate::http::json::ApiJson;
 use crate::state::AppState;
 use crate::store::AgentRecord;
 
@@ -51,13 +52,15 @@ pub async fn onboard(
         created_at: now,
         revoked: false,
     })?;
-    state.store.audit(
-        now,
-        "agent_onboarded",
-        "operator",
-        &agent_id,
-        &format!("name={} version={}", request.name, request.version),
-    )?;
+    state.store.audit(&AuditRecord {
+        at: now,
+        actor: Actor::Agent(agent_id.clone()),
+        subject: agent_id.clone(),
+        event: AuditEvent::AgentOnboarded {
+            name: request.name.clone(),
+            version: request.version.clone(),
+        },
+    })?;
     tracing::info!(%agent_id, name = %request.name, "agent onboarded");
     Ok(Json(Onboarded {
         agent_id,
@@ -134,16 +137,16 @@ fn roll_over(state: &AppState, agent_id: &str, wrapped: &WrappedKey) {
         .store
         .roll_agent_keys(agent_id, &new, &rsa_key_id)
         .and_then(|()| {
-            state.store.audit(
-                now,
-                "agent_keys_rolled_over",
-                "agent",
-                agent_id,
-                &format!(
-                    "package key {} -> {}, rsa key {rsa_key_id}",
-                    wrapped.old_key_id, wrapped.new_key_id
-                ),
-            )
+            state.store.audit(&AuditRecord {
+                at: now,
+                actor: Actor::Agent(agent_id.to_owned()),
+                subject: agent_id.to_owned(),
+                event: AuditEvent::AgentKeysRolledOver {
+                    old_package_key: wrapped.old_key_id.clone(),
+                    new_package_key: wrapped.new_key_id.clone(),
+                    rsa_key: rsa_key_id.clone(),
+                },
+            })
         });
     match stored {
         Ok(()) => tracing::info!(%agent_id, package_key_id = %new.key_id, "agent keys rolled over"),

@@ -9,9 +9,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sspr_protocol::package::PackageKey;
 
 use crate::crypto::{self, ServerKeys};
-use crate::error::AppError;
-use crate::flow::ResetFlow;
-use crate::registration::{RegisterSession, Registration};
+use crate::domain::audit::AuditRecord;
+use crate::domain::flow::ResetFlow;
+use crate::domain::registration::{RegisterSession, Registration};
+use crate::http::error::AppError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -438,17 +439,18 @@ impl Store {
         Ok(sessions + conn.execute("DELETE FROM flows WHERE expires_at <= ?1", params![now])?)
     }
 
-    pub fn audit(
-        &self,
-        now: i64,
-        event: &str,
-        actor: &str,
-        subject: &str,
-        detail: &str,
-    ) -> Result<(), StoreError> {
+    pub fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let detail =
+            serde_json::to_string(&record.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.conn().execute(
             "INSERT INTO audit (at, event, actor, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now, event, actor, subject, detail],
+            params![
+                record.at,
+                record.event.name(),
+                record.actor.package_name(),
+                record.subject,
+                detail
+            ],
         )?;
         Ok(())
     }
@@ -514,7 +516,12 @@ mod tests {
     fn the_audit_log_is_append_only() {
         let (_d, store) = store();
         store
-            .audit(1, "reset", "self", "jan", "ok")
+            .audit(&AuditRecord {
+                at: 1,
+                actor: crate::domain::audit::Actor::SelfService,
+                subject: "jan".into(),
+                event: crate::domain::audit::AuditEvent::RegisterSignIn,
+            })
             .expect("append");
         assert!(store.try_erase_audit().is_err());
         assert_eq!(store.audit_entries(10).expect("read").len(), 1);

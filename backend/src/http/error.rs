@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sspr_protocol::{ApiError, ErrorCode};
 
+use crate::domain::flow::FlowError;
+use crate::relay::hub::HubError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
@@ -48,6 +51,40 @@ impl From<crate::store::StoreError> for AppError {
 impl From<crate::crypto::CryptoError> for AppError {
     fn from(e: crate::crypto::CryptoError) -> Self {
         Self::Internal(e.to_string())
+    }
+}
+
+impl From<FlowError> for AppError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::WrongStep => Self::code(ErrorCode::WrongStep),
+            FlowError::CaptchaFailed => Self::code(ErrorCode::CaptchaFailed),
+            FlowError::WrongCode { attempts_left } => {
+                Self::Api(ApiError::new(ErrorCode::WrongCode).with_attempts_left(attempts_left))
+            }
+            FlowError::CodeExpired => Self::code(ErrorCode::CodeExpired),
+            FlowError::CodeExhausted => Self::code(ErrorCode::CodeExhausted),
+            FlowError::Cooldown { retry_after_secs } => Self::too_many(retry_after_secs),
+            FlowError::MethodUnavailable => Self::code(ErrorCode::MethodUnavailable),
+            FlowError::PhoneMismatch { attempts_left } => {
+                Self::Api(ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(attempts_left))
+            }
+            FlowError::AnswersWrong { attempts_left } => {
+                Self::Api(ApiError::new(ErrorCode::AnswersWrong).with_attempts_left(attempts_left))
+            }
+            FlowError::PhoneTriesExhausted => {
+                Self::Api(ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(0))
+            }
+        }
+    }
+}
+
+impl From<HubError> for AppError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::Gone => Self::code(ErrorCode::WritebackUnavailable),
+            HubError::Timeout => Self::code(ErrorCode::AgentTimeout),
+        }
     }
 }
 

@@ -10,9 +10,10 @@ use sspr_protocol::captcha::{PowChallenge, PowSolution};
 use sspr_protocol::gate::{Delivery, Family, Gate, Method, MethodOffer, Question};
 use sspr_protocol::policy::PasswordPolicy;
 use sspr_protocol::reset::Purpose;
-use sspr_protocol::{ErrorCode, Lang};
+use sspr_protocol::Lang;
 
-use crate::registration::{self, Contact};
+pub use crate::domain::codes::CodeRules;
+use crate::domain::registration::{self, Contact};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlowError {
@@ -36,32 +37,6 @@ pub enum FlowError {
     PhoneTriesExhausted,
     #[error("wrong answers, {attempts_left} attempts left")]
     AnswersWrong { attempts_left: u32 },
-}
-
-impl From<FlowError> for crate::error::AppError {
-    fn from(e: FlowError) -> Self {
-        use sspr_protocol::ApiError;
-        match e {
-            FlowError::WrongStep => Self::code(ErrorCode::WrongStep),
-            FlowError::CaptchaFailed => Self::code(ErrorCode::CaptchaFailed),
-            FlowError::WrongCode { attempts_left } => {
-                Self::Api(ApiError::new(ErrorCode::WrongCode).with_attempts_left(attempts_left))
-            }
-            FlowError::CodeExpired => Self::code(ErrorCode::CodeExpired),
-            FlowError::CodeExhausted => Self::code(ErrorCode::CodeExhausted),
-            FlowError::Cooldown { retry_after_secs } => Self::too_many(retry_after_secs),
-            FlowError::MethodUnavailable => Self::code(ErrorCode::MethodUnavailable),
-            FlowError::PhoneMismatch { attempts_left } => {
-                Self::Api(ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(attempts_left))
-            }
-            FlowError::AnswersWrong { attempts_left } => {
-                Self::Api(ApiError::new(ErrorCode::AnswersWrong).with_attempts_left(attempts_left))
-            }
-            FlowError::PhoneTriesExhausted => {
-                Self::Api(ApiError::new(ErrorCode::PhoneMismatch).with_attempts_left(0))
-            }
-        }
-    }
 }
 
 /// The account a flow is about, once the agent has found it.
@@ -197,14 +172,6 @@ pub struct ResetFlow {
     /// Reset or unlock: the same gates, a different last step.
     #[serde(default)]
     pub purpose: Purpose,
-}
-
-/// The code gate's settings.
-#[derive(Clone, Copy, Debug)]
-pub struct CodeRules {
-    pub ttl_secs: i64,
-    pub attempts: u32,
-    pub resend_cooldown_secs: i64,
 }
 
 /// A method the user picked, before anything is sent.

@@ -5,18 +5,20 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use sspr_protocol::change::{ChangeKey, ChangeRequest, KeyQuery};
-use sspr_protocol::package::{Flags, Operation, PackageBody};
+use sspr_protocol::package::{Flags, Operation};
 use sspr_protocol::reset::Completed;
 use sspr_protocol::ErrorCode;
 
-use crate::crypto;
-use crate::error::AppError;
-use crate::json::ApiJson;
-use crate::limits::Limited;
-use crate::middleware::ClientAddress;
-use crate::routes::reset::{clean_username, notify, MAX_SEALED_BYTES};
+use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
+use crate::domain::limits::Limited;
+use crate::domain::package::{self, Order, Secrets};
+use crate::domain::user_id::{account_key, clean_username};
+use crate::http::error::AppError;
+use crate::http::json::ApiJson;
+use crate::http::middleware::ClientAddress;
+use crate::http::routes::reset::{notify, MAX_SEALED_BYTES};
+use crate::relay::writeback;
 use crate::state::AppState;
-use crate::writeback;
 
 /// The key to seal to and the domain's rules: the same answer for every user of a directory
 /// (`?directory=` picks one when several are served).
@@ -57,7 +59,7 @@ pub async fn change(
         .hit(Limited::SignIn, &client, now)
         .map_err(AppError::too_many)?;
     // Stop before AD would lock the account: wrong guesses through the portal never lock anyone out.
-    let account_key = sspr_protocol::reset::account_part(&username).to_lowercase();
+    let account_key = account_key(&username);
     state
         .limiter
         .check(Limited::SignInFailure, &account_key, now)
@@ -76,18 +78,18 @@ pub async fn change(
         }
     };
 
-    let request_id = crypto::random_token()?[..22].to_owned();
-    let body = PackageBody {
+    let order = Order {
         op: Operation::Change,
-        anchor: account.anchor.clone(),
-        actor: "self".into(),
-        request_id: request_id.clone(),
-        issued_at: now,
-        expires_at: now + state.config.relay.package_ttl_secs,
-        flags: Flags::default(),
+        anchor: &account.anchor,
+        actor: &Actor::SelfService,
+        request_id: package::request_id()?,
+    };
+    let secrets = Secrets {
         sealed: Some(new),
         sealed_old: Some(current),
     };
+    let ttl = state.config.relay.package_ttl_secs;
+    let body = package::build(order, secrets, Flags::default(), now, ttl);
     let result = match writeback::apply(&state, &agent.id, &body).await {
         // A locked account answers like a wrong password: a stranger learns nothing.
         Err(e)
@@ -103,13 +105,13 @@ pub async fn change(
         }
         other => other,
     };
-    let (event, detail) = match &result {
-        Ok(()) => ("change_succeeded", format!("request={request_id}")),
-        Err(e) => ("change_refused", format!("{:?}", e.error_code())),
-    };
-    state
-        .store
-        .audit(crate::now(), event, "self", &account.account_name, &detail)?;
+    let outcome = result.as_ref().map(|_| ()).map_err(AppError::error_code);
+    state.store.audit(&AuditRecord {
+        at: crate::now(),
+        actor: Actor::SelfService,
+        subject: account.account_name.clone(),
+        event: AuditEvent::writeback(Operation::Change, &body.request_id, outcome),
+    })?;
     if result.is_ok() {
         if let Some(mail) = account.mail.first() {
             notify(

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use sspr_protocol::ErrorCode;
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 pub struct ApiJson<T>(pub T);
 

@@ -8,19 +8,12 @@ use sspr_protocol::package::{Outcome, Package, PackageBody};
 use sspr_protocol::relay::{Account, Reply, ServerMessage};
 use sspr_protocol::ErrorCode;
 
-use crate::error::AppError;
-use crate::hub::{HubError, LiveAgent};
+use crate::http::error::AppError;
+use crate::relay::hub::{HubError, LiveAgent};
 use crate::state::AppState;
 
 fn timeout(state: &AppState) -> Duration {
     Duration::from_secs(state.config.relay.request_timeout_secs)
-}
-
-fn hub_error(e: HubError) -> AppError {
-    match e {
-        HubError::Gone => ErrorCode::WritebackUnavailable.into(),
-        HubError::Timeout => ErrorCode::AgentTimeout.into(),
-    }
 }
 
 /// The agent to take a password sealed to `rsa_key_id` for `username`: one of the user's
@@ -54,7 +47,7 @@ pub async fn lookup(
             timeout(state),
         )
         .await
-        .map_err(hub_error)?;
+        .map_err(AppError::from)?;
     match reply {
         Reply::Lookup(account) => Ok(account),
         Reply::Failed(code) => Err(code.into()),
@@ -102,7 +95,7 @@ pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Resu
                     return Err(ErrorCode::WritebackUnavailable.into());
                 }
             }
-            other => break other.map_err(hub_error)?,
+            other => break other.map_err(AppError::from)?,
         }
     };
     match reply {

@@ -8,10 +8,11 @@ use sspr_protocol::i18n::Lang;
 use sspr_protocol::register::{Slot, SlotState, Source};
 use sspr_protocol::relay::{Account, DirectoryContacts};
 
-use crate::flow::PendingCode;
+use crate::domain::flow::PendingCode;
 
-use crate::mail::mask_mail;
-use crate::phone::{Number, PhoneConfig};
+use crate::config::PhoneConfig;
+use crate::domain::contact::mask_mail;
+use crate::domain::contact::Number;
 
 /// TOTP as RFC 6238 and every authenticator app default to: SHA-1, 6 digits, 30 s, ±1 step.
 pub const TOTP_DIGITS: u8 = 6;

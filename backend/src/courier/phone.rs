@@ -6,10 +6,12 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use phonenumber::{country, Mode, PhoneNumber, Type};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::Sha256;
 use sspr_protocol::i18n::{tf, Lang, Notice};
+
+use crate::config::{PhoneConfig, ProviderKind};
+use crate::domain::contact::Number;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhoneError {
@@ -19,119 +21,6 @@ pub enum PhoneError {
     Unreachable(String),
     #[error("the provider refused: HTTP {status}: {answer}")]
     Refused { status: u16, answer: String },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// No texts or calls: phone methods are not offered.
-    None,
-    Webhook,
-    Twilio,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PhoneConfig {
-    pub provider: ProviderKind,
-    /// Webhook: every send is a JSON POST here.
-    pub webhook_url: Option<String>,
-    /// Webhook: when set, `X-SSPR-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
-    pub webhook_secret: Option<String>,
-    /// Twilio-compatible: the API's base URL.
-    pub twilio_base_url: String,
-    pub twilio_account_sid: String,
-    pub twilio_auth_token: String,
-    /// The number texts and calls come from.
-    pub twilio_from: String,
-    /// Numbers written without a country code (`06 12345678`) are read as this region's.
-    pub default_region: String,
-    /// Country calling codes texts and calls may go to. Empty: the default region's code and
-    /// the codes of numbers already registered.
-    pub allowed_country_codes: Vec<u16>,
-    pub timeout_secs: u64,
-}
-
-impl std::fmt::Debug for PhoneConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PhoneConfig")
-            .field("provider", &self.provider)
-            .field("webhook_url", &self.webhook_url)
-            .field("twilio_base_url", &self.twilio_base_url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for PhoneConfig {
-    fn default() -> Self {
-        Self {
-            provider: ProviderKind::None,
-            webhook_url: None,
-            webhook_secret: None,
-            twilio_base_url: "https://api.twilio.com".into(),
-            twilio_account_sid: String::new(),
-            twilio_auth_token: String::new(),
-            twilio_from: String::new(),
-            default_region: "NL".into(),
-            allowed_country_codes: Vec::new(),
-            timeout_secs: 10,
-        }
-    }
-}
-
-impl PhoneConfig {
-    pub fn enabled(&self) -> bool {
-        self.provider != ProviderKind::None
-    }
-
-    pub fn region(&self) -> Option<country::Id> {
-        self.default_region.parse().ok()
-    }
-
-    /// The default region's country calling code (31 for NL).
-    pub fn country_code(&self) -> u16 {
-        phonenumber::metadata::DATABASE
-            .by_id(self.default_region.as_str())
-            .map(|m| m.country_code())
-            .unwrap_or(31)
-    }
-}
-
-/// A phone number read and checked once, kept in E.164.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Number {
-    pub e164: String,
-    pub country_code: u16,
-    premium: bool,
-}
-
-impl Number {
-    /// Reads a number as a user or the directory wrote it; None when it is not a valid number.
-    pub fn parse(text: &str, region: Option<country::Id>) -> Option<Number> {
-        let text = text.trim();
-        if text.is_empty() || text.len() > 40 {
-            return None;
-        }
-        let parsed: PhoneNumber = phonenumber::parse(region, text).ok()?;
-        if !parsed.is_valid() {
-            return None;
-        }
-        let kind = parsed.number_type(&phonenumber::metadata::DATABASE);
-        Some(Number {
-            e164: parsed.format().mode(Mode::E164).to_string(),
-            country_code: parsed.code().value(),
-            premium: matches!(kind, Type::PremiumRate | Type::SharedCost),
-        })
-    }
-
-    pub fn masked(&self) -> String {
-        sspr_protocol::gate::mask_phone(&self.e164, self.country_code)
-    }
-
-    /// Premium-rate and shared-cost numbers earn their owner money per text or call.
-    pub fn is_premium(&self) -> bool {
-        self.premium
-    }
 }
 
 /// What to send.
@@ -311,35 +200,6 @@ fn twiml(speech: &str, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn nl() -> Option<country::Id> {
-        "NL".parse().ok()
-    }
-
-    #[test]
-    fn numbers_read_in_any_common_spelling() {
-        for spelling in [
-            "06 12345678",
-            "+31 6 1234 5678",
-            "0031612345678",
-            "+31612345678",
-        ] {
-            let n = Number::parse(spelling, nl()).expect(spelling);
-            assert_eq!(n.e164, "+31612345678", "{spelling}");
-            assert_eq!(n.masked(), "+31 6 ••••••78");
-        }
-        assert!(Number::parse("12", nl()).is_none());
-        assert!(Number::parse("not a number", nl()).is_none());
-    }
-
-    #[test]
-    fn premium_rate_numbers_are_recognised() {
-        let premium = Number::parse("0900 1234567", nl()).expect("0900 is a valid NL number");
-        assert!(premium.is_premium());
-        assert!(!Number::parse("0612345678", nl())
-            .expect("mobile")
-            .is_premium());
-    }
 
     #[test]
     fn a_call_reads_the_digits_out_twice() {

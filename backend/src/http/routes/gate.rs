@@ -14,30 +14,26 @@ use sspr_protocol::ErrorCode;
 
 use crate::courier::{self, Parcel};
 use crate::crypto::{self, token_hash};
-use crate::error::AppError;
-use crate::flow::{AccountTarget, Challenge, CodeRules, Passed, Picked, Start};
-use crate::json::ApiJson;
-use crate::limits::Limited;
-use crate::middleware::ClientAddress;
-use crate::phone::Number;
-use crate::registration::{check_answers, Authenticator, TotpCheck, TOTP_DIGITS};
-use crate::routes::reset::{account_key, apply_and_finish};
+use crate::domain::codes::{code_hash, CodeRules, CodeScope};
+use crate::domain::contact::Number;
+use crate::domain::flow::{AccountTarget, Challenge, Passed, Picked, Start};
+use crate::domain::limits::Limited;
+use crate::domain::registration::{check_answers, Authenticator, TotpCheck, TOTP_DIGITS};
+use crate::domain::user_id::account_key;
+use crate::domain::{decoy, gates};
+use crate::http::error::AppError;
+use crate::http::json::ApiJson;
+use crate::http::middleware::ClientAddress;
+use crate::http::routes::reset::apply_and_finish;
 use crate::state::AppState;
 
 fn rules(state: &AppState) -> CodeRules {
-    let r = &state.config.reset;
-    CodeRules {
-        ttl_secs: i64::from(r.code_ttl_secs),
-        attempts: r.code_attempts,
-        resend_cooldown_secs: i64::from(r.resend_cooldown_secs),
-    }
+    CodeRules::of(&state.config.reset)
 }
 
-/// A code's keyed hash, bound to its flow: codes are stored and compared only like this.
-fn code_hash(state: &AppState, id_hash: &str, code: &str) -> Result<String, AppError> {
-    Ok(state
-        .keys
-        .mac(&[id_hash.as_bytes(), code.trim().as_bytes()])?)
+/// A gate code's keyed hash, bound to its flow: codes are stored and compared only like this.
+fn gate_code_hash(state: &AppState, id_hash: &str, code: &str) -> Result<String, AppError> {
+    Ok(code_hash(&state.keys, CodeScope::Gate, id_hash, code)?)
 }
 
 fn code_sent(state: &AppState, picked: &Picked) -> CodeSent {
@@ -102,7 +98,7 @@ pub async fn method(
     }
     clear_send(&state, &picked, &username, now)?;
     let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = code_hash(&state, &id_hash, &code)?;
+    let hash = gate_code_hash(&state, &id_hash, &code)?;
     state.store.update_flow(&id_hash, now, |flow| {
         Ok(flow.begin_challenge(&picked, Start::Code(hash), rules(&state), now)?)
     })?;
@@ -129,7 +125,7 @@ pub async fn resend(
     let (picked, username, lang) = (flow.resend_target(rules, now)?, flow.username, flow.lang);
     clear_send(&state, &picked, &username, now)?;
     let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = code_hash(&state, &id_hash, &code)?;
+    let hash = gate_code_hash(&state, &id_hash, &code)?;
     state
         .store
         .update_flow(&id_hash, now, |flow| Ok(flow.resend(hash, rules, now)?))?;
@@ -165,45 +161,27 @@ pub async fn other(
 }
 
 /// Which of the user's questions to ask: a random choice of `questions_to_answer` from the
-/// questions registered — for a decoy, from a made-up set derived from the typed name, chosen
-/// the same random way, so repeated flows do not tell them apart.
+/// questions registered — for a decoy, from its made-up set.
 fn questions_to_ask(
     state: &AppState,
     anchor: Option<&str>,
     username: &str,
 ) -> Result<Vec<Question>, AppError> {
     let policy = &state.config.policy;
-    let mut pool: Vec<Question> = match anchor {
+    let pool: Vec<Question> = match anchor {
         Some(anchor) => state
             .store
             .registration(anchor)?
             .map(|r| r.questions.iter().map(|q| q.question).collect())
             .unwrap_or_default(),
-        None => {
-            let seed = hex::decode(
-                state
-                    .keys
-                    .mac(&[b"decoy-questions", account_key(username).as_bytes()])?,
-            )
-            .map_err(|_| AppError::code(ErrorCode::Internal))?;
-            let mut all = Question::ALL.to_vec();
-            for (i, byte) in seed.iter().enumerate().take(all.len()) {
-                let j = i + usize::from(*byte) % (all.len() - i);
-                all.swap(i, j);
-            }
-            all.truncate(usize::from(policy.questions_to_register));
-            all
-        }
+        None => decoy::questions(&state.keys, policy.questions_to_register, username)?,
     };
     let random = crypto::random_bytes(pool.len())?;
-    let mut asked = Vec::new();
-    for byte in random.iter().take(usize::from(policy.questions_to_answer)) {
-        if pool.is_empty() {
-            break;
-        }
-        asked.push(pool.remove(usize::from(*byte) % pool.len()));
-    }
-    Ok(asked)
+    Ok(gates::questions_to_ask(
+        pool,
+        policy.questions_to_answer,
+        &random,
+    ))
 }
 
 /// Wrong answers at a gate count per account and per client address; past the limit the gates
@@ -277,7 +255,7 @@ pub async fn code(
                 .update_flow(&id_hash, now, |flow| Ok(flow.check_secret(purpose, right)?))
         }
         None => {
-            let submitted = code_hash(&state, &id_hash, &answer.code)?;
+            let submitted = gate_code_hash(&state, &id_hash, &answer.code)?;
             state.store.update_flow(&id_hash, now, |flow| {
                 Ok(flow.check_code(purpose, &submitted, now)?)
             })

@@ -1,0 +1,194 @@
+//! The audit log's vocabulary: who did it ([`Actor`]) and what happened ([`AuditEvent`]), with
+//! the details a viewer filters on as fields. The store appends records and never changes one.
+
+use serde::{Deserialize, Serialize};
+use sspr_protocol::gate::Method;
+use sspr_protocol::register::Slot;
+use sspr_protocol::ErrorCode;
+
+/// Who acted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    /// The account's owner, through the public portal.
+    SelfService,
+    /// A helpdesk staff member, by their account name.
+    Helpdesk(String),
+    /// An administrator, by their account name.
+    Admin(String),
+    /// An agent, by its id.
+    Agent(String),
+    /// The server itself (sends, fraud rules).
+    System,
+}
+
+impl Actor {
+    /// The actor's kind, as the audit log's `actor` column holds it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::SelfService => "self",
+            Actor::Helpdesk(_) => "helpdesk",
+            Actor::Admin(_) => "admin",
+            Actor::Agent(_) => "agent",
+            Actor::System => "system",
+        }
+    }
+
+    /// Who exactly, where the kind alone does not say.
+    pub fn id(&self) -> &str {
+        match self {
+            Actor::Helpdesk(id) | Actor::Admin(id) | Actor::Agent(id) => id,
+            Actor::SelfService | Actor::System => "",
+        }
+    }
+
+    /// How a package names its actor to the agent (which logs it, and lets only the account's
+    /// owner reset without history where that matters).
+    pub fn package_name(&self) -> String {
+        match self.id() {
+            "" => self.kind().to_owned(),
+            id => format!("{}:{id}", self.kind()),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AuditEvent {
+    ResetSucceeded {
+        request_id: String,
+    },
+    ResetRefused {
+        reason: ErrorCode,
+    },
+    UnlockSucceeded {
+        request_id: String,
+    },
+    UnlockRefused {
+        reason: ErrorCode,
+    },
+    ChangeSucceeded {
+        request_id: String,
+    },
+    ChangeRefused {
+        reason: ErrorCode,
+    },
+    /// Signed in to manage verification methods.
+    RegisterSignIn,
+    MethodAdded {
+        slot: Slot,
+    },
+    MethodRemoved {
+        slot: Slot,
+    },
+    /// A provider took a text or call; its answer (a message id) for tracing.
+    CodeSent {
+        method: Method,
+        provider_answer: String,
+    },
+    /// A mail server or provider refused a code; its answer as it gave it.
+    CodeSendFailed {
+        method: Method,
+        provider_answer: String,
+    },
+    /// The fraud rules stopped a text or call before it was sent.
+    SendRefused {
+        reason: String,
+    },
+    AgentOnboarded {
+        name: String,
+        version: String,
+    },
+    AgentKeysRolledOver {
+        old_package_key: String,
+        new_package_key: String,
+        rsa_key: String,
+    },
+}
+
+impl AuditEvent {
+    /// The event's name, as the audit log's `event` column holds it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuditEvent::ResetSucceeded { .. } => "reset_succeeded",
+            AuditEvent::ResetRefused { .. } => "reset_refused",
+            AuditEvent::UnlockSucceeded { .. } => "unlock_succeeded",
+            AuditEvent::UnlockRefused { .. } => "unlock_refused",
+            AuditEvent::ChangeSucceeded { .. } => "change_succeeded",
+            AuditEvent::ChangeRefused { .. } => "change_refused",
+            AuditEvent::RegisterSignIn => "register_sign_in",
+            AuditEvent::MethodAdded { .. } => "method_added",
+            AuditEvent::MethodRemoved { .. } => "method_removed",
+            AuditEvent::CodeSent { .. } => "code_sent",
+            AuditEvent::CodeSendFailed { .. } => "code_send_failed",
+            AuditEvent::SendRefused { .. } => "send_refused",
+            AuditEvent::AgentOnboarded { .. } => "agent_onboarded",
+            AuditEvent::AgentKeysRolledOver { .. } => "agent_keys_rolled_over",
+        }
+    }
+
+    /// The outcome of a write-back for `op`: succeeded with its request id, or refused with
+    /// the reason the user was given.
+    pub fn writeback(
+        op: sspr_protocol::package::Operation,
+        request_id: &str,
+        outcome: Result<(), ErrorCode>,
+    ) -> Self {
+        use sspr_protocol::package::Operation;
+        let request_id = request_id.to_owned();
+        match (op, outcome) {
+            (Operation::Unlock, Ok(())) => AuditEvent::UnlockSucceeded { request_id },
+            (Operation::Unlock, Err(reason)) => AuditEvent::UnlockRefused { reason },
+            (Operation::Change, Ok(())) => AuditEvent::ChangeSucceeded { request_id },
+            (Operation::Change, Err(reason)) => AuditEvent::ChangeRefused { reason },
+            (_, Ok(())) => AuditEvent::ResetSucceeded { request_id },
+            (_, Err(reason)) => AuditEvent::ResetRefused { reason },
+        }
+    }
+}
+
+/// One entry of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub at: i64,
+    pub actor: Actor,
+    /// The account (or agent, or masked destination) the event is about.
+    pub subject: String,
+    pub event: AuditEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_name_is_the_serialised_tag() {
+        let events = [
+            AuditEvent::ResetRefused {
+                reason: ErrorCode::PasswordHistory,
+            },
+            AuditEvent::RegisterSignIn,
+            AuditEvent::MethodAdded { slot: Slot::Mobile },
+            AuditEvent::CodeSendFailed {
+                method: Method::MobileCall,
+                provider_answer: "400".into(),
+            },
+        ];
+        for event in events {
+            let json = serde_json::to_value(&event).expect("json");
+            assert_eq!(json["event"], event.name());
+            let back: AuditEvent = serde_json::from_value(json).expect("back");
+            assert_eq!(back, event);
+        }
+    }
+
+    #[test]
+    fn package_names_keep_the_agent_s_self_service_word() {
+        assert_eq!(Actor::SelfService.package_name(), "self");
+        assert_eq!(
+            Actor::Helpdesk("marie".into()).package_name(),
+            "helpdesk:marie"
+        );
+    }
+}
