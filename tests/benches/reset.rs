@@ -147,7 +147,7 @@ async fn main() {
             ),
             sealed_old: None,
         };
-        sspr_server::writeback::apply(&state, &live.id, &body)
+        sspr_server::relay::writeback::apply(&state, &live.id, &body)
             .await
             .expect("reset through the agent");
         full.push(started.elapsed());
