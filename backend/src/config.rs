@@ -24,8 +24,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The address users and agents reach the server at.
     pub public_url: String,
-    /// SQLite database file.
-    pub database: PathBuf,
+    /// Where state lives: a SQLite file path (the default, nothing to set up), or
+    /// `postgres://user@host/db` for several server replicas sharing one database.
+    pub database: String,
     /// The built frontend (Trunk's `dist/`).
     pub frontend_dir: PathBuf,
     /// 32 random bytes, base64url: keys the code hashes, the decoys and encryption at rest.
@@ -235,7 +236,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
-            database: PathBuf::from("sspr.db"),
+            database: "sspr.db".into(),
             frontend_dir: PathBuf::from("dist"),
             secret: String::new(),
             log_json: false,

@@ -95,12 +95,12 @@ async fn main() -> ExitCode {
                 },
                 Err(e) => return fail(e),
             };
-            let store = match sspr_server::store::Store::open(&config.database, keys) {
+            let store = match sspr_server::store::Store::open(&config.database, keys).await {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
             let ttl = ttl_secs.unwrap_or(config.relay.onboarding_token_ttl_secs);
-            match store.create_onboarding_token(sspr_server::now(), ttl) {
+            match store.create_onboarding_token(sspr_server::now(), ttl).await {
                 Ok(token) if quiet => {
                     println!("{token}");
                     ExitCode::SUCCESS
@@ -141,7 +141,7 @@ async fn serve(config: ServerConfig) -> ExitCode {
         .tls_cert_file
         .clone()
         .zip(config.tls_key_file.clone());
-    let state = match AppState::new(config) {
+    let state = match AppState::new(config).await {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -156,7 +156,8 @@ async fn serve(config: ServerConfig) -> ExitCode {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            if let Err(e) = pruner.store.prune_flows(sspr_server::now()) {
+            let keep = sspr_server::domain::limits::longest_window(&pruner.config.limits);
+            if let Err(e) = pruner.store.prune(sspr_server::now(), keep).await {
                 tracing::warn!(error = %e, "could not prune expired flows");
             }
         }

@@ -7,8 +7,8 @@ use crate::config::ServerConfig;
 use crate::courier::mail::Mailer;
 use crate::courier::phone::PhoneGateway;
 use crate::crypto::ServerKeys;
-use crate::domain::limits::Limiter;
 use crate::relay::hub::Hub;
+use crate::store::Limiter;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -56,12 +56,12 @@ pub enum StartError {
 }
 
 impl AppState {
-    pub fn new(config: ServerConfig) -> Result<Self, StartError> {
+    pub async fn new(config: ServerConfig) -> Result<Self, StartError> {
         let keys = Arc::new(
             ServerKeys::new(&config.secret_bytes()?)
                 .map_err(|e| StartError::Keys(e.to_string()))?,
         );
-        let store = Store::open(&config.database, keys.clone())?;
+        let store = Store::open(&config.database, keys.clone()).await?;
         let capture = match &config.relay.capture_file {
             Some(path) => Some(Mutex::new(
                 std::fs::OpenOptions::new()
@@ -74,7 +74,7 @@ impl AppState {
         };
         Ok(Self(Arc::new(Inner {
             hub: Hub::new(config.relay.heartbeat_secs),
-            limiter: Limiter::new(config.limits.clone()),
+            limiter: Limiter::new(config.limits.clone(), store.clone()),
             mailer: Mailer::new(&config.mail)?,
             phone: PhoneGateway::new(config.phone.clone())?,
             http: reqwest::Client::builder()

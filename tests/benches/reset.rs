@@ -66,7 +66,9 @@ heartbeat_secs = 2
         ),
     )
     .expect("server config");
-    let state = AppState::new(ServerConfig::load(Some(&config)).expect("config")).expect("state");
+    let state = AppState::new(ServerConfig::load(Some(&config)).expect("config"))
+        .await
+        .expect("state");
     let app = sspr_server::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (state, format!("http://{address}"))
@@ -83,6 +85,7 @@ async fn main() {
     let token = state
         .store
         .create_onboarding_token(sspr_server::now(), 600)
+        .await
         .expect("token");
     let mut agent = AgentProcess::onboard_at(&url, &token, None, dc, &AgentOptions::default());
     agent.start();

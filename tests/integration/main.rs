@@ -13,3 +13,4 @@ mod directories;
 mod doctor;
 mod keys;
 mod relay;
+mod store;

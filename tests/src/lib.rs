@@ -9,6 +9,7 @@ pub mod api;
 pub mod browser;
 pub mod gateway;
 pub mod pki;
+pub mod postgres;
 pub mod processes;
 pub mod proxy;
 pub mod samba;

@@ -16,69 +16,79 @@ use crate::domain::contact::Number;
 use crate::domain::limits::Limited;
 use crate::http::error::AppError;
 use crate::state::AppState;
+use crate::store::LimitError;
 
 /// Counts a send against the destination's limits (15 minutes and a day). `key` is the
 /// destination, or for a decoy the typed name, so both run into the limit alike.
-pub fn count_send(state: &AppState, key: &str, now: i64) -> Result<(), AppError> {
+pub async fn count_send(state: &AppState, key: &str, now: i64) -> Result<(), AppError> {
     let key = key.to_lowercase();
     // Check both before counting either: a refusal must not eat into the other window.
     for limit in [Limited::CodeSend, Limited::CodeSendDaily] {
-        state
-            .limiter
-            .check(limit, &key, now)
-            .map_err(AppError::too_many)?;
+        state.limiter.check(limit, &key, now).await?;
     }
     for limit in [Limited::CodeSend, Limited::CodeSendDaily] {
-        state
-            .limiter
-            .hit(limit, &key, now)
-            .map_err(AppError::too_many)?;
+        state.limiter.hit(limit, &key, now).await?;
     }
     Ok(())
 }
 
 /// The fraud rules for a text or a call, before it is counted or sent: an allowed country,
-/// never a premium-rate number, and the portal's daily cap on paid sends.
-pub fn check_paid_send(state: &AppState, to: &str, now: i64) -> Result<Number, AppError> {
+/// never a premium-rate number, and the portal's daily cap on paid sends. A refusal is audited.
+pub async fn check_paid_send(state: &AppState, to: &str, now: i64) -> Result<Number, AppError> {
+    match paid_send_verdict(state, to, now).await? {
+        Ok(number) => Ok(number),
+        Err(reason) => {
+            state
+                .store
+                .audit(&AuditRecord {
+                    at: now,
+                    actor: Actor::System,
+                    subject: mask_phone(to),
+                    event: AuditEvent::SendRefused { reason },
+                })
+                .await?;
+            Err(ErrorCode::SendFailed.into())
+        }
+    }
+}
+
+/// The number, or why a text or call to it is refused.
+async fn paid_send_verdict(
+    state: &AppState,
+    to: &str,
+    now: i64,
+) -> Result<Result<Number, String>, AppError> {
     let phone = &state.config.phone;
-    let refuse = |reason: &str| {
-        let _ = state.store.audit(&AuditRecord {
-            at: now,
-            actor: Actor::System,
-            subject: mask_phone(to),
-            event: AuditEvent::SendRefused {
-                reason: reason.to_owned(),
-            },
-        });
-        AppError::code(ErrorCode::SendFailed)
-    };
     let Some(number) = Number::parse(to, phone.region()) else {
-        return Err(refuse("not a valid phone number"));
+        return Ok(Err("not a valid phone number".into()));
     };
     if number.is_premium() {
-        return Err(refuse("premium-rate number"));
+        return Ok(Err("premium-rate number".into()));
     }
     let allowed = if phone.allowed_country_codes.is_empty() {
         number.country_code == phone.country_code()
-            || state.store.phone_country_known(number.country_code)?
+            || state.store.phone_country_known(number.country_code).await?
     } else {
         phone.allowed_country_codes.contains(&number.country_code)
     };
     if !allowed {
-        return Err(refuse(&format!(
+        return Ok(Err(format!(
             "country code +{} is not allowed",
             number.country_code
         )));
     }
-    if state.limiter.hit(Limited::PaidSend, "portal", now).is_err() {
-        tracing::error!(
-            alarm = "paid_send_cap",
-            cap = state.config.limits.paid_sends_per_day,
-            "ALARM: the daily cap on paid texts and calls is reached; phone codes stop until it frees up"
-        );
-        return Err(refuse("daily cap on paid sends reached"));
+    match state.limiter.hit(Limited::PaidSend, "portal", now).await {
+        Ok(()) => Ok(Ok(number)),
+        Err(LimitError::Reached(_)) => {
+            tracing::error!(
+                alarm = "paid_send_cap",
+                cap = state.config.limits.paid_sends_per_day,
+                "ALARM: the daily cap on paid texts and calls is reached; phone codes stop until it frees up"
+            );
+            Ok(Err("daily cap on paid sends reached".into()))
+        }
+        Err(LimitError::Store(e)) => Err(e.into()),
     }
-    Ok(number)
 }
 
 fn mask_phone(to: &str) -> String {
@@ -112,23 +122,32 @@ pub fn dispatch(state: &AppState, id_hash: String, sent_at: i64, parcel: Parcel)
                     } else {
                         mask_phone(to)
                     };
-                    let _ = state.store.audit(&AuditRecord {
-                        at: crate::now(),
-                        actor: Actor::System,
-                        subject: shown,
-                        event: AuditEvent::CodeSendFailed {
-                            method: parcel.method,
-                            provider_answer: answer,
-                        },
-                    });
+                    let _ = state
+                        .store
+                        .audit(&AuditRecord {
+                            at: crate::now(),
+                            actor: Actor::System,
+                            subject: shown,
+                            event: AuditEvent::CodeSendFailed {
+                                method: parcel.method,
+                                provider_answer: answer,
+                            },
+                        })
+                        .await;
                     Delivery::Failed
                 }
             },
         };
-        let _ = state.store.update_flow(&id_hash, crate::now(), |flow| {
-            flow.record_delivery(sent_at, outcome);
-            Ok(())
-        });
+        let recorded = state
+            .store
+            .update_flow(&id_hash, crate::now(), |flow| {
+                flow.record_delivery(sent_at, outcome)
+            })
+            .await;
+        if let Err(e) = recorded {
+            // The flow may have ended meanwhile; the page then has nothing to ask.
+            tracing::debug!(error = %e, "a code's delivery could not be recorded");
+        }
     });
 }
 
@@ -161,14 +180,17 @@ pub async fn send(state: &AppState, to: &str, parcel: &Parcel) -> Result<(), Str
         .send(&number, &message)
         .await
         .map_err(|e| e.to_string())?;
-    let _ = state.store.audit(&AuditRecord {
-        at: crate::now(),
-        actor: Actor::System,
-        subject: number.masked(),
-        event: AuditEvent::CodeSent {
-            method: parcel.method,
-            provider_answer: answer,
-        },
-    });
+    let _ = state
+        .store
+        .audit(&AuditRecord {
+            at: crate::now(),
+            actor: Actor::System,
+            subject: number.masked(),
+            event: AuditEvent::CodeSent {
+                method: parcel.method,
+                provider_answer: answer,
+            },
+        })
+        .await;
     Ok(())
 }

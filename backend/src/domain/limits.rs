@@ -1,7 +1,5 @@
-//! Rate limits, keyed by the action that is limited. A refusal says when to try again.
-
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+//! Rate limits, keyed by the action that is limited, each with its rule from the configuration.
+//! The counters live in the store (shared by every replica); a refusal says when to try again.
 
 use crate::config::LimitsConfig;
 
@@ -28,89 +26,78 @@ pub enum Limited {
 
 const DAY_SECS: i64 = 86_400;
 
-pub struct Limiter {
-    config: LimitsConfig,
-    hits: Mutex<HashMap<(Limited, String), VecDeque<i64>>>,
+/// How many hits a limit allows in its window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub max: u32,
+    pub window_secs: i64,
 }
 
-impl Limiter {
-    pub fn new(config: LimitsConfig) -> Self {
-        Self {
-            config,
-            hits: Mutex::default(),
+impl Limited {
+    /// The limit's name, which keys its counters apart from every other limit's.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limited::FlowStart => "flow_start",
+            Limited::CodeSend => "code_send",
+            Limited::SignIn => "sign_in",
+            Limited::SignInFailure => "sign_in_failure",
+            Limited::CodeSendDaily => "code_send_daily",
+            Limited::PaidSend => "paid_send",
+            Limited::GateFailure => "gate_failure",
+            Limited::AccountFlowStart => "account_flow_start",
         }
     }
 
-    fn rule(&self, action: Limited) -> (u32, i64) {
-        match action {
+    pub fn rule(self, config: &LimitsConfig) -> Rule {
+        let (max, window_secs) = match self {
             Limited::FlowStart => (
-                self.config.flow_starts_per_address,
-                self.config.flow_starts_window_secs,
+                config.flow_starts_per_address,
+                config.flow_starts_window_secs,
             ),
-            Limited::CodeSend => (
-                self.config.sends_per_destination,
-                self.config.sends_window_secs,
-            ),
-            Limited::SignIn => (
-                self.config.sign_ins_per_address,
-                self.config.sign_in_window_secs,
-            ),
+            Limited::CodeSend => (config.sends_per_destination, config.sends_window_secs),
+            Limited::SignIn => (config.sign_ins_per_address, config.sign_in_window_secs),
             Limited::SignInFailure => (
-                self.config.sign_in_failures_per_account,
-                self.config.sign_in_window_secs,
+                config.sign_in_failures_per_account,
+                config.sign_in_window_secs,
             ),
-            Limited::CodeSendDaily => (self.config.sends_per_destination_per_day, DAY_SECS),
-            Limited::PaidSend => (self.config.paid_sends_per_day, DAY_SECS),
+            Limited::CodeSendDaily => (config.sends_per_destination_per_day, DAY_SECS),
+            Limited::PaidSend => (config.paid_sends_per_day, DAY_SECS),
             Limited::AccountFlowStart => (
-                self.config.flow_starts_per_account,
-                self.config.flow_starts_window_secs,
+                config.flow_starts_per_account,
+                config.flow_starts_window_secs,
             ),
             Limited::GateFailure => (
-                self.config.gate_failures_per_account,
-                self.config.gate_failures_window_secs,
+                config.gate_failures_per_account,
+                config.gate_failures_window_secs,
             ),
-        }
-    }
-
-    /// Refuses, without counting, when the limit is already reached. For limits that count
-    /// only failures: check first, `record` after a failure.
-    pub fn check(&self, action: Limited, key: &str, now: i64) -> Result<(), u32> {
-        let (max, window) = self.rule(action);
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(queue) = hits.get_mut(&(action, key.to_owned())) else {
-            return Ok(());
         };
-        while queue.front().is_some_and(|t| *t <= now - window) {
-            queue.pop_front();
-        }
-        match queue.front() {
-            Some(oldest) if queue.len() as u32 >= max => Err((oldest + window - now).max(1) as u32),
-            _ => Ok(()),
-        }
+        Rule { max, window_secs }
     }
 
-    pub fn record(&self, action: Limited, key: &str, now: i64) {
-        let _ = self.hit(action, key, now);
-    }
+    pub const ALL: [Limited; 8] = [
+        Limited::FlowStart,
+        Limited::CodeSend,
+        Limited::SignIn,
+        Limited::SignInFailure,
+        Limited::CodeSendDaily,
+        Limited::PaidSend,
+        Limited::GateFailure,
+        Limited::AccountFlowStart,
+    ];
+}
 
-    /// Counts one hit, or refuses with the seconds until the oldest hit leaves the window.
-    pub fn hit(&self, action: Limited, key: &str, now: i64) -> Result<(), u32> {
-        let (max, window) = self.rule(action);
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        if hits.len() > 100_000 {
-            hits.retain(|_, q| q.back().is_some_and(|t| *t > now - window));
-        }
-        let queue = hits.entry((action, key.to_owned())).or_default();
-        while queue.front().is_some_and(|t| *t <= now - window) {
-            queue.pop_front();
-        }
-        if queue.len() as u32 >= max {
-            let oldest = queue.front().copied().unwrap_or(now);
-            return Err((oldest + window - now).max(1) as u32);
-        }
-        queue.push_back(now);
-        Ok(())
-    }
+/// The longest window of any limit: counted hits older than this can go.
+pub fn longest_window(config: &LimitsConfig) -> i64 {
+    Limited::ALL
+        .iter()
+        .map(|l| l.rule(config).window_secs)
+        .max()
+        .unwrap_or(DAY_SECS)
+}
+
+/// Seconds until a hit at `oldest` leaves the window (at least one).
+pub fn retry_after(rule: Rule, oldest: i64, now: i64) -> u32 {
+    (oldest + rule.window_secs - now).max(1) as u32
 }
 
 #[cfg(test)]
@@ -118,22 +105,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_limit_holds_and_says_when_to_retry() {
-        // The defaults: three sends per destination in 15 minutes.
-        let limiter = Limiter::new(crate::config::ServerConfig::default().limits);
-        for t in 0..3 {
-            assert_eq!(limiter.hit(Limited::CodeSend, "a@x", 100 + t), Ok(()));
-        }
-        assert_eq!(limiter.hit(Limited::CodeSend, "a@x", 200), Err(800));
+    fn a_refusal_says_when_the_oldest_hit_leaves_the_window() {
+        let rule = Limited::CodeSend.rule(&crate::config::ServerConfig::default().limits);
         assert_eq!(
-            limiter.hit(Limited::CodeSend, "b@x", 200),
-            Ok(()),
-            "other destinations are not affected"
+            rule,
+            Rule {
+                max: 3,
+                window_secs: 900
+            }
         );
-        assert_eq!(
-            limiter.hit(Limited::CodeSend, "a@x", 1000),
-            Ok(()),
-            "the window moves on"
-        );
+        assert_eq!(retry_after(rule, 100, 200), 800);
+        assert_eq!(retry_after(rule, 100, 5000), 1, "never zero");
     }
 }

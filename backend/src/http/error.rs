@@ -8,6 +8,7 @@ use sspr_protocol::{ApiError, ErrorCode};
 
 use crate::domain::flow::FlowError;
 use crate::relay::hub::HubError;
+use crate::store::{LimitError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -42,9 +43,21 @@ impl From<ErrorCode> for AppError {
     }
 }
 
-impl From<crate::store::StoreError> for AppError {
-    fn from(e: crate::store::StoreError) -> Self {
-        Self::Internal(e.to_string())
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownFlow => Self::code(ErrorCode::UnknownFlow),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<LimitError> for AppError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Reached(retry_after_secs) => Self::too_many(retry_after_secs),
+            LimitError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -86,6 +99,14 @@ impl From<HubError> for AppError {
             HubError::Timeout => Self::code(ErrorCode::AgentTimeout),
         }
     }
+}
+
+/// The outcome of a store call whose change may itself fail (a wrong code must still be
+/// saved as a spent attempt), as one result.
+pub fn flatten<T, E: Into<AppError>>(
+    outcome: Result<Result<T, E>, StoreError>,
+) -> Result<T, AppError> {
+    outcome?.map_err(Into::into)
 }
 
 pub fn status_of(code: ErrorCode) -> StatusCode {

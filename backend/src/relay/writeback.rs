@@ -67,7 +67,8 @@ const RESENDS: usize = 2;
 pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Result<(), AppError> {
     let record = state
         .store
-        .agent(agent_id)?
+        .agent(agent_id)
+        .await?
         .ok_or_else(|| AppError::Internal("a live agent has no record".into()))?;
     let package = Package::seal(&record.package_key, agent_id, body)
         .map_err(|e| AppError::Internal(e.to_string()))?;

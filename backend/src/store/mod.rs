@@ -1,81 +1,59 @@
-//! State behind one interface, SQLite by default: agents, onboarding tokens, flows and the
-//! audit log. Flow state (it carries contact data) and package keys are encrypted at rest;
-//! tokens and secrets are stored as hashes only; the audit log is append-only.
+//! State behind one async interface: agents, onboarding tokens, flows, registration sessions,
+//! registrations, the audit log and the rate-limit counters. SQLite (a file, no set-up) by
+//! default; PostgreSQL (`database = "postgres://…"`) for several replicas, which then share
+//! everything a decision is made from.
+//!
+//! Encryption at rest sits here, above the database: flows, sessions, registrations and package
+//! keys are sealed with the server key before they are written, so either backend holds only
+//! ciphertext. Tokens and rate-limit keys are kept as keyed hashes; the audit log is
+//! append-only (the database refuses updates and deletes).
+//!
+//! Concurrency: every read-modify-write runs in one transaction that holds the row — on
+//! PostgreSQL with `SELECT … FOR UPDATE` (and an advisory lock per rate-limit bucket), on SQLite
+//! by its single writer connection — so two requests for one flow, even on two replicas, take
+//! turns and no update is lost.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+mod limits;
 
-use rusqlite::{params, Connection, OptionalExtension};
-use sspr_protocol::package::PackageKey;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::crypto::{self, ServerKeys};
-use crate::domain::audit::AuditRecord;
-use crate::domain::flow::ResetFlow;
-use crate::domain::registration::{RegisterSession, Registration};
-use crate::http::error::AppError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use sspr_protocol::package::PackageKey;
+
+pub use limits::{LimitError, Limiter};
+
+use crate::crypto::{self, ServerKeys};
+use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
+use crate::domain::flow::ResetFlow;
+use crate::domain::registration::{RegisterSession, Registration};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("`database` must be a file path, sqlite://… or postgres://…, not {0:?}")]
+    Url(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    /// No such flow or session, or it has expired.
+    #[error("unknown or expired flow")]
+    UnknownFlow,
 }
 
-const SCHEMA: &str = r#"
-PRAGMA journal_mode = WAL;
-PRAGMA busy_timeout = 5000;
-CREATE TABLE IF NOT EXISTS onboarding_tokens (
-    hash TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    used_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS agents (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    secret_hash TEXT NOT NULL,
-    package_key BLOB NOT NULL,
-    rsa_key_id TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS flows (
-    id_hash TEXT PRIMARY KEY,
-    state BLOB NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    id_hash TEXT PRIMARY KEY,
-    state BLOB NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS registrations (
-    subject TEXT PRIMARY KEY,
-    data BLOB NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS phone_countries (
-    code INTEGER PRIMARY KEY
-);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"#;
+/// Which database a store speaks to; the SQL differs only where the two must.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 #[derive(Clone, Debug)]
 pub struct AgentRecord {
@@ -87,15 +65,6 @@ pub struct AgentRecord {
     pub rsa_key_id: String,
     pub created_at: i64,
     pub revoked: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditEntry {
-    pub at: i64,
-    pub event: String,
-    pub actor: String,
-    pub subject: String,
-    pub detail: String,
 }
 
 /// The short-lived, encrypted states: reset and unlock flows, and registration sessions.
@@ -121,8 +90,10 @@ impl Live {
     }
 }
 
+#[derive(Clone)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    db: AnyPool,
+    backend: Backend,
     keys: Arc<ServerKeys>,
 }
 
@@ -131,107 +102,170 @@ const FLOW_LABEL: &str = "flow";
 const PACKAGE_KEY_LABEL: &str = "package-key";
 const REGISTRATION_LABEL: &str = "registration";
 const SESSION_LABEL: &str = "register-session";
+/// Connections a replica keeps to PostgreSQL. SQLite has one writer anyway: one connection,
+/// whose turn every transaction waits for.
+const POSTGRES_CONNECTIONS: u32 = 16;
+/// A request that cannot get a connection in this time fails rather than hang.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// `database` as configured — a file path, `sqlite://…` or `postgres://…` — as a URL and the
+/// backend it names.
+pub fn database_url(database: &str) -> Result<(String, Backend), StoreError> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        Ok((database.to_owned(), Backend::Postgres))
+    } else if database.starts_with("sqlite:") {
+        Ok((database.to_owned(), Backend::Sqlite))
+    } else if database.is_empty() || database.contains("://") {
+        Err(StoreError::Url(database.to_owned()))
+    } else {
+        // A plain path: the file is created on first use.
+        Ok((format!("sqlite://{database}?mode=rwc"), Backend::Sqlite))
+    }
+}
 
 impl Store {
-    pub fn open(path: &Path, keys: Arc<ServerKeys>) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            keys,
-        })
+    /// Connects, and brings the schema up to date with the versioned migrations.
+    pub async fn open(database: &str, keys: Arc<ServerKeys>) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = database_url(database)?;
+        let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        let db = match backend {
+            Backend::Postgres => {
+                options
+                    .max_connections(POSTGRES_CONNECTIONS)
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Sqlite => {
+                let db = options.max_connections(1).connect(&url).await?;
+                // Kept in the file: readers (a second process, `token create`) do not wait for
+                // the writer. The driver's busy timeout (5 s) covers the rest.
+                sqlx::raw_sql("PRAGMA journal_mode = WAL")
+                    .execute(&db)
+                    .await?;
+                db
+            }
+        };
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&db).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&db).await?,
+        }
+        Ok(Self { db, backend, keys })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.db).await?;
+        Ok(())
+    }
+
+    /// Appended to a SELECT that is followed by an UPDATE of the same row in one transaction.
+    fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            // The one connection is the lock.
+            Backend::Sqlite => "",
+        }
     }
 
     /// A new one-time onboarding token; only its hash is kept.
-    pub fn create_onboarding_token(&self, now: i64, ttl_secs: i64) -> Result<String, StoreError> {
+    pub async fn create_onboarding_token(
+        &self,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<String, StoreError> {
         // The prefix makes tokens recognisable (and greppable in leaked logs), and keeps a token
         // from starting with "-", which a command line would take for an option.
         let token = format!("{ONBOARDING_TOKEN_PREFIX}{}", crypto::random_token()?);
-        self.conn().execute(
-            "INSERT INTO onboarding_tokens (hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
-            params![crypto::token_hash(&token), now, now + ttl_secs],
-        )?;
+        sqlx::query(
+            "INSERT INTO onboarding_tokens (hash, created_at, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(crypto::token_hash(&token))
+        .bind(now)
+        .bind(now + ttl_secs)
+        .execute(&self.db)
+        .await?;
         Ok(token)
     }
 
     /// Uses the token up; true only for the first use of a live token.
-    pub fn consume_onboarding_token(&self, token: &str, now: i64) -> Result<bool, StoreError> {
-        let changed = self.conn().execute(
-            "UPDATE onboarding_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-            params![crypto::token_hash(token), now],
-        )?;
-        Ok(changed == 1)
+    pub async fn consume_onboarding_token(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE onboarding_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(now)
+        .bind(crypto::token_hash(token))
+        .bind(now)
+        .execute(&self.db)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    pub fn add_agent(&self, agent: &AgentRecord) -> Result<(), StoreError> {
-        let key = serde_json::to_vec(&agent.package_key)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sealed = self
-            .keys
-            .seal(PACKAGE_KEY_LABEL, &zeroize::Zeroizing::new(key))?;
-        self.conn().execute(
-            "INSERT INTO agents (id, name, version, secret_hash, package_key, rsa_key_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![agent.id, agent.name, agent.version, agent.secret_hash, sealed, agent.rsa_key_id, agent.created_at],
-        )?;
+    pub async fn add_agent(&self, agent: &AgentRecord) -> Result<(), StoreError> {
+        let sealed = self.seal_json(PACKAGE_KEY_LABEL, &agent.package_key)?;
+        sqlx::query(
+            "INSERT INTO agents (id, name, version, secret_hash, package_key, rsa_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&agent.id)
+        .bind(&agent.name)
+        .bind(&agent.version)
+        .bind(&agent.secret_hash)
+        .bind(sealed)
+        .bind(&agent.rsa_key_id)
+        .bind(agent.created_at)
+        .execute(&self.db)
+        .await?;
         Ok(())
     }
 
-    pub fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError> {
-        let row = self
-            .conn()
-            .query_row(
-                "SELECT id, name, version, secret_hash, package_key, rsa_key_id, created_at, revoked_at FROM agents WHERE id = ?1",
-                params![id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, Vec<u8>>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, Option<i64>>(7)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((id, name, version, secret_hash, sealed, rsa_key_id, created_at, revoked_at)) =
-            row
-        else {
+    pub async fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, version, secret_hash, package_key, rsa_key_id, created_at, revoked_at FROM agents WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.db)
+        .await?;
+        let Some(row) = row else {
             return Ok(None);
         };
-        let plain = self.keys.open(PACKAGE_KEY_LABEL, &sealed)?;
-        let package_key =
-            serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sealed: Vec<u8> = row.try_get(4)?;
         Ok(Some(AgentRecord {
-            id,
-            name,
-            version,
-            secret_hash,
-            package_key,
-            rsa_key_id,
-            created_at,
-            revoked: revoked_at.is_some(),
+            id: row.try_get(0)?,
+            name: row.try_get(1)?,
+            version: row.try_get(2)?,
+            secret_hash: row.try_get(3)?,
+            package_key: self.open_json(PACKAGE_KEY_LABEL, &sealed)?,
+            rsa_key_id: row.try_get(5)?,
+            created_at: row.try_get(6)?,
+            revoked: row.try_get::<Option<i64>, _>(7)?.is_some(),
         }))
     }
 
     /// The agent rolled its keys over: packages are sealed under `package_key` from now on.
-    pub fn roll_agent_keys(
+    pub async fn roll_agent_keys(
         &self,
         id: &str,
         package_key: &PackageKey,
         rsa_key_id: &str,
     ) -> Result<(), StoreError> {
         let sealed = self.seal_json(PACKAGE_KEY_LABEL, package_key)?;
-        self.conn().execute(
-            "UPDATE agents SET package_key = ?2, rsa_key_id = ?3 WHERE id = ?1",
-            params![id, sealed, rsa_key_id],
-        )?;
+        sqlx::query("UPDATE agents SET package_key = $1, rsa_key_id = $2 WHERE id = $3")
+            .bind(sealed)
+            .bind(rsa_key_id)
+            .bind(id)
+            .execute(&self.db)
+            .await?;
         Ok(())
     }
 
@@ -243,55 +277,57 @@ impl Store {
     }
 
     fn open_json<T: DeserializeOwned>(&self, label: &str, sealed: &[u8]) -> Result<T, StoreError> {
-        let plain = self.keys.open(label, sealed)?;
+        let plain = zeroize::Zeroizing::new(self.keys.open(label, sealed)?);
         serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
-    pub fn insert_flow(&self, id_hash: &str, flow: &ResetFlow) -> Result<(), StoreError> {
+    pub async fn insert_flow(&self, id_hash: &str, flow: &ResetFlow) -> Result<(), StoreError> {
         self.insert_live(Live::Flow, id_hash, flow, flow.expires_at)
+            .await
     }
 
-    /// Loads a live flow, lets `change` act on it and saves it — all under one lock, so two
-    /// parallel requests for the same flow take turns. The flow is saved whatever `change`
-    /// returns: a wrong code must cost its attempt.
-    pub fn update_flow<T>(
+    /// Loads a live flow, lets `change` act on it and saves it — in one transaction that holds
+    /// the row, so two parallel requests for the same flow take turns, on any replica. The
+    /// flow is saved whatever `change` returns: a wrong code must cost its attempt.
+    pub async fn update_flow<T: Send>(
         &self,
         id_hash: &str,
         now: i64,
-        change: impl FnOnce(&mut ResetFlow) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        self.update_live(Live::Flow, id_hash, now, change)
+        change: impl FnOnce(&mut ResetFlow) -> T + Send,
+    ) -> Result<T, StoreError> {
+        self.update_live(Live::Flow, id_hash, now, change).await
     }
 
     /// A live flow as it is, for a request that only reads it (no re-sealing, no write).
-    pub fn flow(&self, id_hash: &str, now: i64) -> Result<ResetFlow, AppError> {
-        self.read_live(Live::Flow, id_hash, now)
+    pub async fn flow(&self, id_hash: &str, now: i64) -> Result<ResetFlow, StoreError> {
+        self.read_live(Live::Flow, id_hash, now).await
     }
 
     /// A live registration session as it is, for a request that only reads it.
-    pub fn session(&self, id_hash: &str, now: i64) -> Result<RegisterSession, AppError> {
-        self.read_live(Live::Session, id_hash, now)
+    pub async fn session(&self, id_hash: &str, now: i64) -> Result<RegisterSession, StoreError> {
+        self.read_live(Live::Session, id_hash, now).await
     }
 
-    pub fn insert_session(
+    pub async fn insert_session(
         &self,
         id_hash: &str,
         session: &RegisterSession,
     ) -> Result<(), StoreError> {
         self.insert_live(Live::Session, id_hash, session, session.expires_at)
+            .await
     }
 
     /// As `update_flow`, for a registration session.
-    pub fn update_session<T>(
+    pub async fn update_session<T: Send>(
         &self,
         id_hash: &str,
         now: i64,
-        change: impl FnOnce(&mut RegisterSession) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        self.update_live(Live::Session, id_hash, now, change)
+        change: impl FnOnce(&mut RegisterSession) -> T + Send,
+    ) -> Result<T, StoreError> {
+        self.update_live(Live::Session, id_hash, now, change).await
     }
 
-    fn insert_live<S: Serialize>(
+    async fn insert_live<S: Serialize>(
         &self,
         live: Live,
         id_hash: &str,
@@ -299,65 +335,72 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         let sealed = self.seal_json(live.label(), state)?;
-        self.conn().execute(
-            &format!(
-                "INSERT INTO {} (id_hash, state, expires_at) VALUES (?1, ?2, ?3)",
-                live.table()
-            ),
-            params![id_hash, sealed, expires_at],
-        )?;
+        let sql = format!(
+            "INSERT INTO {} (id_hash, state, expires_at) VALUES ($1, $2, $3)",
+            live.table()
+        );
+        sqlx::query(&sql)
+            .bind(id_hash)
+            .bind(sealed)
+            .bind(expires_at)
+            .execute(&self.db)
+            .await?;
         Ok(())
     }
 
+    fn select_live(&self, live: Live, lock: bool) -> String {
+        format!(
+            "SELECT state FROM {} WHERE id_hash = $1 AND expires_at > $2{}",
+            live.table(),
+            if lock { self.for_update() } else { "" }
+        )
+    }
+
     /// The sealed state of a live flow or session; unknown or expired is `UnknownFlow`.
-    fn sealed_live(
-        conn: &Connection,
-        live: Live,
-        id_hash: &str,
-        now: i64,
-    ) -> Result<Vec<u8>, AppError> {
-        let sealed: Option<Vec<u8>> = conn
-            .query_row(
-                &format!(
-                    "SELECT state FROM {} WHERE id_hash = ?1 AND expires_at > ?2",
-                    live.table()
-                ),
-                params![id_hash, now],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(StoreError::from)?;
-        sealed.ok_or_else(|| AppError::code(sspr_protocol::ErrorCode::UnknownFlow))
+    fn sealed_live(row: Option<AnyRow>) -> Result<Vec<u8>, StoreError> {
+        Ok(row.ok_or(StoreError::UnknownFlow)?.try_get(0)?)
     }
 
-    fn read_live<S: DeserializeOwned>(
+    async fn read_live<S: DeserializeOwned>(
         &self,
         live: Live,
         id_hash: &str,
         now: i64,
-    ) -> Result<S, AppError> {
-        let sealed = Self::sealed_live(&self.conn(), live, id_hash, now)?;
-        Ok(self.open_json(live.label(), &sealed)?)
+    ) -> Result<S, StoreError> {
+        let sql = self.select_live(live, false);
+        let row = sqlx::query(&sql)
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&self.db)
+            .await?;
+        self.open_json(live.label(), &Self::sealed_live(row)?)
     }
 
-    fn update_live<S: Serialize + DeserializeOwned, T>(
+    async fn update_live<S: Serialize + DeserializeOwned + Send, T: Send>(
         &self,
         live: Live,
         id_hash: &str,
         now: i64,
-        change: impl FnOnce(&mut S) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        let conn = self.conn();
-        let sealed = Self::sealed_live(&conn, live, id_hash, now)?;
-        let mut state: S = self.open_json(live.label(), &sealed)?;
+        change: impl FnOnce(&mut S) -> T + Send,
+    ) -> Result<T, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let sql = self.select_live(live, true);
+        let row = sqlx::query(&sql)
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut state: S = self.open_json(live.label(), &Self::sealed_live(row)?)?;
         let result = change(&mut state);
         let resealed = self.seal_json(live.label(), &state)?;
-        conn.execute(
-            &format!("UPDATE {} SET state = ?2 WHERE id_hash = ?1", live.table()),
-            params![id_hash, resealed],
-        )
-        .map_err(StoreError::from)?;
-        result
+        let sql = format!("UPDATE {} SET state = $1 WHERE id_hash = $2", live.table());
+        sqlx::query(&sql)
+            .bind(resealed)
+            .bind(id_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(result)
     }
 
     /// The registration's row key: a MAC of the objectGUID, so rows do not name accounts.
@@ -365,213 +408,147 @@ impl Store {
         Ok(self.keys.mac(&[b"registration", anchor.as_bytes()])?)
     }
 
-    pub fn registration(&self, anchor: &str) -> Result<Option<Registration>, StoreError> {
-        let subject = self.registration_subject(anchor)?;
-        let sealed: Option<Vec<u8>> = self
-            .conn()
-            .query_row(
-                "SELECT data FROM registrations WHERE subject = ?1",
-                params![subject],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(sealed) = sealed else {
+    pub async fn registration(&self, anchor: &str) -> Result<Option<Registration>, StoreError> {
+        let row = sqlx::query("SELECT data FROM registrations WHERE subject = $1")
+            .bind(self.registration_subject(anchor)?)
+            .fetch_optional(&self.db)
+            .await?;
+        let Some(row) = row else {
             return Ok(None);
         };
+        let sealed: Vec<u8> = row.try_get(0)?;
         Ok(Some(self.open_json(REGISTRATION_LABEL, &sealed)?))
     }
 
-    /// Loads (or starts) a registration, lets `change` act on it and saves it under one lock:
-    /// two parallel uses of one authenticator code cannot both pass.
-    pub fn update_registration<T>(
+    /// Loads (or starts) a registration, lets `change` act on it and saves it in one
+    /// transaction that holds the row: two parallel uses of one authenticator code cannot both
+    /// pass. A registration that does not exist yet is created empty first, so there is a row
+    /// to hold.
+    pub async fn update_registration<T: Send>(
         &self,
         anchor: &str,
         now: i64,
-        change: impl FnOnce(&mut Registration) -> T,
+        change: impl FnOnce(&mut Registration) -> T + Send,
     ) -> Result<T, StoreError> {
         let subject = self.registration_subject(anchor)?;
-        let conn = self.conn();
-        let sealed: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT data FROM registrations WHERE subject = ?1",
-                params![subject],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let mut registration: Registration = match sealed {
-            Some(sealed) => self.open_json(REGISTRATION_LABEL, &sealed)?,
-            None => Registration::default(),
-        };
+        let empty = self.seal_json(REGISTRATION_LABEL, &Registration::default())?;
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO registrations (subject, data, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subject) DO NOTHING",
+        )
+        .bind(&subject)
+        .bind(empty)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let sql = format!(
+            "SELECT data FROM registrations WHERE subject = $1{}",
+            self.for_update()
+        );
+        let sealed: Vec<u8> = sqlx::query(&sql)
+            .bind(&subject)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let mut registration: Registration = self.open_json(REGISTRATION_LABEL, &sealed)?;
         let result = change(&mut registration);
         let sealed = self.seal_json(REGISTRATION_LABEL, &registration)?;
-        conn.execute(
-            "INSERT INTO registrations (subject, data, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(subject) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-            params![subject, sealed, now],
-        )?;
+        sqlx::query("UPDATE registrations SET data = $1, updated_at = $2 WHERE subject = $3")
+            .bind(sealed)
+            .bind(now)
+            .bind(&subject)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(result)
     }
 
     /// Country calling codes of numbers seen registered: the default allow-list for sends.
-    pub fn note_phone_country(&self, code: u16) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT OR IGNORE INTO phone_countries (code) VALUES (?1)",
-            params![code],
-        )?;
+    pub async fn note_phone_country(&self, code: u16) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO phone_countries (code) VALUES ($1) ON CONFLICT (code) DO NOTHING")
+            .bind(i64::from(code))
+            .execute(&self.db)
+            .await?;
         Ok(())
     }
 
-    pub fn phone_country_known(&self, code: u16) -> Result<bool, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT 1 FROM phone_countries WHERE code = ?1",
-                params![code],
-                |_| Ok(()),
-            )
-            .optional()?
+    pub async fn phone_country_known(&self, code: u16) -> Result<bool, StoreError> {
+        Ok(sqlx::query("SELECT 1 FROM phone_countries WHERE code = $1")
+            .bind(i64::from(code))
+            .fetch_optional(&self.db)
+            .await?
             .is_some())
     }
 
-    pub fn prune_flows(&self, now: i64) -> Result<usize, StoreError> {
-        let conn = self.conn();
-        let sessions = conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
-        Ok(sessions + conn.execute("DELETE FROM flows WHERE expires_at <= ?1", params![now])?)
+    /// Drops expired flows and sessions, and rate-limit hits older than `keep_hits_secs`.
+    pub async fn prune(&self, now: i64, keep_hits_secs: i64) -> Result<u64, StoreError> {
+        let mut gone = 0;
+        for sql in [
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM flows WHERE expires_at <= $1",
+        ] {
+            gone += sqlx::query(sql)
+                .bind(now)
+                .execute(&self.db)
+                .await?
+                .rows_affected();
+        }
+        sqlx::query("DELETE FROM limit_hits WHERE at <= $1")
+            .bind(now - keep_hits_secs)
+            .execute(&self.db)
+            .await?;
+        Ok(gone)
     }
 
-    pub fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+    pub async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let detail =
             serde_json::to_string(&record.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.conn().execute(
-            "INSERT INTO audit (at, event, actor, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                record.at,
-                record.event.name(),
-                record.actor.package_name(),
-                record.subject,
-                detail
-            ],
-        )?;
+        sqlx::query(
+            "INSERT INTO audit (at, event, actor, actor_id, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(record.at)
+        .bind(record.event.name())
+        .bind(record.actor.kind())
+        .bind(record.actor.id())
+        .bind(&record.subject)
+        .bind(detail)
+        .execute(&self.db)
+        .await?;
         Ok(())
     }
 
-    pub fn audit_entries(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT at, event, actor, subject, detail FROM audit ORDER BY seq DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map(params![limit], |r| {
-            Ok(AuditEntry {
-                at: r.get(0)?,
-                event: r.get(1)?,
-                actor: r.get(2)?,
-                subject: r.get(3)?,
-                detail: r.get(4)?,
+    /// The newest `limit` entries, newest first.
+    pub async fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, actor, actor_id, subject, detail FROM audit ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get(1)?;
+                let id: String = row.try_get(2)?;
+                let detail: String = row.try_get(4)?;
+                Ok(AuditRecord {
+                    at: row.try_get(0)?,
+                    actor: actor_of(&kind, id)?,
+                    subject: row.try_get(3)?,
+                    event: serde_json::from_str::<AuditEvent>(&detail)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    #[cfg(test)]
-    fn try_erase_audit(&self) -> Result<usize, StoreError> {
-        Ok(self.conn().execute("DELETE FROM audit", [])?)
+            .collect()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(
-            &dir.path().join("t.db"),
-            Arc::new(ServerKeys::new(&[3u8; 32]).expect("keys")),
-        )
-        .expect("open");
-        (dir, store)
-    }
-
-    #[test]
-    fn onboarding_tokens_are_single_use_and_expire() {
-        let (_d, store) = store();
-        let token = store.create_onboarding_token(100, 60).expect("token");
-        assert!(token.starts_with(ONBOARDING_TOKEN_PREFIX));
-        assert!(!store
-            .consume_onboarding_token("not-a-token", 101)
-            .expect("query"));
-        assert!(store.consume_onboarding_token(&token, 101).expect("query"));
-        assert!(
-            !store.consume_onboarding_token(&token, 102).expect("query"),
-            "second use"
-        );
-        let late = store.create_onboarding_token(100, 60).expect("token");
-        assert!(
-            !store.consume_onboarding_token(&late, 160).expect("query"),
-            "expired"
-        );
-    }
-
-    #[test]
-    fn the_audit_log_is_append_only() {
-        let (_d, store) = store();
-        store
-            .audit(&AuditRecord {
-                at: 1,
-                actor: crate::domain::audit::Actor::SelfService,
-                subject: "jan".into(),
-                event: crate::domain::audit::AuditEvent::RegisterSignIn,
-            })
-            .expect("append");
-        assert!(store.try_erase_audit().is_err());
-        assert_eq!(store.audit_entries(10).expect("read").len(), 1);
-    }
-
-    #[test]
-    fn registrations_are_encrypted_at_rest() {
-        let (dir, store) = store();
-        store
-            .update_registration("guid-1", 5, |r| {
-                r.alt_mail = Some("marker-mail@example.test".into())
-            })
-            .expect("save");
-        let bytes: Vec<u8> = ["t.db", "t.db-wal"]
-            .iter()
-            .flat_map(|f| std::fs::read(dir.path().join(f)).unwrap_or_default())
-            .collect();
-        assert!(!bytes.windows(11).any(|w| w == b"marker-mail"));
-        assert!(!bytes.windows(6).any(|w| w == b"guid-1"));
-        let read = store.registration("guid-1").expect("read").expect("there");
-        assert_eq!(read.alt_mail.as_deref(), Some("marker-mail@example.test"));
-        assert_eq!(store.registration("guid-2").expect("read"), None);
-    }
-
-    #[test]
-    fn flows_are_encrypted_at_rest_and_expire() {
-        let (dir, store) = store();
-        let flow = ResetFlow::new(
-            "marker-user@corp.example.test".into(),
-            sspr_protocol::Lang::En,
-            vec![1],
-            1,
-            100,
-            60,
-        );
-        store.insert_flow("h", &flow).expect("insert");
-        let bytes: Vec<u8> = ["t.db", "t.db-wal"]
-            .iter()
-            .flat_map(|f| std::fs::read(dir.path().join(f)).unwrap_or_default())
-            .collect();
-        assert!(
-            !bytes.windows(11).any(|w| w == b"marker-user"),
-            "the username is not stored in clear"
-        );
-        assert_eq!(
-            store
-                .update_flow("h", 120, |f| Ok(f.username.clone()))
-                .expect("live"),
-            "marker-user@corp.example.test"
-        );
-        assert!(store.update_flow("h", 160, |_| Ok(())).is_err(), "expired");
-    }
+fn actor_of(kind: &str, id: String) -> Result<Actor, StoreError> {
+    Ok(match kind {
+        "self" => Actor::SelfService,
+        "system" => Actor::System,
+        "helpdesk" => Actor::Helpdesk(id),
+        "admin" => Actor::Admin(id),
+        "agent" => Actor::Agent(id),
+        other => return Err(StoreError::Corrupt(format!("audit actor {other:?}"))),
+    })
 }

@@ -35,32 +35,42 @@ pub async fn onboard(
     if sspr_protocol::seal::key_id_of(&request.rsa_key.spki_der) != request.rsa_key.key_id {
         return Err(ErrorCode::BadRequest.into());
     }
-    if !state.store.consume_onboarding_token(&request.token, now)? {
+    if !state
+        .store
+        .consume_onboarding_token(&request.token, now)
+        .await?
+    {
         tracing::warn!("onboarding refused: unknown, used or expired token");
         return Err(ErrorCode::InvalidToken.into());
     }
     let agent_id = format!("agt_{}", &crypto::random_token()?[..12]);
     let relay_secret = crypto::random_token()?;
     let package_key = PackageKey::generate().map_err(|e| AppError::Internal(e.to_string()))?;
-    state.store.add_agent(&AgentRecord {
-        id: agent_id.clone(),
-        name: request.name.clone(),
-        version: request.version.clone(),
-        secret_hash: crypto::token_hash(&relay_secret),
-        package_key: package_key.clone(),
-        rsa_key_id: request.rsa_key.key_id.clone(),
-        created_at: now,
-        revoked: false,
-    })?;
-    state.store.audit(&AuditRecord {
-        at: now,
-        actor: Actor::Agent(agent_id.clone()),
-        subject: agent_id.clone(),
-        event: AuditEvent::AgentOnboarded {
+    state
+        .store
+        .add_agent(&AgentRecord {
+            id: agent_id.clone(),
             name: request.name.clone(),
             version: request.version.clone(),
-        },
-    })?;
+            secret_hash: crypto::token_hash(&relay_secret),
+            package_key: package_key.clone(),
+            rsa_key_id: request.rsa_key.key_id.clone(),
+            created_at: now,
+            revoked: false,
+        })
+        .await?;
+    state
+        .store
+        .audit(&AuditRecord {
+            at: now,
+            actor: Actor::Agent(agent_id.clone()),
+            subject: agent_id.clone(),
+            event: AuditEvent::AgentOnboarded {
+                name: request.name.clone(),
+                version: request.version.clone(),
+            },
+        })
+        .await?;
     tracing::info!(%agent_id, name = %request.name, "agent onboarded");
     Ok(Json(Onboarded {
         agent_id,
@@ -69,7 +79,7 @@ pub async fn onboard(
     }))
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, AppError> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, AppError> {
     let refused = || AppError::code(ErrorCode::InvalidToken);
     let value = headers
         .get(header::AUTHORIZATION)
@@ -77,7 +87,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, AppErro
         .ok_or_else(refused)?;
     let credentials = value.strip_prefix("Bearer ").ok_or_else(refused)?;
     let (agent_id, secret) = credentials.split_once(AUTH_SEPARATOR).ok_or_else(refused)?;
-    let record = state.store.agent(agent_id)?.ok_or_else(refused)?;
+    let record = state.store.agent(agent_id).await?.ok_or_else(refused)?;
     if record.revoked || !crypto::equal(&record.secret_hash, &crypto::token_hash(secret)) {
         return Err(refused());
     }
@@ -89,7 +99,7 @@ pub async fn check(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<axum::http::StatusCode, AppError> {
-    authenticate(&state, &headers)?;
+    authenticate(&state, &headers).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -98,7 +108,7 @@ pub async fn relay(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    match authenticate(&state, &headers) {
+    match authenticate(&state, &headers).await {
         Ok(agent_id) => upgrade
             .max_message_size(MAX_FRAME_BYTES)
             .on_upgrade(move |socket| session(state, agent_id, socket))
@@ -112,8 +122,8 @@ pub async fn relay(
 
 /// The agent sends its new package key, sealed under the old one, with every heartbeat of the
 /// grace period; the first that arrives is taken, the rest find it done.
-fn roll_over(state: &AppState, agent_id: &str, wrapped: &WrappedKey) {
-    let record = match state.store.agent(agent_id) {
+async fn roll_over(state: &AppState, agent_id: &str, wrapped: &WrappedKey) {
+    let record = match state.store.agent(agent_id).await {
         Ok(Some(record)) => record,
         Ok(None) => return,
         Err(e) => {
@@ -133,21 +143,24 @@ fn roll_over(state: &AppState, agent_id: &str, wrapped: &WrappedKey) {
     };
     let rsa_key_id = state.hub.rsa_key_of(agent_id).unwrap_or(record.rsa_key_id);
     let now = crate::now();
-    let stored = state
+    let record = AuditRecord {
+        at: now,
+        actor: Actor::Agent(agent_id.to_owned()),
+        subject: agent_id.to_owned(),
+        event: AuditEvent::AgentKeysRolledOver {
+            old_package_key: wrapped.old_key_id.clone(),
+            new_package_key: wrapped.new_key_id.clone(),
+            rsa_key: rsa_key_id.clone(),
+        },
+    };
+    let stored = match state
         .store
         .roll_agent_keys(agent_id, &new, &rsa_key_id)
-        .and_then(|()| {
-            state.store.audit(&AuditRecord {
-                at: now,
-                actor: Actor::Agent(agent_id.to_owned()),
-                subject: agent_id.to_owned(),
-                event: AuditEvent::AgentKeysRolledOver {
-                    old_package_key: wrapped.old_key_id.clone(),
-                    new_package_key: wrapped.new_key_id.clone(),
-                    rsa_key: rsa_key_id.clone(),
-                },
-            })
-        });
+        .await
+    {
+        Ok(()) => state.store.audit(&record).await,
+        Err(e) => Err(e),
+    };
     match stored {
         Ok(()) => tracing::info!(%agent_id, package_key_id = %new.key_id, "agent keys rolled over"),
         Err(e) => {
@@ -181,7 +194,7 @@ async fn session(state: AppState, agent_id: String, socket: WebSocket) {
                     match serde_json::from_str::<AgentMessage>(&text) {
                         Ok(AgentMessage::Heartbeat(hb)) => state.hub.heartbeat(&agent_id, connection, hb, crate::now()),
                         Ok(AgentMessage::Reply { id, reply }) => state.hub.deliver(id, reply),
-                        Ok(AgentMessage::KeyRollover(wrapped)) => roll_over(&state, &agent_id, &wrapped),
+                        Ok(AgentMessage::KeyRollover(wrapped)) => roll_over(&state, &agent_id, &wrapped).await,
                         Ok(AgentMessage::Draining) => {
                             tracing::info!(%agent_id, "agent stopping: no new requests for it");
                             state.hub.draining(&agent_id, connection);

@@ -54,16 +54,13 @@ pub async fn change(
     {
         return Err(ErrorCode::BadRequest.into());
     }
-    state
-        .limiter
-        .hit(Limited::SignIn, &client, now)
-        .map_err(AppError::too_many)?;
+    state.limiter.hit(Limited::SignIn, &client, now).await?;
     // Stop before AD would lock the account: wrong guesses through the portal never lock anyone out.
     let account_key = account_key(&username);
     state
         .limiter
         .check(Limited::SignInFailure, &account_key, now)
-        .map_err(AppError::too_many)?;
+        .await?;
 
     let agent = writeback::holder_for(&state, &username, &new.key_id, now)?;
     let reply = writeback::lookup(&state, &agent.id, username.clone()).await?;
@@ -73,7 +70,8 @@ pub async fn change(
             // Unknown, disabled, protected or out of scope: the same answer as a wrong password.
             state
                 .limiter
-                .record(Limited::SignInFailure, &account_key, now);
+                .record(Limited::SignInFailure, &account_key, now)
+                .await?;
             return Err(ErrorCode::CurrentPasswordWrong.into());
         }
     };
@@ -100,18 +98,22 @@ pub async fn change(
         {
             state
                 .limiter
-                .record(Limited::SignInFailure, &account_key, now);
+                .record(Limited::SignInFailure, &account_key, now)
+                .await?;
             Err(AppError::code(ErrorCode::CurrentPasswordWrong))
         }
         other => other,
     };
     let outcome = result.as_ref().map(|_| ()).map_err(AppError::error_code);
-    state.store.audit(&AuditRecord {
-        at: crate::now(),
-        actor: Actor::SelfService,
-        subject: account.account_name.clone(),
-        event: AuditEvent::writeback(Operation::Change, &body.request_id, outcome),
-    })?;
+    state
+        .store
+        .audit(&AuditRecord {
+            at: crate::now(),
+            actor: Actor::SelfService,
+            subject: account.account_name.clone(),
+            event: AuditEvent::writeback(Operation::Change, &body.request_id, outcome),
+        })
+        .await?;
     if result.is_ok() {
         if let Some(mail) = account.mail.first() {
             notify(

@@ -16,12 +16,12 @@ use crate::courier::{self, Parcel};
 use crate::crypto::{self, token_hash};
 use crate::domain::codes::{code_hash, CodeRules, CodeScope};
 use crate::domain::contact::Number;
-use crate::domain::flow::{AccountTarget, Challenge, Passed, Picked, Start};
+use crate::domain::flow::{AccountTarget, Challenge, FlowError, Passed, Picked, Start};
 use crate::domain::limits::Limited;
 use crate::domain::registration::{check_answers, Authenticator, TotpCheck, TOTP_DIGITS};
 use crate::domain::user_id::account_key;
 use crate::domain::{decoy, gates};
-use crate::http::error::AppError;
+use crate::http::error::{flatten, AppError};
 use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::reset::apply_and_finish;
@@ -49,15 +49,23 @@ fn code_sent(state: &AppState, picked: &Picked) -> CodeSent {
 
 /// Checks the rules for sending to `picked` and counts the send; the key the limits use is the
 /// real destination, or the typed name for a decoy.
-fn clear_send(state: &AppState, picked: &Picked, username: &str, now: i64) -> Result<(), AppError> {
+async fn clear_send(
+    state: &AppState,
+    picked: &Picked,
+    username: &str,
+    now: i64,
+) -> Result<(), AppError> {
     match &picked.to {
         Some(to) => {
             if picked.offer.method.uses_phone() {
-                courier::check_paid_send(state, to, now)?;
+                courier::check_paid_send(state, to, now).await?;
             }
-            courier::count_send(state, to, now)
+            courier::count_send(state, to, now).await
         }
-        None => courier::count_send(state, &format!("decoy:{}", account_key(username)), now),
+        None => {
+            let key = format!("decoy:{}", account_key(username));
+            courier::count_send(state, &key, now).await
+        }
     }
 }
 
@@ -72,36 +80,48 @@ pub async fn method(
         .as_deref()
         .and_then(|p| Number::parse(p, state.config.phone.region()))
         .map(|n| n.e164);
-    let (picked, username, lang, anchor) = state.store.update_flow(&id_hash, now, |flow| {
-        let picked = flow.pick(request.choice, typed.as_deref(), rules(&state), now)?;
-        let anchor = flow.account().map(|a| a.anchor.clone());
-        Ok((picked, flow.username.clone(), flow.lang, anchor))
-    })?;
+    let (picked, username, lang, anchor) = state
+        .store
+        .update_flow(&id_hash, now, |flow| -> Result<_, FlowError> {
+            let picked = flow.pick(request.choice, typed.as_deref(), rules(&state), now)?;
+            let anchor = flow.account().map(|a| a.anchor.clone());
+            Ok((picked, flow.username.clone(), flow.lang, anchor))
+        })
+        .await??;
     match picked.offer.method {
         Method::Authenticator => {
-            state.store.update_flow(&id_hash, now, |flow| {
-                Ok(flow.begin_challenge(&picked, Start::Authenticator, rules(&state), now)?)
-            })?;
+            state
+                .store
+                .update_flow(&id_hash, now, |flow| {
+                    flow.begin_challenge(&picked, Start::Authenticator, rules(&state), now)
+                })
+                .await??;
             return Ok(Json(ChallengeView::Authenticator {
                 digits: TOTP_DIGITS,
             }));
         }
         Method::Questions => {
-            let asked = questions_to_ask(&state, anchor.as_deref(), &username)?;
+            let asked = questions_to_ask(&state, anchor.as_deref(), &username).await?;
             let start = Start::Questions(asked.clone());
-            state.store.update_flow(&id_hash, now, |flow| {
-                Ok(flow.begin_challenge(&picked, start, rules(&state), now)?)
-            })?;
+            state
+                .store
+                .update_flow(&id_hash, now, |flow| {
+                    flow.begin_challenge(&picked, start, rules(&state), now)
+                })
+                .await??;
             return Ok(Json(ChallengeView::Questions { asked }));
         }
         _ => {}
     }
-    clear_send(&state, &picked, &username, now)?;
+    clear_send(&state, &picked, &username, now).await?;
     let code = crypto::random_code(state.config.reset.code_length)?;
     let hash = gate_code_hash(&state, &id_hash, &code)?;
-    state.store.update_flow(&id_hash, now, |flow| {
-        Ok(flow.begin_challenge(&picked, Start::Code(hash), rules(&state), now)?)
-    })?;
+    state
+        .store
+        .update_flow(&id_hash, now, |flow| {
+            flow.begin_challenge(&picked, Start::Code(hash), rules(&state), now)
+        })
+        .await??;
     let parcel = Parcel {
         method: picked.offer.method,
         to: picked.to.clone(),
@@ -121,14 +141,15 @@ pub async fn resend(
     let rules = rules(&state);
     // Cooldown and step first, then the send limits, and only then is the old code replaced:
     // a refused resend leaves the code the user already has working.
-    let flow = state.store.flow(&id_hash, now)?;
+    let flow = state.store.flow(&id_hash, now).await?;
     let (picked, username, lang) = (flow.resend_target(rules, now)?, flow.username, flow.lang);
-    clear_send(&state, &picked, &username, now)?;
+    clear_send(&state, &picked, &username, now).await?;
     let code = crypto::random_code(state.config.reset.code_length)?;
     let hash = gate_code_hash(&state, &id_hash, &code)?;
     state
         .store
-        .update_flow(&id_hash, now, |flow| Ok(flow.resend(hash, rules, now)?))?;
+        .update_flow(&id_hash, now, |flow| flow.resend(hash, rules, now))
+        .await??;
     let parcel = Parcel {
         method: picked.offer.method,
         to: picked.to.clone(),
@@ -144,7 +165,7 @@ pub async fn delivery(
     ApiJson(request): ApiJson<FlowRef>,
 ) -> Result<Json<DeliveryState>, AppError> {
     let id_hash = token_hash(&request.flow_id);
-    let delivery = state.store.flow(&id_hash, crate::now())?.delivery()?;
+    let delivery = state.store.flow(&id_hash, crate::now()).await?.delivery()?;
     Ok(Json(DeliveryState { delivery }))
 }
 
@@ -156,13 +177,14 @@ pub async fn other(
     let id_hash = token_hash(&request.flow_id);
     let gate = state
         .store
-        .update_flow(&id_hash, crate::now(), |flow| Ok(flow.leave_challenge()?))?;
+        .update_flow(&id_hash, crate::now(), |flow| flow.leave_challenge())
+        .await??;
     Ok(Json(gate))
 }
 
 /// Which of the user's questions to ask: a random choice of `questions_to_answer` from the
 /// questions registered — for a decoy, from its made-up set.
-fn questions_to_ask(
+async fn questions_to_ask(
     state: &AppState,
     anchor: Option<&str>,
     username: &str,
@@ -171,7 +193,8 @@ fn questions_to_ask(
     let pool: Vec<Question> = match anchor {
         Some(anchor) => state
             .store
-            .registration(anchor)?
+            .registration(anchor)
+            .await?
             .map(|r| r.questions.iter().map(|q| q.question).collect())
             .unwrap_or_default(),
         None => decoy::questions(&state.keys, policy.questions_to_register, username)?,
@@ -191,22 +214,24 @@ struct GateGuard {
 }
 
 impl GateGuard {
-    fn check(state: &AppState, username: &str, client: &str, now: i64) -> Result<Self, AppError> {
+    async fn check(
+        state: &AppState,
+        username: &str,
+        client: &str,
+        now: i64,
+    ) -> Result<Self, AppError> {
         let keys = [
             format!("account:{}", account_key(username)),
             format!("address:{client}"),
         ];
         for key in &keys {
-            state
-                .limiter
-                .check(Limited::GateFailure, key, now)
-                .map_err(AppError::too_many)?;
+            state.limiter.check(Limited::GateFailure, key, now).await?;
         }
         Ok(Self { keys })
     }
 
     /// Counts a wrong answer, then passes the outcome on.
-    fn count<T>(
+    async fn count<T>(
         &self,
         state: &AppState,
         now: i64,
@@ -218,7 +243,7 @@ impl GateGuard {
                 ErrorCode::WrongCode | ErrorCode::CodeExhausted | ErrorCode::AnswersWrong
             ) {
                 for key in &self.keys {
-                    state.limiter.record(Limited::GateFailure, key, now);
+                    state.limiter.record(Limited::GateFailure, key, now).await?;
                 }
             }
         }
@@ -234,15 +259,15 @@ pub async fn code(
 ) -> Result<Json<AfterGate>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&answer.flow_id);
-    let flow = state.store.flow(&id_hash, now)?;
+    let flow = state.store.flow(&id_hash, now).await?;
     let authenticator = matches!(flow.open_challenge()?, Challenge::Authenticator);
     let authenticator_of = authenticator.then(|| flow.account().map(|a| a.anchor.clone()));
     let (purpose, username) = (flow.purpose, flow.username);
-    let guard = GateGuard::check(&state, &username, &client, now)?;
+    let guard = GateGuard::check(&state, &username, &client, now).await?;
     let passed = match authenticator_of {
         Some(anchor) => {
             let verdict = match anchor {
-                Some(anchor) => check_totp(&state, &anchor, &answer.code, now)?,
+                Some(anchor) => check_totp(&state, &anchor, &answer.code, now).await?,
                 None => TotpCheck::Wrong,
             };
             if verdict == TotpCheck::Reused {
@@ -250,18 +275,26 @@ pub async fn code(
                 return Err(ErrorCode::CodeReused.into());
             }
             let right = matches!(verdict, TotpCheck::Accepted(_));
-            state
-                .store
-                .update_flow(&id_hash, now, |flow| Ok(flow.check_secret(purpose, right)?))
+            flatten(
+                state
+                    .store
+                    .update_flow(&id_hash, now, |flow| flow.check_secret(purpose, right))
+                    .await,
+            )
         }
         None => {
             let submitted = gate_code_hash(&state, &id_hash, &answer.code)?;
-            state.store.update_flow(&id_hash, now, |flow| {
-                Ok(flow.check_code(purpose, &submitted, now)?)
-            })
+            flatten(
+                state
+                    .store
+                    .update_flow(&id_hash, now, |flow| {
+                        flow.check_code(purpose, &submitted, now)
+                    })
+                    .await,
+            )
         }
     };
-    let passed = guard.count(&state, now, passed)?;
+    let passed = guard.count(&state, now, passed).await?;
     after_gate(&state, &id_hash, purpose, passed).await
 }
 
@@ -278,17 +311,18 @@ pub async fn answers(
     {
         return Err(ErrorCode::BadRequest.into());
     }
-    let flow = state.store.flow(&id_hash, now)?;
+    let flow = state.store.flow(&id_hash, now).await?;
     let Challenge::Questions { asked } = flow.open_challenge()?.clone() else {
         return Err(ErrorCode::WrongStep.into());
     };
     let anchor = flow.account().map(|a| a.anchor.clone());
     let (purpose, username) = (flow.purpose, flow.username);
-    let guard = GateGuard::check(&state, &username, &client, now)?;
+    let guard = GateGuard::check(&state, &username, &client, now).await?;
     let stored = match anchor {
         Some(anchor) => state
             .store
-            .registration(&anchor)?
+            .registration(&anchor)
+            .await?
             .map(|r| r.questions)
             .unwrap_or_default(),
         None => Vec::new(),
@@ -298,10 +332,13 @@ pub async fn answers(
     let right = tokio::task::spawn_blocking(move || check_answers(&stored, &asked, &answers))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let passed = state
-        .store
-        .update_flow(&id_hash, now, |flow| Ok(flow.check_secret(purpose, right)?));
-    let passed = guard.count(&state, now, passed)?;
+    let passed = flatten(
+        state
+            .store
+            .update_flow(&id_hash, now, |flow| flow.check_secret(purpose, right))
+            .await,
+    );
+    let passed = guard.count(&state, now, passed).await?;
     after_gate(&state, &id_hash, purpose, passed).await
 }
 
@@ -328,17 +365,25 @@ async fn after_gate(
 
 /// Checks an authenticator code and spends its time step in the same breath, under the
 /// registration's lock: of two parallel uses of one code, exactly one counts.
-fn check_totp(state: &AppState, anchor: &str, code: &str, now: i64) -> Result<TotpCheck, AppError> {
-    Ok(state.store.update_registration(anchor, now, |reg| {
-        let Some(app) = reg.authenticator.as_mut() else {
-            return TotpCheck::Wrong;
-        };
-        let verdict = Authenticator::check(&app.secret, app.last_step, code, now);
-        if let TotpCheck::Accepted(step) = verdict {
-            app.last_step = step;
-        }
-        verdict
-    })?)
+async fn check_totp(
+    state: &AppState,
+    anchor: &str,
+    code: &str,
+    now: i64,
+) -> Result<TotpCheck, AppError> {
+    Ok(state
+        .store
+        .update_registration(anchor, now, |reg| {
+            let Some(app) = reg.authenticator.as_mut() else {
+                return TotpCheck::Wrong;
+            };
+            let verdict = Authenticator::check(&app.secret, app.last_step, code, now);
+            if let TotpCheck::Accepted(step) = verdict {
+                app.last_step = step;
+            }
+            verdict
+        })
+        .await?)
 }
 
 /// The new-password step again, with the key of an agent that is live now: after
@@ -349,7 +394,8 @@ pub async fn key(
 ) -> Result<Json<NewPasswordStep>, AppError> {
     let flow = state
         .store
-        .flow(&token_hash(&request.flow_id), crate::now())?;
+        .flow(&token_hash(&request.flow_id), crate::now())
+        .await?;
     let account = flow.account_for_new_password()?.clone();
     Ok(Json(new_password_step(&state, account)?))
 }

@@ -39,12 +39,12 @@ use crate::state::AppState;
 /// A registration session lives this long; every step must come within it.
 const SESSION_TTL_SECS: i64 = 900;
 
-fn registered(
+async fn registered(
     state: &AppState,
     id: String,
     session: &RegisterSession,
 ) -> Result<Registered, AppError> {
-    let registration = state.store.registration(&session.anchor)?;
+    let registration = state.store.registration(&session.anchor).await?;
     Ok(Registered {
         session: id,
         account_name: session.account_name.clone(),
@@ -74,26 +74,29 @@ pub async fn sign_in(
     if sealed.ciphertext.len() > MAX_SEALED_BYTES || sealed.key_id.len() > 64 {
         return Err(ErrorCode::BadRequest.into());
     }
-    state
-        .limiter
-        .hit(Limited::SignIn, &client, now)
-        .map_err(AppError::too_many)?;
+    state.limiter.hit(Limited::SignIn, &client, now).await?;
     // Stop before AD would lock the account: wrong guesses here never lock anyone out.
     let key = account_key(&username);
     state
         .limiter
         .check(Limited::SignInFailure, &key, now)
-        .map_err(AppError::too_many)?;
+        .await?;
     let agent = writeback::holder_for(&state, &username, &sealed.key_id, now)?;
-    let failed = |state: &AppState| {
-        state.limiter.record(Limited::SignInFailure, &key, now);
-        AppError::code(ErrorCode::SignInFailed)
+    let failed = || async {
+        match state
+            .limiter
+            .record(Limited::SignInFailure, &key, now)
+            .await
+        {
+            Ok(()) => AppError::code(ErrorCode::SignInFailed),
+            Err(e) => e.into(),
+        }
     };
     let Some(account) = writeback::lookup(&state, &agent.id, username)
         .await?
         .filter(|a| a.eligible())
     else {
-        return Err(failed(&state));
+        return Err(failed().await);
     };
     let order = Order {
         op: Operation::Verify,
@@ -115,7 +118,7 @@ pub async fn sign_in(
                 ErrorCode::CurrentPasswordWrong | ErrorCode::AccountLocked
             ) =>
         {
-            return Err(failed(&state));
+            return Err(failed().await);
         }
         Err(e) => return Err(e),
     }
@@ -130,14 +133,20 @@ pub async fn sign_in(
         pending: None,
     };
     let id = crypto::random_token()?;
-    state.store.insert_session(&token_hash(&id), &session)?;
-    state.store.audit(&AuditRecord {
-        at: now,
-        actor: Actor::SelfService,
-        subject: session.account_name.clone(),
-        event: AuditEvent::RegisterSignIn,
-    })?;
-    Ok(Json(registered(&state, id, &session)?))
+    state
+        .store
+        .insert_session(&token_hash(&id), &session)
+        .await?;
+    state
+        .store
+        .audit(&AuditRecord {
+            at: now,
+            actor: Actor::SelfService,
+            subject: session.account_name.clone(),
+            event: AuditEvent::RegisterSignIn,
+        })
+        .await?;
+    Ok(Json(registered(&state, id, &session).await?))
 }
 
 pub async fn current(
@@ -146,8 +155,9 @@ pub async fn current(
 ) -> Result<Json<Registered>, AppError> {
     let session = state
         .store
-        .session(&token_hash(&request.session), crate::now())?;
-    Ok(Json(registered(&state, request.session, &session)?))
+        .session(&token_hash(&request.session), crate::now())
+        .await?;
+    Ok(Json(registered(&state, request.session, &session).await?))
 }
 
 /// A new number or address: checked, then a code goes to it. It counts once the code is back.
@@ -183,11 +193,11 @@ pub async fn add(
         Slot::Authenticator | Slot::Questions => return Err(ErrorCode::BadRequest.into()),
     };
     // The session must be live before anything is counted or sent.
-    let lang = state.store.session(&id_hash, now)?.lang;
+    let lang = state.store.session(&id_hash, now).await?.lang;
     if method.uses_phone() {
-        courier::check_paid_send(&state, &value, now)?;
+        courier::check_paid_send(&state, &value, now).await?;
     }
-    courier::count_send(&state, &value, now)?;
+    courier::count_send(&state, &value, now).await?;
     let code = crypto::random_code(state.config.reset.code_length)?;
     let hash = registration_code_hash(&state, &id_hash, &code)?;
     let r = &state.config.reset;
@@ -200,10 +210,10 @@ pub async fn add(
             attempts_left: r.code_attempts,
         },
     };
-    state.store.update_session(&id_hash, now, |s| {
-        s.pending = Some(pending);
-        Ok(())
-    })?;
+    state
+        .store
+        .update_session(&id_hash, now, |s| s.pending = Some(pending))
+        .await?;
     // The user is signed in: timing reveals nothing here, so the send is awaited and a
     // provider's refusal is said at once.
     let parcel = Parcel {
@@ -251,8 +261,9 @@ pub async fn authenticator(
                 secret: secret.clone(),
                 attempts_left: attempts,
             });
-            Ok(s.account_name.clone())
-        })?;
+            s.account_name.clone()
+        })
+        .await?;
     let (otpauth_uri, text) =
         Authenticator::enrolment(&secret, &account, &state.config.policy.authenticator_issuer)
             .ok_or_else(|| AppError::Internal("authenticator enrolment".into()))?;
@@ -279,40 +290,49 @@ pub async fn confirm(
     let now = crate::now();
     let id_hash = token_hash(&request.session);
     let submitted = registration_code_hash(&state, &id_hash, &request.code)?;
-    let (confirmed, session) = state.store.update_session(&id_hash, now, |s| {
-        let confirmed = check_pending(s, &submitted, &request.code, now)?;
-        s.pending = None;
-        Ok((confirmed, s.clone()))
-    })?;
-    let before = state.store.registration(&session.anchor)?;
+    let (confirmed, session) = state
+        .store
+        .update_session(&id_hash, now, |s| -> Result<_, AppError> {
+            let confirmed = check_pending(s, &submitted, &request.code, now)?;
+            s.pending = None;
+            Ok((confirmed, s.clone()))
+        })
+        .await??;
+    let before = state.store.registration(&session.anchor).await?;
     let slot = match confirmed {
         Confirmed::Contact { slot, value } => {
             if let Some(n) = Number::parse(&value, None) {
-                state.store.note_phone_country(n.country_code)?;
+                state.store.note_phone_country(n.country_code).await?;
             }
-            state.store.update_registration(&session.anchor, now, |r| {
-                match slot {
-                    Slot::Mobile => r.mobile = Some(value),
-                    Slot::OfficePhone => r.office_phone = Some(value),
-                    Slot::AltMail => r.alt_mail = Some(value),
-                    Slot::Authenticator | Slot::Questions => {}
-                };
-            })?;
+            state
+                .store
+                .update_registration(&session.anchor, now, |r| {
+                    match slot {
+                        Slot::Mobile => r.mobile = Some(value),
+                        Slot::OfficePhone => r.office_phone = Some(value),
+                        Slot::AltMail => r.alt_mail = Some(value),
+                        Slot::Authenticator | Slot::Questions => {}
+                    };
+                })
+                .await?;
             slot
         }
         Confirmed::Authenticator { secret, step } => {
-            state.store.update_registration(&session.anchor, now, |r| {
-                r.authenticator = Some(Authenticator {
-                    secret,
-                    last_step: step,
-                    enrolled_at: now,
-                });
-            })?;
+            state
+                .store
+                .update_registration(&session.anchor, now, |r| {
+                    r.authenticator = Some(Authenticator {
+                        secret,
+                        last_step: step,
+                        enrolled_at: now,
+                    });
+                })
+                .await?;
             Slot::Authenticator
         }
     };
-    changed(&state, &session, before.as_ref(), slot, Notice::ChangeAdded)?;
-    Ok(Json(registered(&state, request.session, &session)?))
+    changed(&state, &session, before.as_ref(), slot, Notice::ChangeAdded).await?;
+    Ok(Json(registered(&state, request.session, &session).await?))
 }
 
 enum Confirmed {
@@ -392,7 +412,10 @@ pub async fn questions(
     if !valid {
         return Err(ErrorCode::QuestionsInvalid.into());
     }
-    let session = state.store.session(&token_hash(&request.session), now)?;
+    let session = state
+        .store
+        .session(&token_hash(&request.session), now)
+        .await?;
     let answers = request.answers;
     let stored = tokio::task::spawn_blocking(move || {
         answers
@@ -402,18 +425,20 @@ pub async fn questions(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    let before = state.store.registration(&session.anchor)?;
+    let before = state.store.registration(&session.anchor).await?;
     state
         .store
-        .update_registration(&session.anchor, now, |r| r.questions = stored)?;
+        .update_registration(&session.anchor, now, |r| r.questions = stored)
+        .await?;
     changed(
         &state,
         &session,
         before.as_ref(),
         Slot::Questions,
         Notice::ChangeAdded,
-    )?;
-    Ok(Json(registered(&state, request.session, &session)?))
+    )
+    .await?;
+    Ok(Json(registered(&state, request.session, &session).await?))
 }
 
 pub async fn remove(
@@ -421,8 +446,11 @@ pub async fn remove(
     ApiJson(request): ApiJson<RemoveSlot>,
 ) -> Result<Json<Registered>, AppError> {
     let now = crate::now();
-    let session = state.store.session(&token_hash(&request.session), now)?;
-    let before = state.store.registration(&session.anchor)?;
+    let session = state
+        .store
+        .session(&token_hash(&request.session), now)
+        .await?;
+    let before = state.store.registration(&session.anchor).await?;
     let own = session
         .slots(before.as_ref(), &state.config.phone)
         .into_iter()
@@ -439,20 +467,22 @@ pub async fn remove(
             Slot::AltMail => r.alt_mail = None,
             Slot::Authenticator => r.authenticator = None,
             Slot::Questions => r.questions.clear(),
-        })?;
+        })
+        .await?;
     changed(
         &state,
         &session,
         before.as_ref(),
         request.slot,
         Notice::ChangeRemoved,
-    )?;
-    Ok(Json(registered(&state, request.session, &session)?))
+    )
+    .await?;
+    Ok(Json(registered(&state, request.session, &session).await?))
 }
 
 /// Audits a change and mails it to the addresses the user had before it (the primary address
 /// and the alternate one), so a new address cannot hide its own arrival.
-fn changed(
+async fn changed(
     state: &AppState,
     session: &RegisterSession,
     before: Option<&Registration>,
@@ -460,16 +490,19 @@ fn changed(
     what: Notice,
 ) -> Result<(), AppError> {
     let now = crate::now();
-    state.store.audit(&AuditRecord {
-        at: now,
-        actor: Actor::SelfService,
-        subject: session.account_name.clone(),
-        event: if what == Notice::ChangeAdded {
-            AuditEvent::MethodAdded { slot }
-        } else {
-            AuditEvent::MethodRemoved { slot }
-        },
-    })?;
+    state
+        .store
+        .audit(&AuditRecord {
+            at: now,
+            actor: Actor::SelfService,
+            subject: session.account_name.clone(),
+            event: if what == Notice::ChangeAdded {
+                AuditEvent::MethodAdded { slot }
+            } else {
+                AuditEvent::MethodRemoved { slot }
+            },
+        })
+        .await?;
     let lang: Lang = session.lang;
     let change = tf(lang, what, &[("method", t(lang, slot.text()))]);
     let body = tf(

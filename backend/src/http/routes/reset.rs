@@ -17,7 +17,7 @@ use crate::config::CaptchaKind;
 use crate::crypto::{self, token_hash};
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::domain::codes::{code_hash, CodeScope};
-use crate::domain::flow::{AccountTarget, ResetFlow};
+use crate::domain::flow::{AccountTarget, FlowError, ResetFlow};
 use crate::domain::gates;
 use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
@@ -43,14 +43,11 @@ pub async fn start(
         // Neither has gates: both go to their own endpoints with the current password.
         return Err(ErrorCode::BadRequest.into());
     }
-    state
-        .limiter
-        .hit(Limited::FlowStart, &client, now)
-        .map_err(AppError::too_many)?;
+    state.limiter.hit(Limited::FlowStart, &client, now).await?;
     state
         .limiter
         .hit(Limited::AccountFlowStart, &account_key(&username), now)
-        .map_err(AppError::too_many)?;
+        .await?;
     // No agent, no false hope: say so before anything is sent. With several directories, the
     // user ID must say which one (or the user picks it).
     state.hub.directory_for(&username, now)?;
@@ -106,7 +103,7 @@ pub async fn start(
         Some(answer) => flow.with_image_answer(image_answer_hash(&state, &id_hash, &answer)?),
         None => flow,
     };
-    state.store.insert_flow(&id_hash, &flow)?;
+    state.store.insert_flow(&id_hash, &flow).await?;
     Ok(Json(Started { flow_id, captcha }))
 }
 
@@ -145,19 +142,26 @@ pub async fn captcha(
         }
         _ => None,
     };
-    let username = state.store.update_flow(&id_hash, now, |flow| {
-        match (verified, &answer.solution, &image_hash) {
-            (Some(passed), _, _) => flow.pass_verified_captcha(passed)?,
-            (None, CaptchaSolution::ProofOfWork(solution), _) => flow.pass_captcha(*solution)?,
-            (None, CaptchaSolution::Image { .. }, Some(hash)) => flow.pass_image_captcha(hash)?,
-            (None, _, _) => flow.pass_verified_captcha(false)?,
-        }
-        Ok(flow.username.clone())
-    })?;
+    let username = state
+        .store
+        .update_flow(&id_hash, now, |flow| -> Result<_, FlowError> {
+            match (verified, &answer.solution, &image_hash) {
+                (Some(passed), _, _) => flow.pass_verified_captcha(passed)?,
+                (None, CaptchaSolution::ProofOfWork(solution), _) => {
+                    flow.pass_captcha(*solution)?
+                }
+                (None, CaptchaSolution::Image { .. }, Some(hash)) => {
+                    flow.pass_image_captcha(hash)?
+                }
+                (None, _, _) => flow.pass_verified_captcha(false)?,
+            }
+            Ok(flow.username.clone())
+        })
+        .await??;
     let agent = state.hub.route(&username, now)?;
     let account = writeback::lookup(&state, &agent.id, username.clone()).await?;
     let registration = match account.as_ref().filter(|a| a.eligible()) {
-        Some(a) => state.store.registration(&a.anchor)?,
+        Some(a) => state.store.registration(&a.anchor).await?,
         None => None,
     };
     let admission = gates::admit(
@@ -169,12 +173,13 @@ pub async fn captcha(
         &agent.heartbeat.directory,
     )?;
     for code in admission.directory_countries {
-        state.store.note_phone_country(code)?;
+        state.store.note_phone_country(code).await?;
     }
     let gates = admission.gates;
     let gate = state
         .store
-        .update_flow(&id_hash, now, |flow| Ok(flow.enter_gates(gates)?))?;
+        .update_flow(&id_hash, now, |flow| flow.enter_gates(gates))
+        .await??;
     Ok(Json(gate))
 }
 
@@ -199,21 +204,28 @@ pub(crate) async fn apply_and_finish(
 ) -> Result<Json<Completed>, AppError> {
     let now = crate::now();
     let request_id = package::request_id()?;
-    let account = state.store.update_flow(id_hash, now, |flow| {
-        Ok(flow.begin_apply(request_id.clone())?)
-    })?;
+    let account = state
+        .store
+        .update_flow(id_hash, now, |flow| flow.begin_apply(request_id.clone()))
+        .await??;
     let result = apply(state, &account, &request_id, op, sealed, now).await;
-    let lang = state.store.update_flow(id_hash, crate::now(), |flow| {
-        flow.finish_apply(result.is_ok());
-        Ok(flow.lang)
-    })?;
+    let lang = state
+        .store
+        .update_flow(id_hash, crate::now(), |flow| {
+            flow.finish_apply(result.is_ok());
+            flow.lang
+        })
+        .await?;
     let outcome = result.as_ref().map(|_| ()).map_err(AppError::error_code);
-    state.store.audit(&AuditRecord {
-        at: crate::now(),
-        actor: Actor::SelfService,
-        subject: account.account_name.clone(),
-        event: AuditEvent::writeback(op, &request_id, outcome),
-    })?;
+    state
+        .store
+        .audit(&AuditRecord {
+            at: crate::now(),
+            actor: Actor::SelfService,
+            subject: account.account_name.clone(),
+            event: AuditEvent::writeback(op, &request_id, outcome),
+        })
+        .await?;
     if result.is_ok() {
         notify(
             state,

@@ -1,0 +1,132 @@
+//! The rate-limit counters, in the store so that every replica counts against the same
+//! numbers: a sliding window of hits per (limit, key). Keys (addresses, destinations, account
+//! names) are kept only as keyed hashes.
+
+use sqlx::Row;
+
+use super::{Backend, Store, StoreError};
+use crate::config::LimitsConfig;
+use crate::domain::limits::{retry_after, Limited, Rule};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("limit reached; retry in {0} s")]
+    Reached(u32),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The limits of the configuration, counted in the store.
+#[derive(Clone)]
+pub struct Limiter {
+    config: LimitsConfig,
+    store: Store,
+}
+
+impl Limiter {
+    pub fn new(config: LimitsConfig, store: Store) -> Self {
+        Self { config, store }
+    }
+
+    /// Refuses, without counting, when the limit is already reached. For limits that count
+    /// only failures: check first, `record` after a failure.
+    pub async fn check(&self, action: Limited, key: &str, now: i64) -> Result<(), LimitError> {
+        let rule = action.rule(&self.config);
+        let (count, oldest) = self
+            .store
+            .limit_window(&self.bucket(action, key)?, now - rule.window_secs)
+            .await?;
+        match oldest {
+            Some(oldest) if count >= i64::from(rule.max) => {
+                Err(LimitError::Reached(retry_after(rule, oldest, now)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failure; whether the limit is now reached shows at the next `check`.
+    pub async fn record(&self, action: Limited, key: &str, now: i64) -> Result<(), StoreError> {
+        match self.hit(action, key, now).await {
+            Err(LimitError::Store(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one hit, or refuses with the seconds until the oldest hit leaves the window.
+    pub async fn hit(&self, action: Limited, key: &str, now: i64) -> Result<(), LimitError> {
+        let rule = action.rule(&self.config);
+        self.store
+            .limit_hit(&self.bucket(action, key)?, rule, now)
+            .await
+    }
+
+    fn bucket(&self, action: Limited, key: &str) -> Result<String, StoreError> {
+        Ok(self
+            .store
+            .keys
+            .mac(&[b"limit", action.name().as_bytes(), key.as_bytes()])?)
+    }
+}
+
+impl Store {
+    /// Hits in `bucket` after `since`, and the oldest of them.
+    async fn limit_window(
+        &self,
+        bucket: &str,
+        since: i64,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        let row =
+            sqlx::query("SELECT COUNT(*), MIN(at) FROM limit_hits WHERE bucket = $1 AND at > $2")
+                .bind(bucket)
+                .bind(since)
+                .fetch_one(&self.db)
+                .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// Counts a hit in `bucket` unless the rule's limit is reached — atomically: on PostgreSQL
+    /// under an advisory lock of the bucket (replicas take turns), on SQLite on the one writer
+    /// connection.
+    async fn limit_hit(&self, bucket: &str, rule: Rule, now: i64) -> Result<(), LimitError> {
+        let mut tx = self.db.begin().await.map_err(StoreError::from)?;
+        if self.backend == Backend::Postgres {
+            // The lock's function returns void, which the driver cannot read: select around it.
+            sqlx::query(
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
+            )
+            .bind(bucket)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        sqlx::query("DELETE FROM limit_hits WHERE bucket = $1 AND at <= $2")
+            .bind(bucket)
+            .bind(now - rule.window_secs)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let row = sqlx::query("SELECT COUNT(*), MIN(at) FROM limit_hits WHERE bucket = $1")
+            .bind(bucket)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let count: i64 = row.try_get(0).map_err(StoreError::from)?;
+        let oldest: Option<i64> = row.try_get(1).map_err(StoreError::from)?;
+        if count >= i64::from(rule.max) {
+            tx.commit().await.map_err(StoreError::from)?;
+            return Err(LimitError::Reached(retry_after(
+                rule,
+                oldest.unwrap_or(now),
+                now,
+            )));
+        }
+        sqlx::query("INSERT INTO limit_hits (bucket, at) VALUES ($1, $2)")
+            .bind(bucket)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+}
