@@ -32,6 +32,10 @@ pub struct AgentConfig {
     pub state_dir: PathBuf,
     /// Extra trust anchors (PEM) for the server's certificate; the public web roots otherwise.
     pub server_ca_file: Option<PathBuf>,
+    /// The server replicas' own URLs: the agent keeps one relay connection to each, so every
+    /// replica can reach it. Empty: the one URL the agent was onboarded with (one server, or a
+    /// load balancer in front of one).
+    pub servers: Vec<String>,
     pub heartbeat_secs: u64,
     /// RSA key size for new key pairs: 3072 (default) or 2048.
     pub rsa_bits: usize,
@@ -99,6 +103,7 @@ impl Default for AgentConfig {
         Self {
             state_dir: PathBuf::from("/var/lib/sspr-agent"),
             server_ca_file: None,
+            servers: Vec::new(),
             heartbeat_secs: sspr_protocol::relay::DEFAULT_HEARTBEAT_SECS,
             rsa_bits: sspr_protocol::seal::DEFAULT_RSA_BITS,
             log_json: false,
@@ -153,10 +158,27 @@ impl AgentConfig {
                 "key_grace_secs must be at least 600: a request sealed just before a rollover must still go through".into(),
             ));
         }
+        for url in &config.servers {
+            crate::relay::check_transport(url)
+                .map_err(|e| ConfigError::Rule(format!("servers: {e}")))?;
+        }
         if ![2048, 3072].contains(&config.rsa_bits) {
             return Err(ConfigError::Rule("rsa_bits must be 2048 or 3072".into()));
         }
         Ok(config)
+    }
+
+    /// The servers to keep a relay connection to: the configured replicas, or the URL
+    /// onboarded with.
+    pub fn relay_servers(&self, onboarded: &str) -> Vec<String> {
+        if self.servers.is_empty() {
+            vec![onboarded.to_owned()]
+        } else {
+            self.servers
+                .iter()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .collect()
+        }
     }
 
     /// Checks what `run` needs but `onboard` does not.

@@ -187,8 +187,10 @@ async fn main() -> ExitCode {
                 shutdown_signal().await;
                 stop.send_replace(true);
             });
-            sspr_agent::relay::run(
+            let servers = config.relay_servers(&handler.state().identity.server_url);
+            sspr_agent::relay::run_all(
                 handler,
+                servers,
                 tls,
                 Duration::from_secs(config.heartbeat_secs.max(1)),
                 stopped,

@@ -76,12 +76,13 @@ type Socket =
 
 async fn connect<D: Directory>(
     handler: &Handler<D>,
+    server_url: &str,
     tls: Arc<rustls::ClientConfig>,
 ) -> Result<Socket, RelayError> {
     let state = handler.state();
     let identity = &state.identity;
-    check_transport(&identity.server_url)?;
-    let url = relay_url(&identity.server_url)?;
+    check_transport(server_url)?;
+    let url = relay_url(server_url)?;
     let mut request = url
         .as_str()
         .into_client_request()
@@ -119,10 +120,38 @@ async fn connect<D: Directory>(
 /// timeouts anyway).
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
-/// Runs the relay until `stop` turns true; then finishes the requests in hand, answers them,
-/// and returns.
+/// Keeps one relay connection to each of `servers` (the replicas of one server) until `stop`
+/// turns true. All share the handler: a package that arrives through two replicas is acted on
+/// once, and one key rollover is told to every replica.
+pub async fn run_all<D: Directory + 'static>(
+    handler: Arc<Handler<D>>,
+    servers: Vec<String>,
+    tls: Arc<rustls::ClientConfig>,
+    heartbeat: Duration,
+    stop: watch::Receiver<bool>,
+) {
+    let links: Vec<_> = servers
+        .into_iter()
+        .map(|server| {
+            tokio::spawn(run(
+                handler.clone(),
+                server,
+                tls.clone(),
+                heartbeat,
+                stop.clone(),
+            ))
+        })
+        .collect();
+    for link in links {
+        let _ = link.await;
+    }
+}
+
+/// Runs the relay to `server_url` until `stop` turns true; then finishes the requests in hand,
+/// answers them, and returns.
 pub async fn run<D: Directory + 'static>(
     handler: Arc<Handler<D>>,
+    server_url: String,
     tls: Arc<rustls::ClientConfig>,
     heartbeat: Duration,
     mut stop: watch::Receiver<bool>,
@@ -133,17 +162,17 @@ pub async fn run<D: Directory + 'static>(
             return;
         }
         let connected = tokio::select! {
-            connected = connect(&handler, tls.clone()) => connected,
+            connected = connect(&handler, &server_url, tls.clone()) => connected,
             _ = stop.changed() => return,
         };
         match connected {
             Ok(socket) => {
-                event!(info, Event::Connected, server = %handler.state().identity.server_url, "relay connected");
+                event!(info, Event::Connected, server = %server_url, "relay connected");
                 backoff = Duration::from_secs(1);
                 match session(socket, handler.clone(), heartbeat, stop.clone()).await {
                     Ended::Stopped => return,
                     Ended::Lost(reason) => {
-                        event!(warn, Event::ConnectionLost, %reason, "relay connection lost; reconnecting")
+                        event!(warn, Event::ConnectionLost, server = %server_url, %reason, "relay connection lost; reconnecting")
                     }
                 }
             }
@@ -151,7 +180,7 @@ pub async fn run<D: Directory + 'static>(
                 event!(error, Event::RelayRefused, reason = %err, "relay refused")
             }
             Err(err) => {
-                event!(warn, Event::ConnectionLost, reason = %err, retry_in_secs = backoff.as_secs(), "cannot reach the server")
+                event!(warn, Event::ConnectionLost, server = %server_url, reason = %err, retry_in_secs = backoff.as_secs(), "cannot reach the server")
             }
         }
         // Jitter spreads many agents' reconnects after a server restart.
@@ -297,6 +326,7 @@ mod tests {
         let (stop, stopped) = watch::channel(false);
         let agent = tokio::spawn(run(
             handler.clone(),
+            server_url.clone(),
             tls,
             Duration::from_secs(3600),
             stopped,

@@ -40,6 +40,9 @@ pub struct ServerConfig {
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed for the client's
     /// address. Empty: the TCP peer is the client, whatever the headers say.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Client addresses that may read `/metrics` (by default this host only). Behind a load
+    /// balancer, list it in `trusted_proxies` too, or everyone it forwards counts as local.
+    pub metrics_from: Vec<ipnet::IpNet>,
     pub mail: MailConfig,
     pub reset: ResetConfig,
     pub relay: RelayConfig,
@@ -243,6 +246,10 @@ impl Default for ServerConfig {
             tls_cert_file: None,
             tls_key_file: None,
             trusted_proxies: Vec::new(),
+            metrics_from: vec![
+                ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
+                ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+            ],
             mail: MailConfig {
                 smtp_host: "localhost".into(),
                 smtp_port: 25,

@@ -13,6 +13,7 @@ pub mod courier;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod relay;
 pub mod state;
 pub mod store;

@@ -7,6 +7,7 @@ use crate::config::ServerConfig;
 use crate::courier::mail::Mailer;
 use crate::courier::phone::PhoneGateway;
 use crate::crypto::ServerKeys;
+use crate::metrics::Metrics;
 use crate::relay::hub::Hub;
 use crate::store::Limiter;
 use crate::store::Store;
@@ -20,6 +21,7 @@ pub struct Inner {
     pub store: Store,
     pub hub: Hub,
     pub limiter: Limiter,
+    pub metrics: Arc<Metrics>,
     pub mailer: Mailer,
     pub phone: PhoneGateway,
     /// For calls out (CAPTCHA verification).
@@ -72,9 +74,11 @@ impl AppState {
             )),
             None => None,
         };
+        let metrics = Arc::new(Metrics::default());
         Ok(Self(Arc::new(Inner {
-            hub: Hub::new(config.relay.heartbeat_secs),
-            limiter: Limiter::new(config.limits.clone(), store.clone()),
+            limiter: Limiter::new(config.limits.clone(), store.clone(), metrics.clone()),
+            hub: Hub::new(config.relay.heartbeat_secs, metrics.clone()),
+            metrics,
             mailer: Mailer::new(&config.mail)?,
             phone: PhoneGateway::new(config.phone.clone())?,
             http: reqwest::Client::builder()

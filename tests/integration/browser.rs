@@ -11,7 +11,7 @@ use sspr_tests::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn dist() -> std::path::PathBuf {
+pub(crate) fn dist() -> std::path::PathBuf {
     let dist = sspr_tests::workspace_root().join("dist");
     assert!(
         dist.join("sspr-frontend_bg.wasm").exists(),
@@ -44,7 +44,7 @@ async fn open_portal_with(
     (stack, browser)
 }
 
-async fn find(c: &Client, css: &str) -> Element {
+pub(crate) async fn find(c: &Client, css: &str) -> Element {
     c.wait()
         .at_most(WAIT)
         .for_element(Locator::Css(css))
@@ -52,7 +52,7 @@ async fn find(c: &Client, css: &str) -> Element {
         .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
 }
 
-async fn click(c: &Client, css: &str, what: &str) {
+pub(crate) async fn click(c: &Client, css: &str, what: &str) {
     find(c, css)
         .await
         .click()
@@ -60,7 +60,7 @@ async fn click(c: &Client, css: &str, what: &str) {
         .unwrap_or_else(|e| panic!("{what}: {e}"));
 }
 
-async fn text(c: &Client, css: &str) -> String {
+pub(crate) async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.unwrap_or_default()
 }
 
@@ -84,7 +84,7 @@ async fn rule_is(c: &Client, rule: &str, state: &str) {
 }
 
 /// The id of the element that has keyboard focus, once it is `id`.
-async fn focus_reaches(c: &Client, id: &str) {
+pub(crate) async fn focus_reaches(c: &Client, id: &str) {
     sspr_tests::wait_for_async(&format!("focus on #{id}"), WAIT, || async {
         let active = c.active_element().await.ok()?.attr("id").await.ok()??;
         (active == id).then_some(())
@@ -103,7 +103,7 @@ async fn button_enabled(c: &Client, css: &str) -> bool {
         != Some("true")
 }
 
-async fn type_into(c: &Client, css: &str, value: &str) {
+pub(crate) async fn type_into(c: &Client, css: &str, value: &str) {
     let input = find(c, css).await;
     input.clear().await.expect("clear");
     input.send_keys(value).await.expect("type");

@@ -384,8 +384,8 @@ async fn of_two_right_codes_exactly_one_wins(a: &Store, b: &Store) {
 async fn limits_hold_across_replicas(a: &Store, b: &Store) {
     let config = ServerConfig::default().limits;
     let limiters = [
-        Limiter::new(config.clone(), a.clone()),
-        Limiter::new(config.clone(), b.clone()),
+        Limiter::new(config.clone(), a.clone(), Default::default()),
+        Limiter::new(config.clone(), b.clone(), Default::default()),
     ];
     let tasks: Vec<_> = (0..1000)
         .map(|i| {

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod browser;
 pub mod gateway;
+pub mod haproxy;
 pub mod pki;
 pub mod postgres;
 pub mod processes;

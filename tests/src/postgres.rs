@@ -157,6 +157,11 @@ impl Postgres {
         format!("postgres://sspr@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Stops the server (its database is gone for whoever uses it).
+    pub fn stop(&mut self) {
+        crate::processes::stop(&mut self.child);
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
     }

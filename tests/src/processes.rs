@@ -107,6 +107,11 @@ pub struct ServerOptions {
     pub relay_extra: String,
     /// More tables (`[phone]`, `[policy]`, `[limits]`), appended to the configuration.
     pub extra_toml: String,
+    /// The `database` setting (default: a SQLite file in the server's directory), e.g. a
+    /// PostgreSQL URL that replicas share.
+    pub database: Option<String>,
+    /// The server secret (default: a new random one); replicas must share it.
+    pub secret: Option<[u8; 32]>,
 }
 
 impl ServerOptions {
@@ -122,6 +127,8 @@ impl ServerOptions {
             reset_extra: String::new(),
             relay_extra: String::new(),
             extra_toml: String::new(),
+            database: None,
+            secret: None,
         }
     }
 }
@@ -160,8 +167,11 @@ impl ServerProcess {
             .clone()
             .unwrap_or_else(|| dir.path().join("no-frontend"));
         let config = dir.path().join("server.toml");
-        let mut secret = [0u8; 32];
-        getrandom::getrandom(&mut secret).expect("system randomness");
+        let secret = options.secret.unwrap_or_else(|| {
+            let mut secret = [0u8; 32];
+            getrandom::getrandom(&mut secret).expect("system randomness");
+            secret
+        });
         let text = format!(
             r#"listen = "127.0.0.1:{port}"
 public_url = "{url}"
@@ -190,7 +200,11 @@ heartbeat_secs = {heartbeat}
             reset_extra = options.reset_extra,
             relay_extra = options.relay_extra,
             extra = options.extra_toml,
-            db = dir.path().join("sspr.db").display(),
+            db = options.database.clone().unwrap_or_else(|| dir
+                .path()
+                .join("sspr.db")
+                .display()
+                .to_string()),
             frontend = frontend.display(),
             secret = sspr_protocol::b64::encode(&secret),
             smtp = options.smtp_port,
@@ -248,6 +262,31 @@ heartbeat_secs = {heartbeat}
         stop(&mut self.child);
         self.child = Self::spawn(self.dir.path(), &self.config);
         self.wait_healthy();
+    }
+
+    /// Kills the server outright (SIGKILL), as a crashed host would: nothing is finished or
+    /// answered. `start_again` brings it back on the same port and configuration.
+    pub fn kill(&mut self) {
+        let pattern = format!(
+            "^{} --config {} serve$",
+            binary("sspr-server").display(),
+            self.config.display()
+        );
+        let status = Command::new("pkill")
+            .args(["-KILL", "-f", &pattern])
+            .status()
+            .expect("pkill");
+        assert!(status.success(), "no server process matched {pattern}");
+        stop(&mut self.child);
+    }
+
+    pub fn start_again(&mut self) {
+        self.child = Self::spawn(self.dir.path(), &self.config);
+        self.wait_healthy();
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Issues a one-time onboarding token through the CLI, as an operator would.

@@ -12,6 +12,8 @@ pub struct Stack {
     pub server: ServerProcess,
     pub agent: AgentProcess,
     pub http: reqwest::Client,
+    /// Where the API helpers send requests: the server, or a load balancer in front of it.
+    pub base_url: String,
 }
 
 impl Stack {
@@ -45,6 +47,7 @@ impl Stack {
         let stack = Self {
             dc,
             smtp,
+            base_url: server.url.clone(),
             server,
             agent,
             http,
@@ -53,8 +56,29 @@ impl Stack {
         stack
     }
 
+    /// A stack of parts started elsewhere (replicas, a load balancer): plain HTTP to
+    /// `base_url`. Waits until write-back is available there.
+    pub async fn assemble(
+        dc: &'static SambaDc,
+        smtp: SmtpSink,
+        server: ServerProcess,
+        agent: AgentProcess,
+        base_url: String,
+    ) -> Self {
+        let stack = Self {
+            dc,
+            smtp,
+            server,
+            agent,
+            http: reqwest::Client::new(),
+            base_url,
+        };
+        stack.wait_writeback(true).await;
+        stack
+    }
+
     pub fn api(&self, path: &str) -> String {
-        format!("{}{path}", self.server.url)
+        format!("{}{path}", self.base_url)
     }
 
     /// Waits until the server reports write-back as `available`; on timeout the failure shows

@@ -31,6 +31,9 @@ pub struct Handler<D> {
     directory: D,
     replay: Mutex<ReplayCache>,
     keys: KeyPolicy,
+    /// Held while keys roll over: with one relay session per server replica, several
+    /// heartbeats may find a rollover due at once, and only one may make new keys.
+    rolling: tokio::sync::Mutex<()>,
 }
 
 fn package_error_code(err: &PackageError) -> ErrorCode {
@@ -52,6 +55,7 @@ impl<D: Directory> Handler<D> {
             directory,
             replay: Mutex::new(ReplayCache::default()),
             keys: KeyPolicy::default(),
+            rolling: tokio::sync::Mutex::new(()),
         }
     }
 

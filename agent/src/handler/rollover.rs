@@ -44,6 +44,10 @@ impl<D: Directory> Handler<D> {
     /// Rolls the keys over when they are due or an operator asked (`sspr-agent rotate`), and
     /// forgets previous keys whose grace period is over. Called with every heartbeat.
     pub async fn roll_over_if_due(&self, now: i64) {
+        // Another session is rolling over (or checking): it does the work for all of them.
+        let Ok(_rolling) = self.rolling.try_lock() else {
+            return;
+        };
         let requested = self
             .keys
             .state_dir

@@ -114,8 +114,12 @@ pub fn dispatch(state: &AppState, id_hash: String, sent_at: i64, parcel: Parcel)
         let outcome = match &parcel.to {
             None => Delivery::Sent,
             Some(to) => match send(&state, to, &parcel).await {
-                Ok(()) => Delivery::Sent,
+                Ok(()) => {
+                    state.metrics.code(parcel.method, true);
+                    Delivery::Sent
+                }
                 Err(answer) => {
+                    state.metrics.code(parcel.method, false);
                     tracing::warn!(method = ?parcel.method, "could not send a verification code");
                     let shown = if parcel.method == Method::Mail {
                         mask_mail(to)

@@ -567,14 +567,28 @@ impl ResetFlow {
         }
     }
 
-    /// Marks the flow as writing, so a second submission cannot send a second package.
-    pub fn begin_apply(&mut self, request_id: String) -> Result<AccountTarget, FlowError> {
+    /// Marks the flow as writing under `request_id`; the package goes out under the id this
+    /// returns. A submission while one is in flight (a double click, or the replica that sent
+    /// the first died before it answered) joins it under the first id: the agent acts on a
+    /// request id once and answers a repeat with the first outcome, so nothing is applied twice
+    /// and the user is never stuck behind a request nobody will finish.
+    pub fn begin_apply(
+        &mut self,
+        request_id: String,
+    ) -> Result<(AccountTarget, String), FlowError> {
+        if let Step::Applying {
+            account,
+            request_id: in_flight,
+        } = &self.step
+        {
+            return Ok((account.clone(), in_flight.clone()));
+        }
         let account = self.account_for_new_password()?.clone();
         self.step = Step::Applying {
             account: account.clone(),
-            request_id,
+            request_id: request_id.clone(),
         };
-        Ok(account)
+        Ok((account, request_id))
     }
 
     /// Done on success; back to the new-password step when the directory refused, so the user
@@ -707,11 +721,11 @@ mod tests {
             flow.check_code(Purpose::Reset, "right", NOW + 11),
             Err(FlowError::WrongStep)
         );
-        assert_eq!(flow.begin_apply("r1".into()), Ok(account()));
+        assert_eq!(flow.begin_apply("r1".into()), Ok((account(), "r1".into())));
         assert_eq!(
             flow.begin_apply("r2".into()),
-            Err(FlowError::WrongStep),
-            "no second package while one is in flight"
+            Ok((account(), "r1".into())),
+            "a second submission joins the package in flight under its request id"
         );
         flow.finish_apply(false);
         assert!(

@@ -1,11 +1,5 @@
-//! Security headers on every answer: a strict CSP (no inline script; WebAssembly compilation
-//! only), no framing, no sniffing, no referrer, HSTS when served over https, no caching of API
-//! answers.
-
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
+//! What every request passes through besides its handler: the security headers (set as
+//! tower-http layers in the router, from the policy here) and the client's real address.
 
 use crate::state::AppState;
 
@@ -26,50 +20,6 @@ pub fn content_security_policy(widget_origins: &str) -> String {
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{extra}; style-src 'self'; img-src 'self' data:; media-src data:; \
          font-src 'self'; connect-src 'self'{extra};{frames} manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
-}
-
-pub async fn security_headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    let set =
-        |headers: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
-            headers.insert(name, HeaderValue::from_static(value));
-        };
-    if let Ok(csp) = HeaderValue::from_str(&state.csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(
-        headers,
-        header::HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=(), payment=()",
-    );
-    set(
-        headers,
-        header::HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
-    if state.config.public_url.starts_with("https://") {
-        set(
-            headers,
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        );
-    }
-    if is_api {
-        set(headers, header::CACHE_CONTROL, "no-store");
-    } else if !headers.contains_key(header::CACHE_CONTROL) {
-        // File names carry no hash: let browsers revalidate instead of trusting a stale build.
-        set(headers, header::CACHE_CONTROL, "no-cache");
-    }
-    response
 }
 
 /// The client's address for rate limits: the TCP peer, or — when the peer is one of the

@@ -1,4 +1,8 @@
+use std::time::Duration;
+
+use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::routing::{any, get, post};
 use axum::Router;
 use sspr_protocol::gate::{ANSWERS_PATH, DELIVERY_PATH, METHOD_PATH, OTHER_METHOD_PATH};
@@ -7,7 +11,12 @@ use sspr_protocol::reset::{
     CAPTCHA_PATH, CODE_PATH, KEY_PATH, PASSWORD_PATH, RESEND_PATH, START_PATH, STATUS_PATH,
 };
 use sspr_protocol::ErrorCode;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::http::error::AppError;
 use crate::http::routes::{self, agent, change, gate, health, reset};
@@ -18,12 +27,36 @@ async fn api_not_found() -> AppError {
     AppError::code(ErrorCode::BadRequest)
 }
 
+/// The header layer for one fixed header.
+fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
 pub fn app(state: AppState) -> Router {
     let frontend = &state.config.frontend_dir;
-    let spa = ServeDir::new(frontend).fallback(ServeFile::new(frontend.join("index.html")));
-    Router::new()
+    // The frontend's file names carry no hash: browsers revalidate instead of trusting a stale
+    // build. API answers are never cached.
+    let spa = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(ServeDir::new(frontend).fallback(ServeFile::new(frontend.join("index.html"))));
+    let csp = HeaderValue::from_str(&state.csp).ok();
+    let https = state.config.public_url.starts_with("https://");
+    // Long enough for a write-back that waits for a reconnecting agent until its package
+    // expires; short enough that a stuck request does not hold a connection for ever.
+    let relay = &state.config.relay;
+    let timeout = Duration::from_secs(
+        relay
+            .request_timeout_secs
+            .saturating_add(u64::try_from(relay.package_ttl_secs).unwrap_or_default()),
+    );
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .route(STATUS_PATH, get(health::status))
         .route(START_PATH, post(reset::start))
         .route(CAPTCHA_PATH, post(reset::captcha))
@@ -51,11 +84,44 @@ pub fn app(state: AppState) -> Router {
         .route(RELAY_PATH, get(agent::relay))
         .route(CHECK_PATH, get(agent::check))
         .route("/api/{*rest}", any(api_not_found))
-        .fallback_service(spa)
+        .layer(header(header::CACHE_CONTROL, "no-store"));
+    api.fallback_service(spa)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::http::middleware::security_headers,
-        ))
+        .layer(
+            ServiceBuilder::new()
+                // Outermost first: every request gets an id, its log lines carry it, and the
+                // answer names it so a user's report can be found in the log.
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+                .option_layer(csp.map(|v| {
+                    SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, v)
+                }))
+                .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(header(header::REFERRER_POLICY, "no-referrer"))
+                .layer(header(
+                    HeaderName::from_static("permissions-policy"),
+                    "camera=(), microphone=(), geolocation=(), payment=()",
+                ))
+                .layer(header(
+                    HeaderName::from_static("cross-origin-opener-policy"),
+                    "same-origin",
+                ))
+                .option_layer(https.then(|| {
+                    header(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        "max-age=31536000; includeSubDomains",
+                    )
+                })),
+        )
         .with_state(state)
 }

@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sspr_protocol::directory::{directory_of, DirectoryName};
 use sspr_protocol::relay::{Heartbeat, Reply, ServerMessage};
 use sspr_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HubError {
@@ -41,6 +43,7 @@ pub struct Hub {
     round_robin: AtomicUsize,
     /// A heartbeat older than this means the agent is gone: two intervals without one.
     stale_after_secs: i64,
+    metrics: Arc<Metrics>,
 }
 
 /// What the server knows about a healthy agent.
@@ -85,13 +88,14 @@ impl LiveAgent {
 }
 
 impl Hub {
-    pub fn new(heartbeat_secs: u64) -> Self {
+    pub fn new(heartbeat_secs: u64, metrics: Arc<Metrics>) -> Self {
         Self {
             inner: Mutex::default(),
             connections: tokio::sync::watch::Sender::new(0),
             next_id: AtomicU64::new(1),
             round_robin: AtomicUsize::new(0),
             stale_after_secs: 2 * heartbeat_secs as i64,
+            metrics,
         }
     }
 
@@ -214,6 +218,11 @@ impl Hub {
         .ok_or(ErrorCode::WritebackUnavailable)
     }
 
+    /// How many healthy agents are connected.
+    pub fn live_count(&self, now: i64) -> usize {
+        self.live(now).len()
+    }
+
     /// Whether any healthy agent may reset passwords (without taking a turn in the spread).
     pub fn available(&self, now: i64) -> bool {
         !self.live(now).is_empty()
@@ -273,12 +282,22 @@ impl Hub {
             inner.pending.insert(id, (agent_id.to_owned(), tx));
             sender
         };
-        if sender.send(make(id)).await.is_err() {
+        let message = make(id);
+        let kind = match &message {
+            ServerMessage::Lookup { .. } => "lookup",
+            ServerMessage::Apply { .. } => "apply",
+        };
+        let sent = std::time::Instant::now();
+        if sender.send(message).await.is_err() {
             self.inner().pending.remove(&id);
             return Err(HubError::Gone);
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(reply)) => Ok(reply),
+            Ok(Ok(reply)) => {
+                self.metrics
+                    .relay_round_trip(kind, sent.elapsed().as_secs_f64());
+                Ok(reply)
+            }
             Ok(Err(_)) => Err(HubError::Gone),
             Err(_) => {
                 self.inner().pending.remove(&id);

@@ -2,11 +2,14 @@
 //! numbers: a sliding window of hits per (limit, key). Keys (addresses, destinations, account
 //! names) are kept only as keyed hashes.
 
+use std::sync::Arc;
+
 use sqlx::Row;
 
 use super::{Backend, Store, StoreError};
 use crate::config::LimitsConfig;
 use crate::domain::limits::{retry_after, Limited, Rule};
+use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LimitError {
@@ -21,11 +24,27 @@ pub enum LimitError {
 pub struct Limiter {
     config: LimitsConfig,
     store: Store,
+    metrics: Arc<Metrics>,
 }
 
 impl Limiter {
-    pub fn new(config: LimitsConfig, store: Store) -> Self {
-        Self { config, store }
+    pub fn new(config: LimitsConfig, store: Store, metrics: Arc<Metrics>) -> Self {
+        Self {
+            config,
+            store,
+            metrics,
+        }
+    }
+
+    /// Counts a refusal (for `/metrics`) and logs it: a flood shows in the log.
+    fn refused(&self, action: Limited, retry_after_secs: u32) -> LimitError {
+        self.metrics.refused(action.name());
+        tracing::info!(
+            limit = action.name(),
+            retry_after_secs,
+            "refused by a rate limit"
+        );
+        LimitError::Reached(retry_after_secs)
     }
 
     /// Refuses, without counting, when the limit is already reached. For limits that count
@@ -38,7 +57,7 @@ impl Limiter {
             .await?;
         match oldest {
             Some(oldest) if count >= i64::from(rule.max) => {
-                Err(LimitError::Reached(retry_after(rule, oldest, now)))
+                Err(self.refused(action, retry_after(rule, oldest, now)))
             }
             _ => Ok(()),
         }
@@ -46,7 +65,12 @@ impl Limiter {
 
     /// Counts a failure; whether the limit is now reached shows at the next `check`.
     pub async fn record(&self, action: Limited, key: &str, now: i64) -> Result<(), StoreError> {
-        match self.hit(action, key, now).await {
+        let rule = action.rule(&self.config);
+        match self
+            .store
+            .limit_hit(&self.bucket(action, key)?, rule, now)
+            .await
+        {
             Err(LimitError::Store(e)) => Err(e),
             _ => Ok(()),
         }
@@ -55,9 +79,14 @@ impl Limiter {
     /// Counts one hit, or refuses with the seconds until the oldest hit leaves the window.
     pub async fn hit(&self, action: Limited, key: &str, now: i64) -> Result<(), LimitError> {
         let rule = action.rule(&self.config);
-        self.store
+        match self
+            .store
             .limit_hit(&self.bucket(action, key)?, rule, now)
             .await
+        {
+            Err(LimitError::Reached(retry)) => Err(self.refused(action, retry)),
+            other => other,
+        }
     }
 
     fn bucket(&self, action: Limited, key: &str) -> Result<String, StoreError> {

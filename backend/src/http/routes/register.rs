@@ -110,7 +110,10 @@ pub async fn sign_in(
     };
     let ttl = state.config.relay.package_ttl_secs;
     let body = package::build(order, secrets, Flags::default(), now, ttl);
-    match writeback::apply(&state, &agent.id, &body).await {
+    let verified = writeback::apply(&state, &agent.id, &body).await;
+    let outcome = verified.as_ref().map(|_| ()).map_err(AppError::error_code);
+    state.metrics.writeback(Operation::Verify, outcome);
+    match verified {
         Ok(()) => {}
         Err(e)
             if matches!(

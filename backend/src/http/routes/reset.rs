@@ -203,10 +203,10 @@ pub(crate) async fn apply_and_finish(
     sealed: Option<SealedSecret>,
 ) -> Result<Json<Completed>, AppError> {
     let now = crate::now();
-    let request_id = package::request_id()?;
-    let account = state
+    let fresh = package::request_id()?;
+    let (account, request_id) = state
         .store
-        .update_flow(id_hash, now, |flow| flow.begin_apply(request_id.clone()))
+        .update_flow(id_hash, now, |flow| flow.begin_apply(fresh))
         .await??;
     let result = apply(state, &account, &request_id, op, sealed, now).await;
     let lang = state
