@@ -189,6 +189,16 @@ pub enum Passed {
     AllGates(AccountTarget),
 }
 
+/// How a write-back ended, as far as the flow is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Yes,
+    /// The agent answered with a refusal (or the package never left): not applied.
+    Refused,
+    /// No answer came back: it may or may not have been applied.
+    Unanswered,
+}
+
 impl ResetFlow {
     pub fn new(
         username: String,
@@ -560,9 +570,11 @@ impl ResetFlow {
         Ok(gates.gate())
     }
 
+    /// The account whose new password is awaited — also while one is being applied, so a
+    /// retry after an unanswered package can fetch a live agent's key.
     pub fn account_for_new_password(&self) -> Result<&AccountTarget, FlowError> {
         match &self.step {
-            Step::NewPassword { account } => Ok(account),
+            Step::NewPassword { account } | Step::Applying { account, .. } => Ok(account),
             _ => Err(FlowError::WrongStep),
         }
     }
@@ -591,19 +603,27 @@ impl ResetFlow {
         Ok((account, request_id))
     }
 
-    /// Done on success; back to the new-password step when the directory refused, so the user
-    /// can try another password in the same flow.
-    pub fn finish_apply(&mut self, applied: bool) {
-        if let Step::Applying { account, .. } = &self.step {
-            self.step = if applied {
-                Step::Done {
+    /// Done on success; back to the new-password step when the agent answered with a refusal
+    /// (the user can try another password in the same flow). When no answer came — the agent
+    /// or its connection went away, or did not answer in time — the package may or may not
+    /// have been applied: the flow keeps its request id, so the user's retry asks the agent
+    /// again under it and learns the one outcome instead of sending a second package.
+    pub fn finish_apply(&mut self, applied: Applied) {
+        let Step::Applying { account, .. } = &self.step else {
+            return;
+        };
+        match applied {
+            Applied::Yes => {
+                self.step = Step::Done {
                     account_name: account.account_name.clone(),
                 }
-            } else {
-                Step::NewPassword {
+            }
+            Applied::Unanswered => {}
+            Applied::Refused => {
+                self.step = Step::NewPassword {
                     account: account.clone(),
                 }
-            };
+            }
         }
     }
 }
@@ -727,13 +747,24 @@ mod tests {
             Ok((account(), "r1".into())),
             "a second submission joins the package in flight under its request id"
         );
-        flow.finish_apply(false);
-        assert!(
-            flow.account_for_new_password().is_ok(),
+        flow.finish_apply(Applied::Unanswered);
+        assert_eq!(
+            flow.begin_apply("r3".into()),
+            Ok((account(), "r1".into())),
+            "no answer: the retry asks again under the same request id"
+        );
+        flow.finish_apply(Applied::Refused);
+        assert_eq!(
+            flow.step,
+            Step::NewPassword { account: account() },
             "a refused password can be retried"
         );
-        flow.begin_apply("r3".into()).expect("retry");
-        flow.finish_apply(true);
+        assert_eq!(
+            flow.begin_apply("r4".into()),
+            Ok((account(), "r4".into())),
+            "a new password, a new request"
+        );
+        flow.finish_apply(Applied::Yes);
         assert_eq!(
             flow.step,
             Step::Done {

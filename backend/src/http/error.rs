@@ -16,6 +16,10 @@ pub enum AppError {
     Api(ApiError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// No answer came from the agent (it went away, or did not answer in time): the user sees
+    /// `code`, and a package sent may or may not have been applied.
+    #[error("no answer from the agent: {0:?}")]
+    Unanswered(ErrorCode),
 }
 
 impl AppError {
@@ -33,6 +37,7 @@ impl AppError {
         match self {
             Self::Api(e) => e.code,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::Unanswered(code) => *code,
         }
     }
 }
@@ -137,6 +142,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = match self {
             Self::Api(api) => api,
+            Self::Unanswered(code) => ApiError::new(code),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 ApiError::new(ErrorCode::Internal)

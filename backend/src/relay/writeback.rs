@@ -96,7 +96,10 @@ pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Resu
                     return Err(ErrorCode::WritebackUnavailable.into());
                 }
             }
-            other => break other.map_err(AppError::from)?,
+            // No answer: whether the agent acted on the package is not known here.
+            other => {
+                break other.map_err(|e| AppError::Unanswered(AppError::from(e).error_code()))?
+            }
         }
     };
     match reply {

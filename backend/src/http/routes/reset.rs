@@ -17,7 +17,7 @@ use crate::config::CaptchaKind;
 use crate::crypto::{self, token_hash};
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::domain::codes::{code_hash, CodeScope};
-use crate::domain::flow::{AccountTarget, FlowError, ResetFlow};
+use crate::domain::flow::{AccountTarget, Applied, FlowError, ResetFlow};
 use crate::domain::gates;
 use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
@@ -209,10 +209,15 @@ pub(crate) async fn apply_and_finish(
         .update_flow(id_hash, now, |flow| flow.begin_apply(fresh))
         .await??;
     let result = apply(state, &account, &request_id, op, sealed, now).await;
+    let applied = match &result {
+        Ok(()) => Applied::Yes,
+        Err(AppError::Unanswered(_)) => Applied::Unanswered,
+        Err(_) => Applied::Refused,
+    };
     let lang = state
         .store
         .update_flow(id_hash, crate::now(), |flow| {
-            flow.finish_apply(result.is_ok());
+            flow.finish_apply(applied);
             flow.lang
         })
         .await?;
