@@ -11,6 +11,7 @@ mod api_reset;
 pub mod browser;
 mod directories;
 mod doctor;
+mod faults;
 mod keys;
 mod operations;
 mod relay;

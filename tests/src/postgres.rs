@@ -157,8 +157,19 @@ impl Postgres {
         format!("postgres://sspr@127.0.0.1:{}/{name}", self.port)
     }
 
-    /// Stops the server (its database is gone for whoever uses it).
+    /// Stops the server at once, connected clients or not (its database is gone for whoever
+    /// uses it).
     pub fn stop(&mut self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let _ = Command::new("sh")
+            .args([
+                "-c",
+                &as_owner(
+                    &self.bin.join("pg_ctl"),
+                    &["-D", &data, "-m", "immediate", "stop"],
+                ),
+            ])
+            .output();
         crate::processes::stop(&mut self.child);
     }
 

@@ -509,6 +509,15 @@ allow_reset_without_history = true
         self.signal("-CONT");
     }
 
+    /// Kills the agent outright (SIGKILL): nothing in hand is finished or answered. `start`
+    /// brings it back with its state directory as the kill left it.
+    pub fn kill(&mut self) {
+        self.signal("-KILL");
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child);
+        }
+    }
+
     fn signal(&self, signal: &str) {
         // The agent's own command line, not its watchdog shell's (which mentions it too).
         let pattern = format!(

@@ -13,6 +13,8 @@ pub struct SambaDc {
     pub realm: String,
     pub netbios: String,
     pub admin_password: String,
+    /// How this DC was started, for `start_again`.
+    command: String,
     child: Child,
 }
 
@@ -199,17 +201,30 @@ impl SambaDc {
             realm: realm.to_owned(),
             netbios: netbios.to_owned(),
             admin_password: ADMIN_PASSWORD.to_owned(),
+            command: samba,
             child,
         };
-        crate::wait_for("Samba LDAPS", Duration::from_secs(60), || {
-            TcpStream::connect((dc.address.as_str(), 636)).ok()
-        });
+        dc.wait_listening();
         Ok(dc)
+    }
+
+    fn wait_listening(&self) {
+        crate::wait_for("Samba LDAPS", Duration::from_secs(60), || {
+            TcpStream::connect((self.address.as_str(), 636)).ok()
+        });
     }
 
     /// Stops this DC now (as a DC that goes down would).
     pub fn stop(&mut self) {
         crate::processes::stop(&mut self.child);
+    }
+
+    /// Starts a stopped DC again, with its database as it was.
+    pub fn start_again(&mut self) -> Result<(), String> {
+        self.child =
+            crate::processes::spawn_watched(&self.command, &self.dir.path().join("samba.log"))?;
+        self.wait_listening();
+        Ok(())
     }
 
     pub fn ldaps_url(&self) -> String {

@@ -579,6 +579,14 @@ impl ResetFlow {
         }
     }
 
+    /// The account whose password this flow set, once it is done.
+    pub fn completed(&self) -> Option<&str> {
+        match &self.step {
+            Step::Done { account_name } => Some(account_name),
+            _ => None,
+        }
+    }
+
     /// Marks the flow as writing under `request_id`; the package goes out under the id this
     /// returns. A submission while one is in flight (a double click, or the replica that sent
     /// the first died before it answered) joins it under the first id: the agent acts on a

@@ -92,7 +92,9 @@ pub fn app(state: AppState) -> Router {
                 // Outermost first: every request gets an id, its log lines carry it, and the
                 // answer names it so a user's report can be found in the log.
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                // A 5xx is answered and, where it matters, logged by its handler; the trace layer's
+                // own "response failed" lines would only repeat it.
+                .layer(TraceLayer::new_for_http().on_failure(()).make_span_with(|request: &Request<Body>| {
                     let id = request
                         .headers()
                         .get("x-request-id")

@@ -105,6 +105,7 @@ pub async fn change(
         other => other,
     };
     let outcome = result.as_ref().map(|_| ()).map_err(AppError::error_code);
+    state.metrics.writeback(Operation::Change, outcome);
     state
         .store
         .audit(&AuditRecord {

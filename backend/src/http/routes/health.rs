@@ -11,12 +11,23 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// How long `/readyz` waits for the store: a load balancer's health check is short.
+const STORE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Ready when the store answers and at least one agent can write back; a load balancer
 /// sends users elsewhere otherwise.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if let Err(e) = state.store.ping().await {
-        tracing::warn!(error = %e, "not ready: the store does not answer");
-        return (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer");
+    // A database that is down makes the pool retry until its own timeout: answer sooner.
+    match tokio::time::timeout(STORE_PATIENCE, state.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "not ready: the store does not answer");
+            return (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer");
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the store does not answer in time");
+            return (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer");
+        }
     }
     if state.hub.available(crate::now()) {
         (StatusCode::OK, "ready")

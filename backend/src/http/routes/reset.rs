@@ -203,6 +203,13 @@ pub(crate) async fn apply_and_finish(
     sealed: Option<SealedSecret>,
 ) -> Result<Json<Completed>, AppError> {
     let now = crate::now();
+    // A submission to a finished flow (a double click, or an answer lost with a replica that
+    // died) hears what the first heard, and nothing is sent again.
+    if let Some(account_name) = state.store.flow(id_hash, now).await?.completed() {
+        return Ok(Json(Completed {
+            account_name: account_name.to_owned(),
+        }));
+    }
     let fresh = package::request_id()?;
     let (account, request_id) = state
         .store
@@ -222,6 +229,7 @@ pub(crate) async fn apply_and_finish(
         })
         .await?;
     let outcome = result.as_ref().map(|_| ()).map_err(AppError::error_code);
+    state.metrics.writeback(op, outcome);
     state
         .store
         .audit(&AuditRecord {
