@@ -99,7 +99,8 @@ async fn patiently<B: Serialize, T: DeserializeOwned>(
 #[derive(Debug)]
 enum Outcome {
     Succeeded(String),
-    Failed(ErrorCode),
+    /// The step, and the reason the user was told.
+    Failed(&'static str, ErrorCode),
     Lost(String),
 }
 
@@ -154,7 +155,7 @@ async fn try_reset(
     };
     let started: Started = match patiently(http, base, START_PATH, &start).await? {
         Ok(s) => s,
-        Err(code) => return Ok(Outcome::Failed(code)),
+        Err(code) => return Ok(Outcome::Failed("start", code)),
     };
     let flow = FlowRef {
         flow_id: started.flow_id.clone(),
@@ -168,9 +169,9 @@ async fn try_reset(
         // Passed already; only the answer was lost with a replica.
         Err(ErrorCode::WrongStep) => match patiently(http, base, OTHER_METHOD_PATH, &flow).await? {
             Ok(g) => g,
-            Err(code) => return Ok(Outcome::Failed(code)),
+            Err(code) => return Ok(Outcome::Failed("gate", code)),
         },
-        Err(code) => return Ok(Outcome::Failed(code)),
+        Err(code) => return Ok(Outcome::Failed("captcha", code)),
     };
     let seen = world.smtp.mails_to(mail).len();
     let choose = ChooseMethod {
@@ -181,7 +182,7 @@ async fn try_reset(
     match patiently::<_, Challenge>(http, base, METHOD_PATH, &choose).await? {
         // Sent; or sent already by the first try whose answer was lost (the cooldown).
         Ok(_) | Err(ErrorCode::TooManyRequests) => {}
-        Err(code) => return Ok(Outcome::Failed(code)),
+        Err(code) => return Ok(Outcome::Failed("method", code)),
     }
     let mut code = code_after(world, mail, seen, Duration::from_secs(10)).await;
     for _ in 0..3 {
@@ -206,9 +207,9 @@ async fn try_reset(
         // Accepted already; only the answer was lost.
         Err(ErrorCode::WrongStep) => match patiently(http, base, KEY_PATH, &flow).await? {
             Ok(step) => step,
-            Err(code) => return Ok(Outcome::Failed(code)),
+            Err(code) => return Ok(Outcome::Failed("key", code)),
         },
-        Err(code) => return Ok(Outcome::Failed(code)),
+        Err(code) => return Ok(Outcome::Failed("code", code)),
     };
     let since = Instant::now();
     loop {
@@ -233,7 +234,7 @@ async fn try_reset(
                     step = fresh;
                 }
             }
-            Answer::Refused(code) => return Ok(Outcome::Failed(code)),
+            Answer::Refused(code) => return Ok(Outcome::Failed("password", code)),
         }
     }
 }
@@ -257,6 +258,7 @@ fn applied_requests(agent_log: &str) -> HashMap<String, usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resets_hold_under_faults() {
+    sspr_agent::tls::install_crypto_provider();
     let total: usize = std::env::var("SSPR_FAULT_RESETS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -353,7 +355,12 @@ async fn resets_hold_under_faults() {
                     }
                     let password = format!("Fault-{n}-Pw!x{u}");
                     let outcome = reset(&world, &upn, &mail, &password).await;
+                    // Told it failed, a user waits a moment before trying again.
+                    let pause = !matches!(outcome, Outcome::Succeeded(_));
                     outcomes.lock().await.push((u, outcome));
+                    if pause {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                 }
             })
         })
@@ -404,7 +411,17 @@ async fn resets_hold_under_faults() {
         worker.await.expect("a user's resets");
     }
     done.store(true, Ordering::SeqCst);
-    let (dc, _a, _b, agent, faults, _proxy) = injector.await.expect("faults");
+    let (dc, a, b, agent, faults, _proxy) = injector.await.expect("faults");
+    for line in a.log().lines().chain(b.log().lines()) {
+        if line.contains("internal error") || line.contains("WrongStep") {
+            println!("server: {line}");
+        }
+    }
+    for line in agent.log().lines() {
+        if line.contains("\"WARN\"") || line.contains("\"ERROR\"") {
+            println!("agent: {line}");
+        }
+    }
 
     // The tally.
     let outcomes = outcomes.lock().await;
@@ -417,9 +434,9 @@ async fn resets_hold_under_faults() {
                 succeeded += 1;
                 last_success.insert(*user, password.clone());
             }
-            Outcome::Failed(code) => {
+            Outcome::Failed(step, code) => {
                 failed += 1;
-                *reasons.entry(format!("{code:?}")).or_default() += 1;
+                *reasons.entry(format!("{step}: {code:?}")).or_default() += 1;
             }
             Outcome::Lost(why) => lost.push(why.clone()),
         }
@@ -435,6 +452,10 @@ async fn resets_hold_under_faults() {
     assert_eq!(outcomes.len(), total);
     assert!(lost.is_empty(), "lost: {lost:?}");
     assert_eq!(twice, 0, "a package was applied twice");
+    assert!(
+        !reasons.keys().any(|r| r.ends_with("Internal")),
+        "every failure has a specific reason: {reasons:?}"
+    );
     assert_eq!(
         applied.len(),
         succeeded,

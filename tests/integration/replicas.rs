@@ -24,6 +24,7 @@ struct Replicated {
 
 impl Replicated {
     async fn start(frontend: bool) -> Self {
+        sspr_agent::tls::install_crypto_provider();
         let dc = samba::shared();
         let smtp = SmtpSink::start();
         // A PostgreSQL of its own: the test stops it at the end.

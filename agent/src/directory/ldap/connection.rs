@@ -34,6 +34,11 @@ fn classify(err: LdapError) -> DirectoryError {
         }
         LdapError::Rustls { source } => DirectoryError::Tls(source.to_string()),
         LdapError::Timeout { .. } => DirectoryError::Unreachable("timed out".into()),
+        // The connection broke under an operation: the DC went away (or restarted).
+        err
+        @ (LdapError::OpSend { .. } | LdapError::ResultRecv { .. } | LdapError::EndOfStream) => {
+            DirectoryError::Unreachable(format!("the connection to the DC broke: {err}"))
+        }
         other => DirectoryError::Other(other.to_string()),
     }
 }
