@@ -2,6 +2,7 @@
 //! reCAPTCHA all take the same form (`secret`, `response`, `remoteip`) and answer
 //! `{"success": true|false, …}`. Anything but a clear "success" fails closed.
 
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::state::AppState;
@@ -23,7 +24,7 @@ pub async fn verify_widget(state: &AppState, token: &str, client: &str) -> bool 
         .http
         .post(config.verify_url())
         .form(&[
-            ("secret", config.secret.as_str()),
+            ("secret", config.secret.expose_secret()),
             ("response", token),
             ("remoteip", client),
         ])

@@ -6,9 +6,26 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sspr_protocol::captcha::WidgetProvider;
 use sspr_protocol::gate::{Method, Question};
+
+/// Writes a secret as its text: for what must be merged or shown as it is (the defaults,
+/// `config show` after blanking). `Debug` still prints only that it is redacted.
+fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+fn expose_option<S: serde::Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_some(secret.expose_secret()),
+        None => serializer.serialize_none(),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -31,7 +48,8 @@ pub struct ServerConfig {
     pub frontend_dir: PathBuf,
     /// 32 random bytes, base64url: keys the code hashes, the decoys and encryption at rest.
     /// Create one with `sspr-server secret`.
-    pub secret: String,
+    #[serde(serialize_with = "expose")]
+    pub secret: SecretString,
     pub log_json: bool,
     /// Terminate TLS here with this certificate chain and key (PEM). Without them the server
     /// speaks plain HTTP and expects a TLS proxy in front.
@@ -61,7 +79,8 @@ pub struct CaptchaConfig {
     /// or `recaptcha`.
     pub kind: CaptchaKind,
     pub site_key: String,
-    pub secret: String,
+    #[serde(serialize_with = "expose")]
+    pub secret: SecretString,
     /// The provider's verify endpoint; its documented one when unset.
     pub verify_url: Option<String>,
 }
@@ -162,7 +181,8 @@ pub struct MailConfig {
     pub smtp_port: u16,
     pub security: SmtpSecurity,
     pub username: Option<String>,
-    pub password: Option<String>,
+    #[serde(serialize_with = "expose_option")]
+    pub password: Option<SecretString>,
     pub from: String,
 }
 
@@ -241,7 +261,7 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".into(),
             database: "sspr.db".into(),
             frontend_dir: PathBuf::from("dist"),
-            secret: String::new(),
+            secret: SecretString::default(),
             log_json: false,
             tls_cert_file: None,
             tls_key_file: None,
@@ -314,7 +334,7 @@ impl Default for ServerConfig {
             captcha: CaptchaConfig {
                 kind: CaptchaKind::ProofOfWork,
                 site_key: String::new(),
-                secret: String::new(),
+                secret: SecretString::default(),
                 verify_url: None,
             },
         }
@@ -376,7 +396,7 @@ impl ServerConfig {
             )));
         }
         if self.captcha.widget().is_some()
-            && (self.captcha.site_key.is_empty() || self.captcha.secret.is_empty())
+            && (self.captcha.site_key.is_empty() || self.captcha.secret.expose_secret().is_empty())
         {
             return Err(ConfigError::Rule(
                 "captcha: a widget needs both site_key and secret from the provider".into(),
@@ -393,10 +413,10 @@ impl ServerConfig {
     /// The server secret's bytes, or exactly how to make one.
     pub fn secret_bytes(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, ConfigError> {
         let how = "create one with `sspr-server secret` and put it in the config file as secret = \"…\" or in SSPR_SECRET";
-        if self.secret.is_empty() {
+        if self.secret.expose_secret().is_empty() {
             return Err(ConfigError::Rule(format!("no server secret is set: {how}")));
         }
-        match sspr_protocol::b64::decode(&self.secret) {
+        match sspr_protocol::b64::decode(self.secret.expose_secret()) {
             Some(bytes) if bytes.len() >= 32 => Ok(zeroize::Zeroizing::new(bytes)),
             _ => Err(ConfigError::Rule(format!(
                 "the server secret must be at least 32 random bytes in base64url: {how}"
@@ -407,13 +427,13 @@ impl ServerConfig {
     /// The configuration as TOML with secrets blanked, for `sspr-server config show`.
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.clone();
-        if !shown.secret.is_empty() {
+        if !shown.secret.expose_secret().is_empty() {
             shown.secret = "<set>".into();
         }
-        if !shown.captcha.secret.is_empty() {
+        if !shown.captcha.secret.expose_secret().is_empty() {
             shown.captcha.secret = "<set>".into();
         }
-        if !shown.phone.twilio_auth_token.is_empty() {
+        if !shown.phone.twilio_auth_token.expose_secret().is_empty() {
             shown.phone.twilio_auth_token = "<set>".into();
         }
         if shown.phone.webhook_secret.is_some() {
@@ -443,11 +463,13 @@ pub struct PhoneConfig {
     /// Webhook: every send is a JSON POST here.
     pub webhook_url: Option<String>,
     /// Webhook: when set, `X-SSPR-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
-    pub webhook_secret: Option<String>,
+    #[serde(serialize_with = "expose_option")]
+    pub webhook_secret: Option<SecretString>,
     /// Twilio-compatible: the API's base URL.
     pub twilio_base_url: String,
     pub twilio_account_sid: String,
-    pub twilio_auth_token: String,
+    #[serde(serialize_with = "expose")]
+    pub twilio_auth_token: SecretString,
     /// The number texts and calls come from.
     pub twilio_from: String,
     /// Numbers written without a country code (`06 12345678`) are read as this region's.
@@ -476,7 +498,7 @@ impl Default for PhoneConfig {
             webhook_secret: None,
             twilio_base_url: "https://api.twilio.com".into(),
             twilio_account_sid: String::new(),
-            twilio_auth_token: String::new(),
+            twilio_auth_token: SecretString::default(),
             twilio_from: String::new(),
             default_region: "NL".into(),
             allowed_country_codes: Vec::new(),
@@ -500,5 +522,36 @@ impl PhoneConfig {
             .by_id(self.default_region.as_str())
             .map(|m| m.country_code())
             .unwrap_or(31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_load_as_written_and_are_never_shown() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("server.toml");
+        std::fs::write(
+            &file,
+            "secret = \"marker-secret-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n\
+             [mail]\nusername = \"u\"\npassword = \"marker-mail-pw\"\n\
+             [phone]\nprovider = \"twilio\"\ntwilio_auth_token = \"marker-twilio\"\nwebhook_secret = \"marker-hook\"\n",
+        )
+        .expect("write");
+        let config = ServerConfig::load(Some(&file)).expect("load");
+        assert_eq!(
+            config.mail.password.as_ref().map(|p| p.expose_secret()),
+            Some("marker-mail-pw")
+        );
+        assert_eq!(
+            config.phone.twilio_auth_token.expose_secret(),
+            "marker-twilio"
+        );
+        assert!(config.secret_bytes().is_ok());
+        let shown = format!("{config:?}\n{}", config.redacted_toml());
+        assert!(!shown.contains("marker"), "{shown}");
+        assert!(config.redacted_toml().contains("<set>"));
     }
 }

@@ -3,6 +3,7 @@
 //! whose base URL is configurable — after the fraud rules: allowed country codes only, never a
 //! premium-rate number, and a daily cap on paid sends that raises an alarm in the log.
 
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -143,7 +144,7 @@ impl PhoneGateway {
             let timestamp = crate::now().to_string();
             request = request.header("X-SSPR-Timestamp", &timestamp).header(
                 "X-SSPR-Signature",
-                webhook_signature(secret, &timestamp, &body),
+                webhook_signature(secret.expose_secret(), &timestamp, &body),
             );
         }
         Ok(request.body(body))
@@ -162,7 +163,10 @@ impl PhoneGateway {
         );
         self.client
             .post(url)
-            .basic_auth(&c.twilio_account_sid, Some(&c.twilio_auth_token))
+            .basic_auth(
+                &c.twilio_account_sid,
+                Some(c.twilio_auth_token.expose_secret()),
+            )
             .form(&[
                 ("To", to.e164.as_str()),
                 ("From", c.twilio_from.as_str()),
