@@ -289,11 +289,7 @@ async fn resets_hold_under_faults() {
         .await
         .expect("task")
         .expect("PostgreSQL");
-    let mut options = ServerOptions::new(smtp.port);
-    options.database = Some(postgres.database());
-    let mut secret = [0u8; 32];
-    getrandom::getrandom(&mut secret).expect("randomness");
-    options.secret = Some(secret);
+    let mut options = ServerOptions::replicas(smtp.port, postgres.database());
     options.reset_extra = "resend_cooldown_secs = 2".into();
     options.relay_extra = "request_timeout_secs = 5".into();
     // The users reset again and again: the abuse limits are not under test here.

@@ -32,11 +32,7 @@ impl Replicated {
             .await
             .expect("task")
             .expect("PostgreSQL");
-        let mut options = ServerOptions::new(smtp.port);
-        options.database = Some(postgres.database());
-        let mut secret = [0u8; 32];
-        getrandom::getrandom(&mut secret).expect("randomness");
-        options.secret = Some(secret);
+        let mut options = ServerOptions::replicas(smtp.port, postgres.database());
         if frontend {
             options.frontend_dir = Some(crate::browser::dist());
             options.captcha_difficulty = 12;

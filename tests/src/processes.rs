@@ -133,6 +133,19 @@ impl ServerOptions {
     }
 }
 
+impl ServerOptions {
+    /// Settings for replicas of one server: the PostgreSQL `database` they share and one new
+    /// secret for all of them.
+    pub fn replicas(smtp_port: u16, database: String) -> Self {
+        let mut options = Self::new(smtp_port);
+        options.database = Some(database);
+        let mut secret = [0u8; 32];
+        getrandom::getrandom(&mut secret).expect("system randomness");
+        options.secret = Some(secret);
+        options
+    }
+}
+
 pub struct ServerProcess {
     pub dir: tempfile::TempDir,
     pub url: String,

@@ -7,6 +7,7 @@ use sspr_protocol::gate::{
     AfterGate, Answers, Challenge as ChallengeView, ChooseMethod, DeliveryState, Gate, Method,
     Question,
 };
+use sspr_protocol::i18n::Lang;
 use sspr_protocol::package::Operation;
 use sspr_protocol::policy::AccountNames;
 use sspr_protocol::reset::{CodeAnswer, CodeSent, FlowRef, NewPasswordStep, Purpose};
@@ -16,7 +17,7 @@ use crate::courier::{self, Parcel};
 use crate::crypto::{self, token_hash};
 use crate::domain::codes::{code_hash, CodeRules, CodeScope};
 use crate::domain::contact::Number;
-use crate::domain::flow::{AccountTarget, Challenge, FlowError, Passed, Picked, Start};
+use crate::domain::flow::{AccountTarget, Challenge, FlowError, Passed, Picked, ResetFlow, Start};
 use crate::domain::limits::Limited;
 use crate::domain::registration::{check_answers, Authenticator, TotpCheck, TOTP_DIGITS};
 use crate::domain::user_id::account_key;
@@ -114,13 +115,29 @@ pub async fn method(
         _ => {}
     }
     clear_send(&state, &picked, &username, now).await?;
+    let rules = rules(&state);
+    send_code(&state, id_hash, &picked, lang, now, |flow, hash| {
+        flow.begin_challenge(&picked, Start::Code(hash), rules, now)
+    })
+    .await?;
+    Ok(Json(ChallengeView::Code(code_sent(&state, &picked))))
+}
+
+/// A new code for the flow: its keyed hash goes into the flow by `keep` (a first code or a
+/// resend), and only then does the code itself leave, in the background.
+async fn send_code<T: Send>(
+    state: &AppState,
+    id_hash: String,
+    picked: &Picked,
+    lang: Lang,
+    now: i64,
+    keep: impl FnOnce(&mut ResetFlow, String) -> Result<T, FlowError> + Send,
+) -> Result<(), AppError> {
     let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = gate_code_hash(&state, &id_hash, &code)?;
+    let hash = gate_code_hash(state, &id_hash, &code)?;
     state
         .store
-        .update_flow(&id_hash, now, |flow| {
-            flow.begin_challenge(&picked, Start::Code(hash), rules(&state), now)
-        })
+        .update_flow(&id_hash, now, |flow| keep(flow, hash))
         .await??;
     let parcel = Parcel {
         method: picked.offer.method,
@@ -128,8 +145,8 @@ pub async fn method(
         code,
         lang,
     };
-    courier::dispatch(&state, id_hash, now, parcel);
-    Ok(Json(ChallengeView::Code(code_sent(&state, &picked))))
+    courier::dispatch(state, id_hash, now, parcel);
+    Ok(())
 }
 
 pub async fn resend(
@@ -144,19 +161,10 @@ pub async fn resend(
     let flow = state.store.flow(&id_hash, now).await?;
     let (picked, username, lang) = (flow.resend_target(rules, now)?, flow.username, flow.lang);
     clear_send(&state, &picked, &username, now).await?;
-    let code = crypto::random_code(state.config.reset.code_length)?;
-    let hash = gate_code_hash(&state, &id_hash, &code)?;
-    state
-        .store
-        .update_flow(&id_hash, now, |flow| flow.resend(hash, rules, now))
-        .await??;
-    let parcel = Parcel {
-        method: picked.offer.method,
-        to: picked.to.clone(),
-        code,
-        lang,
-    };
-    courier::dispatch(&state, id_hash, now, parcel);
+    send_code(&state, id_hash, &picked, lang, now, |flow, hash| {
+        flow.resend(hash, rules, now)
+    })
+    .await?;
     Ok(Json(code_sent(&state, &picked)))
 }
 
