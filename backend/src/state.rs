@@ -26,8 +26,6 @@ pub struct Inner {
     pub phone: PhoneGateway,
     /// For calls out (CAPTCHA verification).
     pub http: reqwest::Client,
-    /// The Content-Security-Policy, with a CAPTCHA widget's origins when one is configured.
-    pub csp: String,
     capture: Option<Mutex<std::fs::File>>,
     /// Flips to true when the server is stopping: relay sessions close so agents reconnect
     /// to the next server at once, instead of holding the shutdown up.
@@ -85,7 +83,6 @@ impl AppState {
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .map_err(|e| StartError::Keys(e.to_string()))?,
-            csp: crate::http::middleware::content_security_policy(config.captcha.widget_origins()),
             keys,
             store,
             capture,

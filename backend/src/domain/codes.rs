@@ -1,6 +1,8 @@
 //! Codes and answers as they are kept and compared: keyed hashes, bound to the flow or session
 //! they belong to, so a code is worth nothing anywhere else and the store never holds one.
 
+use serde::{Deserialize, Serialize};
+
 use crate::crypto::{CryptoError, ServerKeys};
 
 /// What a hash is for; each scope keys its hashes apart.
@@ -33,6 +35,15 @@ pub fn code_hash(
     code: &str,
 ) -> Result<String, CryptoError> {
     keys.mac(&[scope.label(), id_hash.as_bytes(), code.trim().as_bytes()])
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A code sent and not yet answered.
+pub struct PendingCode {
+    /// Keyed hash of the code, bound to this flow.
+    pub hash: String,
+    pub expires_at: i64,
+    pub attempts_left: u32,
 }
 
 /// The code gate's settings.

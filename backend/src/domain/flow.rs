@@ -12,7 +12,7 @@ use sspr_protocol::policy::PasswordPolicy;
 use sspr_protocol::reset::Purpose;
 use sspr_protocol::Lang;
 
-pub use crate::domain::codes::CodeRules;
+pub use crate::domain::codes::{CodeRules, PendingCode};
 use crate::domain::registration::{self, Contact};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,14 +58,6 @@ pub struct AccountTarget {
 pub enum Target {
     Account(AccountTarget),
     Decoy,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingCode {
-    /// Keyed hash of the code, bound to this flow.
-    pub hash: String,
-    pub expires_at: i64,
-    pub attempts_left: u32,
 }
 
 /// What the user is answering at the current gate.

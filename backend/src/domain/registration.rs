@@ -8,7 +8,7 @@ use sspr_protocol::i18n::Lang;
 use sspr_protocol::register::{Slot, SlotState, Source};
 use sspr_protocol::relay::{Account, DirectoryContacts};
 
-use crate::domain::flow::PendingCode;
+use crate::domain::codes::PendingCode;
 
 use crate::config::PhoneConfig;
 use crate::domain::contact::mask_mail;

@@ -7,7 +7,7 @@ use axum::Json;
 use sspr_protocol::{ApiError, ErrorCode};
 
 use crate::domain::flow::FlowError;
-use crate::relay::hub::HubError;
+use crate::relay::writeback::WritebackError;
 use crate::store::{LimitError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -97,11 +97,13 @@ impl From<FlowError> for AppError {
     }
 }
 
-impl From<HubError> for AppError {
-    fn from(e: HubError) -> Self {
+impl From<WritebackError> for AppError {
+    fn from(e: WritebackError) -> Self {
         match e {
-            HubError::Gone => Self::code(ErrorCode::WritebackUnavailable),
-            HubError::Timeout => Self::code(ErrorCode::AgentTimeout),
+            WritebackError::Refused(code) => Self::code(code),
+            WritebackError::Unanswered(code) => Self::Unanswered(code),
+            WritebackError::Store(e) => e.into(),
+            WritebackError::Internal(detail) => Self::Internal(detail),
         }
     }
 }

@@ -19,6 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::http::error::AppError;
+use crate::http::middleware::content_security_policy;
 use crate::http::routes::{self, agent, change, gate, health, reset};
 use crate::state::AppState;
 use sspr_protocol::register;
@@ -42,7 +43,10 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-cache"),
         ))
         .service(ServeDir::new(frontend).fallback(ServeFile::new(frontend.join("index.html"))));
-    let csp = HeaderValue::from_str(&state.csp).ok();
+    let csp = HeaderValue::from_str(&content_security_policy(
+        state.config.captcha.widget_origins(),
+    ))
+    .ok();
     let https = state.config.public_url.starts_with("https://");
     // Long enough for a write-back that waits for a reconnecting agent until its package
     // expires; short enough that a stuck request does not hold a connection for ever.

@@ -8,9 +8,41 @@ use sspr_protocol::package::{Outcome, Package, PackageBody};
 use sspr_protocol::relay::{Account, Reply, ServerMessage};
 use sspr_protocol::ErrorCode;
 
-use crate::http::error::AppError;
 use crate::relay::hub::{HubError, LiveAgent};
 use crate::state::AppState;
+use crate::store::StoreError;
+
+/// Why a write-back or lookup did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WritebackError {
+    /// Refused, with the reason the user is told: by the agent (or the directory), or before
+    /// anything was sent (no agent, another key).
+    #[error("refused: {0:?}")]
+    Refused(ErrorCode),
+    /// No answer came back (the agent went away, or did not answer in time): a package sent
+    /// may or may not have been applied.
+    #[error("no answer from the agent: {0:?}")]
+    Unanswered(ErrorCode),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<ErrorCode> for WritebackError {
+    fn from(code: ErrorCode) -> Self {
+        Self::Refused(code)
+    }
+}
+
+impl From<HubError> for WritebackError {
+    fn from(e: HubError) -> Self {
+        Self::Unanswered(match e {
+            HubError::Gone => ErrorCode::WritebackUnavailable,
+            HubError::Timeout => ErrorCode::AgentTimeout,
+        })
+    }
+}
 
 fn timeout(state: &AppState) -> Duration {
     Duration::from_secs(state.config.relay.request_timeout_secs)
@@ -25,12 +57,12 @@ pub fn holder_for(
     username: &str,
     rsa_key_id: &str,
     now: i64,
-) -> Result<LiveAgent, AppError> {
+) -> Result<LiveAgent, WritebackError> {
     let directory = state.hub.directory_for(username, now)?;
     state
         .hub
         .holding_key(&directory, rsa_key_id, now)
-        .ok_or(AppError::code(ErrorCode::AgentChanged))
+        .ok_or(WritebackError::Refused(ErrorCode::AgentChanged))
 }
 
 /// The account a typed user ID names, if exactly one does.
@@ -38,7 +70,7 @@ pub async fn lookup(
     state: &AppState,
     agent_id: &str,
     username: String,
-) -> Result<Option<Account>, AppError> {
+) -> Result<Option<Account>, WritebackError> {
     let reply = state
         .hub
         .request(
@@ -46,12 +78,11 @@ pub async fn lookup(
             |id| ServerMessage::Lookup { id, username },
             timeout(state),
         )
-        .await
-        .map_err(AppError::from)?;
+        .await?;
     match reply {
         Reply::Lookup(account) => Ok(account),
         Reply::Failed(code) => Err(code.into()),
-        Reply::Outcome(_) => Err(AppError::Internal(
+        Reply::Outcome(_) => Err(WritebackError::Internal(
             "the agent answered a lookup with an outcome".into(),
         )),
     }
@@ -64,14 +95,18 @@ const RESENDS: usize = 2;
 /// error code. If the agent's connection breaks while it has the package, the same package is
 /// sent again once the agent is back: the agent acts on a request id once and answers a
 /// repeat with the stored result. Nothing is sent or awaited past the package's expiry.
-pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Result<(), AppError> {
+pub async fn apply(
+    state: &AppState,
+    agent_id: &str,
+    body: &PackageBody,
+) -> Result<(), WritebackError> {
     let record = state
         .store
         .agent(agent_id)
         .await?
-        .ok_or_else(|| AppError::Internal("a live agent has no record".into()))?;
+        .ok_or_else(|| WritebackError::Internal("a live agent has no record".into()))?;
     let package = Package::seal(&record.package_key, agent_id, body)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| WritebackError::Internal(e.to_string()))?;
     let mut resends = 0;
     let reply = loop {
         let left = match deadline(state, body.expires_at, crate::now()) {
@@ -97,9 +132,7 @@ pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Resu
                 }
             }
             // No answer: whether the agent acted on the package is not known here.
-            other => {
-                break other.map_err(|e| AppError::Unanswered(AppError::from(e).error_code()))?
-            }
+            other => break other?,
         }
     };
     match reply {
@@ -107,11 +140,11 @@ pub async fn apply(state: &AppState, agent_id: &str, body: &PackageBody) -> Resu
             match sealed.open(&record.package_key, agent_id, &body.request_id) {
                 Ok(Outcome::Applied) => Ok(()),
                 Ok(Outcome::Refused(code)) => Err(code.into()),
-                Err(e) => Err(AppError::Internal(format!("unreadable outcome: {e}"))),
+                Err(e) => Err(WritebackError::Internal(format!("unreadable outcome: {e}"))),
             }
         }
         Reply::Failed(code) => Err(code.into()),
-        Reply::Lookup(_) => Err(AppError::Internal(
+        Reply::Lookup(_) => Err(WritebackError::Internal(
             "the agent answered a package with a lookup".into(),
         )),
     }

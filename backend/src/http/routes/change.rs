@@ -88,7 +88,10 @@ pub async fn change(
     };
     let ttl = state.config.relay.package_ttl_secs;
     let body = package::build(order, secrets, Flags::default(), now, ttl);
-    let result = match writeback::apply(&state, &agent.id, &body).await {
+    let result = match writeback::apply(&state, &agent.id, &body)
+        .await
+        .map_err(AppError::from)
+    {
         // A locked account answers like a wrong password: a stranger learns nothing.
         Err(e)
             if matches!(

@@ -20,9 +20,9 @@ use sspr_protocol::ErrorCode;
 use crate::courier::{self, Parcel};
 use crate::crypto::{self, token_hash};
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
+use crate::domain::codes::PendingCode;
 use crate::domain::codes::{code_hash, CodeScope};
 use crate::domain::contact::Number;
-use crate::domain::flow::PendingCode;
 use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
 use crate::domain::registration::{
@@ -110,7 +110,9 @@ pub async fn sign_in(
     };
     let ttl = state.config.relay.package_ttl_secs;
     let body = package::build(order, secrets, Flags::default(), now, ttl);
-    let verified = writeback::apply(&state, &agent.id, &body).await;
+    let verified = writeback::apply(&state, &agent.id, &body)
+        .await
+        .map_err(AppError::from);
     let outcome = verified.as_ref().map(|_| ()).map_err(AppError::error_code);
     state.metrics.writeback(Operation::Verify, outcome);
     match verified {

@@ -291,7 +291,7 @@ async fn apply(
     };
     let ttl = state.config.relay.package_ttl_secs;
     let body = package::build(order, secrets, Flags::default(), now, ttl);
-    writeback::apply(state, &agent.id, &body).await
+    Ok(writeback::apply(state, &agent.id, &body).await?)
 }
 
 /// Tells the account's owner what just happened, so a stranger's reset, unlock or change
