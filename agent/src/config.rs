@@ -158,10 +158,6 @@ impl AgentConfig {
                 "key_grace_secs must be at least 600: a request sealed just before a rollover must still go through".into(),
             ));
         }
-        for url in &config.servers {
-            crate::relay::check_transport(url)
-                .map_err(|e| ConfigError::Rule(format!("servers: {e}")))?;
-        }
         if ![2048, 3072].contains(&config.rsa_bits) {
             return Err(ConfigError::Rule("rsa_bits must be 2048 or 3072".into()));
         }

@@ -188,6 +188,13 @@ async fn main() -> ExitCode {
                 stop.send_replace(true);
             });
             let servers = config.relay_servers(&handler.state().identity.server_url);
+            if let Some(e) = servers
+                .iter()
+                .find_map(|url| sspr_agent::relay::check_transport(url).err())
+            {
+                eprintln!("sspr-agent: servers: {e}");
+                return ExitCode::from(2);
+            }
             sspr_agent::relay::run_all(
                 handler,
                 servers,
