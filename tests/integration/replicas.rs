@@ -3,7 +3,7 @@
 //! replica killed with SIGKILL, and the browser resets a password through the balancer.
 
 use sspr_protocol::gate::Method;
-use sspr_protocol::reset::Purpose;
+use sspr_protocol::reset::{Completed, PasswordSubmit, Purpose, PASSWORD_PATH};
 use sspr_tests::api::{choose, new_password, submit_code, submit_password, to_gate};
 use sspr_tests::haproxy::Haproxy;
 use sspr_tests::postgres::Postgres;
@@ -142,6 +142,49 @@ async fn a_flow_moves_between_replicas_and_survives_one_killed() {
     choose(&r.stack, &flow_id, &gate, Method::Mail, None)
         .await
         .expect("a code from the restarted replica");
+    let code = r
+        .stack
+        .smtp
+        .wait_for_mail("rep.moving@corp.example.test", 2)
+        .code()
+        .expect("code");
+    let step = new_password(submit_code(&r.stack, &flow_id, &code).await.expect("code"));
+
+    // The same password submitted to both replicas at once (a double click through the
+    // balancer): both hear it is done, and the agent applies it once.
+    let applied = |log: &str| log.matches("\"event_id\":2000").count();
+    let before = applied(&r.stack.agent.log());
+    let via_b = async {
+        let submit = PasswordSubmit {
+            flow_id: flow_id.clone(),
+            sealed: sspr_protocol::seal::seal(&step.agent_key, "Twice-Sent-Passw0rd!")
+                .expect("seal"),
+        };
+        r.stack
+            .http
+            .post(format!("{b_url}{PASSWORD_PATH}"))
+            .json(&submit)
+            .send()
+            .await
+            .expect("request")
+            .json::<Completed>()
+            .await
+    };
+    let (one, two) = tokio::join!(
+        submit_password(&r.stack, &flow_id, &step.agent_key, "Twice-Sent-Passw0rd!"),
+        via_b,
+    );
+    one.expect("through one replica");
+    two.expect("through the other");
+    assert_eq!(
+        applied(&r.stack.agent.log()) - before,
+        1,
+        "applied once: {}",
+        r.stack.agent.log()
+    );
+    crate::agent_ad::bind_as(dc, "rep.moving", "Twice-Sent-Passw0rd!")
+        .await
+        .expect("AD holds it");
 
     // Without its database a replica is not ready, and says why.
     r.postgres.stop();
