@@ -9,7 +9,8 @@
 //! agent's own events prove it). One line sums it up:
 //! `faults: N resets, S succeeded, F failed with a reason, L lost, D applied twice`.
 //!
-//! `SSPR_FAULT_RESETS` sets N (200 by default; the documented longer run is 1,000).
+//! `FAULT_RESETS` sets N (200 by default; the documented longer run is 1,000). Not `SSPR_…`:
+//! the server would read that as a setting of its own and refuse to start.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -259,7 +260,7 @@ fn applied_requests(agent_log: &str) -> HashMap<String, usize> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resets_hold_under_faults() {
     sspr_agent::tls::install_crypto_provider();
-    let total: usize = std::env::var("SSPR_FAULT_RESETS")
+    let total: usize = std::env::var("FAULT_RESETS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
@@ -439,7 +440,11 @@ async fn resets_hold_under_faults() {
     }
     let applied = applied_requests(&agent.log());
     let twice = applied.values().filter(|n| **n > 1).count();
-    println!("faults injected: {faults}; failure reasons: {reasons:?}; lost: {lost:?}");
+    println!(
+        "faults injected: {faults}; failure reasons: {reasons:?}; lost: {lost:?}; request ids applied: {}; repeats answered from the agent's store: {}",
+        applied.len(),
+        agent.log().matches("\"event_id\":3002").count()
+    );
     println!(
         "faults: {} resets, {succeeded} succeeded, {failed} failed with a reason, {} lost, {twice} applied twice",
         outcomes.len(),

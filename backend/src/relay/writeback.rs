@@ -111,7 +111,9 @@ pub async fn apply(
     let reply = loop {
         let left = match deadline(state, body.expires_at, crate::now()) {
             Some(left) => left,
-            None => return Err(ErrorCode::AgentTimeout.into()),
+            // Expired before it was sent: refused. After a send that got no answer: unknown.
+            None if resends == 0 => return Err(ErrorCode::AgentTimeout.into()),
+            None => return Err(WritebackError::Unanswered(ErrorCode::AgentTimeout)),
         };
         let package = package.clone();
         match state
@@ -128,7 +130,8 @@ pub async fn apply(
                     .wait_connected(agent_id, wait.min(RECONNECT_WAIT))
                     .await
                 {
-                    return Err(ErrorCode::WritebackUnavailable.into());
+                    // It had the package: whether it acted on it is not known here.
+                    return Err(WritebackError::Unanswered(ErrorCode::WritebackUnavailable));
                 }
             }
             // No answer: whether the agent acted on the package is not known here.
