@@ -4,6 +4,7 @@ pub mod audit;
 pub mod codes;
 pub mod contact;
 pub mod decoy;
+pub mod error;
 pub mod flow;
 pub mod gates;
 pub mod limits;

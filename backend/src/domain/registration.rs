@@ -8,11 +8,13 @@ use sspr_protocol::i18n::Lang;
 use sspr_protocol::register::{Slot, SlotState, Source};
 use sspr_protocol::relay::{Account, DirectoryContacts};
 
-use crate::domain::codes::PendingCode;
+use sspr_protocol::ErrorCode;
 
 use crate::config::PhoneConfig;
+use crate::domain::codes::{CodeRules, PendingCode};
 use crate::domain::contact::mask_mail;
 use crate::domain::contact::Number;
+use crate::domain::error::FlowError;
 
 /// TOTP as RFC 6238 and every authenticator app default to: SHA-1, 6 digits, 30 s, ±1 step.
 pub const TOTP_DIGITS: u8 = 6;
@@ -162,6 +164,42 @@ impl Authenticator {
     }
 }
 
+impl Registration {
+    /// Records what a right code confirmed; the slot it filled.
+    pub fn confirmed(&mut self, confirmed: Confirmed, now: i64) -> Slot {
+        match confirmed {
+            Confirmed::Contact { slot, value } => {
+                match slot {
+                    Slot::Mobile => self.mobile = Some(value),
+                    Slot::OfficePhone => self.office_phone = Some(value),
+                    Slot::AltMail => self.alt_mail = Some(value),
+                    Slot::Authenticator | Slot::Questions => {}
+                }
+                slot
+            }
+            Confirmed::Authenticator { secret, step } => {
+                self.authenticator = Some(Authenticator {
+                    secret,
+                    last_step: step,
+                    enrolled_at: now,
+                });
+                Slot::Authenticator
+            }
+        }
+    }
+
+    /// Forgets what the user registered in `slot` (the directory's data stays where it is).
+    pub fn remove(&mut self, slot: Slot) {
+        match slot {
+            Slot::Mobile => self.mobile = None,
+            Slot::OfficePhone => self.office_phone = None,
+            Slot::AltMail => self.alt_mail = None,
+            Slot::Authenticator => self.authenticator = None,
+            Slot::Questions => self.questions.clear(),
+        }
+    }
+}
+
 /// A signed-in registration: who, what the directory holds, and what waits for its code.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RegisterSession {
@@ -191,7 +229,147 @@ pub enum Pending {
     },
 }
 
+/// A number or address typed to be added, read and checked: where its code goes, how the page
+/// shows it, and by which method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewContact {
+    pub slot: Slot,
+    /// E.164, or the address.
+    pub value: String,
+    pub masked: String,
+    pub method: Method,
+}
+
+impl NewContact {
+    /// Reads what the user typed for `slot`. A number must be a valid one of the configured
+    /// region (or carry its country code), and texts or calls must be on; an address must be one.
+    pub fn read(
+        slot: Slot,
+        typed: &str,
+        phone: &PhoneConfig,
+        methods: &[Method],
+    ) -> Result<Self, ErrorCode> {
+        match slot {
+            Slot::Mobile | Slot::OfficePhone => {
+                let number =
+                    Number::parse(typed, phone.region()).ok_or(ErrorCode::InvalidContact)?;
+                let method = if slot == Slot::Mobile {
+                    Method::MobileText
+                } else {
+                    Method::OfficeCall
+                };
+                if !phone.enabled() || !methods.contains(&method) {
+                    return Err(ErrorCode::MethodUnavailable);
+                }
+                Ok(Self {
+                    slot,
+                    masked: number.masked(),
+                    value: number.e164,
+                    method,
+                })
+            }
+            Slot::AltMail => {
+                let address = typed.trim().to_owned();
+                if address.len() > MAX_ADDRESS_LEN || address.parse::<lettre::Address>().is_err() {
+                    return Err(ErrorCode::InvalidContact);
+                }
+                Ok(Self {
+                    slot,
+                    masked: mask_mail(&address),
+                    value: address,
+                    method: Method::Mail,
+                })
+            }
+            Slot::Authenticator | Slot::Questions => Err(ErrorCode::BadRequest),
+        }
+    }
+}
+
+/// The longest mail address there is (RFC 5321's path limit, less the brackets).
+const MAX_ADDRESS_LEN: usize = 254;
+
+/// What a right code confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confirmed {
+    Contact { slot: Slot, value: String },
+    Authenticator { secret: Vec<u8>, step: u64 },
+}
+
 impl RegisterSession {
+    /// A code went to `contact`: it counts once this code comes back.
+    pub fn expect_code(&mut self, contact: &NewContact, hash: String, rules: CodeRules, now: i64) {
+        self.pending = Some(Pending::Contact {
+            slot: contact.slot,
+            value: contact.value.clone(),
+            code: PendingCode {
+                hash,
+                expires_at: now + rules.ttl_secs,
+                attempts_left: rules.attempts,
+            },
+        });
+    }
+
+    /// An authenticator app is being set up with `secret`: its first code confirms it.
+    pub fn expect_authenticator(&mut self, secret: Vec<u8>, attempts: u32) {
+        self.pending = Some(Pending::Authenticator {
+            secret,
+            attempts_left: attempts,
+        });
+    }
+
+    /// Checks the code for what is pending (by its keyed hash for a sent code; as typed for an
+    /// app). Right: what it confirms, and nothing is pending any more. Wrong: one attempt
+    /// fewer; the last wrong one ends it.
+    pub fn confirm(
+        &mut self,
+        submitted_hash: &str,
+        typed: &str,
+        now: i64,
+    ) -> Result<Confirmed, FlowError> {
+        let wrong = |left: &mut u32| {
+            *left = left.saturating_sub(1);
+            match *left {
+                0 => FlowError::CodeExhausted,
+                attempts_left => FlowError::WrongCode { attempts_left },
+            }
+        };
+        let confirmed = match self.pending.as_mut() {
+            None => return Err(FlowError::WrongStep),
+            Some(Pending::Contact { slot, value, code }) => {
+                if code.attempts_left == 0 {
+                    return Err(FlowError::CodeExhausted);
+                }
+                if now >= code.expires_at {
+                    return Err(FlowError::CodeExpired);
+                }
+                if !crate::crypto::equal(&code.hash, submitted_hash) {
+                    return Err(wrong(&mut code.attempts_left));
+                }
+                Confirmed::Contact {
+                    slot: *slot,
+                    value: value.clone(),
+                }
+            }
+            Some(Pending::Authenticator {
+                secret,
+                attempts_left,
+            }) => {
+                if *attempts_left == 0 {
+                    return Err(FlowError::CodeExhausted);
+                }
+                match Authenticator::check(secret, 0, typed, now) {
+                    TotpCheck::Accepted(step) => Confirmed::Authenticator {
+                        secret: secret.clone(),
+                        step,
+                    },
+                    _ => return Err(wrong(attempts_left)),
+                }
+            }
+        };
+        self.pending = None;
+        Ok(confirmed)
+    }
+
     pub fn contacts(
         &self,
         registration: Option<&Registration>,
@@ -393,6 +571,84 @@ pub fn contacts_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn session() -> RegisterSession {
+        RegisterSession {
+            expires_at: 2_000,
+            lang: Lang::En,
+            anchor: "a".into(),
+            account_name: "jan".into(),
+            display_name: "Jan".into(),
+            mail: Some("jan@corp.example.test".into()),
+            directory: DirectoryContacts::default(),
+            pending: None,
+        }
+    }
+
+    #[test]
+    fn a_new_contact_counts_once_its_code_comes_back() {
+        let phone = PhoneConfig {
+            provider: crate::config::ProviderKind::Webhook,
+            ..PhoneConfig::default()
+        };
+        let methods = Method::ALL.to_vec();
+        assert_eq!(
+            NewContact::read(Slot::Mobile, "12", &phone, &methods),
+            Err(ErrorCode::InvalidContact)
+        );
+        assert_eq!(
+            NewContact::read(
+                Slot::Mobile,
+                "06 12345678",
+                &PhoneConfig::default(),
+                &methods
+            ),
+            Err(ErrorCode::MethodUnavailable),
+            "no texts without a provider"
+        );
+        assert_eq!(
+            NewContact::read(Slot::Authenticator, "x", &phone, &methods),
+            Err(ErrorCode::BadRequest)
+        );
+        let mobile = NewContact::read(Slot::Mobile, "06 12345678", &phone, &methods).expect("ok");
+        assert_eq!(
+            (mobile.value.as_str(), mobile.method),
+            ("+31612345678", Method::MobileText)
+        );
+
+        let rules = CodeRules {
+            ttl_secs: 600,
+            attempts: 2,
+            resend_cooldown_secs: 60,
+        };
+        let mut s = session();
+        assert_eq!(s.confirm("h", "1", 100), Err(FlowError::WrongStep));
+        s.expect_code(&mobile, "right".into(), rules, 100);
+        assert_eq!(
+            s.confirm("wrong", "1", 110),
+            Err(FlowError::WrongCode { attempts_left: 1 })
+        );
+        let confirmed = s.confirm("right", "1", 120).expect("right");
+        assert!(s.pending.is_none(), "nothing pending any more");
+        let mut registration = Registration::default();
+        assert_eq!(registration.confirmed(confirmed, 120), Slot::Mobile);
+        assert_eq!(registration.mobile.as_deref(), Some("+31612345678"));
+        registration.remove(Slot::Mobile);
+        assert_eq!(registration.mobile, None);
+
+        s.expect_code(&mobile, "right".into(), rules, 100);
+        assert_eq!(s.confirm("right", "1", 700), Err(FlowError::CodeExpired));
+        assert_eq!(
+            s.confirm("wrong", "1", 200),
+            Err(FlowError::WrongCode { attempts_left: 1 })
+        );
+        assert_eq!(s.confirm("wrong", "1", 200), Err(FlowError::CodeExhausted));
+        assert_eq!(
+            s.confirm("right", "1", 200),
+            Err(FlowError::CodeExhausted),
+            "the right code is dead too"
+        );
+    }
 
     fn account() -> Account {
         Account {

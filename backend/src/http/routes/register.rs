@@ -20,13 +20,12 @@ use sspr_protocol::ErrorCode;
 use crate::courier::{self, Parcel};
 use crate::crypto::{self, token_hash};
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
-use crate::domain::codes::PendingCode;
-use crate::domain::codes::{code_hash, CodeScope};
+use crate::domain::codes::{code_hash, CodeRules, CodeScope};
 use crate::domain::contact::Number;
 use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
 use crate::domain::registration::{
-    Authenticator, Pending, RegisterSession, Registration, StoredAnswer, TotpCheck, TOTP_DIGITS,
+    Authenticator, Confirmed, NewContact, RegisterSession, Registration, StoredAnswer, TOTP_DIGITS,
 };
 use crate::domain::user_id::{account_key, clean_username};
 use crate::http::error::AppError;
@@ -172,67 +171,40 @@ pub async fn add(
 ) -> Result<Json<CodeSent>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.session);
-    let (value, masked, method) = match request.slot {
-        Slot::Mobile | Slot::OfficePhone => {
-            let number = Number::parse(&request.value, state.config.phone.region())
-                .ok_or(AppError::code(ErrorCode::InvalidContact))?;
-            let method = if request.slot == Slot::Mobile {
-                Method::MobileText
-            } else {
-                Method::OfficeCall
-            };
-            if !state.config.phone.enabled() || !state.config.policy.methods.contains(&method) {
-                return Err(ErrorCode::MethodUnavailable.into());
-            }
-            let masked = number.masked();
-            (number.e164, masked, method)
-        }
-        Slot::AltMail => {
-            let address = request.value.trim().to_owned();
-            if address.len() > 254 || address.parse::<lettre::Address>().is_err() {
-                return Err(ErrorCode::InvalidContact.into());
-            }
-            let masked = crate::domain::contact::mask_mail(&address);
-            (address, masked, Method::Mail)
-        }
-        Slot::Authenticator | Slot::Questions => return Err(ErrorCode::BadRequest.into()),
-    };
+    let contact = NewContact::read(
+        request.slot,
+        &request.value,
+        &state.config.phone,
+        &state.config.policy.methods,
+    )?;
     // The session must be live before anything is counted or sent.
     let lang = state.store.session(&id_hash, now).await?.lang;
-    if method.uses_phone() {
-        courier::check_paid_send(&state, &value, now).await?;
+    if contact.method.uses_phone() {
+        courier::check_paid_send(&state, &contact.value, now).await?;
     }
-    courier::count_send(&state, &value, now).await?;
+    courier::count_send(&state, &contact.value, now).await?;
     let code = crypto::random_code(state.config.reset.code_length)?;
     let hash = registration_code_hash(&state, &id_hash, &code)?;
-    let r = &state.config.reset;
-    let pending = Pending::Contact {
-        slot: request.slot,
-        value: value.clone(),
-        code: PendingCode {
-            hash,
-            expires_at: now + i64::from(r.code_ttl_secs),
-            attempts_left: r.code_attempts,
-        },
-    };
+    let rules = CodeRules::of(&state.config.reset);
     state
         .store
-        .update_session(&id_hash, now, |s| s.pending = Some(pending))
+        .update_session(&id_hash, now, |s| s.expect_code(&contact, hash, rules, now))
         .await?;
     // The user is signed in: timing reveals nothing here, so the send is awaited and a
     // provider's refusal is said at once.
     let parcel = Parcel {
-        method,
-        to: Some(value.clone()),
+        method: contact.method,
+        to: Some(contact.value.clone()),
         code,
         lang,
     };
-    courier::send(&state, &value, &parcel)
+    courier::send(&state, &contact.value, &parcel)
         .await
         .map_err(|_| AppError::code(ErrorCode::SendFailed))?;
+    let r = &state.config.reset;
     Ok(Json(CodeSent {
-        method,
-        destination: masked,
+        method: contact.method,
+        destination: contact.masked,
         code_length: r.code_length,
         code_ttl_secs: r.code_ttl_secs,
         resend_after_secs: r.resend_cooldown_secs,
@@ -262,10 +234,7 @@ pub async fn authenticator(
     let account = state
         .store
         .update_session(&token_hash(&request.session), now, |s| {
-            s.pending = Some(Pending::Authenticator {
-                secret: secret.clone(),
-                attempts_left: attempts,
-            });
+            s.expect_authenticator(secret.clone(), attempts);
             s.account_name.clone()
         })
         .await?;
@@ -297,102 +266,23 @@ pub async fn confirm(
     let submitted = registration_code_hash(&state, &id_hash, &request.code)?;
     let (confirmed, session) = state
         .store
-        .update_session(&id_hash, now, |s| -> Result<_, AppError> {
-            let confirmed = check_pending(s, &submitted, &request.code, now)?;
-            s.pending = None;
-            Ok((confirmed, s.clone()))
+        .update_session(&id_hash, now, |s| {
+            s.confirm(&submitted, &request.code, now)
+                .map(|confirmed| (confirmed, s.clone()))
         })
         .await??;
     let before = state.store.registration(&session.anchor).await?;
-    let slot = match confirmed {
-        Confirmed::Contact { slot, value } => {
-            if let Some(n) = Number::parse(&value, None) {
-                state.store.note_phone_country(n.country_code).await?;
-            }
-            state
-                .store
-                .update_registration(&session.anchor, now, |r| {
-                    match slot {
-                        Slot::Mobile => r.mobile = Some(value),
-                        Slot::OfficePhone => r.office_phone = Some(value),
-                        Slot::AltMail => r.alt_mail = Some(value),
-                        Slot::Authenticator | Slot::Questions => {}
-                    };
-                })
-                .await?;
-            slot
-        }
-        Confirmed::Authenticator { secret, step } => {
-            state
-                .store
-                .update_registration(&session.anchor, now, |r| {
-                    r.authenticator = Some(Authenticator {
-                        secret,
-                        last_step: step,
-                        enrolled_at: now,
-                    });
-                })
-                .await?;
-            Slot::Authenticator
-        }
-    };
-    changed(&state, &session, before.as_ref(), slot, Notice::ChangeAdded).await?;
-    Ok(Json(registered(&state, request.session, &session).await?))
-}
-
-enum Confirmed {
-    Contact { slot: Slot, value: String },
-    Authenticator { secret: Vec<u8>, step: u64 },
-}
-
-fn check_pending(
-    session: &mut RegisterSession,
-    submitted_hash: &str,
-    typed: &str,
-    now: i64,
-) -> Result<Confirmed, AppError> {
-    let wrong = |left: &mut u32| {
-        *left = left.saturating_sub(1);
-        match *left {
-            0 => AppError::code(ErrorCode::CodeExhausted),
-            n => AppError::Api(
-                sspr_protocol::ApiError::new(ErrorCode::WrongCode).with_attempts_left(n),
-            ),
-        }
-    };
-    match session.pending.as_mut() {
-        None => Err(ErrorCode::WrongStep.into()),
-        Some(Pending::Contact { slot, value, code }) => {
-            if code.attempts_left == 0 {
-                return Err(ErrorCode::CodeExhausted.into());
-            }
-            if now >= code.expires_at {
-                return Err(ErrorCode::CodeExpired.into());
-            }
-            if !crypto::equal(&code.hash, submitted_hash) {
-                return Err(wrong(&mut code.attempts_left));
-            }
-            Ok(Confirmed::Contact {
-                slot: *slot,
-                value: value.clone(),
-            })
-        }
-        Some(Pending::Authenticator {
-            secret,
-            attempts_left,
-        }) => {
-            if *attempts_left == 0 {
-                return Err(ErrorCode::CodeExhausted.into());
-            }
-            match Authenticator::check(secret, 0, typed, now) {
-                TotpCheck::Accepted(step) => Ok(Confirmed::Authenticator {
-                    secret: secret.clone(),
-                    step,
-                }),
-                _ => Err(wrong(attempts_left)),
-            }
+    if let Confirmed::Contact { value, .. } = &confirmed {
+        if let Some(n) = Number::parse(value, None) {
+            state.store.note_phone_country(n.country_code).await?;
         }
     }
+    let slot = state
+        .store
+        .update_registration(&session.anchor, now, |r| r.confirmed(confirmed, now))
+        .await?;
+    changed(&state, &session, before.as_ref(), slot, Notice::ChangeAdded).await?;
+    Ok(Json(registered(&state, request.session, &session).await?))
 }
 
 /// Sets up (or replaces) the security questions: the configured number of different
@@ -466,13 +356,7 @@ pub async fn remove(
     }
     state
         .store
-        .update_registration(&session.anchor, now, |r| match request.slot {
-            Slot::Mobile => r.mobile = None,
-            Slot::OfficePhone => r.office_phone = None,
-            Slot::AltMail => r.alt_mail = None,
-            Slot::Authenticator => r.authenticator = None,
-            Slot::Questions => r.questions.clear(),
-        })
+        .update_registration(&session.anchor, now, |r| r.remove(request.slot))
         .await?;
     changed(
         &state,
