@@ -58,8 +58,8 @@ pub struct ServerConfig {
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed for the client's
     /// address. Empty: the TCP peer is the client, whatever the headers say.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Client addresses that may read `/metrics` (by default this host only). Behind a load
-    /// balancer, list it in `trusted_proxies` too, or everyone it forwards counts as local.
+    /// Addresses that may read `/metrics` by connecting directly (by default this host only);
+    /// a request a proxy forwarded (`X-Forwarded-For` or `Forwarded`) is always refused.
     pub metrics_from: Vec<ipnet::IpNet>,
     pub mail: MailConfig,
     pub reset: ResetConfig,
@@ -427,6 +427,11 @@ impl ServerConfig {
     /// The configuration as TOML with secrets blanked, for `sspr-server config show`.
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.clone();
+        if let Ok(mut url) = url::Url::parse(&shown.database) {
+            if url.password().is_some() && url.set_password(Some("<set>")).is_ok() {
+                shown.database = url.to_string();
+            }
+        }
         if !shown.secret.expose_secret().is_empty() {
             shown.secret = "<set>".into();
         }
@@ -536,6 +541,7 @@ mod tests {
         std::fs::write(
             &file,
             "secret = \"marker-secret-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n\
+             database = \"postgres://sspr:marker-db@db.example.test/sspr\"\n\
              [mail]\nusername = \"u\"\npassword = \"marker-mail-pw\"\n\
              [phone]\nprovider = \"twilio\"\ntwilio_auth_token = \"marker-twilio\"\nwebhook_secret = \"marker-hook\"\n",
         )

@@ -91,6 +91,31 @@ async fn paid_send_verdict(
     }
 }
 
+/// A provider's answer as the audit log keeps it: a provider may echo the message (the code
+/// in it) or the number, so every run of six or more digits is hidden.
+fn scrub(answer: &str) -> String {
+    let mut out = String::with_capacity(answer.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if digits.len() >= 6 {
+            out.push_str("••••");
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in answer.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
 fn mask_phone(to: &str) -> String {
     Number::parse(to, None)
         .map(|n| n.masked())
@@ -134,7 +159,7 @@ pub fn dispatch(state: &AppState, id_hash: String, sent_at: i64, parcel: Parcel)
                             subject: shown,
                             event: AuditEvent::CodeSendFailed {
                                 method: parcel.method,
-                                provider_answer: answer,
+                                provider_answer: scrub(&answer),
                             },
                         })
                         .await;
@@ -192,9 +217,22 @@ pub async fn send(state: &AppState, to: &str, parcel: &Parcel) -> Result<(), Str
             subject: number.masked(),
             event: AuditEvent::CodeSent {
                 method: parcel.method,
-                provider_answer: answer,
+                provider_answer: scrub(&answer),
             },
         })
         .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn provider_answers_keep_no_code_and_no_number() {
+        assert_eq!(
+            super::scrub(
+                r#"{"sid":"SMab12","body":"Your code is 48213907","to":"+31612345678","n":42}"#
+            ),
+            r#"{"sid":"SMab12","body":"Your code is ••••","to":"+••••","n":42}"#
+        );
+    }
 }

@@ -56,6 +56,12 @@ impl Actor {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum AuditEvent {
+    /// A write-back got no answer (the agent or a replica went away): it may or may not have
+    /// been applied; the user's retry asks again under the same request id.
+    WritebackUnanswered {
+        operation: sspr_protocol::package::Operation,
+        request_id: String,
+    },
     ResetSucceeded {
         request_id: String,
     },
@@ -82,7 +88,8 @@ pub enum AuditEvent {
     MethodRemoved {
         slot: Slot,
     },
-    /// A provider took a text or call; its answer (a message id) for tracing.
+    /// A provider took a text or call; its answer for tracing, digits runs hidden (it may echo
+    /// the message or the number).
     CodeSent {
         method: Method,
         provider_answer: String,
@@ -116,6 +123,7 @@ impl AuditEvent {
             AuditEvent::UnlockSucceeded { .. } => "unlock_succeeded",
             AuditEvent::UnlockRefused { .. } => "unlock_refused",
             AuditEvent::ChangeSucceeded { .. } => "change_succeeded",
+            AuditEvent::WritebackUnanswered { .. } => "writeback_unanswered",
             AuditEvent::ChangeRefused { .. } => "change_refused",
             AuditEvent::RegisterSignIn => "register_sign_in",
             AuditEvent::MethodAdded { .. } => "method_added",
@@ -169,6 +177,10 @@ mod tests {
                 reason: ErrorCode::PasswordHistory,
             },
             AuditEvent::RegisterSignIn,
+            AuditEvent::WritebackUnanswered {
+                operation: sspr_protocol::package::Operation::Reset,
+                request_id: "r1".into(),
+            },
             AuditEvent::MethodAdded { slot: Slot::Mobile },
             AuditEvent::CodeSendFailed {
                 method: Method::MobileCall,

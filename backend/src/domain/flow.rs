@@ -125,6 +125,10 @@ pub enum Step {
     Applying {
         account: AccountTarget,
         request_id: String,
+        /// The first package's expiry: a retry under the same id never outlives it (the agent
+        /// remembers an id only that long).
+        #[serde(default)]
+        expires_at: i64,
     },
     Done {
         account_name: String,
@@ -141,7 +145,15 @@ pub struct ResetFlow {
     /// Reset or unlock: the same gates, a different last step.
     #[serde(default)]
     pub purpose: Purpose,
+    /// Lookups asked again after one that got no answer (the CAPTCHA stays passed).
+    #[serde(default)]
+    pub lookups_repeated: u8,
 }
+
+/// How often a flow whose lookup got no answer (the agent, the DC or a replica went away) may
+/// ask again without a new CAPTCHA: enough to ride out a restart, too few to make a flow a
+/// free lookup service.
+pub const LOOKUP_REPEATS: u8 = 3;
 
 /// A method the user picked, before anything is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,6 +168,14 @@ pub struct Picked {
 pub enum Passed {
     NextGate(Gate),
     AllGates(AccountTarget),
+}
+
+/// The write-back a flow has in flight: for which account, under which request id, until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    pub account: AccountTarget,
+    pub request_id: String,
+    pub expires_at: i64,
 }
 
 /// How a write-back ended, as far as the flow is concerned.
@@ -188,6 +208,7 @@ impl ResetFlow {
                 answer_hash: None,
             },
             purpose: Purpose::Reset,
+            lookups_repeated: 0,
         }
     }
 
@@ -234,6 +255,16 @@ impl ResetFlow {
             .take()
             .is_some_and(|expected| crate::crypto::equal(&expected, submitted_hash));
         self.pass_verified_captcha(right)
+    }
+
+    /// A flow whose CAPTCHA passed but whose lookup never reached the gates may ask again, a
+    /// few times: true if this is such a flow (and counts the repeat).
+    pub fn repeat_lookup(&mut self) -> bool {
+        if self.step != Step::Lookup || self.lookups_repeated >= LOOKUP_REPEATS {
+            return false;
+        }
+        self.lookups_repeated += 1;
+        true
     }
 
     /// A CAPTCHA checked elsewhere (a widget token the provider verified).
@@ -556,28 +587,40 @@ impl ResetFlow {
         }
     }
 
-    /// Marks the flow as writing under `request_id`; the package goes out under the id this
-    /// returns. A submission while one is in flight (a double click, or the replica that sent
-    /// the first died before it answered) joins it under the first id: the agent acts on a
-    /// request id once and answers a repeat with the first outcome, so nothing is applied twice
-    /// and the user is never stuck behind a request nobody will finish.
+    /// Marks the flow as writing under `request_id`, its package valid until `expires_at`;
+    /// the package goes out under the id and expiry this returns. A submission while one is in
+    /// flight (a double click, or the replica that sent the first died before it answered)
+    /// joins it under the first id and expiry: the agent acts on a request id once and answers
+    /// a repeat with the first outcome, so nothing is applied twice and the user is never stuck
+    /// behind a request nobody will finish.
     pub fn begin_apply(
         &mut self,
         request_id: String,
-    ) -> Result<(AccountTarget, String), FlowError> {
+        expires_at: i64,
+    ) -> Result<InFlight, FlowError> {
         if let Step::Applying {
             account,
-            request_id: in_flight,
+            request_id,
+            expires_at,
         } = &self.step
         {
-            return Ok((account.clone(), in_flight.clone()));
+            return Ok(InFlight {
+                account: account.clone(),
+                request_id: request_id.clone(),
+                expires_at: *expires_at,
+            });
         }
         let account = self.account_for_new_password()?.clone();
         self.step = Step::Applying {
             account: account.clone(),
             request_id: request_id.clone(),
+            expires_at,
         };
-        Ok((account, request_id))
+        Ok(InFlight {
+            account,
+            request_id,
+            expires_at,
+        })
     }
 
     /// Done on success; back to the new-password step when the agent answered with a refusal
@@ -585,21 +628,34 @@ impl ResetFlow {
     /// or its connection went away, or did not answer in time — the package may or may not
     /// have been applied: the flow keeps its request id, so the user's retry asks the agent
     /// again under it and learns the one outcome instead of sending a second package.
-    pub fn finish_apply(&mut self, applied: Applied) {
-        let Step::Applying { account, .. } = &self.step else {
-            return;
+    ///
+    /// Only the outcome of the request in flight counts: true when this call settled the flow
+    /// (the caller then reports it), false when another submission already had.
+    pub fn finish_apply(&mut self, request_id: &str, applied: Applied) -> bool {
+        let Step::Applying {
+            account,
+            request_id: in_flight,
+            ..
+        } = &self.step
+        else {
+            return false;
         };
+        if in_flight != request_id {
+            return false;
+        }
         match applied {
             Applied::Yes => {
                 self.step = Step::Done {
                     account_name: account.account_name.clone(),
-                }
+                };
+                true
             }
-            Applied::Unanswered => {}
+            Applied::Unanswered => false,
             Applied::Refused => {
                 self.step = Step::NewPassword {
                     account: account.clone(),
-                }
+                };
+                true
             }
         }
     }
@@ -686,6 +742,17 @@ mod tests {
     }
 
     #[test]
+    fn a_lookup_that_got_no_answer_may_be_asked_again_a_few_times() {
+        let mut flow = ResetFlow::new("jan".into(), Lang::En, vec![], 0, NOW, 1800);
+        assert!(!flow.repeat_lookup(), "not before the CAPTCHA");
+        flow.pass_verified_captcha(true).expect("captcha");
+        for _ in 0..LOOKUP_REPEATS {
+            assert!(flow.repeat_lookup());
+        }
+        assert!(!flow.repeat_lookup(), "a few times, not for ever");
+    }
+
+    #[test]
     fn a_picture_captcha_gets_one_try() {
         let fresh = || {
             ResetFlow::new("jan".into(), Lang::En, vec![], 0, NOW, 1800)
@@ -718,30 +785,45 @@ mod tests {
             flow.check_code(Purpose::Reset, "right", NOW + 11),
             Err(FlowError::WrongStep)
         );
-        assert_eq!(flow.begin_apply("r1".into()), Ok((account(), "r1".into())));
+        let in_flight = |id: &str, expires_at| {
+            Ok(InFlight {
+                account: account(),
+                request_id: id.into(),
+                expires_at,
+            })
+        };
+        assert_eq!(flow.begin_apply("r1".into(), 300), in_flight("r1", 300));
         assert_eq!(
-            flow.begin_apply("r2".into()),
-            Ok((account(), "r1".into())),
-            "a second submission joins the package in flight under its request id"
+            flow.begin_apply("r2".into(), 400),
+            in_flight("r1", 300),
+            "a second submission joins the package in flight under its id and expiry"
         );
-        flow.finish_apply(Applied::Unanswered);
+        assert!(!flow.finish_apply("r1", Applied::Unanswered));
         assert_eq!(
-            flow.begin_apply("r3".into()),
-            Ok((account(), "r1".into())),
+            flow.begin_apply("r3".into(), 500),
+            in_flight("r1", 300),
             "no answer: the retry asks again under the same request id"
         );
-        flow.finish_apply(Applied::Refused);
+        assert!(
+            !flow.finish_apply("r9", Applied::Refused),
+            "only the request in flight settles the flow"
+        );
+        assert!(flow.finish_apply("r1", Applied::Refused));
         assert_eq!(
             flow.step,
             Step::NewPassword { account: account() },
             "a refused password can be retried"
         );
         assert_eq!(
-            flow.begin_apply("r4".into()),
-            Ok((account(), "r4".into())),
+            flow.begin_apply("r4".into(), 600),
+            in_flight("r4", 600),
             "a new password, a new request"
         );
-        flow.finish_apply(Applied::Yes);
+        assert!(flow.finish_apply("r4", Applied::Yes));
+        assert!(
+            !flow.finish_apply("r4", Applied::Yes),
+            "a joined submission finishing later reports nothing again"
+        );
         assert_eq!(
             flow.step,
             Step::Done {

@@ -63,13 +63,15 @@ pub fn client_address(
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<std::net::IpAddr> = forwarded
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map_while(|hop| hop.trim().parse().ok())
-        .collect();
+    let hops: Vec<&str> = forwarded.iter().flat_map(|v| v.split(',')).collect();
+    // From the right: each hop was written by the proxy after it. A hop that is not an address
+    // ends the walk there (what lies left of it is the client's own writing), so junk a client
+    // sends cannot push its address out of the header.
     let mut client = peer;
     for hop in hops.into_iter().rev() {
+        let Ok(hop) = hop.trim().parse::<std::net::IpAddr>() else {
+            break;
+        };
         client = hop;
         if !is_trusted(&hop) {
             break;
@@ -104,6 +106,11 @@ mod tests {
         assert_eq!(
             client_address(ip("10.0.0.2"), &[], &trusted),
             ip("10.0.0.2")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &["junk, 198.51.100.7"], &trusted),
+            ip("198.51.100.7"),
+            "junk on the left does not hide the client"
         );
     }
 }

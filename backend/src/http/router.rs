@@ -107,7 +107,11 @@ pub fn app(state: AppState) -> Router {
                     tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+                // Whatever no route answered for itself (a timeout) is not cached either.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
                 .option_layer(csp.map(|v| {
                     SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, v)
                 }))
@@ -127,7 +131,9 @@ pub fn app(state: AppState) -> Router {
                         header::STRICT_TRANSPORT_SECURITY,
                         "max-age=31536000; includeSubDomains",
                     )
-                })),
+                }))
+                // Innermost, so a timeout's answer carries every header above.
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout)),
         )
         .with_state(state)
 }

@@ -1,10 +1,10 @@
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sspr_protocol::reset::Status;
 
-use crate::http::middleware::ClientAddress;
 use crate::state::AppState;
 
 pub async fn healthz() -> &'static str {
@@ -36,20 +36,21 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str)
     }
 }
 
-/// Prometheus' view of this replica, for the addresses in `metrics_from` only: the counts
-/// are operational detail, not for the internet.
+/// Prometheus' view of this replica, for a scraper connecting directly from an address in
+/// `metrics_from` only: the counts are operational detail, not for the internet. A request a
+/// proxy forwarded is refused whoever sent it.
 pub async fn metrics(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
-    let allowed = client.parse::<std::net::IpAddr>().is_ok_and(|ip| {
-        state
-            .config
-            .metrics_from
-            .iter()
-            .any(|net| net.contains(&ip))
-    });
-    if !allowed {
+    let forwarded = headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
+    let allowed = state
+        .config
+        .metrics_from
+        .iter()
+        .any(|net| net.contains(&peer.ip()));
+    if forwarded || !allowed {
         return StatusCode::NOT_FOUND.into_response();
     }
     let text = state.metrics.render(state.hub.live_count(crate::now()));

@@ -17,7 +17,7 @@ use crate::config::CaptchaKind;
 use crate::crypto::{self, token_hash};
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::domain::codes::{code_hash, CodeScope};
-use crate::domain::flow::{AccountTarget, Applied, FlowError, ResetFlow};
+use crate::domain::flow::{AccountTarget, Applied, FlowError, InFlight, ResetFlow};
 use crate::domain::gates;
 use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
@@ -145,6 +145,10 @@ pub async fn captcha(
     let username = state
         .store
         .update_flow(&id_hash, now, |flow| -> Result<_, FlowError> {
+            // The CAPTCHA passed before, but the lookup got no answer: ask again.
+            if flow.repeat_lookup() {
+                return Ok(flow.username.clone());
+            }
             match (verified, &answer.solution, &image_hash) {
                 (Some(passed), _, _) => flow.pass_verified_captcha(passed)?,
                 (None, CaptchaSolution::ProofOfWork(solution), _) => {
@@ -211,35 +215,51 @@ pub(crate) async fn apply_and_finish(
         }));
     }
     let fresh = package::request_id()?;
-    let (account, request_id) = state
+    let expires_at = now + state.config.relay.package_ttl_secs;
+    let InFlight {
+        account,
+        request_id,
+        expires_at,
+    } = state
         .store
-        .update_flow(id_hash, now, |flow| flow.begin_apply(fresh))
+        .update_flow(id_hash, now, |flow| flow.begin_apply(fresh, expires_at))
         .await??;
-    let result = apply(state, &account, &request_id, op, sealed, now).await;
+    let result = apply(state, &account, &request_id, op, sealed, now, expires_at).await;
     let applied = match &result {
         Ok(()) => Applied::Yes,
         Err(AppError::Unanswered(_)) => Applied::Unanswered,
         Err(_) => Applied::Refused,
     };
-    let lang = state
+    let (settled, lang) = state
         .store
         .update_flow(id_hash, crate::now(), |flow| {
-            flow.finish_apply(applied);
-            flow.lang
+            (flow.finish_apply(&request_id, applied), flow.lang)
         })
         .await?;
     let outcome = result.as_ref().map(|_| ()).map_err(AppError::error_code);
-    state.metrics.writeback(op, outcome);
-    state
-        .store
-        .audit(&AuditRecord {
-            at: crate::now(),
-            actor: Actor::SelfService,
-            subject: account.account_name.clone(),
-            event: AuditEvent::writeback(op, &request_id, outcome),
-        })
-        .await?;
-    if result.is_ok() {
+    // Reported once: by the submission that settled the flow, or for each attempt that got no
+    // answer (a joined double submission that finished second reports nothing again).
+    let event = match (settled, applied) {
+        (true, _) => Some(AuditEvent::writeback(op, &request_id, outcome)),
+        (false, Applied::Unanswered) => Some(AuditEvent::WritebackUnanswered {
+            operation: op,
+            request_id: request_id.clone(),
+        }),
+        (false, _) => None,
+    };
+    if let Some(event) = event {
+        state.metrics.writeback(op, outcome);
+        state
+            .store
+            .audit(&AuditRecord {
+                at: crate::now(),
+                actor: Actor::SelfService,
+                subject: account.account_name.clone(),
+                event,
+            })
+            .await?;
+    }
+    if settled && result.is_ok() {
         notify(
             state,
             account.mail.clone(),
@@ -262,6 +282,7 @@ async fn apply(
     op: Operation,
     sealed: Option<SealedSecret>,
     now: i64,
+    expires_at: i64,
 ) -> Result<(), AppError> {
     // A seal can only go to the agent holding its key; an unlock can go to any agent of the
     // account's directory.
@@ -289,8 +310,7 @@ async fn apply(
         sealed,
         sealed_old: None,
     };
-    let ttl = state.config.relay.package_ttl_secs;
-    let body = package::build(order, secrets, Flags::default(), now, ttl);
+    let body = package::build(order, secrets, Flags::default(), now, expires_at - now);
     Ok(writeback::apply(state, &agent.id, &body).await?)
 }
 
