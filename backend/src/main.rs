@@ -100,7 +100,9 @@ async fn main() -> ExitCode {
                 Err(e) => return fail(e),
             };
             let ttl = ttl_secs.unwrap_or(config.relay.onboarding_token_ttl_secs);
-            match store.create_onboarding_token(sspr_server::now(), ttl).await {
+            let created = store.create_onboarding_token(sspr_server::now(), ttl).await;
+            store.close().await;
+            match created {
                 Ok(token) if quiet => {
                     println!("{token}");
                     ExitCode::SUCCESS
@@ -147,6 +149,7 @@ async fn serve(config: ServerConfig) -> ExitCode {
     };
     let pruner = state.clone();
     let stopping = state.clone();
+    let store = state.store.clone();
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("stopping");
@@ -191,6 +194,7 @@ async fn serve(config: ServerConfig) -> ExitCode {
             Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
         },
     };
+    store.close().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),

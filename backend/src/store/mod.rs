@@ -131,7 +131,14 @@ impl Store {
     pub async fn open(database: &str, keys: Arc<ServerKeys>) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let (url, backend) = database_url(database)?;
-        let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        // No reaping of idle or old connections: sqlx 0.8's maintenance task was seen spinning
+        // on a one-connection pool (a CLI that never exited, its worker at 100 %). Connections
+        // are tested before each use instead, and a broken one is replaced then.
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(true);
         let db = match backend {
             Backend::Postgres => {
                 options
@@ -154,6 +161,11 @@ impl Store {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&db).await?,
         }
         Ok(Self { db, backend, keys })
+    }
+
+    /// Closes the connections: before a process exits, so nothing is left to wind down.
+    pub async fn close(&self) {
+        self.db.close().await;
     }
 
     pub fn backend(&self) -> Backend {
