@@ -207,23 +207,26 @@ pub(crate) async fn apply_and_finish(
     sealed: Option<SealedSecret>,
 ) -> Result<Json<Completed>, AppError> {
     let now = crate::now();
-    // A submission to a finished flow (a double click, or an answer lost with a replica that
-    // died) hears what the first heard, and nothing is sent again.
-    if let Some(account_name) = state.store.flow(id_hash, now).await?.completed() {
-        return Ok(Json(Completed {
-            account_name: account_name.to_owned(),
-        }));
-    }
     let fresh = package::request_id()?;
     let expires_at = now + state.config.relay.package_ttl_secs;
+    // One turn on the flow: a submission to a finished flow (a double click, or an answer lost
+    // with a replica that died) hears what the first heard and sends nothing; otherwise the
+    // write-back starts, or joins the one in flight.
+    let begun = state
+        .store
+        .update_flow(id_hash, now, |flow| match flow.completed() {
+            Some(account_name) => Ok(Err(account_name.to_owned())),
+            None => flow.begin_apply(fresh, expires_at).map(Ok),
+        })
+        .await??;
     let InFlight {
         account,
         request_id,
         expires_at,
-    } = state
-        .store
-        .update_flow(id_hash, now, |flow| flow.begin_apply(fresh, expires_at))
-        .await??;
+    } = match begun {
+        Ok(in_flight) => in_flight,
+        Err(account_name) => return Ok(Json(Completed { account_name })),
+    };
     let result = apply(state, &account, &request_id, op, sealed, now, expires_at).await;
     let applied = match &result {
         Ok(()) => Applied::Yes,
