@@ -3,7 +3,7 @@
 
 use sspr_protocol::relay::{OnboardRequest, Onboarded, ONBOARD_PATH};
 use sspr_protocol::seal::opener::AgentKeyPair;
-use sspr_protocol::ApiError;
+use sspr_protocol::{ApiError, ErrorCode};
 
 use crate::config::AgentConfig;
 use crate::state::{AgentState, Identity, StateError};
@@ -58,6 +58,11 @@ pub async fn onboard(
     if !response.status().is_success() {
         let status = response.status();
         let message = match response.json::<ApiError>().await {
+            // The server tells a stranger nothing about its CLI; the operator hears it here.
+            Ok(err) if err.code == ErrorCode::InvalidToken => format!(
+                "{} Create a new one on the server with `sspr-server token create`.",
+                err.message
+            ),
             Ok(err) => err.message,
             Err(_) => status.to_string(),
         };

@@ -61,6 +61,18 @@ pub struct ServerConfig {
     /// Addresses that may read `/metrics` by connecting directly (by default this host only);
     /// a request a proxy forwarded (`X-Forwarded-For` or `Forwarded`) is always refused.
     pub metrics_from: Vec<ipnet::IpNet>,
+    /// Seconds a client has to send a request's whole header (at least 1): counted from
+    /// connecting (the TLS handshake has as long again) and, on a kept-alive connection, from
+    /// the previous answer, so it is also how long an idle connection stays open. Late: the
+    /// connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may go without a byte (at least 1) before the request is given
+    /// up and its connection closed.
+    pub body_read_timeout_secs: u64,
+    /// Connections one client address (for IPv6 one /64) may hold open at once (at least 1);
+    /// one more is closed at once. `trusted_proxies` are exempt: every client comes through
+    /// them. An agent's relay WebSocket stops counting once it is set up.
+    pub connections_per_address: usize,
     pub mail: MailConfig,
     pub reset: ResetConfig,
     pub relay: RelayConfig,
@@ -223,7 +235,8 @@ pub struct RelayConfig {
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     pub flow_starts_per_address: u32,
-    /// Flows started for one account name (real or not: the same limit for both).
+    /// Flows for one account name that passed their CAPTCHA (real or not: the same limit for
+    /// both). Counted after the CAPTCHA so that flooding a name keeps nobody out.
     pub flow_starts_per_account: u32,
     pub flow_starts_window_secs: i64,
     pub sends_per_destination: u32,
@@ -270,6 +283,10 @@ impl Default for ServerConfig {
                 ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
                 ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
             ],
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 15,
+            // Room for an office behind one NAT address (a browser opens up to six each).
+            connections_per_address: 128,
             mail: MailConfig {
                 smtp_host: "localhost".into(),
                 smtp_port: 25,

@@ -1,9 +1,9 @@
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sspr_server::config::ServerConfig;
+use sspr_server::http::serve;
 use sspr_server::AppState;
 
 /// The SSPR server: serves the self-service password portal, runs the verification flows and
@@ -139,10 +139,18 @@ async fn serve(config: ServerConfig) -> ExitCode {
     init_tracing(config.log_json);
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let listen = config.listen;
-    let tls = config
+    let tls = match config
         .tls_cert_file
-        .clone()
-        .zip(config.tls_key_file.clone());
+        .as_deref()
+        .zip(config.tls_key_file.as_deref())
+    {
+        Some((cert, key)) => match serve::tls_acceptor(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => return fail(format!("TLS certificate or key: {e}")),
+        },
+        None => None,
+    };
+    let limits = serve::Limits::new(&config);
     let state = match AppState::new(config).await {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -150,6 +158,7 @@ async fn serve(config: ServerConfig) -> ExitCode {
     let pruner = state.clone();
     let stopping = state.clone();
     let store = state.store.clone();
+    let metrics = state.metrics.clone();
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("stopping");
@@ -165,40 +174,22 @@ async fn serve(config: ServerConfig) -> ExitCode {
             }
         }
     });
-    let app = sspr_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    tracing::info!(%listen, tls = tls.is_some(), "serving");
-    let result = match tls {
-        Some((cert, key)) => {
-            let tls = match axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await
-            {
-                Ok(t) => t,
-                Err(e) => return fail(format!("TLS certificate or key: {e}")),
-            };
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
-            axum_server::bind_rustls(listen, tls)
-                .handle(handle)
-                .serve(app)
-                .await
-        }
-        None => match tokio::net::TcpListener::bind(listen).await {
-            Ok(listener) => {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-            }
-            Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
-        },
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
     };
+    tracing::info!(%listen, tls = tls.is_some(), "serving");
+    serve::serve(
+        listener,
+        tls,
+        sspr_server::app(state),
+        limits,
+        metrics,
+        shutdown,
+    )
+    .await;
     store.close().await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
+    ExitCode::SUCCESS
 }
 
 async fn shutdown_signal() {

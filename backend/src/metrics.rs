@@ -1,6 +1,7 @@
 //! What `/metrics` tells Prometheus about this replica: write-backs by operation and outcome,
-//! codes sent by method and delivery, refusals by limit, agents connected, and how long the
-//! agents take to answer. Each replica counts its own; Prometheus sums them.
+//! codes sent by method and delivery, refusals by limit, failed guesses by reason, connections refused for their
+//! address holding too many, agents connected, and how long the agents take to answer. Each
+//! replica counts its own; Prometheus sums them.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -31,6 +32,11 @@ struct LimitLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GuessLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RelayLabels {
     request: &'static str,
 }
@@ -51,8 +57,10 @@ pub struct Metrics {
     writebacks: Family<WritebackLabels, Counter>,
     codes: Family<CodeLabels, Counter>,
     refusals: Family<LimitLabels, Counter>,
+    guesses: Family<GuessLabels, Counter>,
     agents: Gauge,
     relay: Family<RelayLabels, Histogram>,
+    connections_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -76,6 +84,12 @@ impl Default for Metrics {
             "Requests refused by a rate limit, by limit",
             refusals.clone(),
         );
+        let guesses = Family::<GuessLabels, Counter>::default();
+        registry.register(
+            "failed_guesses",
+            "Wrong or exhausted codes, wrong answers and failed CAPTCHAs, by reason",
+            guesses.clone(),
+        );
         let agents = Gauge::default();
         registry.register(
             "agents_connected",
@@ -90,13 +104,21 @@ impl Default for Metrics {
             "Time from a request to an agent to its answer",
             relay.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because their address already held connections_per_address",
+            connections_refused.clone(),
+        );
         Self {
             registry,
             writebacks,
             codes,
             refusals,
+            guesses,
             agents,
             relay,
+            connections_refused,
         }
     }
 }
@@ -124,6 +146,15 @@ impl Metrics {
 
     pub fn refused(&self, limit: &'static str) {
         self.refusals.get_or_create(&LimitLabels { limit }).inc();
+    }
+
+    pub fn failed_guess(&self, reason: ErrorCode) {
+        let reason = wire_name(reason);
+        self.guesses.get_or_create(&GuessLabels { reason }).inc();
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     pub fn relay_round_trip(&self, request: &'static str, seconds: f64) {

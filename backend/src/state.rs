@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use crate::config::ServerConfig;
 use crate::courier::mail::Mailer;
 use crate::courier::phone::PhoneGateway;
+use crate::courier::timing::SendTimes;
 use crate::crypto::ServerKeys;
 use crate::metrics::Metrics;
 use crate::relay::hub::Hub;
@@ -24,6 +25,8 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     pub mailer: Mailer,
     pub phone: PhoneGateway,
+    /// How long real sends take, for a decoy's to take as long.
+    pub send_times: SendTimes,
     /// For calls out (CAPTCHA verification).
     pub http: reqwest::Client,
     capture: Option<Mutex<std::fs::File>>,
@@ -79,6 +82,7 @@ impl AppState {
             metrics,
             mailer: Mailer::new(&config.mail)?,
             phone: PhoneGateway::new(config.phone.clone())?,
+            send_times: SendTimes::default(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
@@ -105,5 +109,37 @@ impl AppState {
             let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
             let _ = writeln!(file, "{direction} {agent_id} {frame}");
         }
+    }
+}
+
+impl AppState {
+    /// A wrong guess (code, answers, CAPTCHA) as the operator sees it: a log line, a count in
+    /// `/metrics` and an audit record — who was guessed at and from where, never what was typed.
+    pub async fn failed_guess(
+        &self,
+        subject: &str,
+        address: &str,
+        reason: sspr_protocol::ErrorCode,
+    ) -> Result<(), crate::store::StoreError> {
+        use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
+        self.metrics.failed_guess(reason);
+        tracing::warn!(
+            event = "guess_failed",
+            ?reason,
+            subject,
+            address,
+            "a wrong guess"
+        );
+        self.store
+            .audit(&AuditRecord {
+                at: crate::now(),
+                actor: Actor::SelfService,
+                subject: subject.to_owned(),
+                event: AuditEvent::GuessFailed {
+                    reason,
+                    address: address.to_owned(),
+                },
+            })
+            .await
     }
 }

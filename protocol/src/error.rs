@@ -55,6 +55,9 @@ pub enum ErrorCode {
     PasswordRejected,
     /// The sealed password could not be opened (stale key, corrupted seal).
     SealRejected,
+    /// The user ID names a domain (`DOMAIN\\name`, `name@suffix`) that no connected directory
+    /// has: AD could never match it, so it is refused by its syntax, before any lookup.
+    UnknownDomain,
     /// Several directories are served and the user ID does not say which one it is in.
     DirectoryNeeded,
     /// The agent whose key the password was sealed to went away; another one serves the
@@ -105,6 +108,7 @@ impl ErrorCode {
             Self::SealRejected => Text::ErrSealRejected,
             Self::AgentChanged => Text::ErrAgentChanged,
             Self::DirectoryNeeded => Text::ErrDirectoryNeeded,
+            Self::UnknownDomain => Text::ErrUnknownDomain,
             Self::AccountNotEligible => Text::ErrAccountNotEligible,
             Self::DirectoryAccessDenied => Text::ErrDirectoryAccessDenied,
             Self::DirectoryUnreachable => Text::ErrDirectoryUnreachable,

@@ -230,6 +230,8 @@ texts! {
                         "Je account is geblokkeerd. Hef de blokkering eerst op, of wacht tot die verloopt.";
     ErrSealRejected => "The encrypted password could not be delivered. Reload the page and try again.",
                        "Het versleutelde wachtwoord kon niet worden afgeleverd. Laad de pagina opnieuw en probeer het nog eens.";
+    ErrUnknownDomain => "The domain in your user ID is not one this portal serves. Check it, or type just your user name.",
+                        "Het domein in je gebruikers-ID hoort niet bij deze portal. Controleer het, of typ alleen je gebruikersnaam.";
     ErrDirectoryNeeded => "Your organisation has more than one domain. Choose yours, or type your user ID as name@domain or DOMAIN\\name.",
                           "Je organisatie heeft meer dan één domein. Kies het jouwe, of typ je gebruikers-ID als naam@domein of DOMEIN\\naam.";
     DomainLabel => "Domain", "Domein";
@@ -246,8 +248,8 @@ texts! {
                               "Je organisatie heeft dit niet ingeschakeld voor de directory van je account. Neem contact op met je helpdesk.";
     ErrInternal => "Something went wrong on our side. Your password was not changed; please try again.",
                    "Er ging iets mis aan onze kant. Je wachtwoord is niet gewijzigd; probeer het opnieuw.";
-    ErrInvalidToken => "This token is unknown, already used or expired. Create a new one with `sspr-server token create`.",
-                       "Dit token is onbekend, al gebruikt of verlopen. Maak een nieuw token met `sspr-server token create`.";
+    ErrInvalidToken => "This token or agent credential is unknown, already used or expired.",
+                       "Dit token of deze agentsleutel is onbekend, al gebruikt of verlopen.";
     ErrNetwork => "The portal could not be reached. Check your connection and try again.",
                   "De portal was niet bereikbaar. Controleer je verbinding en probeer het opnieuw.";
     GateTitle => "Verify your identity", "Bevestig wie je bent";

@@ -10,7 +10,7 @@ use sspr_tests::stack::Stack;
 
 use crate::agent_ad::bind_as;
 
-async fn change(
+pub(crate) async fn change(
     stack: &Stack,
     username: &str,
     current: &str,

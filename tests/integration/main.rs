@@ -1,6 +1,7 @@
 //! The integration suite: one binary (one shared Samba DC) with a module per area.
 //! Add new scenarios as modules here rather than as new test binaries.
 
+mod abuse;
 pub mod agent_ad;
 mod agent_cases;
 mod agents;
@@ -16,4 +17,5 @@ mod keys;
 mod operations;
 mod relay;
 mod replicas;
+mod slow_clients;
 mod store;

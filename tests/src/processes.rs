@@ -112,6 +112,9 @@ pub struct ServerOptions {
     pub database: Option<String>,
     /// The server secret (default: a new random one); replicas must share it.
     pub secret: Option<[u8; 32]>,
+    /// More top-level `key = value` lines (before the first table), e.g. the connection
+    /// timeouts.
+    pub top_extra: String,
 }
 
 impl ServerOptions {
@@ -129,6 +132,7 @@ impl ServerOptions {
             extra_toml: String::new(),
             database: None,
             secret: None,
+            top_extra: String::new(),
         }
     }
 }
@@ -192,7 +196,7 @@ database = "{db}"
 frontend_dir = "{frontend}"
 secret = "{secret}"
 log_json = true
-{tls}
+{tls}{top_extra}
 [mail]
 smtp_host = "127.0.0.1"
 smtp_port = {smtp}
@@ -210,6 +214,7 @@ heartbeat_secs = {heartbeat}
 
 {extra}
 "#,
+            top_extra = options.top_extra,
             reset_extra = options.reset_extra,
             relay_extra = options.relay_extra,
             extra = options.extra_toml,
@@ -383,6 +388,8 @@ pub struct AgentOptions {
     pub bind: Option<(String, String)>,
     /// More `key = value` lines for the top of the configuration.
     pub extra: String,
+    /// Seconds between heartbeats (default: 2).
+    pub heartbeat_secs: Option<u64>,
 }
 
 impl AgentProcess {
@@ -425,7 +432,7 @@ impl AgentProcess {
             .unwrap_or_else(|| (dc.admin_dn(), dc.admin_password.clone()));
         let text = format!(
             r#"state_dir = "{state}"
-{server_ca}heartbeat_secs = 2
+{server_ca}heartbeat_secs = {heartbeat}
 rsa_bits = 3072
 log_json = true
 {extra}
@@ -441,6 +448,7 @@ allow_reset_without_history = true
             server_ca = server_ca
                 .map(|ca| format!("server_ca_file = \"{}\"\n", ca.display()))
                 .unwrap_or_default(),
+            heartbeat = options.heartbeat_secs.unwrap_or(2),
             state = dir.path().join("state").display(),
             extra = options.extra,
             urls = options

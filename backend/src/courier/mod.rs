@@ -4,6 +4,7 @@
 
 pub mod mail;
 pub mod phone;
+pub mod timing;
 
 use sspr_protocol::gate::{Delivery, Method};
 use sspr_protocol::i18n::{tf, Lang, Notice};
@@ -136,10 +137,19 @@ pub struct Parcel {
 pub fn dispatch(state: &AppState, id_hash: String, sent_at: i64, parcel: Parcel) {
     let state = state.clone();
     tokio::spawn(async move {
+        let started = std::time::Instant::now();
         let outcome = match &parcel.to {
-            None => Delivery::Sent,
+            None => {
+                // A decoy "sends" for as long as a real send takes.
+                let random = crate::crypto::random_bytes(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .unwrap_or_default();
+                tokio::time::sleep(state.send_times.draw(parcel.method, random)).await;
+                Delivery::Sent
+            }
             Some(to) => match send(&state, to, &parcel).await {
                 Ok(()) => {
+                    state.send_times.record(parcel.method, started.elapsed());
                     state.metrics.code(parcel.method, true);
                     Delivery::Sent
                 }

@@ -107,6 +107,17 @@ pub enum AuditEvent {
         name: String,
         version: String,
     },
+    /// A rate limit refused a request; the subject is what it counts (an address, a name, a
+    /// masked destination).
+    RateLimited {
+        limit: String,
+    },
+    /// A wrong guess: a wrong or exhausted code, wrong answers, or a failed CAPTCHA. Never
+    /// what was typed.
+    GuessFailed {
+        reason: ErrorCode,
+        address: String,
+    },
     AgentKeysRolledOver {
         old_package_key: String,
         new_package_key: String,
@@ -132,6 +143,8 @@ impl AuditEvent {
             AuditEvent::CodeSendFailed { .. } => "code_send_failed",
             AuditEvent::SendRefused { .. } => "send_refused",
             AuditEvent::AgentOnboarded { .. } => "agent_onboarded",
+            AuditEvent::RateLimited { .. } => "rate_limited",
+            AuditEvent::GuessFailed { .. } => "guess_failed",
             AuditEvent::AgentKeysRolledOver { .. } => "agent_keys_rolled_over",
         }
     }

@@ -9,6 +9,7 @@ pub struct Number {
     pub e164: String,
     pub country_code: u16,
     premium: bool,
+    mobile: bool,
 }
 
 impl Number {
@@ -27,11 +28,16 @@ impl Number {
             e164: parsed.format().mode(Mode::E164).to_string(),
             country_code: parsed.code().value(),
             premium: matches!(kind, Type::PremiumRate | Type::SharedCost),
+            mobile: matches!(kind, Type::Mobile | Type::FixedLineOrMobile),
         })
     }
 
     pub fn masked(&self) -> String {
         sspr_protocol::gate::mask_phone(&self.e164, self.country_code)
+    }
+
+    pub fn is_mobile(&self) -> bool {
+        self.mobile
     }
 
     /// Premium-rate and shared-cost numbers earn their owner money per text or call.
@@ -44,7 +50,13 @@ impl Number {
 /// the mask does not tell the address's length.
 pub fn mask_mail(address: &str) -> String {
     let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
-    let first = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
+    // Only a letter or digit is shown: a mask never carries a control, bidi or other odd
+    // character from wherever the address came from.
+    let first = |s: &str| match s.chars().next() {
+        Some(c) if c.is_alphanumeric() => c.to_string(),
+        Some(_) => "•".to_owned(),
+        None => String::new(),
+    };
     let (host, rest) = domain.split_once('.').unwrap_or((domain, ""));
     let rest = if rest.is_empty() {
         String::new()
@@ -94,5 +106,9 @@ mod tests {
             "j•••••@c•••.example.test"
         );
         assert_eq!(super::mask_mail("x@y"), "x•••••@y•••");
+        assert_eq!(
+            super::mask_mail("\u{202E}x@corp.example.test"),
+            "••••••@c•••.example.test"
+        );
     }
 }

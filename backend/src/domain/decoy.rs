@@ -7,6 +7,7 @@ use sspr_protocol::gate::{Family, Method, Question};
 
 use crate::config::ServerConfig;
 use crate::crypto::{CryptoError, ServerKeys};
+use crate::domain::contact::Number;
 use crate::domain::registration::Contact;
 use crate::domain::user_id::account_key;
 
@@ -34,21 +35,16 @@ pub fn contacts(
         .unwrap_or_else(|| directory.to_owned());
     let mut contacts = vec![Contact {
         family: Family::Mail,
-        to: format!("{}@{domain}", key.chars().next().unwrap_or('a')),
+        to: format!("{}@{domain}", first_letter(&key, seed[12])),
         from_directory: true,
     }];
     // A seed byte read as a percentage: whether this name's decoy shows a method.
     let shows = |byte: u8, percent: u8| u16::from(byte) * 100 / 256 < u16::from(percent);
     let two_gates = config.policy.gates >= 2;
     if config.phone.enabled() && (shows(seed[0], r.decoy_phone_percent) || two_gates) {
-        let country = config.phone.country_code();
-        let digits: String = seed[2..10]
-            .iter()
-            .map(|b| char::from(b'0' + b % 10))
-            .collect();
         contacts.push(Contact {
             family: Family::Mobile,
-            to: format!("+{country}6{digits}"),
+            to: plausible_mobile(keys, config, username)?,
             from_directory: seed[10] % 2 == 0,
         });
     }
@@ -69,6 +65,53 @@ pub fn contacts(
         });
     }
     Ok(contacts)
+}
+
+/// The first letter of a decoy's mail address. Real addresses start with a letter or digit,
+/// usually the name's own first letter: so does a decoy's, and a typed name that starts with
+/// anything else (punctuation, another script) gets a letter from its seed instead, never
+/// the typed character.
+fn first_letter(key: &str, byte: u8) -> char {
+    match key.chars().next() {
+        Some(c) if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
+        _ => char::from(b'a' + byte % 26),
+    }
+}
+
+/// A mobile number of the configured region that its numbering plan accepts, made from the
+/// region's example mobile number with the digits after its first two replaced from the seed,
+/// so its mask looks like any real one (`+31 6 ••••••NN`).
+fn plausible_mobile(
+    keys: &ServerKeys,
+    config: &ServerConfig,
+    username: &str,
+) -> Result<String, CryptoError> {
+    let phone = &config.phone;
+    let country = phone.country_code();
+    let example = phonenumber::metadata::DATABASE
+        .by_id(phone.default_region.as_str())
+        .and_then(|m| m.descriptors().mobile()?.example().map(str::to_owned))
+        .unwrap_or_else(|| "612345678".to_owned());
+    let keep = example.len().min(2);
+    for attempt in 0u8..32 {
+        let seed = seed(
+            keys,
+            &[b"decoy-mobile".as_slice(), &[attempt]].concat(),
+            username,
+        )?;
+        let digits: String = seed
+            .iter()
+            .take(example.len() - keep)
+            .map(|b| char::from(b'0' + b % 10))
+            .collect();
+        let candidate = format!("+{country}{}{digits}", &example[..keep]);
+        let mobile = Number::parse(&candidate, phone.region()).filter(|n| n.is_mobile());
+        if let Some(number) = mobile {
+            return Ok(number.e164);
+        }
+    }
+    // A numbering plan so narrow that 32 tries found nothing: its own example, which is valid.
+    Ok(format!("+{country}{example}"))
 }
 
 /// The questions a decoy "registered": a fixed shuffle of the built-in ones for this name, as
@@ -92,6 +135,47 @@ pub fn questions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_phones() -> ServerConfig {
+        let mut config = ServerConfig::default();
+        config.phone.provider = crate::config::ProviderKind::Webhook;
+        config.reset.decoy_phone_percent = 100;
+        config
+    }
+
+    #[test]
+    fn every_decoy_mobile_is_a_valid_number_masked_like_a_real_one() {
+        let keys = ServerKeys::new(&[7u8; 32]).expect("keys");
+        let config = with_phones();
+        let real = Number::parse("+31612345678", None).expect("real").masked();
+        for i in 0..500 {
+            let name = format!("nobody{i}");
+            let decoy = contacts(&keys, &config, &name, "corp.example.test").expect("decoy");
+            let mobile = decoy
+                .iter()
+                .find(|c| c.family == Family::Mobile)
+                .expect("a mobile at 100 %");
+            let number = Number::parse(&mobile.to, None).expect("a valid number");
+            assert!(number.is_mobile(), "{}", mobile.to);
+            let mask = mobile.masked();
+            assert_eq!(mask.chars().count(), real.chars().count(), "{mask}");
+            assert!(mask.starts_with("+31 6 ••••••"), "{mask}");
+        }
+    }
+
+    #[test]
+    fn a_decoy_mail_mask_never_echoes_what_was_typed_unless_a_real_one_could_start_so() {
+        let keys = ServerKeys::new(&[7u8; 32]).expect("keys");
+        let config = ServerConfig::default();
+        for typed in ["(x", "\u{202E}evil", "😀smile", "émile", ".dot"] {
+            let decoy = contacts(&keys, &config, typed, "corp.example.test").expect("decoy");
+            let first = decoy[0].to.chars().next().expect("a local part");
+            assert!(first.is_ascii_lowercase(), "{typed}: {}", decoy[0].to);
+            assert!(decoy[0].masked().is_ascii() || decoy[0].masked().contains('•'));
+        }
+        let decoy = contacts(&keys, &config, "Jan", "corp.example.test").expect("decoy");
+        assert!(decoy[0].to.starts_with("j@"), "{}", decoy[0].to);
+    }
 
     #[test]
     fn a_name_always_gets_the_same_decoy_whatever_its_spelling() {

@@ -98,6 +98,22 @@ impl Gates {
         }
     }
 
+    /// Refuses while a code sent to `to` is younger than the resend cooldown.
+    fn cooled_down(&self, to: &str, rules: CodeRules, now: i64) -> Result<(), FlowError> {
+        let last = self
+            .sent
+            .iter()
+            .filter(|(sent_to, _)| sent_to == to)
+            .map(|(_, at)| *at)
+            .max();
+        match last.map(|at| at + rules.resend_cooldown_secs - now) {
+            Some(wait) if wait > 0 => Err(FlowError::Cooldown {
+                retry_after_secs: wait as u32,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     pub fn gate(&self) -> Gate {
         Gate {
             number: self.number(),
@@ -320,19 +336,7 @@ impl ResetFlow {
             .find(|(o, _)| o.choice == choice)
             .ok_or(FlowError::MethodUnavailable)?;
         if offer.method.sends_code() {
-            let last = gates
-                .sent
-                .iter()
-                .filter(|(to, _)| *to == contact.to)
-                .map(|(_, at)| *at)
-                .max();
-            if let Some(wait) = last.map(|at| at + rules.resend_cooldown_secs - now) {
-                if wait > 0 {
-                    return Err(FlowError::Cooldown {
-                        retry_after_secs: wait as u32,
-                    });
-                }
-            }
+            gates.cooled_down(&contact.to, rules, now)?;
         }
         if offer.method.uses_phone() {
             if gates.phone_tries_left == 0 {
@@ -373,6 +377,9 @@ impl ResetFlow {
             .find(|(o, _)| *o == picked.offer)
             .ok_or(FlowError::MethodUnavailable)?;
         if matches!(start, Start::Code(_)) {
+            // Checked again in the same turn that records the send: of parallel picks, one
+            // sends and the others hear the cooldown.
+            gates.cooled_down(&contact.to, rules, now)?;
             gates.sent.push((contact.to.clone(), now));
         }
         gates.challenge = Some(match start {
@@ -876,6 +883,22 @@ mod tests {
             "another destination is not held up"
         );
         assert!(flow.pick(0, None, RULES, NOW + 60).is_ok());
+    }
+
+    #[test]
+    fn of_two_picks_read_before_either_sends_only_one_sends() {
+        let mut flow = at_gates(Target::Account(account()), 1);
+        // Both requests picked the fresh flow before either recorded its send.
+        let first = flow.pick(0, None, RULES, NOW).expect("first pick");
+        let second = flow.pick(0, None, RULES, NOW).expect("second pick");
+        flow.begin_challenge(&first, Start::Code("one".into()), RULES, NOW)
+            .expect("the first sends");
+        assert_eq!(
+            flow.begin_challenge(&second, Start::Code("two".into()), RULES, NOW),
+            Err(FlowError::Cooldown {
+                retry_after_secs: 60
+            })
+        );
     }
 
     #[test]

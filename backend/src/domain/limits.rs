@@ -20,8 +20,9 @@ pub enum Limited {
     /// Wrong codes for one account (keyed `account:<name>`) or from one address
     /// (`address:<ip>`).
     GateFailure,
-    /// Flows started for one typed account name.
-    AccountFlowStart,
+    /// Lookups of one account name: flows for it that passed their CAPTCHA. Counted only
+    /// after the CAPTCHA, so that flooding a name without solving one keeps nobody out.
+    AccountLookup,
 }
 
 const DAY_SECS: i64 = 86_400;
@@ -44,7 +45,7 @@ impl Limited {
             Limited::CodeSendDaily => "code_send_daily",
             Limited::PaidSend => "paid_send",
             Limited::GateFailure => "gate_failure",
-            Limited::AccountFlowStart => "account_flow_start",
+            Limited::AccountLookup => "account_lookup",
         }
     }
 
@@ -62,7 +63,7 @@ impl Limited {
             ),
             Limited::CodeSendDaily => (config.sends_per_destination_per_day, DAY_SECS),
             Limited::PaidSend => (config.paid_sends_per_day, DAY_SECS),
-            Limited::AccountFlowStart => (
+            Limited::AccountLookup => (
                 config.flow_starts_per_account,
                 config.flow_starts_window_secs,
             ),
@@ -74,6 +75,21 @@ impl Limited {
         Rule { max, window_secs }
     }
 
+    /// A counted key as a log line or the audit log may show it: a destination masked (a
+    /// decoy's counts under its typed name), everything else (addresses, names) as it is.
+    pub fn shown_key(self, key: &str) -> String {
+        match self {
+            Limited::CodeSend | Limited::CodeSendDaily => match key.strip_prefix("decoy:") {
+                Some(name) => name.to_owned(),
+                None if key.contains('@') => crate::domain::contact::mask_mail(key),
+                None => crate::domain::contact::Number::parse(key, None)
+                    .map(|n| n.masked())
+                    .unwrap_or_else(|| "••••".into()),
+            },
+            _ => key.to_owned(),
+        }
+    }
+
     pub const ALL: [Limited; 8] = [
         Limited::FlowStart,
         Limited::CodeSend,
@@ -82,7 +98,7 @@ impl Limited {
         Limited::CodeSendDaily,
         Limited::PaidSend,
         Limited::GateFailure,
-        Limited::AccountFlowStart,
+        Limited::AccountLookup,
     ];
 }
 
@@ -116,5 +132,18 @@ mod tests {
         );
         assert_eq!(retry_after(rule, 100, 200), 800);
         assert_eq!(retry_after(rule, 100, 5000), 1, "never zero");
+    }
+
+    #[test]
+    fn destinations_are_shown_masked() {
+        assert_eq!(
+            Limited::CodeSend.shown_key("jan.devries@corp.example.test"),
+            "j•••••@c•••.example.test"
+        );
+        assert_eq!(
+            Limited::CodeSendDaily.shown_key("+31612345678"),
+            "+31 6 ••••••78"
+        );
+        assert_eq!(Limited::FlowStart.shown_key("127.0.0.9"), "127.0.0.9");
     }
 }

@@ -27,10 +27,19 @@ impl AppError {
         Self::Api(ApiError::new(code))
     }
 
+    /// A refusal that says when to try again: in seconds for the browser (which shows its own
+    /// clock time) and, in the message an API client reads, as a UTC clock time.
     pub fn too_many(retry_after_secs: u32) -> Self {
-        Self::Api(
-            ApiError::new(ErrorCode::TooManyRequests).with_retry_after(retry_after_secs.max(1)),
-        )
+        let secs = retry_after_secs.max(1);
+        let mut error = ApiError::new(ErrorCode::TooManyRequests).with_retry_after(secs);
+        let at = crate::now() + i64::from(secs) + 59;
+        let time = format!("{} UTC", utc_clock(at));
+        error.message = sspr_protocol::i18n::tf(
+            sspr_protocol::i18n::Lang::En,
+            ErrorCode::TooManyRequests.text(),
+            &[("time", &time)],
+        );
+        Self::Api(error)
     }
 
     pub fn error_code(&self) -> ErrorCode {
@@ -121,9 +130,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         BadRequest | InvalidUsername | CaptchaFailed | WrongCode | CodeExpired | CodeExhausted
         | SealRejected | CurrentPasswordWrong | PhoneMismatch | CodeReused | MethodUnavailable
-        | SignInFailed | InvalidContact | AnswersWrong | QuestionsInvalid | DirectoryNeeded => {
-            StatusCode::BAD_REQUEST
-        }
+        | SignInFailed | InvalidContact | AnswersWrong | QuestionsInvalid | DirectoryNeeded
+        | UnknownDomain => StatusCode::BAD_REQUEST,
         SendFailed => StatusCode::BAD_GATEWAY,
         PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
         | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
@@ -159,4 +167,13 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+/// `HH:MM` in UTC, rounded down (callers add what they need to round up).
+fn utc_clock(unix: i64) -> String {
+    let format = time::macros::format_description!("[hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
 }

@@ -7,3 +7,4 @@ pub mod json;
 pub mod middleware;
 pub mod router;
 pub mod routes;
+pub mod serve;

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use super::{Backend, Store, StoreError};
 use crate::config::LimitsConfig;
+use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::domain::limits::{retry_after, Limited, Rule};
 use crate::metrics::Metrics;
 
@@ -36,15 +37,36 @@ impl Limiter {
         }
     }
 
-    /// Counts a refusal (for `/metrics`) and logs it: a flood shows in the log.
-    fn refused(&self, action: Limited, retry_after_secs: u32) -> LimitError {
+    /// Counts a refusal (for `/metrics`), logs it and audits it: a flood shows in the log and
+    /// in the audit, with what it counted (destinations masked).
+    async fn refused(
+        &self,
+        action: Limited,
+        key: &str,
+        retry_after_secs: u32,
+        now: i64,
+    ) -> LimitError {
+        let subject = action.shown_key(key);
         self.metrics.refused(action.name());
-        tracing::info!(
+        tracing::warn!(
+            event = "rate_limited",
             limit = action.name(),
+            subject = %subject,
             retry_after_secs,
             "refused by a rate limit"
         );
-        LimitError::Reached(retry_after_secs)
+        let record = AuditRecord {
+            at: now,
+            actor: Actor::System,
+            subject,
+            event: AuditEvent::RateLimited {
+                limit: action.name().to_owned(),
+            },
+        };
+        match self.store.audit(&record).await {
+            Ok(()) => LimitError::Reached(retry_after_secs),
+            Err(e) => LimitError::Store(e),
+        }
     }
 
     /// Refuses, without counting, when the limit is already reached. For limits that count
@@ -56,9 +78,9 @@ impl Limiter {
             .limit_window(&self.bucket(action, key)?, now - rule.window_secs)
             .await?;
         match oldest {
-            Some(oldest) if count >= i64::from(rule.max) => {
-                Err(self.refused(action, retry_after(rule, oldest, now)))
-            }
+            Some(oldest) if count >= i64::from(rule.max) => Err(self
+                .refused(action, key, retry_after(rule, oldest, now), now)
+                .await),
             _ => Ok(()),
         }
     }
@@ -84,7 +106,7 @@ impl Limiter {
             .limit_hit(&self.bucket(action, key)?, rule, now)
             .await
         {
-            Err(LimitError::Reached(retry)) => Err(self.refused(action, retry)),
+            Err(LimitError::Reached(retry)) => Err(self.refused(action, key, retry, now).await),
             other => other,
         }
     }

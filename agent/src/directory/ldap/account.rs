@@ -90,11 +90,18 @@ impl LdapDirectory {
             format!("(sAMAccountName={})", ldap_escape(user))
         } else if let Some((local, suffix)) = name.rsplit_once('@') {
             if suffix.eq_ignore_ascii_case(&info.dns_name) {
-                format!(
-                    "(|(userPrincipalName={})(sAMAccountName={}))",
-                    ldap_escape(name),
-                    ldap_escape(local)
-                )
+                // The server sends every spelling as `name@dns`: it names the account whose
+                // logon name is `name`, or whose UPN is `name` at any of the forest's suffixes.
+                let upns: String = std::iter::once(info.dns_name.as_str())
+                    .chain(info.upn_suffixes.iter().map(String::as_str))
+                    .map(|s| {
+                        format!(
+                            "(userPrincipalName={})",
+                            ldap_escape(format!("{local}@{s}"))
+                        )
+                    })
+                    .collect();
+                format!("(|(sAMAccountName={}){upns})", ldap_escape(local))
             } else {
                 format!("(userPrincipalName={})", ldap_escape(name))
             }

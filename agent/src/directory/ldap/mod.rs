@@ -184,6 +184,10 @@ impl Directory for LdapDirectory {
             account_name: account.account_name,
             display_name: account.display_name,
         };
+        if let Err(refused) = policy::enforce(&policy, new.expose(), &names) {
+            let _ = ldap.unbind().await;
+            return Err(refused);
+        }
         let result = self
             .modify(&mut ldap, &dn, mods, None)
             .await
@@ -322,6 +326,7 @@ impl Directory for LdapDirectory {
             account_name: account.account_name.clone(),
             display_name: account.display_name.clone(),
         };
+        policy::enforce(&account.policy, password.expose(), &names)?;
         let encoded = ad::unicode_pwd(password.expose());
         self.replace(
             &mut ldap,

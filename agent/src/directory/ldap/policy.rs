@@ -71,6 +71,26 @@ fn pso_policy(pso: &SearchEntry) -> Option<PasswordPolicy> {
 }
 
 /// Windows says only "constraint violation"; name the reason when our own evaluation can.
+/// The rules the browser showed, checked here where the password is clear, before it is
+/// written: the outcome does not depend on what the DC checks (Samba, for one, ignores the
+/// display-name rule).
+pub(super) fn enforce(
+    policy: &PasswordPolicy,
+    password: &str,
+    names: &AccountNames,
+) -> Result<(), DirectoryError> {
+    match policy
+        .evaluate(password, names)
+        .into_iter()
+        .find(|c| !c.met)
+        .map(|c| c.rule)
+    {
+        Some(Rule::MinLength(_)) => Err(DirectoryError::TooShort),
+        Some(Rule::Complexity | Rule::NotAccountName) => Err(DirectoryError::Complexity),
+        None => Ok(()),
+    }
+}
+
 pub(super) fn refine(
     err: DirectoryError,
     policy: &PasswordPolicy,
@@ -80,16 +100,7 @@ pub(super) fn refine(
     if !matches!(err, DirectoryError::PolicyOther(_)) {
         return err;
     }
-    match policy
-        .evaluate(password, names)
-        .into_iter()
-        .find(|c| !c.met)
-        .map(|c| c.rule)
-    {
-        Some(Rule::MinLength(_)) => DirectoryError::TooShort,
-        Some(Rule::Complexity | Rule::NotAccountName) => DirectoryError::Complexity,
-        None => err,
-    }
+    enforce(policy, password, names).err().unwrap_or(err)
 }
 
 impl LdapDirectory {

@@ -1,5 +1,6 @@
 //! Agent onboarding (one-time token) and the relay WebSocket the agent opens outbound.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -106,8 +107,13 @@ pub async fn check(
 pub async fn relay(
     State(state): State<AppState>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    // Answered in the API's error shape like every other refusal, not as axum's plain text.
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(_) => return AppError::code(ErrorCode::BadRequest).into_response(),
+    };
     match authenticate(&state, &headers).await {
         Ok(agent_id) => upgrade
             .max_message_size(MAX_FRAME_BYTES)

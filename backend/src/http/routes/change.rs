@@ -12,7 +12,7 @@ use sspr_protocol::ErrorCode;
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
-use crate::domain::user_id::{account_key, clean_username};
+use crate::domain::user_id::{account_key, canonical_user_id};
 use crate::http::error::AppError;
 use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
@@ -45,7 +45,7 @@ pub async fn change(
     ApiJson(request): ApiJson<ChangeRequest>,
 ) -> Result<Json<Completed>, AppError> {
     let now = crate::now();
-    let username = clean_username(&request.username)?;
+    let username = canonical_user_id(&request.username, &state.hub.directories(now))?;
     let (current, new) = (request.sealed_current, request.sealed_new);
     if current.key_id != new.key_id
         || [&current, &new]

@@ -219,6 +219,8 @@ async fn questions_to_ask(
 /// close for a while, whoever is asking.
 struct GateGuard {
     keys: [String; 2],
+    username: String,
+    client: String,
 }
 
 impl GateGuard {
@@ -235,10 +237,14 @@ impl GateGuard {
         for key in &keys {
             state.limiter.check(Limited::GateFailure, key, now).await?;
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            username: username.to_owned(),
+            client: client.to_owned(),
+        })
     }
 
-    /// Counts a wrong answer, then passes the outcome on.
+    /// Counts and reports a wrong answer, then passes the outcome on.
     async fn count<T>(
         &self,
         state: &AppState,
@@ -246,13 +252,17 @@ impl GateGuard {
         outcome: Result<T, AppError>,
     ) -> Result<T, AppError> {
         if let Err(e) = &outcome {
+            let reason = e.error_code();
             if matches!(
-                e.error_code(),
+                reason,
                 ErrorCode::WrongCode | ErrorCode::CodeExhausted | ErrorCode::AnswersWrong
             ) {
                 for key in &self.keys {
                     state.limiter.record(Limited::GateFailure, key, now).await?;
                 }
+                state
+                    .failed_guess(&self.username, &self.client, reason)
+                    .await?;
             }
         }
         outcome

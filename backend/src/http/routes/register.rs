@@ -27,7 +27,7 @@ use crate::domain::package::{self, Order, Secrets};
 use crate::domain::registration::{
     Authenticator, Confirmed, NewContact, RegisterSession, Registration, StoredAnswer, TOTP_DIGITS,
 };
-use crate::domain::user_id::{account_key, clean_username};
+use crate::domain::user_id::{account_key, canonical_user_id};
 use crate::http::error::AppError;
 use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
@@ -68,7 +68,7 @@ pub async fn sign_in(
     ApiJson(request): ApiJson<SignIn>,
 ) -> Result<Json<Registered>, AppError> {
     let now = crate::now();
-    let username = clean_username(&request.username)?;
+    let username = canonical_user_id(&request.username, &state.hub.directories(now))?;
     let sealed = request.sealed_password;
     if sealed.ciphertext.len() > MAX_SEALED_BYTES || sealed.key_id.len() > 64 {
         return Err(ErrorCode::BadRequest.into());
@@ -259,18 +259,35 @@ pub async fn authenticator(
 /// hear of it.
 pub async fn confirm(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     ApiJson(request): ApiJson<Confirm>,
 ) -> Result<Json<Registered>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.session);
     let submitted = registration_code_hash(&state, &id_hash, &request.code)?;
-    let (confirmed, session) = state
+    let (account_name, outcome) = state
         .store
         .update_session(&id_hash, now, |s| {
-            s.confirm(&submitted, &request.code, now)
-                .map(|confirmed| (confirmed, s.clone()))
+            let outcome = s
+                .confirm(&submitted, &request.code, now)
+                .map(|confirmed| (confirmed, s.clone()));
+            (s.account_name.clone(), outcome)
         })
-        .await??;
+        .await?;
+    let (confirmed, session) = match outcome.map_err(AppError::from) {
+        Err(e)
+            if matches!(
+                e.error_code(),
+                ErrorCode::WrongCode | ErrorCode::CodeExhausted
+            ) =>
+        {
+            state
+                .failed_guess(&account_name, &client, e.error_code())
+                .await?;
+            return Err(e);
+        }
+        other => other?,
+    };
     let before = state.store.registration(&session.anchor).await?;
     if let Confirmed::Contact { value, .. } = &confirmed {
         if let Some(n) = Number::parse(value, None) {

@@ -21,7 +21,7 @@ use crate::domain::flow::{AccountTarget, Applied, FlowError, InFlight, ResetFlow
 use crate::domain::gates;
 use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
-use crate::domain::user_id::{account_key, clean_username};
+use crate::domain::user_id::{account_key, canonical_user_id};
 use crate::http::error::AppError;
 use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
@@ -38,19 +38,16 @@ pub async fn start(
     ApiJson(request): ApiJson<StartRequest>,
 ) -> Result<Json<Started>, AppError> {
     let now = crate::now();
-    let username = clean_username(&request.username)?;
     if matches!(request.purpose, Purpose::Change | Purpose::Register) {
         // Neither has gates: both go to their own endpoints with the current password.
         return Err(ErrorCode::BadRequest.into());
     }
-    state.limiter.hit(Limited::FlowStart, &client, now).await?;
-    state
-        .limiter
-        .hit(Limited::AccountFlowStart, &account_key(&username), now)
-        .await?;
     // No agent, no false hope: say so before anything is sent. With several directories, the
     // user ID must say which one (or the user picks it).
-    state.hub.directory_for(&username, now)?;
+    let username = canonical_user_id(&request.username, &state.hub.directories(now))?;
+    // Only the address is limited before the CAPTCHA: a limit on the typed name here would let
+    // anyone keep its owner out. The name's own limit counts lookups, after a passed CAPTCHA.
+    state.limiter.hit(Limited::FlowStart, &client, now).await?;
     let flow_id = crypto::random_token()?;
     let mut image_answer = None;
     let (captcha, challenge) = match state.config.captcha.widget() {
@@ -142,26 +139,37 @@ pub async fn captcha(
         }
         _ => None,
     };
-    let username = state
+    let (username, passed) = state
         .store
-        .update_flow(&id_hash, now, |flow| -> Result<_, FlowError> {
+        .update_flow(&id_hash, now, |flow| {
             // The CAPTCHA passed before, but the lookup got no answer: ask again.
-            if flow.repeat_lookup() {
-                return Ok(flow.username.clone());
-            }
-            match (verified, &answer.solution, &image_hash) {
-                (Some(passed), _, _) => flow.pass_verified_captcha(passed)?,
-                (None, CaptchaSolution::ProofOfWork(solution), _) => {
-                    flow.pass_captcha(*solution)?
+            let passed = if flow.repeat_lookup() {
+                Ok(())
+            } else {
+                match (verified, &answer.solution, &image_hash) {
+                    (Some(passed), _, _) => flow.pass_verified_captcha(passed),
+                    (None, CaptchaSolution::ProofOfWork(solution), _) => {
+                        flow.pass_captcha(*solution)
+                    }
+                    (None, CaptchaSolution::Image { .. }, Some(hash)) => {
+                        flow.pass_image_captcha(hash)
+                    }
+                    (None, _, _) => flow.pass_verified_captcha(false),
                 }
-                (None, CaptchaSolution::Image { .. }, Some(hash)) => {
-                    flow.pass_image_captcha(hash)?
-                }
-                (None, _, _) => flow.pass_verified_captcha(false)?,
-            }
-            Ok(flow.username.clone())
+            };
+            (flow.username.clone(), passed)
         })
-        .await??;
+        .await?;
+    if passed == Err(FlowError::CaptchaFailed) {
+        state
+            .failed_guess(&username, &client, ErrorCode::CaptchaFailed)
+            .await?;
+    }
+    passed?;
+    state
+        .limiter
+        .hit(Limited::AccountLookup, &account_key(&username), now)
+        .await?;
     let agent = state.hub.route(&username, now)?;
     let account = writeback::lookup(&state, &agent.id, username.clone()).await?;
     let registration = match account.as_ref().filter(|a| a.eligible()) {
