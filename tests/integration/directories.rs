@@ -37,9 +37,9 @@ async fn two_domains_route_by_suffix_by_prefix_and_by_the_picked_domain() {
     let (one, two) = (samba::shared(), samba::second());
     // The same account name in both domains, each with its own mailbox.
     let (mail_one, mail_two) = ("dup.one@corp.example.test", "dup.two@corp2.example.test");
-    one.create_user("dup", "Start-Passw0rd-1", Some(mail_one), "Dup One")
+    one.create_user("dup", "Start-Passw0rd-1", Some(mail_one), "Dana Oost")
         .expect("user in one");
-    two.create_user("dup", "Start-Passw0rd-2", Some(mail_two), "Dup Two")
+    two.create_user("dup", "Start-Passw0rd-2", Some(mail_two), "Dana West")
         .expect("user in two");
     let stack = Stack::start(one, |_| {}).await;
     let mut second = AgentProcess::onboard(&stack.server, two);

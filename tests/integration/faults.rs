@@ -279,7 +279,7 @@ async fn resets_hold_under_faults() {
                 &name,
                 "Old-Passw0rd!",
                 Some(&mail),
-                &format!("Fault User {i}"),
+                &format!("Frank Tester {i}"),
             )
             .expect("user");
             (dc.upn(&name), mail, name)

@@ -55,7 +55,7 @@ async fn health_readiness_metrics_and_request_ids() {
         "ops.watch",
         "Old-Passw0rd!",
         Some("ops.watch@corp.example.test"),
-        "Ops Watch",
+        "Olga Monitor",
     )
     .expect("user");
     let mut stack = Stack::start(dc, |_| {}).await;

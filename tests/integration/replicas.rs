@@ -100,7 +100,7 @@ async fn a_flow_moves_between_replicas_and_survives_one_killed() {
         "rep.moving",
         "Old-Passw0rd!",
         Some("rep.moving@corp.example.test"),
-        "Rep Moving",
+        "Roos Mover",
     )
     .expect("user");
     let (a_url, b_url) = (r.stack.server.url.clone(), r.other.url.clone());
