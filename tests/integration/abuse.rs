@@ -13,7 +13,7 @@ use sspr_protocol::reset::{
 };
 use sspr_protocol::{ApiError, ErrorCode};
 use sspr_tests::api::{
-    post, solve, submit_code, submit_password, to_gate, to_mail_code, to_new_password,
+    post, submit_code, submit_password, to_gate, to_mail_code, to_new_password, try_to_gate,
 };
 use sspr_tests::gateway::RecordingGateway;
 use sspr_tests::samba;
@@ -109,32 +109,6 @@ async fn start_from(
     (status, response.json().await.expect("json body"))
 }
 
-/// Start and CAPTCHA as `to_gate` does, but the CAPTCHA's answer as it came.
-async fn through_captcha(
-    stack: &Stack,
-    username: &str,
-) -> Result<sspr_protocol::gate::Gate, (StatusCode, ApiError)> {
-    let started: Started = post(
-        stack,
-        START_PATH,
-        &StartRequest {
-            username: username.into(),
-            lang: Default::default(),
-            purpose: Purpose::Reset,
-        },
-    )
-    .await?;
-    post(
-        stack,
-        CAPTCHA_PATH,
-        &CaptchaAnswer {
-            flow_id: started.flow_id.clone(),
-            solution: solve(&started),
-        },
-    )
-    .await
-}
-
 fn audit_text(stack: &Stack) -> String {
     String::from_utf8_lossy(&stack.server.database_bytes()).into_owned()
 }
@@ -202,11 +176,11 @@ async fn flooding_a_name_keeps_nobody_out_and_the_name_limit_holds_after_the_cap
     // Past the CAPTCHA the name's limit (10 per 15 minutes) still counts: one lookup above
     // was the owner's.
     for i in 1..10 {
-        through_captcha(&stack, "flood.target")
+        try_to_gate(&stack, "flood.target", Purpose::Reset)
             .await
             .unwrap_or_else(|e| panic!("lookup {i}: {e:?}"));
     }
-    let refused = through_captcha(&stack, "CORP\\flood.target").await;
+    let refused = try_to_gate(&stack, "CORP\\flood.target", Purpose::Reset).await;
     assert!(
         matches!(&refused, Err((StatusCode::TOO_MANY_REQUESTS, e)) if e.code == ErrorCode::TooManyRequests),
         "{refused:?}"

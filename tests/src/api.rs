@@ -33,6 +33,18 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
 
 /// Start → CAPTCHA solved → the first gate.
 pub async fn to_gate(stack: &Stack, username: &str, purpose: Purpose) -> (String, Gate) {
+    try_to_gate(stack, username, purpose)
+        .await
+        .unwrap_or_else(|e| panic!("start and CAPTCHA for {username}: {e:?}"))
+}
+
+/// Start → CAPTCHA solved, each answer as it came: the flow and its first gate, or the first
+/// refusal.
+pub async fn try_to_gate(
+    stack: &Stack,
+    username: &str,
+    purpose: Purpose,
+) -> Result<(String, Gate), (StatusCode, ApiError)> {
     let started: Started = post(
         stack,
         START_PATH,
@@ -42,20 +54,17 @@ pub async fn to_gate(stack: &Stack, username: &str, purpose: Purpose) -> (String
             purpose,
         },
     )
-    .await
-    .expect("start");
-    let solution = solve(&started);
+    .await?;
     let gate: Gate = post(
         stack,
         CAPTCHA_PATH,
         &CaptchaAnswer {
             flow_id: started.flow_id.clone(),
-            solution,
+            solution: solve(&started),
         },
     )
-    .await
-    .expect("captcha");
-    (started.flow_id, gate)
+    .await?;
+    Ok((started.flow_id, gate))
 }
 
 /// Solves a flow's proof-of-work CAPTCHA, as the browser does.
