@@ -109,8 +109,9 @@ async fn health_readiness_metrics_and_request_ids() {
         .unwrap_or_default();
     assert!(round_trips >= 2.0, "{after:#?}");
 
-    // A flood of flow starts from one address: refused, and counted by limit.
-    for _ in 0..12 {
+    // A flood of flow starts from one address (30 per 15 minutes): refused, and counted by
+    // limit.
+    for _ in 0..32 {
         let _ = sspr_tests::api::post::<_, serde_json::Value>(
             &stack,
             sspr_protocol::reset::START_PATH,
