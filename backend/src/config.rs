@@ -80,6 +80,7 @@ pub struct ServerConfig {
     pub policy: PolicyConfig,
     pub phone: PhoneConfig,
     pub captcha: CaptchaConfig,
+    pub helpdesk: HelpdeskConfig,
 }
 
 /// The CAPTCHA before the gates: proof of work (default: accessible, no third party), or a
@@ -148,6 +149,19 @@ impl std::fmt::Debug for CaptchaConfig {
             .field("kind", &self.kind)
             .finish_non_exhaustive()
     }
+}
+
+/// The helpdesk console: who is staff, and how long their sessions live.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelpdeskConfig {
+    /// Members of these groups (by common name, nested membership included) may sign in to the
+    /// helpdesk console. Empty (the default): the console is off.
+    pub staff_groups: Vec<String>,
+    /// A staff session ends after this many seconds without a request…
+    pub session_idle_secs: i64,
+    /// …and this many seconds after sign-in in any case.
+    pub session_max_secs: i64,
 }
 
 /// Who must prove what: the gates and the methods that may pass them.
@@ -328,6 +342,11 @@ impl Default for ServerConfig {
                 sign_in_window_secs: 1800,
                 sign_ins_per_address: 20,
                 max_body_bytes: 16 * 1024,
+            },
+            helpdesk: HelpdeskConfig {
+                staff_groups: Vec::new(),
+                session_idle_secs: 900,
+                session_max_secs: 8 * 3600,
             },
             policy: PolicyConfig {
                 gates: 1,

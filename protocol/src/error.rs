@@ -72,6 +72,13 @@ pub enum ErrorCode {
     InvalidToken,
     /// The operator's configuration forbids this operation on this directory.
     OperationNotAllowed,
+    /// The staff session is unknown, ended (signed out, idle, at its end) or not yet past its
+    /// second factor: sign in again.
+    SessionEnded,
+    /// A state change without this portal's origin or the session's anti-forgery token.
+    ForgedRequest,
+    /// A staff member with no second factor of their own (no authenticator, no mail).
+    StaffFactorMissing,
     Internal,
 }
 
@@ -114,6 +121,9 @@ impl ErrorCode {
             Self::DirectoryUnreachable => Text::ErrDirectoryUnreachable,
             Self::OperationNotAllowed => Text::ErrOperationNotAllowed,
             Self::InvalidToken => Text::ErrInvalidToken,
+            Self::SessionEnded => Text::ErrSessionEnded,
+            Self::ForgedRequest => Text::ErrForgedRequest,
+            Self::StaffFactorMissing => Text::ErrStaffFactorMissing,
             Self::Internal => Text::ErrInternal,
         }
     }

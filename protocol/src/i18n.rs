@@ -208,6 +208,12 @@ texts! {
                             "Die methode is niet beschikbaar voor deze stap. Kies een andere.";
     ErrSignInFailed => "The user ID or password is not correct, or the account is locked.",
                        "De gebruikers-ID of het wachtwoord klopt niet, of het account is geblokkeerd.";
+    ErrSessionEnded => "Your session has ended. Sign in again.",
+                       "Je sessie is afgelopen. Meld je opnieuw aan.";
+    ErrForgedRequest => "This request did not come from the console's own page, so it was refused. Reload the console and try again.",
+                        "Dit verzoek kwam niet van de eigen pagina van de console en is geweigerd. Laad de console opnieuw en probeer het nog eens.";
+    ErrStaffFactorMissing => "You have no second factor of your own yet. Register an authenticator app under \"My verification methods\" first.",
+                             "Je hebt nog geen eigen tweede factor. Registreer eerst een authenticator-app onder \"Mijn verificatiemethoden\".";
     ErrInvalidContact => "That is not a phone number or mail address we can send a code to.",
                          "Dat is geen telefoonnummer of mailadres waar we een code naartoe kunnen sturen.";
     ErrWritebackUnavailable => "Password reset is unavailable right now because your organisation's directory cannot be reached. Try again later.",

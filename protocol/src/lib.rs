@@ -12,6 +12,7 @@ pub mod change;
 pub mod directory;
 pub mod error;
 pub mod gate;
+pub mod helpdesk;
 pub mod i18n;
 pub mod package;
 pub mod policy;

@@ -18,4 +18,5 @@ mod operations;
 mod relay;
 mod replicas;
 mod slow_clients;
+mod staff;
 mod store;

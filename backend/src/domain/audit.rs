@@ -82,6 +82,11 @@ pub enum AuditEvent {
     },
     /// Signed in to manage verification methods.
     RegisterSignIn,
+    /// A staff member signed in to the helpdesk console, past their second factor.
+    StaffSignedIn {
+        factor: sspr_protocol::helpdesk::Factor,
+    },
+    StaffSignedOut,
     MethodAdded {
         slot: Slot,
     },
@@ -137,6 +142,8 @@ impl AuditEvent {
             AuditEvent::WritebackUnanswered { .. } => "writeback_unanswered",
             AuditEvent::ChangeRefused { .. } => "change_refused",
             AuditEvent::RegisterSignIn => "register_sign_in",
+            AuditEvent::StaffSignedIn { .. } => "staff_signed_in",
+            AuditEvent::StaffSignedOut => "staff_signed_out",
             AuditEvent::MethodAdded { .. } => "method_added",
             AuditEvent::MethodRemoved { .. } => "method_removed",
             AuditEvent::CodeSent { .. } => "code_sent",

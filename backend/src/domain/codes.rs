@@ -14,6 +14,8 @@ pub enum CodeScope {
     Registration,
     /// A picture CAPTCHA's digits.
     Captcha,
+    /// A code mailed to a staff member signing in to the helpdesk console.
+    Staff,
 }
 
 impl CodeScope {
@@ -22,6 +24,7 @@ impl CodeScope {
             CodeScope::Gate => b"gate",
             CodeScope::Registration => b"register",
             CodeScope::Captcha => b"captcha",
+            CodeScope::Staff => b"staff",
         }
     }
 }

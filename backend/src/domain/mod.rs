@@ -10,4 +10,5 @@ pub mod gates;
 pub mod limits;
 pub mod package;
 pub mod registration;
+pub mod staff;
 pub mod user_id;

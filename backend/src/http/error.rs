@@ -139,8 +139,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         WrongStep | AgentChanged => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        InvalidToken => StatusCode::UNAUTHORIZED,
-        AccountNotEligible | OperationNotAllowed | AccountLocked => StatusCode::FORBIDDEN,
+        InvalidToken | SessionEnded => StatusCode::UNAUTHORIZED,
+        AccountNotEligible | OperationNotAllowed | AccountLocked | ForgedRequest
+        | StaffFactorMissing => StatusCode::FORBIDDEN,
         WritebackUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         AgentTimeout => StatusCode::GATEWAY_TIMEOUT,
         DirectoryUnreachable | DirectoryAccessDenied => StatusCode::BAD_GATEWAY,

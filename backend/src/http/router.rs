@@ -20,9 +20,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::http::error::AppError;
 use crate::http::middleware::content_security_policy;
-use crate::http::routes::{self, agent, change, gate, health, reset};
+use crate::http::routes::{self, agent, change, gate, health, reset, staff};
 use crate::state::AppState;
-use sspr_protocol::register;
+use sspr_protocol::{helpdesk, register};
 
 async fn api_not_found() -> AppError {
     AppError::code(ErrorCode::BadRequest)
@@ -84,6 +84,11 @@ pub fn app(state: AppState) -> Router {
         .route(register::QUESTIONS_PATH, post(routes::register::questions))
         .route(sspr_protocol::change::CHANGE_KEY_PATH, get(change::key))
         .route(sspr_protocol::change::CHANGE_PATH, post(change::change))
+        .route(helpdesk::SIGN_IN_PATH, post(staff::sign_in))
+        .route(helpdesk::FACTOR_SEND_PATH, post(staff::send_code))
+        .route(helpdesk::FACTOR_PATH, post(staff::second_factor))
+        .route(helpdesk::SESSION_PATH, get(staff::current))
+        .route(helpdesk::SIGN_OUT_PATH, post(staff::sign_out))
         .route(ONBOARD_PATH, post(agent::onboard))
         .route(RELAY_PATH, get(agent::relay))
         .route(CHECK_PATH, get(agent::check))

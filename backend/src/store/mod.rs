@@ -30,6 +30,7 @@ use crate::crypto::{self, ServerKeys};
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::domain::flow::ResetFlow;
 use crate::domain::registration::{RegisterSession, Registration};
+use crate::domain::staff::StaffSession;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -72,6 +73,7 @@ pub struct AgentRecord {
 enum Live {
     Flow,
     Session,
+    StaffSession,
 }
 
 impl Live {
@@ -79,6 +81,7 @@ impl Live {
         match self {
             Live::Flow => "flows",
             Live::Session => "sessions",
+            Live::StaffSession => "staff_sessions",
         }
     }
 
@@ -86,6 +89,7 @@ impl Live {
         match self {
             Live::Flow => FLOW_LABEL,
             Live::Session => SESSION_LABEL,
+            Live::StaffSession => STAFF_SESSION_LABEL,
         }
     }
 }
@@ -102,6 +106,7 @@ const FLOW_LABEL: &str = "flow";
 const PACKAGE_KEY_LABEL: &str = "package-key";
 const REGISTRATION_LABEL: &str = "registration";
 const SESSION_LABEL: &str = "register-session";
+const STAFF_SESSION_LABEL: &str = "staff-session";
 /// Connections a replica keeps to PostgreSQL. SQLite has one writer anyway: one connection,
 /// whose turn every transaction waits for.
 const POSTGRES_CONNECTIONS: u32 = 16;
@@ -339,6 +344,35 @@ impl Store {
         self.update_live(Live::Session, id_hash, now, change).await
     }
 
+    pub async fn insert_staff_session(
+        &self,
+        id_hash: &str,
+        session: &StaffSession,
+    ) -> Result<(), StoreError> {
+        self.insert_live(Live::StaffSession, id_hash, session, session.expires_at)
+            .await
+    }
+
+    /// As `update_flow`, for a staff session.
+    pub async fn update_staff_session<T: Send>(
+        &self,
+        id_hash: &str,
+        now: i64,
+        change: impl FnOnce(&mut StaffSession) -> T + Send,
+    ) -> Result<T, StoreError> {
+        self.update_live(Live::StaffSession, id_hash, now, change)
+            .await
+    }
+
+    /// Ends a staff session at once (sign-out, or its id replaced at sign-in).
+    pub async fn end_staff_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
     async fn insert_live<S: Serialize>(
         &self,
         live: Live,
@@ -497,6 +531,7 @@ impl Store {
         let mut gone = 0;
         for sql in [
             "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM staff_sessions WHERE expires_at <= $1",
             "DELETE FROM flows WHERE expires_at <= $1",
         ] {
             gone += sqlx::query(sql)

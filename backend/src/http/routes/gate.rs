@@ -383,7 +383,7 @@ async fn after_gate(
 
 /// Checks an authenticator code and spends its time step in the same breath, under the
 /// registration's lock: of two parallel uses of one code, exactly one counts.
-async fn check_totp(
+pub(crate) async fn check_totp(
     state: &AppState,
     anchor: &str,
     code: &str,

@@ -4,3 +4,5 @@ pub mod gate;
 pub mod health;
 pub mod register;
 pub mod reset;
+pub mod sign_in;
+pub mod staff;

@@ -9,7 +9,6 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 use sspr_protocol::gate::{normalize_answer, Method, Question, MIN_ANSWER_CHARS};
 use sspr_protocol::i18n::{t, tf, Lang, Notice};
-use sspr_protocol::package::{Flags, Operation};
 use sspr_protocol::register::{
     AddContact, Confirm, Enrolment, Registered, RemoveSlot, SessionRef, SetQuestions, SignIn, Slot,
     Source,
@@ -22,17 +21,14 @@ use crate::crypto::{self, token_hash};
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::domain::codes::{code_hash, CodeRules, CodeScope};
 use crate::domain::contact::Number;
-use crate::domain::limits::Limited;
-use crate::domain::package::{self, Order, Secrets};
 use crate::domain::registration::{
     Authenticator, Confirmed, NewContact, RegisterSession, Registration, StoredAnswer, TOTP_DIGITS,
 };
-use crate::domain::user_id::{account_key, canonical_user_id};
 use crate::http::error::AppError;
 use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
-use crate::http::routes::reset::{format_utc, MAX_SEALED_BYTES};
-use crate::relay::writeback;
+use crate::http::routes::reset::format_utc;
+use crate::http::routes::sign_in::check_password;
 use crate::state::AppState;
 
 /// A registration session lives this long; every step must come within it.
@@ -68,64 +64,15 @@ pub async fn sign_in(
     ApiJson(request): ApiJson<SignIn>,
 ) -> Result<Json<Registered>, AppError> {
     let now = crate::now();
-    let username = canonical_user_id(&request.username, &state.hub.directories(now))?;
-    let sealed = request.sealed_password;
-    if sealed.ciphertext.len() > MAX_SEALED_BYTES || sealed.key_id.len() > 64 {
-        return Err(ErrorCode::BadRequest.into());
-    }
-    state.limiter.hit(Limited::SignIn, &client, now).await?;
-    // Stop before AD would lock the account: wrong guesses here never lock anyone out.
-    let key = account_key(&username);
-    state
-        .limiter
-        .check(Limited::SignInFailure, &key, now)
-        .await?;
-    let agent = writeback::holder_for(&state, &username, &sealed.key_id, now)?;
-    let failed = || async {
-        match state
-            .limiter
-            .record(Limited::SignInFailure, &key, now)
-            .await
-        {
-            Ok(()) => AppError::code(ErrorCode::SignInFailed),
-            Err(e) => e.into(),
-        }
-    };
-    let Some(account) = writeback::lookup(&state, &agent.id, username)
-        .await?
-        .filter(|a| a.eligible())
-    else {
-        return Err(failed().await);
-    };
-    let order = Order {
-        op: Operation::Verify,
-        anchor: &account.anchor,
-        actor: &Actor::SelfService,
-        request_id: package::request_id()?,
-    };
-    let secrets = Secrets {
-        sealed: Some(sealed),
-        sealed_old: None,
-    };
-    let ttl = state.config.relay.package_ttl_secs;
-    let body = package::build(order, secrets, Flags::default(), now, ttl);
-    let verified = writeback::apply(&state, &agent.id, &body)
-        .await
-        .map_err(AppError::from);
-    let outcome = verified.as_ref().map(|_| ()).map_err(AppError::error_code);
-    state.metrics.writeback(Operation::Verify, outcome);
-    match verified {
-        Ok(()) => {}
-        Err(e)
-            if matches!(
-                e.error_code(),
-                ErrorCode::CurrentPasswordWrong | ErrorCode::AccountLocked
-            ) =>
-        {
-            return Err(failed().await);
-        }
-        Err(e) => return Err(e),
-    }
+    let account = check_password(
+        &state,
+        &client,
+        &request.username,
+        request.sealed_password,
+        now,
+        |_| true,
+    )
+    .await?;
     let session = RegisterSession {
         expires_at: now + SESSION_TTL_SECS,
         lang: request.lang,

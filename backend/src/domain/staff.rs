@@ -1,0 +1,165 @@
+//! Staff sessions: who may sign in to the helpdesk console, and how long a session lives.
+//! A session starts when the password and the staff group were right, admits nothing but the
+//! second factor until that is passed, ends after `session_idle_secs` without a request and
+//! at `session_max_secs` in any case, and dies after too many wrong second-factor codes.
+
+use serde::{Deserialize, Serialize};
+use sspr_protocol::helpdesk::Factor;
+use sspr_protocol::i18n::Lang;
+use sspr_protocol::ErrorCode;
+
+use super::codes::PendingCode;
+
+/// Whether an account's groups (nested membership included, as the agent reports them) hold
+/// one of the configured staff groups. Group names compare as AD compares them: without case.
+pub fn is_staff(groups: &[String], staff_groups: &[String]) -> bool {
+    groups
+        .iter()
+        .any(|g| staff_groups.iter().any(|s| s.eq_ignore_ascii_case(g)))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// Password and group were right; the second factor is next.
+    SecondFactor {
+        /// The staff member's own mail address, for a mailed code; none if they have none.
+        mail: Option<String>,
+        /// A mailed code waiting for its answer.
+        code: Option<PendingCode>,
+        /// Wrong codes (of either factor) left before the session dies.
+        attempts_left: u32,
+        /// Whether an authenticator is registered (its secret stays in the registration).
+        authenticator: bool,
+    },
+    SignedIn,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffSession {
+    pub stage: Stage,
+    pub anchor: String,
+    pub account_name: String,
+    pub display_name: String,
+    pub lang: Lang,
+    /// The anti-forgery token the console sends with every state change (the session is
+    /// sealed at rest, the token with it; a reloaded console learns it again from the session).
+    pub csrf_token: String,
+    pub idle_until: i64,
+    pub expires_at: i64,
+}
+
+/// How long sessions live.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionTimes {
+    pub idle_secs: i64,
+    pub max_secs: i64,
+}
+
+impl StaffSession {
+    /// A request came: the session must still be live, and lives on for another idle period
+    /// (never past its absolute end).
+    pub fn touch(&mut self, times: SessionTimes, now: i64) -> Result<(), ErrorCode> {
+        if now >= self.idle_until || now >= self.expires_at {
+            return Err(ErrorCode::SessionEnded);
+        }
+        self.idle_until = (now + times.idle_secs).min(self.expires_at);
+        Ok(())
+    }
+
+    /// The session of a signed-in staff member; one still at its second factor is refused.
+    pub fn signed_in(&self) -> Result<(), ErrorCode> {
+        match self.stage {
+            Stage::SignedIn => Ok(()),
+            Stage::SecondFactor { .. } => Err(ErrorCode::SessionEnded),
+        }
+    }
+
+    /// Whether `factor` can be used by this staff member.
+    pub fn offers(&self, factor: Factor) -> bool {
+        match &self.stage {
+            Stage::SecondFactor {
+                mail,
+                authenticator,
+                ..
+            } => match factor {
+                Factor::Authenticator => *authenticator,
+                Factor::Mail => mail.is_some(),
+            },
+            Stage::SignedIn => false,
+        }
+    }
+
+    /// A wrong second-factor code: one attempt fewer. `Err` when none are left (the session
+    /// is then over: sign in again).
+    pub fn wrong_code(&mut self) -> ErrorCode {
+        match &mut self.stage {
+            Stage::SecondFactor { attempts_left, .. } => {
+                *attempts_left = attempts_left.saturating_sub(1);
+                if *attempts_left == 0 {
+                    self.expires_at = 0;
+                    ErrorCode::CodeExhausted
+                } else {
+                    ErrorCode::WrongCode
+                }
+            }
+            Stage::SignedIn => ErrorCode::WrongStep,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(now: i64) -> StaffSession {
+        StaffSession {
+            stage: Stage::SecondFactor {
+                mail: Some("a@b.test".into()),
+                code: None,
+                attempts_left: 2,
+                authenticator: false,
+            },
+            anchor: "guid".into(),
+            account_name: "ann".into(),
+            display_name: "Ann".into(),
+            lang: Lang::En,
+            csrf_token: String::new(),
+            idle_until: now + 10,
+            expires_at: now + 25,
+        }
+    }
+
+    #[test]
+    fn nested_membership_as_reported_counts_and_case_does_not() {
+        let staff = ["SSPR Helpdesk".to_owned()];
+        assert!(is_staff(&["Tier 1".into(), "sspr helpdesk".into()], &staff));
+        assert!(!is_staff(&["Domain Users".into()], &staff));
+        assert!(!is_staff(&["SSPR Helpdesk".into()], &[]));
+    }
+
+    #[test]
+    fn a_session_lives_while_used_and_never_past_its_end() {
+        let times = SessionTimes {
+            idle_secs: 10,
+            max_secs: 25,
+        };
+        let mut s = session(0);
+        assert_eq!(s.touch(times, 9), Ok(()));
+        assert_eq!(s.idle_until, 19);
+        assert_eq!(s.touch(times, 18), Ok(()));
+        assert_eq!(s.idle_until, 25, "capped at the absolute end");
+        assert_eq!(s.touch(times, 25), Err(ErrorCode::SessionEnded));
+        let mut idle = session(0);
+        assert_eq!(idle.touch(times, 10), Err(ErrorCode::SessionEnded));
+    }
+
+    #[test]
+    fn wrong_codes_end_the_session_and_the_second_factor_admits_nothing_else() {
+        let mut s = session(0);
+        assert_eq!(s.signed_in(), Err(ErrorCode::SessionEnded));
+        assert!(s.offers(Factor::Mail) && !s.offers(Factor::Authenticator));
+        assert_eq!(s.wrong_code(), ErrorCode::WrongCode);
+        assert_eq!(s.wrong_code(), ErrorCode::CodeExhausted);
+        assert_eq!(s.expires_at, 0);
+    }
+}
