@@ -290,7 +290,7 @@ async fn service_dn(
         None => format!("(userPrincipalName={})", ldap3::ldap_escape(bind)),
     };
     let found = directory
-        .search(ldap, &info.base_dn, Scope::Subtree, &filter, &["1.1"])
+        .ldap_search(ldap, &info.base_dn, Scope::Subtree, &filter, &["1.1"])
         .await
         .ok()?;
     match found.as_slice() {

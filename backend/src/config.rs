@@ -162,6 +162,17 @@ pub struct HelpdeskConfig {
     pub session_idle_secs: i64,
     /// …and this many seconds after sign-in in any case.
     pub session_max_secs: i64,
+    /// Members of these groups (nested counts) are never acted on by staff, besides accounts
+    /// with adminCount=1 and other staff. The agent adds the built-in privileged groups
+    /// whatever this says.
+    pub protected_groups: Vec<String>,
+    /// A verified caller stays verified this long for the account they called about.
+    pub caller_verified_secs: i64,
+    /// Whether staff may reset or unlock without verifying the caller, giving a written
+    /// reason (audited). Off by default.
+    pub allow_unverified: bool,
+    /// How long a one-time reset link works.
+    pub link_ttl_secs: i64,
 }
 
 /// Who must prove what: the gates and the methods that may pass them.
@@ -347,6 +358,22 @@ impl Default for ServerConfig {
                 staff_groups: Vec::new(),
                 session_idle_secs: 900,
                 session_max_secs: 8 * 3600,
+                protected_groups: [
+                    "Domain Admins",
+                    "Enterprise Admins",
+                    "Schema Admins",
+                    "Administrators",
+                    "Account Operators",
+                    "Server Operators",
+                    "Backup Operators",
+                    "Print Operators",
+                    "Group Policy Creator Owners",
+                ]
+                .map(String::from)
+                .to_vec(),
+                caller_verified_secs: 900,
+                allow_unverified: false,
+                link_ttl_secs: 3600,
             },
             policy: PolicyConfig {
                 gates: 1,

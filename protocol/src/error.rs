@@ -79,6 +79,11 @@ pub enum ErrorCode {
     ForgedRequest,
     /// A staff member with no second factor of their own (no authenticator, no mail).
     StaffFactorMissing,
+    /// The helpdesk's tiering: staff never act on protected accounts (adminCount=1), members
+    /// of protected groups, or other staff.
+    TargetOffLimits,
+    /// A helpdesk reset or unlock before the caller was verified for that account.
+    CallerNotVerified,
     Internal,
 }
 
@@ -124,6 +129,8 @@ impl ErrorCode {
             Self::SessionEnded => Text::ErrSessionEnded,
             Self::ForgedRequest => Text::ErrForgedRequest,
             Self::StaffFactorMissing => Text::ErrStaffFactorMissing,
+            Self::TargetOffLimits => Text::ErrTargetOffLimits,
+            Self::CallerNotVerified => Text::ErrCallerNotVerified,
             Self::Internal => Text::ErrInternal,
         }
     }

@@ -208,6 +208,10 @@ texts! {
                             "Die methode is niet beschikbaar voor deze stap. Kies een andere.";
     ErrSignInFailed => "The user ID or password is not correct, or the account is locked.",
                        "De gebruikers-ID of het wachtwoord klopt niet, of het account is geblokkeerd.";
+    ErrTargetOffLimits => "The helpdesk cannot act on this account: it is protected, a member of a protected group, or staff. Ask a domain administrator.",
+                          "De servicedesk kan niets doen met dit account: het is beschermd, lid van een beschermde groep, of van een medewerker. Vraag het een domeinbeheerder.";
+    ErrCallerNotVerified => "Verify the caller first: send a code to one of their methods and type in what they read back.",
+                            "Controleer eerst de beller: stuur een code naar een van hun methoden en typ in wat ze voorlezen.";
     ErrSessionEnded => "Your session has ended. Sign in again.",
                        "Je sessie is afgelopen. Meld je opnieuw aan.";
     ErrForgedRequest => "This request did not come from the console's own page, so it was refused. Reload the console and try again.",
@@ -326,9 +330,20 @@ texts! {
                        "Hallo,\n\nDe verificatiemethoden van je account {account} zijn om {time} (UTC) gewijzigd: {change}.\nMet deze methoden kan iemand je wachtwoord opnieuw instellen. Was jij dit niet? Neem dan direct contact op met je helpdesk.\n";
     ChangeAdded => "{method} added", "{method} toegevoegd";
     ChangeRemoved => "{method} removed", "{method} verwijderd";
+    ChangeCleared => "every method you registered was removed by the service desk; register again under \"My verification methods\"",
+                     "alle methoden die je had geregistreerd zijn door de servicedesk verwijderd; registreer opnieuw onder \"Mijn verificatiemethoden\"";
     MailResetSubject => "Your password was reset", "Je wachtwoord is opnieuw ingesteld";
     MailResetBody => "Hello,\n\nThe password of your account {account} was reset through the self-service portal at {time} (UTC).\nIf this was not you, contact your helpdesk at once.\n",
                      "Hallo,\n\nHet wachtwoord van je account {account} is om {time} (UTC) opnieuw ingesteld via de selfserviceportal.\nWas jij dit niet? Neem dan direct contact op met je helpdesk.\n";
+    MailStaffResetSubject => "The service desk reset your password", "De servicedesk heeft je wachtwoord opnieuw ingesteld";
+    MailStaffResetBody => "Hello,\n\nThe password of your account {account} was reset by the service desk at {time} (UTC).\nIf you did not ask for this, contact your helpdesk at once.\n",
+                          "Hallo,\n\nHet wachtwoord van je account {account} is om {time} (UTC) opnieuw ingesteld door de servicedesk.\nHeb je hier niet om gevraagd? Neem dan direct contact op met je helpdesk.\n";
+    MailLinkSubject => "Set a new password", "Stel een nieuw wachtwoord in";
+    MailLinkBody => "Hello,\n\nThe service desk sent you this link to set a new password for your account {account}. It works once, until {time} (UTC):\n\n{link}\n\nIf you did not ask the service desk for this, do not open the link and tell your helpdesk.\n",
+                    "Hallo,\n\nDe servicedesk stuurt je deze link om een nieuw wachtwoord in te stellen voor je account {account}. De link werkt één keer, tot {time} (UTC):\n\n{link}\n\nHeb je de servicedesk hier niet om gevraagd? Open de link dan niet en meld het bij je helpdesk.\n";
+    MailStaffUnlockSubject => "The service desk unlocked your account", "De servicedesk heeft je account ontgrendeld";
+    MailStaffUnlockBody => "Hello,\n\nYour account {account} was unlocked by the service desk at {time} (UTC).\nIf you did not ask for this, contact your helpdesk at once.\n",
+                           "Hallo,\n\nJe account {account} is om {time} (UTC) ontgrendeld door de servicedesk.\nHeb je hier niet om gevraagd? Neem dan direct contact op met je helpdesk.\n";
 }
 
 /// A text with its `{name}` placeholders filled in.

@@ -178,6 +178,10 @@ pub struct PackageBody {
     pub sealed: Option<SealedSecret>,
     /// The current password, for a change only.
     pub sealed_old: Option<SealedSecret>,
+    /// The helpdesk's tiering: groups (by common name, nested membership counting) whose
+    /// members this request must not touch. Empty for self-service. The agent checks the
+    /// target's membership when it applies the request.
+    pub off_limits: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

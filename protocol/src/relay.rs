@@ -70,14 +70,35 @@ pub struct Heartbeat {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ServerMessage {
-    Lookup { id: u64, username: String },
-    Apply { id: u64, package: Package },
+    Lookup {
+        id: u64,
+        username: String,
+    },
+    Apply {
+        id: u64,
+        package: Package,
+    },
+    /// The helpdesk's search: accounts whose logon name, UPN, display name, given name,
+    /// surname or mail start with `query` (at least [`MIN_SEARCH_CHARS`]), inside the
+    /// configured scope, at most [`SEARCH_LIMIT`] of them.
+    Search {
+        id: u64,
+        query: String,
+    },
+    /// The helpdesk's view of one account, by its objectGUID.
+    Details {
+        id: u64,
+        anchor: String,
+    },
 }
 
 impl ServerMessage {
     pub fn id(&self) -> u64 {
         match self {
-            Self::Lookup { id, .. } | Self::Apply { id, .. } => *id,
+            Self::Lookup { id, .. }
+            | Self::Apply { id, .. }
+            | Self::Search { id, .. }
+            | Self::Details { id, .. } => *id,
         }
     }
 }
@@ -103,6 +124,13 @@ pub enum AgentMessage {
 pub enum Reply {
     Lookup(Option<Account>),
     Outcome(SealedOutcome),
+    /// A search's matches, at most [`SEARCH_LIMIT`]; `more` when there were more.
+    Found {
+        accounts: Vec<AccountSummary>,
+        more: bool,
+    },
+    /// None: no account with that objectGUID (in scope or not).
+    Details(Option<Box<AccountDetails>>),
     /// The agent could not act on the request at all (package refused, directory down).
     Failed(ErrorCode),
 }
@@ -142,4 +170,42 @@ impl Account {
     pub fn eligible(&self) -> bool {
         self.enabled && !self.protected && self.in_scope
     }
+}
+
+/// A search needs this many characters: fewer would list the directory.
+pub const MIN_SEARCH_CHARS: usize = 2;
+/// The most a search answers; the console asks to narrow it down beyond that.
+pub const SEARCH_LIMIT: usize = 25;
+
+/// One match of a helpdesk search.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub anchor: String,
+    pub account_name: String,
+    pub upn: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub enabled: bool,
+    pub locked: bool,
+}
+
+/// An account as the helpdesk sees it. Times are Unix seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDetails {
+    /// Names, state, contacts, nested groups, `protected` (adminCount=1), scope and the
+    /// password policy that applies (domain or fine-grained).
+    pub account: Account,
+    pub upn: String,
+    /// When the lockout began (`lockoutTime`), while locked.
+    pub locked_since: Option<crate::UnixTime>,
+    /// `pwdLastSet`; None when it is 0 (must change at next logon) or never set.
+    pub password_last_set: Option<crate::UnixTime>,
+    /// When the password expires by the policy's maximum age; None when it never does
+    /// (no maximum age, or "password never expires" on the account).
+    pub password_expires: Option<crate::UnixTime>,
+    /// `pwdLastSet` = 0: the user must change the password at the next logon.
+    pub must_change: bool,
+    /// `badPwdCount` as the DC the agent asked keeps it (AD does not replicate it; the agent
+    /// asks the PDC emulator where it can, which sees every failure).
+    pub bad_password_count: u32,
 }

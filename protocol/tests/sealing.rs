@@ -29,6 +29,7 @@ fn body(request_id: &str, password: &str) -> PackageBody {
         flags: Flags::default(),
         sealed: Some(seal(keypair().public(), password).expect("seal")),
         sealed_old: None,
+        off_limits: Vec::new(),
     }
 }
 

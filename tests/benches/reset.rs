@@ -149,6 +149,7 @@ async fn main() {
                 sspr_protocol::seal::seal(&live.heartbeat.rsa_key, &password).expect("seal"),
             ),
             sealed_old: None,
+            off_limits: Vec::new(),
         };
         sspr_server::relay::writeback::apply(&state, &live.id, &body)
             .await

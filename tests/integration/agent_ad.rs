@@ -3,7 +3,7 @@
 
 use sspr_agent::config::DirectoryConfig;
 use sspr_agent::directory::ldap::LdapDirectory;
-use sspr_agent::directory::{Directory, DirectoryError, ResetOptions};
+use sspr_agent::directory::{Directory, DirectoryError, ResetOptions, Tier};
 use sspr_protocol::seal::Secret;
 use sspr_tests::samba::{self, SambaDc};
 
@@ -120,6 +120,7 @@ async fn reset_is_proven_by_a_bind_with_the_new_password() {
         &account.anchor,
         &Secret::new("Fresh-Start-2026".into()),
         ResetOptions::default(),
+        &Tier::SelfService,
     )
     .await
     .expect("reset");
@@ -151,14 +152,24 @@ async fn policy_refusals_come_back_as_their_reasons() {
         .anchor;
     let too_short = Secret::new("Sh0rt!".into());
     assert_eq!(
-        dir.reset(&anchor, &too_short, ResetOptions::default())
-            .await,
+        dir.reset(
+            &anchor,
+            &too_short,
+            ResetOptions::default(),
+            &Tier::SelfService
+        )
+        .await,
         Err(DirectoryError::TooShort)
     );
     let too_simple = Secret::new("alllowercaseletters".into());
     assert_eq!(
-        dir.reset(&anchor, &too_simple, ResetOptions::default())
-            .await,
+        dir.reset(
+            &anchor,
+            &too_simple,
+            ResetOptions::default(),
+            &Tier::SelfService
+        )
+        .await,
         Err(DirectoryError::Complexity)
     );
     // Nothing changed: the old password still works.
@@ -273,6 +284,7 @@ async fn with_two_dcs_the_pdc_emulator_takes_the_write_and_the_other_stands_in()
         &anchor,
         &Secret::new("On-The-Pdc-Pw-2".into()),
         ResetOptions::default(),
+        &Tier::SelfService,
     )
     .await
     .expect("reset");
@@ -289,6 +301,7 @@ async fn with_two_dcs_the_pdc_emulator_takes_the_write_and_the_other_stands_in()
         &anchor,
         &Secret::new("On-The-Other-Pw-3".into()),
         ResetOptions::default(),
+        &Tier::SelfService,
     )
     .await
     .expect("reset through the other DC");

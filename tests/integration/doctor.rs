@@ -4,7 +4,7 @@
 
 use sspr_agent::config::DirectoryConfig;
 use sspr_agent::directory::ldap::LdapDirectory;
-use sspr_agent::directory::{Directory, ResetOptions};
+use sspr_agent::directory::{Directory, ResetOptions, Tier};
 use sspr_protocol::seal::Secret;
 use sspr_tests::samba;
 use sspr_tests::stack::Stack;
@@ -84,6 +84,7 @@ async fn doctor_passes_a_delegated_account_and_names_what_a_weak_one_lacks() {
             &target.anchor,
             &Secret::new("Delegated-Reset-1!".into()),
             ResetOptions::default(),
+            &Tier::SelfService,
         )
         .await
         .expect("the delegated account may reset");
@@ -91,7 +92,7 @@ async fn doctor_passes_a_delegated_account_and_names_what_a_weak_one_lacks() {
         .await
         .expect("AD accepts the new password");
     delegated
-        .unlock(&target.anchor)
+        .unlock(&target.anchor, &Tier::SelfService)
         .await
         .expect("and write lockoutTime");
 

@@ -13,6 +13,7 @@ pub mod browser;
 mod directories;
 mod doctor;
 mod faults;
+mod helpdesk;
 mod keys;
 mod operations;
 mod relay;

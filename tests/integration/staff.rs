@@ -17,11 +17,11 @@ use sspr_tests::api::{change_key, oathtool, post};
 use sspr_tests::samba::{self, SambaDc};
 use sspr_tests::stack::Stack;
 
-const PASSWORD: &str = "Staff-Passw0rd!";
+pub(crate) const PASSWORD: &str = "Staff-Passw0rd!";
 
 /// The staff group, with a second group nested in it: `direct` is a member of the staff
 /// group, `nested` only of the group inside it.
-fn staff_groups(dc: &SambaDc, tag: &str, direct: &str, nested: &str) -> String {
+pub(crate) fn staff_groups(dc: &SambaDc, tag: &str, direct: &str, nested: &str) -> String {
     let staff = format!("SSPR Helpdesk {tag}");
     let tier = format!("Service Desk Tier 1 {tag}");
     dc.add_to_group(&staff, direct).expect("direct member");
@@ -31,31 +31,35 @@ fn staff_groups(dc: &SambaDc, tag: &str, direct: &str, nested: &str) -> String {
     staff
 }
 
-fn user(dc: &SambaDc, name: &str, display: &str) -> String {
+pub(crate) fn user(dc: &SambaDc, name: &str, display: &str) -> String {
     let mail = format!("{name}@corp.example.test");
     dc.create_user(name, PASSWORD, Some(&mail), display)
         .expect("user");
     mail
 }
 
-async fn stack_for(dc: &'static SambaDc, staff_group: &str, extra: &str) -> Stack {
+pub(crate) async fn stack_for(dc: &'static SambaDc, staff_group: &str, extra: &str) -> Stack {
     let toml = format!("[helpdesk]\nstaff_groups = [\"{staff_group}\"]\n{extra}");
     Stack::start(dc, move |o| o.extra_toml = toml).await
 }
 
 /// The console as a browser runs it: its cookie and anti-forgery token, and the page's
 /// origin on every request.
-struct Console<'a> {
+pub(crate) struct Console<'a> {
     stack: &'a Stack,
-    origin: String,
-    cookie: Option<String>,
-    csrf: Option<String>,
+    pub(crate) origin: String,
+    pub(crate) cookie: Option<String>,
+    pub(crate) csrf: Option<String>,
 }
 
-type Answer<T> = Result<T, (StatusCode, ApiError)>;
+pub(crate) type Answer<T> = Result<T, (StatusCode, ApiError)>;
 
 impl<'a> Console<'a> {
-    fn new(stack: &'a Stack) -> Self {
+    pub(crate) fn stack(&self) -> &'a Stack {
+        self.stack
+    }
+
+    pub(crate) fn new(stack: &'a Stack) -> Self {
         Self {
             stack,
             origin: stack.server.url.clone(),
@@ -96,17 +100,25 @@ impl<'a> Console<'a> {
         }
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&mut self, path: &str, body: &B) -> Answer<T> {
+    pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        body: &B,
+    ) -> Answer<T> {
         let request = self.stack.http.post(self.stack.api(path)).json(body);
         self.send(request).await
     }
 
-    async fn session(&mut self) -> Answer<StaffSession> {
+    pub(crate) async fn session(&mut self) -> Answer<StaffSession> {
         let request = self.stack.http.get(self.stack.api(SESSION_PATH));
         self.send(request).await
     }
 
-    async fn sign_in(&mut self, username: &str, password: &str) -> Answer<SecondFactorNeeded> {
+    pub(crate) async fn sign_in(
+        &mut self,
+        username: &str,
+        password: &str,
+    ) -> Answer<SecondFactorNeeded> {
         let key = change_key(self.stack).await;
         let sealed_password = sspr_protocol::seal::seal(&key.agent_key, password).expect("seal");
         let needed: SecondFactorNeeded = self
@@ -123,7 +135,7 @@ impl<'a> Console<'a> {
         Ok(needed)
     }
 
-    async fn factor(&mut self, factor: Factor, code: &str) -> Answer<StaffSession> {
+    pub(crate) async fn factor(&mut self, factor: Factor, code: &str) -> Answer<StaffSession> {
         let session: StaffSession = self
             .post(
                 FACTOR_PATH,
@@ -138,7 +150,7 @@ impl<'a> Console<'a> {
     }
 
     /// Password, then a code mailed to the staff member's own address.
-    async fn sign_in_by_mail(&mut self, username: &str, mail: &str) -> StaffSession {
+    pub(crate) async fn sign_in_by_mail(&mut self, username: &str, mail: &str) -> StaffSession {
         self.sign_in(username, PASSWORD)
             .await
             .expect("password and group");
@@ -163,7 +175,7 @@ impl<'a> Console<'a> {
     }
 }
 
-fn refused<T: std::fmt::Debug>(answer: Answer<T>, status: StatusCode, code: ErrorCode) {
+pub(crate) fn refused<T: std::fmt::Debug>(answer: Answer<T>, status: StatusCode, code: ErrorCode) {
     match answer {
         Err((s, e)) if s == status && e.code == code => {}
         other => panic!("expected {status} {code:?}, got {other:?}"),

@@ -11,6 +11,12 @@ pub const POLICY_HINTS_DEPRECATED_OID: &str = "1.2.840.113556.1.4.2066";
 
 /// userAccountControl: ACCOUNTDISABLE.
 pub const UAC_ACCOUNT_DISABLE: u32 = 0x0002;
+/// userAccountControl: DONT_EXPIRE_PASSWORD ("password never expires").
+pub const UAC_DONT_EXPIRE_PASSWORD: u32 = 0x1_0000;
+
+/// Seconds from FILETIME's epoch (1601-01-01 UTC) to Unix's.
+const FILETIME_UNIX_OFFSET_SECS: i64 = 11_644_473_600;
+const FILETIME_TICKS_PER_SEC: i64 = 10_000_000;
 
 /// The policy-hints control with its flag set: `SEQUENCE { INTEGER 1 }`.
 pub fn policy_hints_control(oid: &str) -> RawControl {
@@ -61,6 +67,17 @@ pub fn interval_secs(value: &str) -> i64 {
     match value.trim().parse::<i64>() {
         Ok(i64::MIN) | Err(_) => 0,
         Ok(v) => (v / -10_000_000).max(0),
+    }
+}
+
+/// A FILETIME attribute (`pwdLastSet`, `lockoutTime`: 100 ns ticks since 1601) as Unix
+/// seconds. None for 0 and negative values (AD's "not set") and for i64::MAX (its "never").
+pub fn filetime_to_unix(value: &str) -> Option<i64> {
+    match value.trim().parse::<i64>() {
+        Ok(ticks) if ticks > 0 && ticks != i64::MAX => {
+            Some(ticks / FILETIME_TICKS_PER_SEC - FILETIME_UNIX_OFFSET_SECS)
+        }
+        _ => None,
     }
 }
 
@@ -194,6 +211,19 @@ mod tests {
             Some(POLICY_HINTS_DEPRECATED_OID)
         );
         assert_eq!(pick_policy_hints(&[]), None);
+    }
+
+    #[test]
+    fn filetimes_become_unix_seconds() {
+        // 2024-01-01T00:00:00Z, as AD writes it.
+        assert_eq!(filetime_to_unix("133485408000000000"), Some(1_704_067_200));
+        // Sub-second ticks are cut off, not rounded.
+        assert_eq!(filetime_to_unix("133485408009999999"), Some(1_704_067_200));
+        assert_eq!(filetime_to_unix("116444736000000000"), Some(0));
+        assert_eq!(filetime_to_unix("0"), None);
+        assert_eq!(filetime_to_unix("-1"), None);
+        assert_eq!(filetime_to_unix("9223372036854775807"), None);
+        assert_eq!(filetime_to_unix("soon"), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use sspr_protocol::relay::{AgentMessage, Heartbeat, Reply, ServerMessage};
 use sspr_protocol::seal::{SealedSecret, Secret};
 use sspr_protocol::ErrorCode;
 
-use crate::directory::{Directory, DirectoryError, ResetOptions};
+use crate::directory::{Directory, DirectoryError, ResetOptions, Tier};
 use crate::event;
 use crate::events::Event;
 use crate::state::AgentState;
@@ -102,8 +102,52 @@ impl<D: Directory> Handler<D> {
         let (id, reply) = match message {
             ServerMessage::Lookup { id, username } => (id, self.lookup(&username).await),
             ServerMessage::Apply { id, package } => (id, self.apply(&package, now).await),
+            ServerMessage::Search { id, query } => (id, self.search(&query).await),
+            ServerMessage::Details { id, anchor } => (id, self.details(&anchor).await),
         };
         AgentMessage::Reply { id, reply }
+    }
+
+    /// The helpdesk's search. What was typed may be a person's name: the log gets its length.
+    async fn search(&self, query: &str) -> Reply {
+        let query_chars = query.trim().chars().count();
+        match self.directory.search(query).await {
+            Ok(found) => {
+                event!(
+                    info,
+                    Event::SearchDone,
+                    query_chars,
+                    matches = found.accounts.len(),
+                    more = found.more,
+                    "helpdesk search"
+                );
+                Reply::Found {
+                    accounts: found.accounts,
+                    more: found.more,
+                }
+            }
+            Err(err) => {
+                if err == DirectoryError::BadQuery {
+                    event!(info, Event::SearchDone, query_chars, reason = %err, "helpdesk search refused");
+                } else {
+                    self.log_directory_error(&err);
+                }
+                Reply::Failed(err.code())
+            }
+        }
+    }
+
+    async fn details(&self, anchor: &str) -> Reply {
+        match self.directory.details(anchor).await {
+            Ok(details) => {
+                event!(info, Event::DetailsRead, %anchor, found = details.is_some(), "account details for the helpdesk");
+                Reply::Details(details.map(Box::new))
+            }
+            Err(err) => {
+                self.log_directory_error(&err);
+                Reply::Failed(err.code())
+            }
+        }
     }
 
     async fn lookup(&self, username: &str) -> Reply {
@@ -209,7 +253,9 @@ impl<D: Directory> Handler<D> {
                 let options = ResetOptions {
                     must_change_at_next_logon: body.flags.must_change_at_next_logon,
                 };
-                self.directory.reset(&body.anchor, &new, options).await
+                self.directory
+                    .reset(&body.anchor, &new, options, &Tier::of(body))
+                    .await
             }
             Operation::Change => {
                 let (new, old) = match (
@@ -221,7 +267,7 @@ impl<D: Directory> Handler<D> {
                 };
                 self.directory.change(&body.anchor, &old, &new).await
             }
-            Operation::Unlock => self.directory.unlock(&body.anchor).await,
+            Operation::Unlock => self.directory.unlock(&body.anchor, &Tier::of(body)).await,
             Operation::Verify => {
                 let password = match self.open_seal(state, body.sealed.as_ref(), request_id, now) {
                     Ok(secret) => secret,
@@ -264,6 +310,8 @@ impl<D: Directory> Handler<D> {
             event!(warn, Event::ResetRefusedNoHistory, %request_id, "{err}");
         } else if matches!(err, DirectoryError::WrongPassword | DirectoryError::Locked) {
             event!(info, Event::ChangeRefusedCredentials, %request_id, %anchor, reason = %err, "change refused");
+        } else if *err == DirectoryError::OffLimits {
+            event!(warn, Event::RefusedOffLimits, %request_id, %anchor, %actor, ?op, "refused: the account is off limits (protected, or in an off-limits group)");
         } else if err.code() == ErrorCode::AccountNotEligible {
             event!(warn, Event::ResetRefusedAccount, %request_id, %anchor, ?op, reason = %err, "refused for this account");
         } else {
@@ -309,15 +357,14 @@ pub(crate) mod tests {
         )
     }
 
-    /// A package for this test agent.
-    pub(crate) fn package(
-        key: &PackageKey,
+    /// A self-service request's body for this test agent.
+    pub(crate) fn body(
         op: Operation,
         sealed: Option<SealedSecret>,
         request_id: &str,
         now: i64,
-    ) -> Package {
-        let body = PackageBody {
+    ) -> PackageBody {
+        PackageBody {
             op,
             anchor: "a".into(),
             actor: "self".into(),
@@ -327,8 +374,19 @@ pub(crate) mod tests {
             flags: Flags::default(),
             sealed,
             sealed_old: None,
-        };
-        Package::seal(key, "agt", &body).expect("seal")
+            off_limits: Vec::new(),
+        }
+    }
+
+    /// A package for this test agent.
+    pub(crate) fn package(
+        key: &PackageKey,
+        op: Operation,
+        sealed: Option<SealedSecret>,
+        request_id: &str,
+        now: i64,
+    ) -> Package {
+        Package::seal(key, "agt", &body(op, sealed, request_id, now)).expect("seal")
     }
 
     pub(crate) fn unlock_package(key: &PackageKey, request_id: &str, now: i64) -> Package {
@@ -342,6 +400,209 @@ pub(crate) mod tests {
                 ..
             } => sealed.open(key, "agt", request_id).expect("outcome opens"),
             other => panic!("expected an outcome, got {other:?}"),
+        }
+    }
+
+    mod tiering {
+        use super::*;
+        use crate::directory::fake::Known;
+
+        const NOW: i64 = 1_900_000_000;
+
+        /// Accounts whose groups are already resolved as the directory would (nested ones
+        /// included): a Domain Admins member whose adminCount the DC has not set yet, a VIP, a
+        /// protected account, and one anybody may help.
+        fn handler() -> (Handler<Known>, PackageKey) {
+            let key = PackageKey::generate().expect("key");
+            let mut protected = Known::account("pia", &[]);
+            protected.protected = true;
+            let directory = Known::new(vec![
+                Known::account("dana", &["Domain Users", "domain admins"]),
+                Known::account("vic", &["Domain Users", "Board", "VIPs"]),
+                Known::account("paul", &["Domain Users"]),
+                protected,
+            ]);
+            (
+                Handler::new(test_state(&key, "http://127.0.0.1:1"), directory),
+                key,
+            )
+        }
+
+        async fn send(handler: &Handler<Known>, key: &PackageKey, body: PackageBody) -> Outcome {
+            let request_id = body.request_id.clone();
+            let package = Package::seal(key, "agt", &body).expect("seal");
+            let reply = handler
+                .handle(ServerMessage::Apply { id: 1, package }, NOW)
+                .await;
+            outcome_of(&reply, key, &request_id)
+        }
+
+        fn helpdesk(op: Operation, anchor: &str, off_limits: &[&str], id: &str) -> PackageBody {
+            PackageBody {
+                anchor: anchor.into(),
+                actor: "helpdesk:marie".into(),
+                off_limits: off_limits.iter().map(|g| (*g).to_owned()).collect(),
+                ..body(op, None, id, NOW)
+            }
+        }
+
+        #[tokio::test]
+        async fn the_helpdesk_is_refused_off_limits_targets_before_anything_is_written() {
+            let (handler, key) = handler();
+            let sealed =
+                sspr_protocol::seal::seal(handler.state().keys.public(), "Helpdesk-Gave-42")
+                    .expect("seal");
+            let mut reset = helpdesk(Operation::Reset, "dana", &[], "r1");
+            reset.sealed = Some(sealed);
+            reset.flags.must_change_at_next_logon = true;
+            assert_eq!(
+                send(&handler, &key, reset).await,
+                Outcome::Refused(ErrorCode::TargetOffLimits),
+                "a built-in privileged group, though the server named none"
+            );
+            assert_eq!(
+                send(
+                    &handler,
+                    &key,
+                    helpdesk(Operation::Unlock, "vic", &["vips"], "r2")
+                )
+                .await,
+                Outcome::Refused(ErrorCode::TargetOffLimits),
+                "a group the server named, in another case"
+            );
+            assert_eq!(
+                send(
+                    &handler,
+                    &key,
+                    helpdesk(Operation::Unlock, "pia", &[], "r3")
+                )
+                .await,
+                Outcome::Refused(ErrorCode::TargetOffLimits),
+                "adminCount=1"
+            );
+            assert_eq!(handler.directory().written(), Vec::<String>::new());
+
+            assert_eq!(
+                send(
+                    &handler,
+                    &key,
+                    helpdesk(Operation::Unlock, "paul", &["VIPs"], "r4")
+                )
+                .await,
+                Outcome::Applied
+            );
+            assert_eq!(handler.directory().written(), vec!["paul".to_owned()]);
+        }
+
+        #[tokio::test]
+        async fn self_service_is_not_held_to_the_helpdesk_s_tiering() {
+            let (handler, key) = handler();
+            let own = |anchor: &str, id: &str| PackageBody {
+                anchor: anchor.into(),
+                ..body(Operation::Unlock, None, id, NOW)
+            };
+            assert_eq!(
+                send(&handler, &key, own("dana", "s1")).await,
+                Outcome::Applied
+            );
+            assert_eq!(
+                send(&handler, &key, own("vic", "s2")).await,
+                Outcome::Applied
+            );
+            // Its own rules still hold.
+            assert_eq!(
+                send(&handler, &key, own("pia", "s3")).await,
+                Outcome::Refused(ErrorCode::AccountNotEligible)
+            );
+            assert_eq!(
+                handler.directory().written(),
+                vec!["dana".to_owned(), "vic".to_owned()]
+            );
+        }
+
+        #[tokio::test]
+        async fn searches_and_details_are_answered_and_short_queries_refused() {
+            let (handler, _) = handler();
+            let reply = handler
+                .handle(
+                    ServerMessage::Search {
+                        id: 5,
+                        query: " Pa ".into(),
+                    },
+                    NOW,
+                )
+                .await;
+            match reply {
+                AgentMessage::Reply {
+                    id: 5,
+                    reply:
+                        Reply::Found {
+                            accounts,
+                            more: false,
+                        },
+                } => assert_eq!(
+                    accounts
+                        .iter()
+                        .map(|a| a.account_name.as_str())
+                        .collect::<Vec<_>>(),
+                    ["paul"]
+                ),
+                other => panic!("expected matches, got {other:?}"),
+            }
+            let reply = handler
+                .handle(
+                    ServerMessage::Search {
+                        id: 6,
+                        query: "p".into(),
+                    },
+                    NOW,
+                )
+                .await;
+            assert!(
+                matches!(
+                    reply,
+                    AgentMessage::Reply {
+                        reply: Reply::Failed(ErrorCode::BadRequest),
+                        ..
+                    }
+                ),
+                "{reply:?}"
+            );
+            let reply = handler
+                .handle(
+                    ServerMessage::Details {
+                        id: 7,
+                        anchor: "vic".into(),
+                    },
+                    NOW,
+                )
+                .await;
+            match reply {
+                AgentMessage::Reply {
+                    reply: Reply::Details(Some(details)),
+                    ..
+                } => assert!(details.account.groups.contains(&"VIPs".to_owned())),
+                other => panic!("expected details, got {other:?}"),
+            }
+            let reply = handler
+                .handle(
+                    ServerMessage::Details {
+                        id: 8,
+                        anchor: "nobody".into(),
+                    },
+                    NOW,
+                )
+                .await;
+            assert!(
+                matches!(
+                    reply,
+                    AgentMessage::Reply {
+                        reply: Reply::Details(None),
+                        ..
+                    }
+                ),
+                "{reply:?}"
+            );
         }
     }
 }

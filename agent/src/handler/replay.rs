@@ -207,6 +207,7 @@ mod tests {
             flags: Flags::default(),
             sealed: None,
             sealed_old: None,
+            off_limits: Vec::new(),
         };
         let package = Package::seal(&key, "agt", &body).expect("seal");
         let mut before = ReplayCache::persistent(file.clone(), now);

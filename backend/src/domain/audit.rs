@@ -87,6 +87,44 @@ pub enum AuditEvent {
         factor: sspr_protocol::helpdesk::Factor,
     },
     StaffSignedOut,
+    /// A staff member verified a caller by a code they read back.
+    CallerVerified {
+        method: sspr_protocol::helpdesk::CallerMethod,
+    },
+    /// A staff action refused: the account is off limits to staff.
+    StaffRefused {
+        action: String,
+        why: sspr_protocol::helpdesk::OffLimits,
+    },
+    /// A staff member reset the password; how the caller was verified (none: skipped, with
+    /// the reason), the ticket.
+    StaffReset {
+        request_id: String,
+        caller: Option<sspr_protocol::helpdesk::CallerMethod>,
+        ticket: Option<String>,
+        skip_reason: Option<String>,
+        must_change: bool,
+    },
+    /// A staff member mailed the user a one-time link to set their own password.
+    StaffLinkSent {
+        caller: Option<sspr_protocol::helpdesk::CallerMethod>,
+        ticket: Option<String>,
+        skip_reason: Option<String>,
+        expires_at: i64,
+    },
+    /// A staff member removed a registered method (`slot`), or the whole registration (none).
+    StaffRevoked {
+        slot: Option<Slot>,
+        caller: Option<sspr_protocol::helpdesk::CallerMethod>,
+        ticket: Option<String>,
+        skip_reason: Option<String>,
+    },
+    StaffUnlock {
+        request_id: String,
+        caller: Option<sspr_protocol::helpdesk::CallerMethod>,
+        ticket: Option<String>,
+        skip_reason: Option<String>,
+    },
     MethodAdded {
         slot: Slot,
     },
@@ -144,6 +182,12 @@ impl AuditEvent {
             AuditEvent::RegisterSignIn => "register_sign_in",
             AuditEvent::StaffSignedIn { .. } => "staff_signed_in",
             AuditEvent::StaffSignedOut => "staff_signed_out",
+            AuditEvent::CallerVerified { .. } => "caller_verified",
+            AuditEvent::StaffRefused { .. } => "staff_refused",
+            AuditEvent::StaffReset { .. } => "staff_reset",
+            AuditEvent::StaffUnlock { .. } => "staff_unlock",
+            AuditEvent::StaffLinkSent { .. } => "staff_link_sent",
+            AuditEvent::StaffRevoked { .. } => "staff_revoked",
             AuditEvent::MethodAdded { .. } => "method_added",
             AuditEvent::MethodRemoved { .. } => "method_removed",
             AuditEvent::CodeSent { .. } => "code_sent",

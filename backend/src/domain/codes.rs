@@ -16,6 +16,8 @@ pub enum CodeScope {
     Captcha,
     /// A code mailed to a staff member signing in to the helpdesk console.
     Staff,
+    /// A code sent to a caller's method, read back to a staff member.
+    Caller,
 }
 
 impl CodeScope {
@@ -25,6 +27,7 @@ impl CodeScope {
             CodeScope::Registration => b"register",
             CodeScope::Captcha => b"captcha",
             CodeScope::Staff => b"staff",
+            CodeScope::Caller => b"caller",
         }
     }
 }

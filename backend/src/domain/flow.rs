@@ -228,6 +228,20 @@ impl ResetFlow {
         }
     }
 
+    /// A flow that starts at the new-password step: the one-time link a staff member sent,
+    /// after they verified the caller. The link's token is the flow's id.
+    pub fn from_link(account: AccountTarget, lang: Lang, now: i64, ttl_secs: i64) -> Self {
+        Self {
+            created_at: now,
+            expires_at: now + ttl_secs,
+            lang,
+            username: format!("{}@{}", account.account_name, account.directory),
+            step: Step::NewPassword { account },
+            purpose: Purpose::Reset,
+            lookups_repeated: 0,
+        }
+    }
+
     pub fn for_purpose(mut self, purpose: Purpose) -> Self {
         self.purpose = purpose;
         self

@@ -33,6 +33,8 @@ pub struct Order<'a> {
     pub anchor: &'a str,
     pub actor: &'a Actor,
     pub request_id: String,
+    /// The helpdesk's tiering: groups whose members the agent must refuse to touch.
+    pub off_limits: Vec<String>,
 }
 
 /// The package for `order`, valid for `ttl_secs` from `now`.
@@ -53,5 +55,6 @@ pub fn build(
         flags,
         sealed: secrets.sealed,
         sealed_old: secrets.sealed_old,
+        off_limits: order.off_limits,
     }
 }

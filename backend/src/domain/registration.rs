@@ -384,33 +384,36 @@ impl RegisterSession {
         registration: Option<&Registration>,
         phone: &PhoneConfig,
     ) -> Vec<SlotState> {
-        let contacts = self.contacts(registration, phone);
-        Slot::ALL
-            .iter()
-            .map(|slot| {
-                let found = contacts.iter().find(|c| match slot {
-                    Slot::Mobile => c.family == Family::Mobile,
-                    Slot::OfficePhone => c.family == Family::Office,
-                    Slot::Authenticator => c.family == Family::Authenticator,
-                    Slot::Questions => c.family == Family::Questions,
-                    Slot::AltMail => {
-                        c.family == Family::Mail && Some(c.to.as_str()) != self.mail.as_deref()
-                    }
-                });
-                SlotState {
-                    slot: *slot,
-                    masked: found.map(Contact::masked).unwrap_or_default(),
-                    source: found.map(|c| {
-                        if c.from_directory {
-                            Source::Directory
-                        } else {
-                            Source::User
-                        }
-                    }),
-                }
-            })
-            .collect()
+        slots_of(self.mail.as_deref(), &self.contacts(registration, phone))
     }
+}
+
+/// Each slot's state, from an account's contacts (`primary_mail` is not a slot: it is the
+/// account's own address, never registered).
+pub fn slots_of(primary_mail: Option<&str>, contacts: &[Contact]) -> Vec<SlotState> {
+    Slot::ALL
+        .iter()
+        .map(|slot| {
+            let found = contacts.iter().find(|c| match slot {
+                Slot::Mobile => c.family == Family::Mobile,
+                Slot::OfficePhone => c.family == Family::Office,
+                Slot::Authenticator => c.family == Family::Authenticator,
+                Slot::Questions => c.family == Family::Questions,
+                Slot::AltMail => c.family == Family::Mail && Some(c.to.as_str()) != primary_mail,
+            });
+            SlotState {
+                slot: *slot,
+                masked: found.map(Contact::masked).unwrap_or_default(),
+                source: found.map(|c| {
+                    if c.from_directory {
+                        Source::Directory
+                    } else {
+                        Source::User
+                    }
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Where a method's code goes, and whether the directory or the user put it there.

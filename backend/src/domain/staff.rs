@@ -4,8 +4,9 @@
 //! at `session_max_secs` in any case, and dies after too many wrong second-factor codes.
 
 use serde::{Deserialize, Serialize};
-use sspr_protocol::helpdesk::Factor;
+use sspr_protocol::helpdesk::{CallerMethod, Factor, OffLimits};
 use sspr_protocol::i18n::Lang;
+use sspr_protocol::relay::Account;
 use sspr_protocol::ErrorCode;
 
 use super::codes::PendingCode;
@@ -16,6 +17,46 @@ pub fn is_staff(groups: &[String], staff_groups: &[String]) -> bool {
     groups
         .iter()
         .any(|g| staff_groups.iter().any(|s| s.eq_ignore_ascii_case(g)))
+}
+
+/// The tiering: staff never act on protected accounts (adminCount=1), members of protected
+/// groups, or other staff. The agent checks again when it applies the request.
+pub fn off_limits(
+    account: &Account,
+    staff_groups: &[String],
+    protected_groups: &[String],
+) -> Option<OffLimits> {
+    if account.protected {
+        Some(OffLimits::Protected)
+    } else if is_staff(&account.groups, protected_groups) {
+        Some(OffLimits::ProtectedGroup)
+    } else if is_staff(&account.groups, staff_groups) {
+        Some(OffLimits::Staff)
+    } else {
+        None
+    }
+}
+
+/// The caller on the line, for one account: a code on its way to them, then — once they read
+/// it back — verified, for a while.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerCheck {
+    pub directory: String,
+    pub anchor: String,
+    pub method: CallerMethod,
+    /// A code sent and not yet read back (none for an authenticator code).
+    pub code: Option<PendingCode>,
+    pub verified_until: Option<i64>,
+}
+
+impl CallerCheck {
+    /// Whether the caller was verified for this account, and is still.
+    pub fn verified_for(&self, directory: &str, anchor: &str, now: i64) -> Option<CallerMethod> {
+        (self.directory == directory
+            && self.anchor == anchor
+            && self.verified_until.is_some_and(|until| now < until))
+        .then_some(self.method)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +87,9 @@ pub struct StaffSession {
     pub csrf_token: String,
     pub idle_until: i64,
     pub expires_at: i64,
+    /// The caller being verified or verified last; a new call replaces it.
+    #[serde(default)]
+    pub caller: Option<CallerCheck>,
 }
 
 /// How long sessions live.
@@ -126,6 +170,7 @@ mod tests {
             csrf_token: String::new(),
             idle_until: now + 10,
             expires_at: now + 25,
+            caller: None,
         }
     }
 
@@ -135,6 +180,54 @@ mod tests {
         assert!(is_staff(&["Tier 1".into(), "sspr helpdesk".into()], &staff));
         assert!(!is_staff(&["Domain Users".into()], &staff));
         assert!(!is_staff(&["SSPR Helpdesk".into()], &[]));
+    }
+
+    #[test]
+    fn staff_never_act_on_protected_accounts_protected_groups_or_staff() {
+        let account = |protected: bool, groups: &[&str]| Account {
+            anchor: "g".into(),
+            account_name: "a".into(),
+            display_name: "A".into(),
+            enabled: true,
+            locked: false,
+            protected,
+            in_scope: true,
+            mail: Vec::new(),
+            policy: Default::default(),
+            contacts: Default::default(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        };
+        let staff = ["SSPR Helpdesk".to_owned()];
+        let protected = ["Domain Admins".to_owned()];
+        let verdict = |a: &Account| off_limits(a, &staff, &protected);
+        assert_eq!(verdict(&account(true, &[])), Some(OffLimits::Protected));
+        assert_eq!(
+            verdict(&account(false, &["domain admins"])),
+            Some(OffLimits::ProtectedGroup)
+        );
+        assert_eq!(
+            verdict(&account(false, &["SSPR Helpdesk"])),
+            Some(OffLimits::Staff)
+        );
+        assert_eq!(verdict(&account(false, &["Sales"])), None);
+    }
+
+    #[test]
+    fn a_caller_is_verified_for_one_account_for_a_while() {
+        let check = CallerCheck {
+            directory: "corp.test".into(),
+            anchor: "g1".into(),
+            method: CallerMethod::Mail,
+            code: None,
+            verified_until: Some(100),
+        };
+        assert_eq!(
+            check.verified_for("corp.test", "g1", 99),
+            Some(CallerMethod::Mail)
+        );
+        assert_eq!(check.verified_for("corp.test", "g1", 100), None);
+        assert_eq!(check.verified_for("corp.test", "g2", 10), None);
+        assert_eq!(check.verified_for("other.test", "g1", 10), None);
     }
 
     #[test]

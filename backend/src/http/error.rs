@@ -141,7 +141,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         InvalidToken | SessionEnded => StatusCode::UNAUTHORIZED,
         AccountNotEligible | OperationNotAllowed | AccountLocked | ForgedRequest
-        | StaffFactorMissing => StatusCode::FORBIDDEN,
+        | StaffFactorMissing | TargetOffLimits | CallerNotVerified => StatusCode::FORBIDDEN,
         WritebackUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         AgentTimeout => StatusCode::GATEWAY_TIMEOUT,
         DirectoryUnreachable | DirectoryAccessDenied => StatusCode::BAD_GATEWAY,

@@ -89,6 +89,17 @@ pub fn app(state: AppState) -> Router {
         .route(helpdesk::FACTOR_PATH, post(staff::second_factor))
         .route(helpdesk::SESSION_PATH, get(staff::current))
         .route(helpdesk::SIGN_OUT_PATH, post(staff::sign_out))
+        .route(helpdesk::SEARCH_PATH, post(routes::helpdesk::search))
+        .route(helpdesk::ACCOUNT_PATH, post(routes::helpdesk::account))
+        .route(
+            helpdesk::VERIFY_SEND_PATH,
+            post(routes::helpdesk::verify_send),
+        )
+        .route(helpdesk::VERIFY_PATH, post(routes::helpdesk::verify))
+        .route(helpdesk::RESET_PATH, post(routes::helpdesk::reset))
+        .route(helpdesk::UNLOCK_PATH, post(routes::helpdesk::unlock))
+        .route(helpdesk::LINK_PATH, post(routes::helpdesk::link))
+        .route(helpdesk::REVOKE_PATH, post(routes::helpdesk::revoke))
         .route(ONBOARD_PATH, post(agent::onboard))
         .route(RELAY_PATH, get(agent::relay))
         .route(CHECK_PATH, get(agent::check))

@@ -286,6 +286,8 @@ impl Hub {
         let kind = match &message {
             ServerMessage::Lookup { .. } => "lookup",
             ServerMessage::Apply { .. } => "apply",
+            ServerMessage::Search { .. } => "search",
+            ServerMessage::Details { .. } => "details",
         };
         let sent = std::time::Instant::now();
         if sender.send(message).await.is_err() {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sspr_protocol::package::{Outcome, Package, PackageBody};
-use sspr_protocol::relay::{Account, Reply, ServerMessage};
+use sspr_protocol::relay::{Account, AccountDetails, AccountSummary, Reply, ServerMessage};
 use sspr_protocol::ErrorCode;
 
 use crate::relay::hub::{HubError, LiveAgent};
@@ -82,9 +82,7 @@ pub async fn lookup(
     match reply {
         Reply::Lookup(account) => Ok(account),
         Reply::Failed(code) => Err(code.into()),
-        Reply::Outcome(_) => Err(WritebackError::Internal(
-            "the agent answered a lookup with an outcome".into(),
-        )),
+        other => Err(unexpected("a lookup", &other)),
     }
 }
 
@@ -147,9 +145,60 @@ pub async fn apply(
             }
         }
         Reply::Failed(code) => Err(code.into()),
-        Reply::Lookup(_) => Err(WritebackError::Internal(
-            "the agent answered a package with a lookup".into(),
-        )),
+        other => Err(unexpected("a package", &other)),
+    }
+}
+
+fn unexpected(asked: &str, reply: &Reply) -> WritebackError {
+    let answered = match reply {
+        Reply::Lookup(_) => "a lookup",
+        Reply::Outcome(_) => "an outcome",
+        Reply::Found { .. } => "search results",
+        Reply::Details(_) => "account details",
+        Reply::Failed(_) => "a failure",
+    };
+    WritebackError::Internal(format!("the agent answered {asked} with {answered}"))
+}
+
+/// The helpdesk's search, answered by `agent_id`: the matches, and whether there were more.
+pub async fn search(
+    state: &AppState,
+    agent_id: &str,
+    query: String,
+) -> Result<(Vec<AccountSummary>, bool), WritebackError> {
+    let reply = state
+        .hub
+        .request(
+            agent_id,
+            |id| ServerMessage::Search { id, query },
+            timeout(state),
+        )
+        .await?;
+    match reply {
+        Reply::Found { accounts, more } => Ok((accounts, more)),
+        Reply::Failed(code) => Err(code.into()),
+        other => Err(unexpected("a search", &other)),
+    }
+}
+
+/// The helpdesk's view of one account, by objectGUID.
+pub async fn details(
+    state: &AppState,
+    agent_id: &str,
+    anchor: String,
+) -> Result<Option<AccountDetails>, WritebackError> {
+    let reply = state
+        .hub
+        .request(
+            agent_id,
+            |id| ServerMessage::Details { id, anchor },
+            timeout(state),
+        )
+        .await?;
+    match reply {
+        Reply::Details(details) => Ok(details.map(|d| *d)),
+        Reply::Failed(code) => Err(code.into()),
+        other => Err(unexpected("a details request", &other)),
     }
 }
 

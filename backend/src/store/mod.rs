@@ -572,6 +572,29 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.db)
         .await?;
+        Self::audit_records(&rows)
+    }
+
+    /// The newest `limit` entries about an account, by either name it is recorded under (its
+    /// logon name, or the canonical user ID a flow used), newest first.
+    pub async fn audit_about(
+        &self,
+        names: [&str; 2],
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, actor, actor_id, subject, detail FROM audit \
+             WHERE subject = $1 OR subject = $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(names[0])
+        .bind(names[1])
+        .bind(i64::from(limit))
+        .fetch_all(&self.db)
+        .await?;
+        Self::audit_records(&rows)
+    }
+
+    fn audit_records(rows: &[AnyRow]) -> Result<Vec<AuditRecord>, StoreError> {
         rows.iter()
             .map(|row| {
                 let kind: String = row.try_get(1)?;

@@ -1,12 +1,15 @@
 //! Accounts: finding one by what a user typed or by its objectGUID, mapping its entry (names,
-//! state, contacts) and checking that self-service may touch it.
+//! state, contacts), its nested groups, and checking that the one acting may touch it.
 
 use ldap3::{ldap_escape, Ldap, Scope, SearchEntry};
 use sspr_protocol::relay::{Account, DirectoryContacts};
 
 use super::entry::{first, first_bytes, values};
 use super::LdapDirectory;
-use crate::directory::{ad, DirectoryError, DomainInfo};
+use crate::directory::{ad, DirectoryError, DomainInfo, Tier};
+
+/// LDAP_MATCHING_RULE_IN_CHAIN: follows `member` through nested groups.
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
 
 const ACCOUNT_ATTRS: &[&str] = &[
     "objectGUID",
@@ -20,6 +23,20 @@ const ACCOUNT_ATTRS: &[&str] = &[
     // Constructed: the DN of the fine-grained password policy that wins for this account.
     "msDS-ResultantPSO",
 ];
+
+pub(super) fn user_account_control(entry: &SearchEntry) -> u32 {
+    first(entry, "userAccountControl")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Locked out as AD records it: a lockout time other than 0.
+pub(super) fn is_locked(entry: &SearchEntry) -> bool {
+    first(entry, "lockoutTime")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0)
+        > 0
+}
 
 /// `a, b` and `a,b` name the same DN; compare without the blanks and case.
 fn normalize_dn(dn: &str) -> String {
@@ -47,9 +64,7 @@ impl LdapDirectory {
 
     pub(super) fn account_of(&self, entry: &SearchEntry, info: &DomainInfo) -> Option<Account> {
         let anchor = ad::guid_to_string(&first_bytes(entry, "objectGUID")?)?;
-        let uac: u32 = first(entry, "userAccountControl")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let uac = user_account_control(entry);
         let dn = normalize_dn(&entry.dn);
         let in_scope = self.config.scope.is_empty()
             || self.config.scope.iter().any(|s| {
@@ -63,10 +78,7 @@ impl LdapDirectory {
                 .to_owned(),
             display_name: first(entry, "displayName").unwrap_or_default().to_owned(),
             enabled: uac & ad::UAC_ACCOUNT_DISABLE == 0,
-            locked: first(entry, "lockoutTime")
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0)
-                > 0,
+            locked: is_locked(entry),
             protected: first(entry, "adminCount") == Some("1"),
             in_scope,
             mail: entry.attrs.get("mail").cloned().unwrap_or_default(),
@@ -76,7 +88,8 @@ impl LdapDirectory {
                 office_phone: values(entry, &self.config.contacts.office_phone),
                 other_mail: values(entry, &self.config.contacts.other_mail),
             },
-            // Filled in by `lookup`, which asks for nested groups too.
+            // Filled in where they are needed (`lookup`, `details`, a restricted tier's check):
+            // they take a query of their own.
             groups: Vec::new(),
         })
     }
@@ -113,26 +126,39 @@ impl LdapDirectory {
         ))
     }
 
+    /// The entry of the account with this objectGUID, anywhere in the domain, with `attrs`.
+    pub(super) async fn entry_by_anchor(
+        &self,
+        ldap: &mut Ldap,
+        info: &DomainInfo,
+        anchor: &str,
+        attrs: &[&str],
+    ) -> Result<SearchEntry, DirectoryError> {
+        let value = ad::guid_filter_value(anchor).ok_or(DirectoryError::NotFound)?;
+        let mut found = self
+            .ldap_search(
+                ldap,
+                &info.base_dn,
+                Scope::Subtree,
+                &format!("(objectGUID={value})"),
+                attrs,
+            )
+            .await?;
+        if found.len() != 1 {
+            return Err(DirectoryError::NotFound);
+        }
+        Ok(found.remove(0))
+    }
+
     pub async fn find_by_anchor(
         &self,
         ldap: &mut Ldap,
         info: &DomainInfo,
         anchor: &str,
     ) -> Result<(String, Account), DirectoryError> {
-        let value = ad::guid_filter_value(anchor).ok_or(DirectoryError::NotFound)?;
-        let mut found = self
-            .search(
-                ldap,
-                &info.base_dn,
-                Scope::Subtree,
-                &format!("(objectGUID={value})"),
-                &self.account_attrs(),
-            )
+        let entry = self
+            .entry_by_anchor(ldap, info, anchor, &self.account_attrs())
             .await?;
-        if found.len() != 1 {
-            return Err(DirectoryError::NotFound);
-        }
-        let entry = found.remove(0);
         let mut account = self
             .account_of(&entry, info)
             .ok_or(DirectoryError::NotFound)?;
@@ -140,23 +166,46 @@ impl LdapDirectory {
         Ok((entry.dn, account))
     }
 
-    /// Finds the account by anchor and checks, now, that self-service may touch it.
+    /// The common names of every group `member_dn` is a member of, nested membership included
+    /// (LDAP_MATCHING_RULE_IN_CHAIN follows `member` through the groups).
+    pub(super) async fn nested_groups(
+        &self,
+        ldap: &mut Ldap,
+        info: &DomainInfo,
+        member_dn: &str,
+    ) -> Result<Vec<String>, DirectoryError> {
+        let groups = self
+            .ldap_search(
+                ldap,
+                &info.base_dn,
+                Scope::Subtree,
+                &format!(
+                    "(&(objectCategory=group)(member:{IN_CHAIN}:={}))",
+                    ldap_escape(member_dn)
+                ),
+                &["cn"],
+            )
+            .await?;
+        Ok(groups
+            .iter()
+            .filter_map(|g| first(g, "cn").map(str::to_owned))
+            .collect())
+    }
+
+    /// Finds the account by anchor and checks, now, that `tier` may touch it. A restricted
+    /// tier needs the account's nested groups, read in the same session just before the write.
     pub(super) async fn eligible(
         &self,
         ldap: &mut Ldap,
         info: &DomainInfo,
         anchor: &str,
+        tier: &Tier,
     ) -> Result<(String, Account), DirectoryError> {
-        let (dn, account) = self.find_by_anchor(ldap, info, anchor).await?;
-        if account.protected {
-            return Err(DirectoryError::Protected);
+        let (dn, mut account) = self.find_by_anchor(ldap, info, anchor).await?;
+        if tier.is_restricted() {
+            account.groups = self.nested_groups(ldap, info, &dn).await?;
         }
-        if !account.enabled {
-            return Err(DirectoryError::Disabled);
-        }
-        if !account.in_scope {
-            return Err(DirectoryError::OutOfScope);
-        }
+        tier.admits(&account)?;
         Ok((dn, account))
     }
 }

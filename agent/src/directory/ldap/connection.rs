@@ -3,14 +3,22 @@
 
 use std::collections::HashSet;
 
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry};
 use secrecy::ExposeSecret;
 
 use super::LdapDirectory;
 use crate::directory::{ad, DirectoryError};
 
+/// Entries per page of a paged search: a search stops after a few dozen, so larger pages would
+/// only make the DC read ahead for nothing.
+const SEARCH_PAGE_SIZE: i32 = 50;
+
+/// LDAP's noSuchObject: the search base is not there.
+const NO_SUCH_OBJECT: u32 = 32;
+
 /// Sorts ldap3's errors into unreachable, TLS trouble and the rest.
-fn classify(err: LdapError) -> DirectoryError {
+pub(super) fn classify(err: LdapError) -> DirectoryError {
     match err {
         LdapError::LdapResult { result } => match result.rc {
             49 => DirectoryError::AccessDenied(format!(
@@ -124,7 +132,8 @@ impl LdapDirectory {
         }
     }
 
-    pub async fn search(
+    /// One search whose (few) entries come back at once.
+    pub async fn ldap_search(
         &self,
         ldap: &mut Ldap,
         base: &str,
@@ -139,6 +148,50 @@ impl LdapDirectory {
             .and_then(|r| r.success())
             .map_err(classify)?;
         Ok(entries.into_iter().map(SearchEntry::construct).collect())
+    }
+
+    /// A subtree search in pages (AD answers an unpaged one with at most its MaxPageSize
+    /// entries, 1,000 by default), stopped after `at_most` entries; continuation references
+    /// are left out. `NotFound` when `base` does not exist.
+    pub(super) async fn paged_search(
+        &self,
+        ldap: &mut Ldap,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        at_most: usize,
+    ) -> Result<Vec<SearchEntry>, DirectoryError> {
+        let adapters: Vec<Box<dyn Adapter<&str, Vec<&str>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(SEARCH_PAGE_SIZE)),
+        ];
+        let mut stream = ldap
+            .with_timeout(self.timeout)
+            .streaming_search_with(adapters, base, Scope::Subtree, filter, attrs.to_vec())
+            .await
+            .map_err(classify)?;
+        let mut entries = Vec::new();
+        let mut exhausted = false;
+        while entries.len() < at_most {
+            match stream.next().await.map_err(classify)? {
+                Some(entry) => entries.push(SearchEntry::construct(entry)),
+                None => {
+                    exhausted = true;
+                    break;
+                }
+            }
+        }
+        let result = stream.finish().await;
+        if !exhausted {
+            // Enough read: the DC would go on sending pages nobody reads.
+            let _ = ldap.abandon(stream.ldap_handle().last_id()).await;
+            return Ok(entries);
+        }
+        match result.rc {
+            0 => Ok(entries),
+            NO_SUCH_OBJECT => Err(DirectoryError::NotFound),
+            _ => Err(classify(LdapError::LdapResult { result })),
+        }
     }
 
     pub(super) async fn replace(

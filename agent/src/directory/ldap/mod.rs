@@ -5,13 +5,16 @@
 //! - `topology`: which DC is which, and the PDC emulator first;
 //! - `connection`: LDAPS, binds, timeouts, and ldap3's errors sorted into ours;
 //! - `policy`: the domain's password policy and fine-grained ones (PSOs);
-//! - `account`: finding accounts and mapping their entries, and whether self-service may act;
+//! - `account`: finding accounts and mapping their entries, their nested groups, and whether
+//!   the one acting may touch them;
+//! - `search`: the helpdesk's search and its view of one account;
 //! - `entry`: reading attribute values out of search entries.
 
 mod account;
 mod connection;
 mod entry;
 mod policy;
+mod search;
 mod topology;
 
 use std::collections::{HashMap, HashSet};
@@ -21,20 +24,17 @@ use std::time::{Duration, Instant};
 use ldap3::{ldap_escape, Ldap, Mod, Scope};
 use rustls::ClientConfig;
 use sspr_protocol::policy::{AccountNames, PasswordPolicy};
-use sspr_protocol::relay::Account;
+use sspr_protocol::relay::{Account, AccountDetails};
 use sspr_protocol::seal::Secret;
 
 use super::ad;
-use super::{Directory, DirectoryError, DomainInfo, ResetOptions};
+use super::{Directory, DirectoryError, DomainInfo, Matches, ResetOptions, Tier};
 use crate::config::DirectoryConfig;
 use connection::bind_refused;
 use entry::{first, values};
 use policy::refine;
 pub use topology::pdc_first;
 use topology::reaches;
-
-/// LDAP_MATCHING_RULE_IN_CHAIN: follows `member` through nested groups.
-const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
 
 pub struct LdapDirectory {
     config: DirectoryConfig,
@@ -85,7 +85,7 @@ impl LdapDirectory {
         let (mut ldap, url) = self.open().await?;
         self.bind_service(&mut ldap).await?;
         let root = self
-            .search(
+            .ldap_search(
                 &mut ldap,
                 "",
                 Scope::Base,
@@ -110,7 +110,7 @@ impl LdapDirectory {
             .cloned()
             .unwrap_or_default();
         let domain = self
-            .search(
+            .ldap_search(
                 &mut ldap,
                 &base_dn,
                 Scope::Base,
@@ -157,7 +157,9 @@ impl LdapDirectory {
 impl Directory for LdapDirectory {
     async fn change(&self, anchor: &str, old: &Secret, new: &Secret) -> Result<(), DirectoryError> {
         let (mut service, info) = self.session().await?;
-        let (dn, account) = self.eligible(&mut service, &info, anchor).await?;
+        let (dn, account) = self
+            .eligible(&mut service, &info, anchor, &Tier::SelfService)
+            .await?;
         // Bound as the user, the delete-old/add-new is a change: AD checks the current password,
         // history and minimum age. A user who must change at next logon cannot bind yet; then
         // the change goes through the service account, where AD still demands the old password.
@@ -196,9 +198,9 @@ impl Directory for LdapDirectory {
         result
     }
 
-    async fn unlock(&self, anchor: &str) -> Result<(), DirectoryError> {
+    async fn unlock(&self, anchor: &str, tier: &Tier) -> Result<(), DirectoryError> {
         let (mut ldap, info) = self.session().await?;
-        let (dn, _) = self.eligible(&mut ldap, &info, anchor).await?;
+        let (dn, _) = self.eligible(&mut ldap, &info, anchor, tier).await?;
         let result = self
             .replace(&mut ldap, &dn, "lockoutTime", b"0".to_vec(), None)
             .await;
@@ -208,7 +210,9 @@ impl Directory for LdapDirectory {
 
     async fn verify(&self, anchor: &str, password: &Secret) -> Result<(), DirectoryError> {
         let (mut service, info) = self.session().await?;
-        let (dn, _) = self.eligible(&mut service, &info, anchor).await?;
+        let (dn, _) = self
+            .eligible(&mut service, &info, anchor, &Tier::SelfService)
+            .await?;
         let _ = service.unbind().await;
         match self.connect_as(&dn, password.expose()).await? {
             Ok(mut user) => {
@@ -236,7 +240,7 @@ impl Directory for LdapDirectory {
         // forest's extra UPN suffixes. Unreadable, they are left out: routing by DNS name works.
         let partitions = format!("CN=Partitions,{}", info.configuration_dn);
         if let Ok(found) = self
-            .search(
+            .ldap_search(
                 &mut ldap,
                 &partitions,
                 Scope::Subtree,
@@ -265,7 +269,7 @@ impl Directory for LdapDirectory {
             return Ok(None);
         };
         let found = self
-            .search(
+            .ldap_search(
                 &mut ldap,
                 &info.base_dn,
                 Scope::Subtree,
@@ -273,33 +277,18 @@ impl Directory for LdapDirectory {
                 &self.account_attrs(),
             )
             .await?;
-        // Every group the account is in, nested ones too (LDAP_MATCHING_RULE_IN_CHAIN). Asked
-        // for a name that matched nobody as well, so a lookup takes as long either way.
+        // Asked for a name that matched nobody as well, so a lookup takes as long either way.
         let member_dn = match found.as_slice() {
             [entry] => entry.dn.clone(),
             _ => format!("CN=nobody,{}", info.base_dn),
         };
-        let groups = self
-            .search(
-                &mut ldap,
-                &info.base_dn,
-                Scope::Subtree,
-                &format!(
-                    "(&(objectCategory=group)(member:{IN_CHAIN}:={}))",
-                    ldap_escape(&member_dn)
-                ),
-                &["cn"],
-            )
-            .await?;
+        let groups = self.nested_groups(&mut ldap, &info, &member_dn).await?;
         // Zero or several matches: nobody to help, and nothing to reveal.
         let account = match found.as_slice() {
             [entry] => match self.account_of(entry, &info) {
                 Some(mut account) => {
                     account.policy = self.effective_policy(&mut ldap, entry, &info).await;
-                    account.groups = groups
-                        .iter()
-                        .filter_map(|g| first(g, "cn").map(str::to_owned))
-                        .collect();
+                    account.groups = groups;
                     Some(account)
                 }
                 None => None,
@@ -315,13 +304,14 @@ impl Directory for LdapDirectory {
         anchor: &str,
         password: &Secret,
         options: ResetOptions,
+        tier: &Tier,
     ) -> Result<(), DirectoryError> {
         let (mut ldap, info) = self.session().await?;
         if !self.reset_allowed(&info) {
             return Err(DirectoryError::ResetWithoutHistory);
         }
         // Checked again now, not only at lookup: the account may have changed since.
-        let (dn, account) = self.eligible(&mut ldap, &info, anchor).await?;
+        let (dn, account) = self.eligible(&mut ldap, &info, anchor, tier).await?;
         let names = AccountNames {
             account_name: account.account_name.clone(),
             display_name: account.display_name.clone(),
@@ -343,7 +333,7 @@ impl Directory for LdapDirectory {
         } else {
             // A self-service reset must not leave the user forced to change what they just chose.
             let now = self
-                .search(
+                .ldap_search(
                     &mut ldap,
                     &dn,
                     Scope::Base,
@@ -362,5 +352,21 @@ impl Directory for LdapDirectory {
 
     fn reset_allowed(&self, info: &DomainInfo) -> bool {
         info.policy_hints_oid.is_some() || self.config.allow_reset_without_history
+    }
+
+    async fn search(&self, query: &str) -> Result<Matches, DirectoryError> {
+        // Refused before a session is opened for it.
+        let filter = search::search_filter(query)?;
+        let (mut ldap, info) = self.session().await?;
+        let result = self.find_matches(&mut ldap, &info, &filter).await;
+        let _ = ldap.unbind().await;
+        result
+    }
+
+    async fn details(&self, anchor: &str) -> Result<Option<AccountDetails>, DirectoryError> {
+        let (mut ldap, info) = self.session().await?;
+        let result = self.read_details(&mut ldap, &info, anchor).await;
+        let _ = ldap.unbind().await;
+        result
     }
 }

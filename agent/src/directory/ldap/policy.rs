@@ -123,7 +123,7 @@ impl LdapDirectory {
             }
         }
         let read = self
-            .search(ldap, &pso_dn, Scope::Base, "(objectClass=*)", PSO_ATTRS)
+            .ldap_search(ldap, &pso_dn, Scope::Base, "(objectClass=*)", PSO_ATTRS)
             .await
             .ok()
             .and_then(|found| found.into_iter().next())

@@ -78,7 +78,7 @@ impl LdapDirectory {
     /// lowercase); readable without a bind.
     pub async fn dc_host_name(&self, ldap: &mut Ldap) -> Option<String> {
         let found = self
-            .search(ldap, "", Scope::Base, "(objectClass=*)", &["dnsHostName"])
+            .ldap_search(ldap, "", Scope::Base, "(objectClass=*)", &["dnsHostName"])
             .await
             .ok()?;
         first(found.first()?, "dnsHostName").map(str::to_ascii_lowercase)
@@ -94,7 +94,7 @@ impl LdapDirectory {
         }
         let (_, server) = owner.split_once(',')?;
         let found = self
-            .search(
+            .ldap_search(
                 ldap,
                 server,
                 Scope::Base,

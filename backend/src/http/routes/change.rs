@@ -81,6 +81,7 @@ pub async fn change(
         anchor: &account.anchor,
         actor: &Actor::SelfService,
         request_id: package::request_id()?,
+        off_limits: Vec::new(),
     };
     let secrets = Secrets {
         sealed: Some(new),

@@ -2,6 +2,7 @@ pub mod agent;
 pub mod change;
 pub mod gate;
 pub mod health;
+pub mod helpdesk;
 pub mod register;
 pub mod reset;
 pub mod sign_in;

@@ -316,6 +316,7 @@ async fn apply(
         anchor: &account.anchor,
         actor: &Actor::SelfService,
         request_id: request_id.to_owned(),
+        off_limits: Vec::new(),
     };
     let secrets = Secrets {
         sealed,
@@ -334,6 +335,17 @@ pub(crate) fn notify(state: &AppState, to: String, name: String, op: Operation, 
         Operation::Reset => (Notice::MailResetSubject, Notice::MailResetBody),
         Operation::Verify => return,
     };
+    send_notice(state, to, name, (subject, body), lang);
+}
+
+/// Mails `notice` (subject, body with `{account}` and `{time}`) in the background.
+pub(crate) fn send_notice(
+    state: &AppState,
+    to: String,
+    name: String,
+    (subject, body): (Notice, Notice),
+    lang: Lang,
+) {
     let state = state.clone();
     tokio::spawn(async move {
         let time = format_utc(crate::now());

@@ -62,6 +62,7 @@ pub async fn check_password(
         anchor: &account.anchor,
         actor: &Actor::SelfService,
         request_id: package::request_id()?,
+        off_limits: Vec::new(),
     };
     let secrets = Secrets {
         sealed: Some(sealed),

@@ -235,6 +235,7 @@ pub async fn sign_in(
         csrf_token: crypto::random_token()?,
         idle_until: now + times.idle_secs,
         expires_at: now + times.max_secs,
+        caller: None,
     };
     let offers = offers(&session);
     if offers.is_empty() {
