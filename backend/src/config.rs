@@ -358,19 +358,10 @@ impl Default for ServerConfig {
                 staff_groups: Vec::new(),
                 session_idle_secs: 900,
                 session_max_secs: 8 * 3600,
-                protected_groups: [
-                    "Domain Admins",
-                    "Enterprise Admins",
-                    "Schema Admins",
-                    "Administrators",
-                    "Account Operators",
-                    "Server Operators",
-                    "Backup Operators",
-                    "Print Operators",
-                    "Group Policy Creator Owners",
-                ]
-                .map(String::from)
-                .to_vec(),
+                protected_groups: sspr_protocol::helpdesk::PRIVILEGED_GROUPS
+                    .iter()
+                    .map(|g| (*g).to_owned())
+                    .collect(),
                 caller_verified_secs: 900,
                 allow_unverified: false,
                 link_ttl_secs: 3600,

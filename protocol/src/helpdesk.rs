@@ -39,6 +39,22 @@ pub const LINK_FRAGMENT: &str = "reset-link";
 /// server never grants.
 pub const CSRF_HEADER: &str = "x-sspr-csrf";
 
+/// AD's privileged groups: staff never act on their members (nested counts). The server's
+/// default `protected_groups`, and a list the agent always adds, whatever the server sends. By
+/// common name: a forest installed in another language names them otherwise, and there only
+/// their members' `adminCount=1` holds staff off.
+pub const PRIVILEGED_GROUPS: &[&str] = &[
+    "Domain Admins",
+    "Enterprise Admins",
+    "Schema Admins",
+    "Administrators",
+    "Account Operators",
+    "Server Operators",
+    "Backup Operators",
+    "Print Operators",
+    "Group Policy Creator Owners",
+];
+
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffSignIn {

@@ -122,18 +122,8 @@ pub const HELPDESK_ACTOR_PREFIX: &str = "helpdesk:";
 
 /// Groups whose members the helpdesk never touches, whatever the server sends: a server can
 /// add groups to a package's `off_limits`, but a compromised or misconfigured one cannot take
-/// these away. By common name, like the server's list: a forest installed in another language
-/// names them otherwise, and there only their members' `adminCount=1` holds staff off.
-pub const PRIVILEGED_GROUPS: &[&str] = &[
-    "Domain Admins",
-    "Enterprise Admins",
-    "Schema Admins",
-    "Administrators",
-    "Account Operators",
-    "Server Operators",
-    "Backup Operators",
-    "Print Operators",
-];
+/// these away.
+pub use sspr_protocol::helpdesk::PRIVILEGED_GROUPS;
 
 /// Who acts on an account decides what the directory refuses before it writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

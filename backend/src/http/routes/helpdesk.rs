@@ -194,18 +194,16 @@ async fn check_tier(
     ) else {
         return Ok(());
     };
-    state
-        .store
-        .audit(&AuditRecord {
-            at: crate::now(),
-            actor: actor(session),
-            subject: details.account.account_name.clone(),
-            event: AuditEvent::StaffRefused {
-                action: action.to_owned(),
-                why,
-            },
-        })
-        .await?;
+    audit(
+        state,
+        session,
+        &details.account.account_name,
+        AuditEvent::StaffRefused {
+            action: action.to_owned(),
+            why,
+        },
+    )
+    .await?;
     tracing::warn!(staff = %session.account_name, target = %details.account.account_name, ?why, action, "staff action refused: the account is off limits");
     Err(ErrorCode::TargetOffLimits.into())
 }
@@ -337,17 +335,15 @@ pub async fn verify(
         return Err(reason.into());
     }
     let mut session = staff.session;
-    state
-        .store
-        .audit(&AuditRecord {
-            at: now,
-            actor: actor(&session),
-            subject: details.account.account_name.clone(),
-            event: AuditEvent::CallerVerified {
-                method: answer.method,
-            },
-        })
-        .await?;
+    audit(
+        &state,
+        &session,
+        &details.account.account_name,
+        AuditEvent::CallerVerified {
+            method: answer.method,
+        },
+    )
+    .await?;
     if let Some(check) = session.caller.as_mut() {
         check.verified_until = Some(until);
     }
@@ -387,6 +383,54 @@ fn clean_note(note: &ActionNote) -> Result<(Option<String>, Option<String>), App
         }
     };
     Ok((clean(&note.ticket)?, clean(&note.skip_reason)?))
+}
+
+/// What every staff action on an account starts with: the account as it is now, refused if
+/// off limits (audited), and the caller's verification (or the reason staff went without).
+struct Authorized {
+    details: AccountDetails,
+    caller: Option<CallerMethod>,
+    ticket: Option<String>,
+    skip_reason: Option<String>,
+}
+
+async fn authorize(
+    state: &AppState,
+    session: &StaffSession,
+    account: &AccountRef,
+    note: &ActionNote,
+    action: &str,
+) -> Result<Authorized, AppError> {
+    session.signed_in()?;
+    let (ticket, skip_reason) = clean_note(note)?;
+    let details = details(state, account).await?;
+    check_tier(state, session, &details, action).await?;
+    let caller = caller_proof(state, session, account, note)?;
+    Ok(Authorized {
+        details,
+        caller,
+        ticket,
+        skip_reason,
+    })
+}
+
+/// Audits what `session`'s staff member did to `subject`.
+async fn audit(
+    state: &AppState,
+    session: &StaffSession,
+    subject: &str,
+    event: AuditEvent,
+) -> Result<(), AppError> {
+    state
+        .store
+        .audit(&AuditRecord {
+            at: crate::now(),
+            actor: actor(session),
+            subject: subject.to_owned(),
+            event,
+        })
+        .await?;
+    Ok(())
 }
 
 /// Sends one helpdesk package to the directory's agent.
@@ -442,14 +486,15 @@ pub async fn reset(
     ApiJson(request): ApiJson<StaffReset>,
 ) -> Result<Json<ActionDone>, AppError> {
     let session = &staff.session;
-    session.signed_in()?;
     if request.sealed.ciphertext.len() > MAX_SEALED_BYTES || request.sealed.key_id.len() > 64 {
         return Err(ErrorCode::BadRequest.into());
     }
-    let (ticket, skip_reason) = clean_note(&request.note)?;
-    let details = details(&state, &request.account).await?;
-    check_tier(&state, session, &details, "reset").await?;
-    let caller = caller_proof(&state, session, &request.account, &request.note)?;
+    let Authorized {
+        details,
+        caller,
+        ticket,
+        skip_reason,
+    } = authorize(&state, session, &request.account, &request.note, "reset").await?;
     let name = details.account.account_name.clone();
     let flags = Flags {
         must_change_at_next_logon: request.must_change_at_next_logon,
@@ -470,17 +515,15 @@ pub async fn reset(
     let request_id = match outcome {
         Ok(id) => id,
         Err(e) => {
-            state
-                .store
-                .audit(&AuditRecord {
-                    at: crate::now(),
-                    actor: actor(session),
-                    subject: name,
-                    event: AuditEvent::ResetRefused {
-                        reason: e.error_code(),
-                    },
-                })
-                .await?;
+            audit(
+                &state,
+                session,
+                &name,
+                AuditEvent::ResetRefused {
+                    reason: e.error_code(),
+                },
+            )
+            .await?;
             return Err(e);
         }
     };
@@ -495,21 +538,19 @@ pub async fn reset(
         )
         .await?;
     }
-    state
-        .store
-        .audit(&AuditRecord {
-            at: crate::now(),
-            actor: actor(session),
-            subject: name.clone(),
-            event: AuditEvent::StaffReset {
-                request_id: request_id.clone(),
-                caller,
-                ticket,
-                skip_reason,
-                must_change: request.must_change_at_next_logon,
-            },
-        })
-        .await?;
+    audit(
+        &state,
+        session,
+        &name,
+        AuditEvent::StaffReset {
+            request_id: request_id.clone(),
+            caller,
+            ticket,
+            skip_reason,
+            must_change: request.must_change_at_next_logon,
+        },
+    )
+    .await?;
     let notified = notify(&state, &details, name, Operation::Reset);
     Ok(Json(ActionDone {
         request_id,
@@ -523,11 +564,12 @@ pub async fn unlock(
     ApiJson(request): ApiJson<StaffUnlock>,
 ) -> Result<Json<ActionDone>, AppError> {
     let session = &staff.session;
-    session.signed_in()?;
-    let (ticket, skip_reason) = clean_note(&request.note)?;
-    let details = details(&state, &request.account).await?;
-    check_tier(&state, session, &details, "unlock").await?;
-    let caller = caller_proof(&state, session, &request.account, &request.note)?;
+    let Authorized {
+        details,
+        caller,
+        ticket,
+        skip_reason,
+    } = authorize(&state, session, &request.account, &request.note, "unlock").await?;
     let name = details.account.account_name.clone();
     let request_id = apply(
         &state,
@@ -538,20 +580,18 @@ pub async fn unlock(
         Flags::default(),
     )
     .await?;
-    state
-        .store
-        .audit(&AuditRecord {
-            at: crate::now(),
-            actor: actor(session),
-            subject: name.clone(),
-            event: AuditEvent::StaffUnlock {
-                request_id: request_id.clone(),
-                caller,
-                ticket,
-                skip_reason,
-            },
-        })
-        .await?;
+    audit(
+        &state,
+        session,
+        &name,
+        AuditEvent::StaffUnlock {
+            request_id: request_id.clone(),
+            caller,
+            ticket,
+            skip_reason,
+        },
+    )
+    .await?;
     let notified = notify(&state, &details, name, Operation::Unlock);
     Ok(Json(ActionDone {
         request_id,
@@ -582,14 +622,15 @@ pub async fn link(
     ApiJson(request): ApiJson<StaffLink>,
 ) -> Result<Json<LinkSent>, AppError> {
     let session = &staff.session;
-    session.signed_in()?;
     if !matches!(request.method, CallerMethod::Mail | CallerMethod::AltMail) {
         return Err(ErrorCode::MethodUnavailable.into());
     }
-    let (ticket, skip_reason) = clean_note(&request.note)?;
-    let details = details(&state, &request.account).await?;
-    check_tier(&state, session, &details, "link").await?;
-    let caller = caller_proof(&state, session, &request.account, &request.note)?;
+    let Authorized {
+        details,
+        caller,
+        ticket,
+        skip_reason,
+    } = authorize(&state, session, &request.account, &request.note, "link").await?;
     let account = &details.account;
     if !account.eligible() {
         return Err(ErrorCode::AccountNotEligible.into());
@@ -636,20 +677,18 @@ pub async fn link(
         .send(&to, t(lang, Notice::MailLinkSubject), body)
         .await
         .map_err(|_| AppError::code(ErrorCode::SendFailed))?;
-    state
-        .store
-        .audit(&AuditRecord {
-            at: now,
-            actor: actor(session),
-            subject: account.account_name.clone(),
-            event: AuditEvent::StaffLinkSent {
-                caller,
-                ticket,
-                skip_reason,
-                expires_at,
-            },
-        })
-        .await?;
+    audit(
+        &state,
+        session,
+        &account.account_name,
+        AuditEvent::StaffLinkSent {
+            caller,
+            ticket,
+            skip_reason,
+            expires_at,
+        },
+    )
+    .await?;
     let masked = contacts
         .iter()
         .find(|c| c.to == to)
@@ -666,11 +705,12 @@ pub async fn revoke(
     ApiJson(request): ApiJson<StaffRevoke>,
 ) -> Result<Json<AccountView>, AppError> {
     let session = &staff.session;
-    session.signed_in()?;
-    let (ticket, skip_reason) = clean_note(&request.note)?;
-    let details = details(&state, &request.account).await?;
-    check_tier(&state, session, &details, "revoke").await?;
-    let caller = caller_proof(&state, session, &request.account, &request.note)?;
+    let Authorized {
+        details,
+        caller,
+        ticket,
+        skip_reason,
+    } = authorize(&state, session, &request.account, &request.note, "revoke").await?;
     let now = crate::now();
     let account = &details.account;
     let before = state.store.registration(&account.anchor).await?;
@@ -681,20 +721,18 @@ pub async fn revoke(
             None => *r = Registration::default(),
         })
         .await?;
-    state
-        .store
-        .audit(&AuditRecord {
-            at: now,
-            actor: actor(session),
-            subject: account.account_name.clone(),
-            event: AuditEvent::StaffRevoked {
-                slot: request.slot,
-                caller,
-                ticket,
-                skip_reason,
-            },
-        })
-        .await?;
+    audit(
+        &state,
+        session,
+        &account.account_name,
+        AuditEvent::StaffRevoked {
+            slot: request.slot,
+            caller,
+            ticket,
+            skip_reason,
+        },
+    )
+    .await?;
     let lang = Lang::default();
     let change = match request.slot {
         Some(slot) => tf(
