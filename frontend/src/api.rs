@@ -1,6 +1,5 @@
 //! Every call to the server. Pages never build URLs or parse JSON themselves.
 
-use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sspr_protocol::captcha::CaptchaSolution;
@@ -8,70 +7,19 @@ use sspr_protocol::gate::*;
 use sspr_protocol::register::*;
 use sspr_protocol::reset::*;
 use sspr_protocol::seal::SealedSecret;
-use sspr_protocol::{ApiError, ErrorCode, Lang};
+use sspr_protocol::Lang;
+pub use sspr_ui::api::{change_key, status, Failure};
 
-/// Why a call failed: the server said no (with a code), or it could not be reached.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Failure {
-    Api(ApiError),
-    Network,
-}
-
-impl Failure {
-    pub fn code(&self) -> Option<ErrorCode> {
-        match self {
-            Failure::Api(e) => Some(e.code),
-            Failure::Network => None,
-        }
-    }
-}
-
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Failure> {
-    if response.ok() {
-        response.json().await.map_err(|_| Failure::Network)
-    } else {
-        Err(Failure::Api(
-            response
-                .json()
-                .await
-                .unwrap_or_else(|_| ApiError::new(ErrorCode::Internal)),
-        ))
-    }
-}
-
-async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, Failure> {
-    let response = Request::post(path)
-        .json(body)
-        .map_err(|_| Failure::Network)?
-        .send()
-        .await
-        .map_err(|_| Failure::Network)?;
-    decode(response).await
-}
-
-/// The key to seal to: of `directory`'s agents, or of any agent.
-pub async fn change_key(
-    directory: Option<&str>,
-) -> Result<sspr_protocol::change::ChangeKey, Failure> {
-    let mut request = Request::get(sspr_protocol::change::CHANGE_KEY_PATH);
-    if let Some(directory) = directory {
-        request = request.query([("directory", directory)]);
-    }
-    decode(request.send().await.map_err(|_| Failure::Network)?).await
+/// Every call here is a plain POST: the portal sends no header of its own.
+fn post<'a, B: Serialize, T: DeserializeOwned + 'a>(
+    path: &'a str,
+    body: &'a B,
+) -> impl std::future::Future<Output = Result<T, Failure>> + 'a {
+    sspr_ui::api::post(path, body, &[])
 }
 
 pub async fn change(request: sspr_protocol::change::ChangeRequest) -> Result<Completed, Failure> {
     post(sspr_protocol::change::CHANGE_PATH, &request).await
-}
-
-pub async fn status() -> Result<Status, Failure> {
-    decode(
-        Request::get(STATUS_PATH)
-            .send()
-            .await
-            .map_err(|_| Failure::Network)?,
-    )
-    .await
 }
 
 pub async fn start(username: String, lang: Lang, purpose: Purpose) -> Result<Started, Failure> {

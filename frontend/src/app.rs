@@ -8,8 +8,7 @@ use sspr_protocol::gate::{Challenge, Gate};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::reset::{NewPasswordStep, Purpose};
 
-use crate::components::{LanguageSwitch, ModeSwitch, Steps};
-use crate::i18n::I18n;
+use crate::components::{ModeSwitch, Steps};
 use crate::pages::account::AccountPage;
 use crate::pages::change::ChangePage;
 use crate::pages::code::CodePage;
@@ -18,6 +17,8 @@ use crate::pages::gate::GatePage;
 use crate::pages::new_password::NewPasswordPage;
 use crate::pages::questions::QuestionsPage;
 use crate::pages::register::RegisterPage;
+use sspr_ui::components::{ErrorBanner, LanguageSwitch};
+use sspr_ui::i18n::I18n;
 
 /// What the user came for: reset or unlock. Chosen on the first page, read by every step.
 #[derive(Clone, Copy)]
@@ -95,6 +96,21 @@ pub fn App() -> impl IntoView {
     let step = RwSignal::new(Step::Account);
     let available = RwSignal::new(None::<bool>);
 
+    // A one-time link from the service desk: its token is the id of a flow waiting at its
+    // new-password step. Taken out of the address bar at once (it is a credential until used).
+    let link_error = RwSignal::new(None::<String>);
+    if let Some(token) = link_token() {
+        spawn_local(async move {
+            match crate::api::fresh_key(token.clone()).await {
+                Ok(data) => step.set(Step::NewPassword {
+                    flow_id: token,
+                    step: data,
+                }),
+                Err(_) => link_error.set(Some(i18n.t(Text::ErrLinkSpent).to_owned())),
+            }
+        });
+    }
+
     // Ask at once whether write-back is up, so nobody types a name in vain.
     spawn_local(async move {
         if let Ok(status) = crate::api::status().await {
@@ -122,6 +138,7 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="card" id="main">
                 <Steps current />
+                <ErrorBanner error=link_error id="link-error" />
                 {move || match step.get() {
                     Step::Account => {
                         let purpose = use_purpose();
@@ -145,4 +162,20 @@ pub fn App() -> impl IntoView {
             <footer class="footer">{move || i18n.t(Text::HelpFooter)}</footer>
         </div>
     }
+}
+
+/// The token of a one-time link (`/#reset-link=<token>`), removed from the address bar.
+fn link_token() -> Option<String> {
+    let location = window().location();
+    let hash = location.hash().ok()?;
+    let token = hash
+        .strip_prefix('#')?
+        .strip_prefix(sspr_protocol::helpdesk::LINK_FRAGMENT)?
+        .strip_prefix('=')?
+        .to_owned();
+    if let Ok(history) = window().history() {
+        let path = location.pathname().unwrap_or_else(|_| "/".into());
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
+    (!token.is_empty()).then_some(token)
 }

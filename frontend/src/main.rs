@@ -3,7 +3,6 @@
 mod api;
 mod app;
 mod components;
-mod i18n;
 mod pages;
 
 fn main() {

@@ -191,6 +191,8 @@ texts! {
                      "Het verzoek werd niet begrepen. Laad de pagina opnieuw en probeer het nog eens.";
     ErrPayloadTooLarge => "The request was too large.", "Het verzoek was te groot.";
     ErrUnknownFlow => "This session has expired. Please start again.", "Deze sessie is verlopen. Begin opnieuw.";
+    ErrLinkSpent => "This link was already used or has expired. Ask your service desk for a new one, or reset your password here.",
+                    "Deze link is al gebruikt of verlopen. Vraag je servicedesk om een nieuwe, of stel je wachtwoord hier opnieuw in.";
     ErrWrongStep => "This step was already completed. Continue from where you are.",
                     "Deze stap is al afgerond. Ga verder waar je bent.";
     ErrCaptchaFailed => "The human check did not succeed. Please try again.", "De menscontrole is niet gelukt. Probeer het opnieuw.";
@@ -309,6 +311,135 @@ texts! {
     SlotAuthenticator => "Authenticator app", "Authenticator-app";
 }
 
+// What the helpdesk staff console says: only the console carries these, so the public portal's
+// WASM does not grow with them.
+texts! {
+    ConsoleText;
+    ConsoleTitle => "Service desk console", "Servicedesk-console";
+    SignedInAs => "Signed in as {name}", "Aangemeld als {name}";
+    SignOut => "Sign out", "Afmelden";
+    SignedOut => "You are signed out.", "Je bent afgemeld.";
+    SignInTitle => "Service desk sign-in", "Aanmelden bij de servicedesk";
+    SignInIntro => "Sign in with your own account. Only members of the service desk get in, with their own second factor.",
+                   "Meld je aan met je eigen account. Alleen medewerkers van de servicedesk komen binnen, met hun eigen tweede factor.";
+    FactorTitle => "Second factor", "Tweede factor";
+    FactorIntro => "Confirm it is you with your own second factor.", "Bevestig met je eigen tweede factor dat jij het bent.";
+    FactorLegend => "How do you want to confirm?", "Hoe wil je dit bevestigen?";
+    FactorAuthenticator => "A code from my authenticator app", "Een code uit mijn authenticator-app";
+    FactorMail => "A code by mail to {dest}", "Een code per mail naar {dest}";
+    FactorSent => "We sent a code to {dest}.", "We hebben een code gestuurd naar {dest}.";
+    FactorCodeRequired => "Enter the code.", "Vul de code in.";
+    SearchLabel => "Find an account", "Zoek een account";
+    SearchHint => "Name, user ID or mail address: at least the first 2 characters. Press Enter to search.",
+                  "Naam, gebruikers-ID of mailadres: minstens de eerste 2 tekens. Druk op Enter om te zoeken.";
+    SearchButton => "Search", "Zoeken";
+    Searching => "Searching…", "Zoeken…";
+    SearchTooShort => "Type at least {n} characters.", "Typ minstens {n} tekens.";
+    NoMatch => "No account matches “{query}”.", "Geen account komt overeen met ‘{query}’.";
+    Matches => "Accounts found: {n}", "Gevonden accounts: {n}";
+    MoreMatches => "More accounts match: type more to narrow the search down.", "Er zijn meer accounts gevonden: typ meer om de zoekopdracht te verfijnen.";
+    ResultsTitle => "Search results", "Zoekresultaten";
+    PickAccount => "Search for the caller's account and pick it from the list.", "Zoek het account van de beller en kies het uit de lijst.";
+    Enabled => "Enabled", "Actief";
+    Disabled => "Disabled", "Uitgeschakeld";
+    Locked => "Locked", "Geblokkeerd";
+    NotLocked => "Not locked", "Niet geblokkeerd";
+    LockedSince => "Locked since {time}", "Geblokkeerd sinds {time}";
+    LoadingAccount => "Loading the account…", "Account laden…";
+    Yes => "Yes", "Ja";
+    No => "No", "Nee";
+    NotSet => "Not set", "Niet ingesteld";
+    AwaitingOwn => "Waiting for the user to choose one at the next sign-in", "Wacht tot de gebruiker er een kiest bij de volgende aanmelding";
+    Never => "Never", "Nooit";
+    StateTitle => "State", "Status";
+    StateAccount => "Account", "Account";
+    StateLockout => "Lockout", "Blokkering";
+    StatePasswordSet => "Password last set", "Wachtwoord laatst ingesteld";
+    StatePasswordExpires => "Password expires", "Wachtwoord verloopt";
+    StateMustChange => "Must change password at next sign-in", "Moet wachtwoord wijzigen bij volgende aanmelding";
+    StateBadPasswords => "Wrong passwords in a row", "Foute wachtwoorden op rij";
+    StateGroups => "Groups", "Groepen";
+    OffLimitsTitle => "The service desk may not act on this account", "De servicedesk mag niets doen met dit account";
+    OffLimitsProtected => "It is a protected account (adminCount=1). Ask a domain administrator.",
+                          "Het is een beschermd account (adminCount=1). Vraag het een domeinbeheerder.";
+    OffLimitsProtectedGroup => "It is a member of a protected group. Ask a domain administrator.",
+                               "Het is lid van een beschermde groep. Vraag het een domeinbeheerder.";
+    OffLimitsStaff => "It belongs to a member of the service desk: staff never act on each other. Ask a domain administrator.",
+                      "Het is van een medewerker van de servicedesk: medewerkers helpen elkaar hier niet. Vraag het een domeinbeheerder.";
+    MethodsTitle => "Verification methods", "Verificatiemethoden";
+    PrimaryMail => "Account mail", "Mailadres van het account";
+    FromDirectory => "From the directory", "Uit de directory";
+    FromUser => "Registered by the user", "Door de gebruiker geregistreerd";
+    NotSetUp => "Not set up", "Niet ingesteld";
+    RecentTitle => "Recent events", "Recente gebeurtenissen";
+    RecentNone => "No recent events.", "Geen recente gebeurtenissen.";
+    RecentTime => "Time", "Tijd";
+    RecentEvent => "Event", "Gebeurtenis";
+    RecentActor => "By", "Door";
+    EventResetSucceeded => "Password reset (self-service)", "Wachtwoord opnieuw ingesteld (selfservice)";
+    EventResetRefused => "Password reset refused", "Wachtwoord opnieuw instellen geweigerd";
+    EventUnlockSucceeded => "Account unlocked", "Account gedeblokkeerd";
+    EventUnlockRefused => "Unlock refused", "Deblokkeren geweigerd";
+    EventChangeSucceeded => "Password changed", "Wachtwoord gewijzigd";
+    EventChangeRefused => "Password change refused", "Wachtwoord wijzigen geweigerd";
+    EventStaffReset => "Password reset by the service desk", "Wachtwoord opnieuw ingesteld door de servicedesk";
+    EventStaffUnlock => "Unlocked by the service desk", "Gedeblokkeerd door de servicedesk";
+    EventCallerVerified => "Caller verified", "Beller gecontroleerd";
+    EventStaffRefused => "Service desk action refused", "Actie van de servicedesk geweigerd";
+    EventMethodAdded => "Verification method added", "Verificatiemethode toegevoegd";
+    EventMethodRemoved => "Verification method removed", "Verificatiemethode verwijderd";
+    EventCodeSent => "Code sent", "Code verstuurd";
+    EventGuessFailed => "Wrong code or answer", "Foute code of fout antwoord";
+    EventRegisterSignIn => "Signed in to manage methods", "Aangemeld om methoden te beheren";
+    CallerTitle => "Verify the caller", "Controleer de beller";
+    CallerLegend => "How does the caller prove who they are?", "Hoe bewijst de beller wie hij of zij is?";
+    CallerMail => "Code by mail to the account's address", "Code per mail naar het adres van het account";
+    CallerAltMail => "Code to the alternate address", "Code naar het alternatieve adres";
+    CallerMobileText => "Code by text to the mobile", "Code per sms naar de mobiel";
+    CallerAuthenticator => "Code from their authenticator app", "Code uit de authenticator-app";
+    CallerNoMethod => "This user has no method to verify them with. Ask them to come to the service desk in person.",
+                      "Deze gebruiker heeft geen methode om mee te controleren. Vraag hem of haar langs te komen bij de servicedesk.";
+    CallerAppHint => "Ask the caller for the code their authenticator app shows now.", "Vraag de beller om de code die de authenticator-app nu toont.";
+    SendingCode => "Sending the code…", "Code versturen…";
+    CallerSent => "Code sent to {dest}. Ask the caller to read it out.", "Code gestuurd naar {dest}. Vraag de beller de code voor te lezen.";
+    CallerCodeLabel => "Code the caller reads out", "Code die de beller voorleest";
+    CallerCodeRequired => "Type the code the caller reads out.", "Typ de code die de beller voorleest.";
+    CallerVerified => "Caller verified ({method}).", "Beller gecontroleerd ({method}).";
+    VerifiedByMail => "mail", "mail";
+    VerifiedByAltMail => "alternate mail", "alternatief mailadres";
+    VerifiedByText => "text message", "sms";
+    VerifiedByApp => "authenticator app", "authenticator-app";
+    ActionsTitle => "Help the caller", "Help de beller";
+    ResetTitle => "Reset the password", "Wachtwoord opnieuw instellen";
+    GenerateButton => "Generate a password", "Wachtwoord genereren";
+    GenerateFailed => "No password could be generated in this browser. Type one instead.",
+                      "In deze browser kon geen wachtwoord worden gegenereerd. Typ er zelf een.";
+    GeneratedHint => "Shown only now: tell the caller, then it is gone from this page after the reset.",
+                     "Alleen nu zichtbaar: geef het door aan de beller; na het opnieuw instellen verdwijnt het van deze pagina.";
+    CopyButton => "Copy", "Kopiëren";
+    Copied => "Copied", "Gekopieerd";
+    CopyFailed => "The browser did not allow copying. Select the password and copy it yourself.",
+                  "De browser stond kopiëren niet toe. Selecteer het wachtwoord en kopieer het zelf.";
+    MustChangeLabel => "Must change the password at next sign-in", "Moet het wachtwoord wijzigen bij de volgende aanmelding";
+    AlsoUnlockLabel => "Also unlock the account", "Deblokkeer ook het account";
+    TicketLabel => "Ticket (optional)", "Ticket (optioneel)";
+    TicketHint => "The service desk ticket, kept in the audit log with what you do.", "Het ticket van de servicedesk, bewaard in het auditlog bij wat je doet.";
+    SkipReasonLabel => "Why the caller was not verified", "Waarom de beller niet is gecontroleerd";
+    SkipReasonHint => "Required to act without a caller check; kept in the audit log.", "Verplicht om zonder controle van de beller iets te doen; wordt bewaard in het auditlog.";
+    ResetButton => "Reset password", "Wachtwoord opnieuw instellen";
+    Resetting => "Resetting the password…", "Wachtwoord opnieuw instellen…";
+    ResetDone => "The password of {name} was reset.", "Het wachtwoord van {name} is opnieuw ingesteld.";
+    ResetDoneMustChange => "They must choose a new one at the next sign-in.", "Bij de volgende aanmelding moet een nieuw wachtwoord worden gekozen.";
+    ResetDoneUnlocked => "The account is unlocked too.", "Het account is ook gedeblokkeerd.";
+    UnlockTitle => "Unlock", "Deblokkeren";
+    UnlockHint => "Lifts the lockout; the password stays the same.", "Heft de blokkering op; het wachtwoord blijft hetzelfde.";
+    UnlockButton => "Unlock account", "Account deblokkeren";
+    UnlockingAccount => "Unlocking the account…", "Account deblokkeren…";
+    UnlockDone => "The account of {name} was unlocked.", "Het account van {name} is gedeblokkeerd.";
+    UserNotified => "The user was notified by mail.", "De gebruiker is per mail op de hoogte gebracht.";
+    UserNotNotified => "The account has no mail address, so the user was not notified.", "Het account heeft geen mailadres, dus de gebruiker is niet op de hoogte gebracht.";
+}
+
 // What mails, texts and calls say: only the server sends them, so the browser carries none.
 texts! {
     Notice;
@@ -366,6 +497,11 @@ mod tests {
             .map(|p| (format!("{p:?}"), t(Lang::En, *p), t(Lang::Nl, *p)))
             .chain(
                 Notice::ALL
+                    .iter()
+                    .map(|p| (format!("{p:?}"), t(Lang::En, *p), t(Lang::Nl, *p))),
+            )
+            .chain(
+                ConsoleText::ALL
                     .iter()
                     .map(|p| (format!("{p:?}"), t(Lang::En, *p), t(Lang::Nl, *p))),
             );

@@ -23,7 +23,7 @@ use crate::staff::{refused, stack_for, staff_groups, user, Console, PASSWORD};
 
 const DOMAIN: &str = "corp.example.test";
 
-async fn find(console: &mut Console<'_>, query: &str, account_name: &str) -> AccountRef {
+pub(crate) async fn find(console: &mut Console<'_>, query: &str, account_name: &str) -> AccountRef {
     let results: SearchResults = console
         .post(
             SEARCH_PATH,
@@ -46,7 +46,7 @@ async fn find(console: &mut Console<'_>, query: &str, account_name: &str) -> Acc
 }
 
 /// Sends a code to the caller's own mail, and types in what they read back.
-async fn verify_by_mail(
+pub(crate) async fn verify_by_mail(
     console: &mut Console<'_>,
     account: &AccountRef,
     mail: &str,

@@ -10,6 +10,7 @@ mod api_gates;
 mod api_register;
 mod api_reset;
 pub mod browser;
+mod console;
 mod directories;
 mod doctor;
 mod faults;

@@ -22,6 +22,11 @@ pub fn content_security_policy(widget_origins: &str) -> String {
     )
 }
 
+/// The staff console's policy: its own files and this server only. No CAPTCHA widget (the
+/// console has none), no `data:` pictures or audio, no fonts, frames or manifest.
+pub const CONSOLE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// The client's address for rate limits: the TCP peer, or — when the peer is one of the
 /// configured trusted proxies — the nearest address in `X-Forwarded-For` that is not itself a
 /// trusted proxy. A client cannot pick its own address by sending the header directly.

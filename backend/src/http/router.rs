@@ -19,7 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::http::error::AppError;
-use crate::http::middleware::content_security_policy;
+use crate::http::middleware::{content_security_policy, CONSOLE_CONTENT_SECURITY_POLICY};
 use crate::http::routes::{self, agent, change, gate, health, reset, staff};
 use crate::state::AppState;
 use sspr_protocol::{helpdesk, register};
@@ -47,6 +47,25 @@ pub fn app(state: AppState) -> Router {
         state.config.captcha.widget_origins(),
     ))
     .ok();
+    // The staff console: its own build in `<frontend_dir>/console/`, its own index for every
+    // path under /console/ (its client routes), and its own, stricter CSP. The portal's files
+    // never load it, and it loads none of theirs.
+    let console_dir = frontend.join("console");
+    let console = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONSOLE_CONTENT_SECURITY_POLICY),
+        ))
+        .service(
+            ServeDir::new(&console_dir).fallback(ServeFile::new(console_dir.join("index.html"))),
+        );
+    let static_files = Router::new()
+        .nest_service("/console", console)
+        .fallback_service(spa);
     let https = state.config.public_url.starts_with("https://");
     // Long enough for a write-back that waits for a reconnecting agent until its package
     // expires; short enough that a stuck request does not hold a connection for ever.
@@ -105,7 +124,7 @@ pub fn app(state: AppState) -> Router {
         .route(CHECK_PATH, get(agent::check))
         .route("/api/{*rest}", any(api_not_found))
         .layer(header(header::CACHE_CONTROL, "no-store"));
-    api.fallback_service(spa)
+    api.merge(static_files)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(
             ServiceBuilder::new()
@@ -128,8 +147,9 @@ pub fn app(state: AppState) -> Router {
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("no-store"),
                 ))
+                // The portal's policy, where the console's own did not come first.
                 .option_layer(csp.map(|v| {
-                    SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, v)
+                    SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, v)
                 }))
                 .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                 .layer(header(header::X_FRAME_OPTIONS, "DENY"))

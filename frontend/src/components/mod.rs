@@ -1,61 +1,9 @@
-//! Reusable parts of the pages.
-
-pub mod password_rules;
+//! The portal's own parts of the pages; the generic ones (banners, password input, rules) are
+//! `sspr_ui::components`.
 
 use leptos::prelude::*;
-use sspr_protocol::i18n::{Lang, Text};
-
-use crate::i18n::use_i18n;
-
-/// An error the user must read; screen readers announce it at once.
-#[component]
-pub fn ErrorBanner(error: RwSignal<Option<String>>) -> impl IntoView {
-    move || {
-        error.get().map(|message| {
-            view! {
-                <div class="notice notice-error" role="alert" id="error">
-                    <span class="notice-icon" aria-hidden="true">"!"</span>
-                    <span class="notice-text">{message}</span>
-                </div>
-            }
-        })
-    }
-}
-
-/// A line that says what we are waiting for, with a spinner; announced politely.
-#[component]
-pub fn Progress(message: Signal<Option<String>>) -> impl IntoView {
-    view! {
-        <div class="progress" role="status" aria-live="polite">
-            {move || message.get().map(|m| view! { <span class="spinner" aria-hidden="true"></span><span id="progress">{m}</span> })}
-        </div>
-    }
-}
-
-#[component]
-pub fn LanguageSwitch() -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <div class="lang-switch" role="group" aria-label=move || i18n.t(Text::LanguageLabel)>
-            {Lang::ALL
-                .into_iter()
-                .map(move |lang| {
-                    view! {
-                        <button
-                            type="button"
-                            lang=lang.code()
-                            id=format!("lang-{}", lang.code())
-                            aria-pressed=move || (i18n.lang.get() == lang).to_string()
-                            on:click=move |_| i18n.choose(lang)
-                        >
-                            {lang.native_name()}
-                        </button>
-                    }
-                })
-                .collect_view()}
-        </div>
-    }
-}
+use sspr_protocol::i18n::Text;
+use sspr_ui::i18n::{use_i18n, I18n};
 
 /// "Step n of 3" with a bar: where the user is in the flow.
 #[component]
@@ -95,59 +43,6 @@ pub fn Steps(current: Signal<usize>) -> impl IntoView {
             </ol>
         </nav>
     }
-}
-
-/// A password field with a show/hide toggle.
-#[component]
-pub fn PasswordInput(
-    #[prop(optional)] autocomplete: Option<&'static str>,
-    id: &'static str,
-    label: Text,
-    value: RwSignal<String>,
-    #[prop(optional)] described_by: Option<&'static str>,
-) -> impl IntoView {
-    let i18n = use_i18n();
-    let shown = RwSignal::new(false);
-    view! {
-        <label for=id>{move || i18n.t(label)}</label>
-        <div class="password-field">
-            <input
-                id=id
-                name=id
-                type=move || if shown.get() { "text" } else { "password" }
-                autocomplete=autocomplete.unwrap_or("new-password")
-                spellcheck="false"
-                autocapitalize="none"
-                aria-describedby=described_by
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
-            />
-            <button
-                type="button"
-                class="toggle"
-                aria-controls=id
-                aria-pressed=move || shown.get().to_string()
-                aria-label=move || i18n.t(if shown.get() { Text::HidePasswordLabel } else { Text::ShowPasswordLabel })
-                on:click=move |_| shown.update(|s| *s = !*s)
-            >
-                {move || i18n.t(if shown.get() { Text::HidePassword } else { Text::ShowPassword })}
-            </button>
-        </div>
-    }
-}
-
-/// Moves keyboard focus to the element with this id once the step is on screen, so keyboard
-/// and screen-reader users land in the new step instead of at the top of the page.
-pub fn focus_on_mount(id: &'static str) {
-    request_animation_frame(move || {
-        use wasm_bindgen::JsCast;
-        if let Some(element) = document()
-            .get_element_by_id(id)
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = element.focus();
-        }
-    });
 }
 
 /// Leaves the flow and returns to the first step.
@@ -198,10 +93,10 @@ pub fn ModeSwitch() -> impl IntoView {
 /// Shows a failed call in the page's error banner; "write-back unavailable" also flips the
 /// page's notice, so the user stops trying.
 pub fn show_failure(
-    i18n: crate::i18n::I18n,
+    i18n: I18n,
     available: RwSignal<Option<bool>>,
     error: RwSignal<Option<String>>,
-    failure: &crate::api::Failure,
+    failure: &sspr_ui::api::Failure,
 ) {
     if failure.code() == Some(sspr_protocol::ErrorCode::WritebackUnavailable) {
         available.set(Some(false));
@@ -226,7 +121,7 @@ pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {
 /// The typed user ID, trimmed and made specific with the picked domain (when there is a
 /// picker); None (and the error banner says what is missing) when empty.
 pub fn typed_username(
-    i18n: crate::i18n::I18n,
+    i18n: I18n,
     directories: crate::app::Directories,
     username: RwSignal<String>,
     error: RwSignal<Option<String>>,

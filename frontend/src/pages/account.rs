@@ -9,12 +9,10 @@ use sspr_protocol::i18n::Text;
 
 use crate::api;
 use crate::app::{use_purpose, Step};
-use crate::components::{
-    focus_on_mount, show_failure, typed_username, ErrorBanner, Progress, UnavailableNotice,
-    UsernameField,
-};
-use crate::i18n::use_i18n;
+use crate::components::{show_failure, typed_username, UnavailableNotice, UsernameField};
 use sspr_protocol::reset::Purpose;
+use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_ui::i18n::use_i18n;
 
 /// Hashes tried between two yields to the browser, so the page stays responsive.
 const POW_SLICE: u64 = 16_384;

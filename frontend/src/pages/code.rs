@@ -10,8 +10,9 @@ use sspr_protocol::reset::{CodeSent, Purpose};
 
 use crate::api;
 use crate::app::{use_purpose, Step};
-use crate::components::{focus_on_mount, ErrorBanner, Progress, StartOver};
-use crate::i18n::use_i18n;
+use crate::components::StartOver;
+use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_ui::i18n::use_i18n;
 
 /// How long after a send the page asks once whether the provider took it.
 const DELIVERY_CHECK_MS: u32 = 2_500;

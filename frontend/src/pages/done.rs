@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use sspr_protocol::i18n::Text;
 
 use crate::app::{use_purpose, Step};
-use crate::i18n::use_i18n;
 use sspr_protocol::reset::Purpose;
+use sspr_ui::i18n::use_i18n;
 
 #[component]
 pub fn DonePage(step: RwSignal<Step>, account_name: String) -> impl IntoView {

@@ -9,8 +9,9 @@ use sspr_protocol::i18n::Text;
 
 use crate::api;
 use crate::app::Step;
-use crate::components::{focus_on_mount, ErrorBanner, Progress, StartOver};
-use crate::i18n::{use_i18n, I18n};
+use crate::components::StartOver;
+use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_ui::i18n::{use_i18n, I18n};
 
 fn offer_label(i18n: I18n, offer: &MethodOffer) -> String {
     let text = match offer.method {

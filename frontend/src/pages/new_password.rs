@@ -11,9 +11,10 @@ use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::Step;
-use crate::components::password_rules::{PasswordCheck, PasswordRules};
-use crate::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress, StartOver};
-use crate::i18n::use_i18n;
+use crate::components::StartOver;
+use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
+use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
+use sspr_ui::i18n::use_i18n;
 
 #[component]
 pub fn NewPasswordPage(

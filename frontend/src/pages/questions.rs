@@ -8,8 +8,9 @@ use sspr_protocol::i18n::Text;
 
 use crate::api;
 use crate::app::Step;
-use crate::components::{focus_on_mount, ErrorBanner, Progress, StartOver};
-use crate::i18n::use_i18n;
+use crate::components::StartOver;
+use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_ui::i18n::use_i18n;
 
 #[component]
 pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>) -> impl IntoView {

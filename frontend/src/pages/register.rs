@@ -13,11 +13,9 @@ use sspr_protocol::reset::CodeSent;
 use sspr_protocol::seal::seal;
 
 use crate::api;
-use crate::components::{
-    focus_on_mount, show_failure, typed_username, ErrorBanner, PasswordInput, Progress,
-    UnavailableNotice, UsernameField,
-};
-use crate::i18n::use_i18n;
+use crate::components::{show_failure, typed_username, UnavailableNotice, UsernameField};
+use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
+use sspr_ui::i18n::use_i18n;
 
 /// What is waiting for its first code.
 #[derive(Clone)]

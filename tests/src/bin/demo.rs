@@ -68,6 +68,10 @@ fn print_mail(mail: &Mail) {
     println!("└──────────────────────────────────────────────\n");
 }
 
+/// The demo's service desk member: logon name, display name, password.
+const STAFF: (&str, &str, &str) = ("sam.desk", "Sam Servicedesk", "Desk-Demo-Pw-1!");
+const STAFF_GROUP: &str = "SSPR Helpdesk";
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
@@ -99,6 +103,14 @@ async fn main() -> Result<(), String> {
             dc.set_attribute(user, "mobile", mobile).await?;
         }
     }
+    // A service desk member for the staff console, in the staff group.
+    dc.create_user(
+        STAFF.0,
+        STAFF.2,
+        Some(&format!("{}@corp.example.test", STAFF.0)),
+        STAFF.1,
+    )?;
+    dc.add_to_group(STAFF_GROUP, STAFF.0)?;
     let gateway = RecordingGateway::start_with(Arc::new(print_call));
     let smtp = SmtpSink::start_with(Arc::new(print_mail));
     let mut options = ServerOptions::new(smtp.port);
@@ -107,7 +119,7 @@ async fn main() -> Result<(), String> {
     options.listen_port = Some(args.port);
     options.heartbeat_secs = 10;
     options.extra_toml = format!(
-        "[phone]\nprovider = \"webhook\"\nwebhook_url = \"{}/send\"\n",
+        "[phone]\nprovider = \"webhook\"\nwebhook_url = \"{}/send\"\n\n[helpdesk]\nstaff_groups = [\"{STAFF_GROUP}\"]\n",
         gateway.url
     );
     let server = tokio::task::spawn_blocking(move || ServerProcess::start(&options))
@@ -136,6 +148,10 @@ async fn main() -> Result<(), String> {
     for (user, name, password, mobile) in USERS {
         println!("    {user:<13} {name:<14} password {password:<14} mail {user}@corp.example.test  mobile {mobile}");
     }
+    println!(
+        "\n  Service desk console: {}/console/ — sign in as {} (password {}); the second\n  factor is a code mailed to this terminal.",
+        server.url, STAFF.0, STAFF.2
+    );
     println!(
         "\n  Codes, texts, calls and notifications are delivered to this terminal (SMTP sink on port {},\n  SMS/voice gateway at {}).",
         smtp.port, gateway.url

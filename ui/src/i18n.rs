@@ -1,8 +1,9 @@
 //! The language in force, as a context: the browser's language picks it, the switch overrides
-//! it (and is remembered on this device). The strings live in `sspr_protocol::i18n`.
+//! it (and is remembered on this device, for both apps). The strings live in
+//! `sspr_protocol::i18n`: the portal's in `Text`, the console's own in `ConsoleText`.
 
 use leptos::prelude::*;
-use sspr_protocol::i18n::{t, tf, Lang, Text};
+use sspr_protocol::i18n::{t, tf, Lang, Phrase, Text};
 
 use crate::api::Failure;
 
@@ -15,6 +16,12 @@ pub struct I18n {
 
 fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
+}
+
+impl Default for I18n {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl I18n {
@@ -34,11 +41,11 @@ impl I18n {
     }
 
     /// Reactive: re-renders when the language changes.
-    pub fn t(&self, text: Text) -> &'static str {
+    pub fn t<P: Phrase>(&self, text: P) -> &'static str {
         t(self.lang.get(), text)
     }
 
-    pub fn tf(&self, text: Text, args: &[(&str, &str)]) -> String {
+    pub fn tf<P: Phrase>(&self, text: P, args: &[(&str, &str)]) -> String {
         tf(self.lang.get(), text, args)
     }
 

@@ -1,0 +1,302 @@
+//! What staff do for a verified caller: set a new password (typed, or generated here and shown
+//! once), sealed in this browser to the directory's agent like every password; or lift a
+//! lockout. Each names the ticket, and the user is told by mail.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sspr_protocol::helpdesk::{AccountRef, AccountView, ActionNote, StaffReset, StaffUnlock};
+use sspr_protocol::i18n::{ConsoleText, Text};
+use sspr_protocol::policy::AccountNames;
+use sspr_protocol::seal::seal;
+use sspr_protocol::ErrorCode;
+use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
+use sspr_ui::components::{ErrorBanner, PasswordInput, Progress};
+use sspr_ui::i18n::{use_i18n, I18n};
+
+use crate::api::{self, Failure};
+use crate::app::use_desk;
+use crate::generate;
+
+/// What the last action did, for the account panel to say (in the language in force).
+#[derive(Clone)]
+pub enum Outcome {
+    Reset {
+        name: String,
+        must_change: bool,
+        unlocked: bool,
+        notified: bool,
+    },
+    Unlocked {
+        name: String,
+        notified: bool,
+    },
+}
+
+impl Outcome {
+    /// What was done, and whether the user was told.
+    pub fn text(&self, i18n: I18n) -> String {
+        let (mut text, notified) = match self {
+            Outcome::Reset {
+                name,
+                must_change,
+                unlocked,
+                notified,
+            } => {
+                let mut text = i18n.tf(ConsoleText::ResetDone, &[("name", name)]);
+                for (yes, more) in [
+                    (*must_change, ConsoleText::ResetDoneMustChange),
+                    (*unlocked, ConsoleText::ResetDoneUnlocked),
+                ] {
+                    if yes {
+                        text.push(' ');
+                        text.push_str(i18n.t(more));
+                    }
+                }
+                (text, *notified)
+            }
+            Outcome::Unlocked { name, notified } => (
+                i18n.tf(ConsoleText::UnlockDone, &[("name", name)]),
+                *notified,
+            ),
+        };
+        text.push(' ');
+        text.push_str(i18n.t(if notified {
+            ConsoleText::UserNotified
+        } else {
+            ConsoleText::UserNotNotified
+        }));
+        text
+    }
+}
+
+fn trimmed(value: RwSignal<String>) -> Option<String> {
+    let value = value.get_untracked().trim().to_owned();
+    (!value.is_empty()).then_some(value)
+}
+
+#[component]
+pub fn Actions(
+    view: AccountView,
+    done: RwSignal<Option<Outcome>>,
+    reload: Callback<Option<&'static str>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let desk = use_desk();
+    let details = view.details;
+    let account = StoredValue::new(AccountRef {
+        directory: view.directory.clone(),
+        anchor: details.account.anchor.clone(),
+    });
+    let name = StoredValue::new(details.account.display_name.clone());
+    let locked = details.account.locked;
+    let must_verify_or_skip = view.caller_verified.is_none();
+    let names = AccountNames {
+        account_name: details.account.account_name.clone(),
+        display_name: details.account.display_name.clone(),
+    };
+    // The account's own rules (domain or fine-grained), which the agent holds the reset to.
+    let policy = details.account.policy.clone();
+    let password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let generated = RwSignal::new(None::<String>);
+    let copied = RwSignal::new(false);
+    let must_change = RwSignal::new(true);
+    let also_unlock = RwSignal::new(locked);
+    let ticket = RwSignal::new(String::new());
+    let skip_reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let unlock_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(None::<ConsoleText>);
+    let check = PasswordCheck::new(
+        policy.clone(),
+        Signal::stored(names.clone()),
+        password,
+        confirm,
+    );
+    let policy = StoredValue::new(policy);
+    let names = StoredValue::new(names);
+
+    let note = move || ActionNote {
+        ticket: trimmed(ticket),
+        skip_reason: must_verify_or_skip.then(|| trimmed(skip_reason)).flatten(),
+    };
+    let failed = move |failure: Failure, error: RwSignal<Option<String>>| {
+        busy.set(None);
+        desk.failed(i18n, &failure, error);
+    };
+    let generate = move |_| {
+        let made = policy.with_value(|p| names.with_value(|n| generate::password(p, n)));
+        match made {
+            Some(p) => {
+                password.set(p.clone());
+                confirm.set(p.clone());
+                generated.set(Some(p));
+                copied.set(false);
+                error.set(None);
+            }
+            None => error.set(Some(i18n.t(ConsoleText::GenerateFailed).to_owned())),
+        }
+    };
+    let copy = move |_| {
+        let Some(text) = generated.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            let promise = window().navigator().clipboard().write_text(&text);
+            match wasm_bindgen_futures::JsFuture::from(promise).await {
+                Ok(_) => copied.set(true),
+                Err(_) => error.set(Some(i18n.t(ConsoleText::CopyFailed).to_owned())),
+            }
+        });
+    };
+    let reset = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked().is_some() || !check.ready() {
+            return;
+        }
+        error.set(None);
+        done.set(None);
+        busy.set(Some(ConsoleText::Resetting));
+        let unlock = locked && also_unlock.get_untracked();
+        let must = must_change.get_untracked();
+        spawn_local(async move {
+            let account = account.get_value();
+            // The key of the agents of the account's directory, asked for now: a key from
+            // before an agent changed would be refused.
+            let key = match api::change_key(Some(&account.directory)).await {
+                Ok(key) => key,
+                Err(failure) => return failed(failure, error),
+            };
+            let Ok(sealed) = seal(&key.agent_key, &password.get_untracked()) else {
+                busy.set(None);
+                error.set(Some(i18n.t(Text::ErrSealRejected).to_owned()));
+                return;
+            };
+            let request = StaffReset {
+                account,
+                sealed,
+                must_change_at_next_logon: must,
+                unlock,
+                note: note(),
+            };
+            match api::reset(request).await {
+                Ok(answer) => {
+                    password.set(String::new());
+                    confirm.set(String::new());
+                    generated.set(None);
+                    done.set(Some(Outcome::Reset {
+                        name: name.get_value(),
+                        must_change: must,
+                        unlocked: unlock,
+                        notified: answer.user_notified,
+                    }));
+                    busy.set(None);
+                    reload.run(Some("action-done"));
+                }
+                Err(failure) => {
+                    if failure.code() == Some(ErrorCode::AgentChanged) {
+                        // Pressing Reset again seals to the new agent's key.
+                        error.set(Some(i18n.failure(&failure)));
+                        busy.set(None);
+                    } else {
+                        failed(failure, error);
+                    }
+                }
+            }
+        });
+    };
+    let unlock = move |_| {
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        unlock_error.set(None);
+        done.set(None);
+        busy.set(Some(ConsoleText::UnlockingAccount));
+        spawn_local(async move {
+            let request = StaffUnlock {
+                account: account.get_value(),
+                note: note(),
+            };
+            match api::unlock(request).await {
+                Ok(answer) => {
+                    done.set(Some(Outcome::Unlocked {
+                        name: name.get_value(),
+                        notified: answer.user_notified,
+                    }));
+                    busy.set(None);
+                    reload.run(Some("action-done"));
+                }
+                Err(failure) => failed(failure, unlock_error),
+            }
+        });
+    };
+
+    // Each action's wait is shown where its button is.
+    let waiting = move |phase: ConsoleText| {
+        Signal::derive(move || (busy.get() == Some(phase)).then(|| i18n.t(phase).to_owned()))
+    };
+    view! {
+        <h3>{move || i18n.t(ConsoleText::ActionsTitle)}</h3>
+        <form on:submit=reset novalidate class="actions" id="reset-form">
+            // What is noted with either action, first.
+            <label for="ticket">{move || i18n.t(ConsoleText::TicketLabel)}</label>
+            <input id="ticket" name="ticket" type="text" autocomplete="off" maxlength="200"
+                aria-describedby="ticket-hint"
+                prop:value=move || ticket.get() on:input=move |ev| ticket.set(event_target_value(&ev)) />
+            <p class="hint" id="ticket-hint">{move || i18n.t(ConsoleText::TicketHint)}</p>
+            {must_verify_or_skip.then(|| view! {
+                <label for="skip-reason">{move || i18n.t(ConsoleText::SkipReasonLabel)}</label>
+                <input id="skip-reason" name="skip-reason" type="text" autocomplete="off" maxlength="200"
+                    aria-describedby="skip-reason-hint"
+                    prop:value=move || skip_reason.get() on:input=move |ev| skip_reason.set(event_target_value(&ev)) />
+                <p class="hint" id="skip-reason-hint">{move || i18n.t(ConsoleText::SkipReasonHint)}</p>
+            })}
+            // Locked: lifting the lockout is the quick way, so it comes first.
+            {locked.then(|| view! {
+                <div class="unlock-section">
+                    <h4>{move || i18n.t(ConsoleText::UnlockTitle)}</h4>
+                    <p class="hint">{move || i18n.t(ConsoleText::UnlockHint)}</p>
+                    <button id="unlock" type="button" class="secondary" on:click=unlock disabled=move || busy.get().is_some()>
+                        {move || i18n.t(ConsoleText::UnlockButton)}
+                    </button>
+                    <ErrorBanner error=unlock_error id="unlock-error" />
+                    <Progress message=waiting(ConsoleText::UnlockingAccount) id="unlock-progress" />
+                </div>
+            })}
+            <h4>{move || i18n.t(ConsoleText::ResetTitle)}</h4>
+            <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" />
+            <button id="generate" type="button" class="secondary compact" on:click=generate>
+                {move || i18n.t(ConsoleText::GenerateButton)}
+            </button>
+            {move || generated.get().map(|p| view! {
+                <div class="generated">
+                    <code id="generated" translate="no">{p}</code>
+                    <button id="copy" type="button" class="secondary compact" on:click=copy>
+                        {move || i18n.t(if copied.get() { ConsoleText::Copied } else { ConsoleText::CopyButton })}
+                    </button>
+                </div>
+                <p class="hint" role="status" id="generated-hint">{move || i18n.t(ConsoleText::GeneratedHint)}</p>
+            })}
+            <PasswordRules check password />
+            <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm />
+            <label class="check" for="must-change">
+                <input id="must-change" type="checkbox" prop:checked=move || must_change.get()
+                    on:change=move |ev| must_change.set(event_target_checked(&ev)) />
+                {move || i18n.t(ConsoleText::MustChangeLabel)}
+            </label>
+            {locked.then(|| view! {
+                <label class="check" for="also-unlock">
+                    <input id="also-unlock" type="checkbox" prop:checked=move || also_unlock.get()
+                        on:change=move |ev| also_unlock.set(event_target_checked(&ev)) />
+                    {move || i18n.t(ConsoleText::AlsoUnlockLabel)}
+                </label>
+            })}
+            <ErrorBanner error id="action-error" />
+            <button id="reset" type="submit" class="primary" disabled=move || busy.get().is_some() || !check.ready()>
+                {move || i18n.t(ConsoleText::ResetButton)}
+            </button>
+            <Progress message=waiting(ConsoleText::Resetting) id="reset-progress" />
+        </form>
+    }
+}

@@ -1,0 +1,119 @@
+//! Reusable parts of the pages of both apps.
+
+pub mod password_rules;
+
+use leptos::prelude::*;
+use sspr_protocol::i18n::{Lang, Text};
+
+use crate::i18n::use_i18n;
+
+/// An error the user must read; screen readers announce it at once. `id` names it where a
+/// page has more than one (default `error`).
+#[component]
+pub fn ErrorBanner(
+    error: RwSignal<Option<String>>,
+    #[prop(optional)] id: Option<&'static str>,
+) -> impl IntoView {
+    move || {
+        error.get().map(|message| {
+            view! {
+                <div class="notice notice-error" role="alert" id=id.unwrap_or("error")>
+                    <span class="notice-icon" aria-hidden="true">"!"</span>
+                    <span class="notice-text">{message}</span>
+                </div>
+            }
+        })
+    }
+}
+
+/// A line that says what we are waiting for, with a spinner; announced politely. `id` names
+/// its text where a page has more than one (default `progress`).
+#[component]
+pub fn Progress(
+    message: Signal<Option<String>>,
+    #[prop(optional)] id: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class="progress" role="status" aria-live="polite">
+            {move || message.get().map(|m| view! { <span class="spinner" aria-hidden="true"></span><span id=id.unwrap_or("progress")>{m}</span> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn LanguageSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="lang-switch" role="group" aria-label=move || i18n.t(Text::LanguageLabel)>
+            {Lang::ALL
+                .into_iter()
+                .map(move |lang| {
+                    view! {
+                        <button
+                            type="button"
+                            lang=lang.code()
+                            id=format!("lang-{}", lang.code())
+                            aria-pressed=move || (i18n.lang.get() == lang).to_string()
+                            on:click=move |_| i18n.choose(lang)
+                        >
+                            {lang.native_name()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// A password field with a show/hide toggle.
+#[component]
+pub fn PasswordInput(
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    id: &'static str,
+    label: Text,
+    value: RwSignal<String>,
+    #[prop(optional)] described_by: Option<&'static str>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let shown = RwSignal::new(false);
+    view! {
+        <label for=id>{move || i18n.t(label)}</label>
+        <div class="password-field">
+            <input
+                id=id
+                name=id
+                type=move || if shown.get() { "text" } else { "password" }
+                autocomplete=autocomplete.unwrap_or("new-password")
+                spellcheck="false"
+                autocapitalize="none"
+                aria-describedby=described_by
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            <button
+                type="button"
+                class="toggle"
+                aria-controls=id
+                aria-pressed=move || shown.get().to_string()
+                aria-label=move || i18n.t(if shown.get() { Text::HidePasswordLabel } else { Text::ShowPasswordLabel })
+                on:click=move |_| shown.update(|s| *s = !*s)
+            >
+                {move || i18n.t(if shown.get() { Text::HidePassword } else { Text::ShowPassword })}
+            </button>
+        </div>
+    }
+}
+
+/// Moves keyboard focus to the element with this id once the step is on screen, so keyboard
+/// and screen-reader users land in the new step instead of at the top of the page.
+pub fn focus_on_mount(id: &'static str) {
+    request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = document()
+            .get_element_by_id(id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
+}
