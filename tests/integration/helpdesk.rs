@@ -450,3 +450,47 @@ async fn staff_revoke_a_lost_authenticator_and_clear_a_registration() {
         "{gate:?}"
     );
 }
+
+/// Where policy lets staff act without verifying the caller, they must say why: without a
+/// reason the reset is refused; with one it goes through and the audit keeps the reason.
+#[tokio::test]
+async fn skipping_verification_takes_a_written_reason_where_policy_allows_it() {
+    let dc = samba::shared();
+    let staff_mail = user(dc, "hd.direct11", "Hans Elf");
+    user(dc, "hd.nested11", "Nel Elf");
+    user(dc, "caller.eleven", "Chris Caller");
+    let group = staff_groups(dc, "K", "hd.direct11", "hd.nested11");
+    let stack = stack_for(dc, &group, "allow_unverified = true\n").await;
+    let mut console = Console::new(&stack);
+    console.sign_in_by_mail("hd.direct11", &staff_mail).await;
+    let account = find(&mut console, "caller.el", "caller.eleven").await;
+    let view: AccountView = console.post(ACCOUNT_PATH, &account).await.expect("account");
+    assert!(view.may_skip_verification);
+    let key = change_key_of(&stack, Some(DOMAIN)).await;
+    let reset = |skip_reason: Option<&str>| StaffReset {
+        account: account.clone(),
+        sealed: sspr_protocol::seal::seal(&key.agent_key, "Skip-Desk-Pw-42!").expect("seal"),
+        must_change_at_next_logon: false,
+        unlock: false,
+        note: ActionNote {
+            ticket: None,
+            skip_reason: skip_reason.map(str::to_owned),
+        },
+    };
+    refused(
+        console
+            .post::<_, ActionDone>(RESET_PATH, &reset(Some("  ")))
+            .await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::CallerNotVerified,
+    );
+    let _: ActionDone = console
+        .post(RESET_PATH, &reset(Some("Manager confirmed in person")))
+        .await
+        .expect("reset with a reason");
+    bind_as(dc, "caller.eleven", "Skip-Desk-Pw-42!")
+        .await
+        .expect("the new password binds");
+    let audit = String::from_utf8_lossy(&stack.server.database_bytes()).into_owned();
+    assert!(audit.contains("Manager confirmed in person"));
+}
