@@ -157,6 +157,10 @@ pub struct Account {
     /// The common names of the groups the account is a member of, nested membership included.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// AD's `preferredLanguage` (e.g. `nl-NL`): the language of mails the service desk's
+    /// actions send the user.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -113,6 +113,7 @@ impl Known {
             policy: PasswordPolicy::default(),
             contacts: Default::default(),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            language: None,
         }
     }
 

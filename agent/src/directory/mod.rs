@@ -263,6 +263,7 @@ mod tests {
             policy: PasswordPolicy::default(),
             contacts: Default::default(),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            language: None,
         }
     }
 

@@ -670,6 +670,7 @@ mod tests {
                 other_mail: vec![],
             },
             groups: vec![],
+            language: None,
         }
     }
 

@@ -196,6 +196,7 @@ mod tests {
             policy: Default::default(),
             contacts: Default::default(),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            language: None,
         };
         let staff = ["SSPR Helpdesk".to_owned()];
         let protected = ["Domain Admins".to_owned()];

@@ -20,6 +20,7 @@ const ACCOUNT_ATTRS: &[&str] = &[
     "lockoutTime",
     "adminCount",
     "mail",
+    "preferredLanguage",
     // Constructed: the DN of the fine-grained password policy that wins for this account.
     "msDS-ResultantPSO",
 ];
@@ -91,6 +92,7 @@ impl LdapDirectory {
             // Filled in where they are needed (`lookup`, `details`, a restricted tier's check):
             // they take a query of their own.
             groups: Vec::new(),
+            language: first(entry, "preferredLanguage").map(str::to_owned),
         })
     }
 

@@ -234,6 +234,7 @@ mod tests {
             },
             contacts: Default::default(),
             groups: Vec::new(),
+            language: None,
         }
     }
 

@@ -239,7 +239,7 @@ pub async fn verify_send(
             method,
             to: Some(to.clone()),
             code,
-            lang: Lang::default(),
+            lang: user_lang(&details),
         };
         courier::send(&state, &to, &parcel)
             .await
@@ -599,6 +599,17 @@ pub async fn unlock(
     }))
 }
 
+/// The language of what the user is sent on the service desk's behalf: their `preferredLanguage`
+/// in AD, else the portal's default.
+fn user_lang(details: &AccountDetails) -> Lang {
+    details
+        .account
+        .language
+        .as_deref()
+        .map(Lang::from_tags)
+        .unwrap_or_default()
+}
+
 /// Tells the user by mail what the service desk did; false when the account has no address.
 fn notify(state: &AppState, details: &AccountDetails, name: String, op: Operation) -> bool {
     let Some(to) = details.account.mail.first() else {
@@ -608,7 +619,7 @@ fn notify(state: &AppState, details: &AccountDetails, name: String, op: Operatio
         Operation::Unlock => (Notice::MailStaffUnlockSubject, Notice::MailStaffUnlockBody),
         _ => (Notice::MailStaffResetSubject, Notice::MailStaffResetBody),
     };
-    send_notice(state, to.clone(), name, notice, Lang::default());
+    send_notice(state, to.clone(), name, notice, user_lang(details));
     true
 }
 
@@ -654,7 +665,7 @@ pub async fn link(
         .store
         .insert_flow(
             &crypto::token_hash(&token),
-            &ResetFlow::from_link(target, Lang::default(), now, ttl),
+            &ResetFlow::from_link(target, user_lang(&details), now, ttl),
         )
         .await?;
     let expires_at = now + ttl;
@@ -662,7 +673,7 @@ pub async fn link(
         "{}/#{LINK_FRAGMENT}={token}",
         state.config.public_url.trim_end_matches('/')
     );
-    let lang = Lang::default();
+    let lang = user_lang(&details);
     let body = tf(
         lang,
         Notice::MailLinkBody,
@@ -733,7 +744,7 @@ pub async fn revoke(
         },
     )
     .await?;
-    let lang = Lang::default();
+    let lang = user_lang(&details);
     let change = match request.slot {
         Some(slot) => tf(
             lang,
