@@ -107,3 +107,13 @@ pub async fn reset(request: StaffReset) -> Result<ActionDone, Failure> {
 pub async fn unlock(request: StaffUnlock) -> Result<ActionDone, Failure> {
     post(UNLOCK_PATH, &request).await
 }
+
+/// Mails the user a single-use link to set their own password.
+pub async fn link(request: StaffLink) -> Result<LinkSent, Failure> {
+    post(LINK_PATH, &request).await
+}
+
+/// Removes a registered method, or the whole registration; answers with the account anew.
+pub async fn revoke(request: StaffRevoke) -> Result<AccountView, Failure> {
+    post(REVOKE_PATH, &request).await
+}

@@ -2,11 +2,15 @@
 
 use sspr_protocol::UnixTime;
 
-/// `2026-12-02 14:05`, in the browser's local time.
-pub fn local(at: UnixTime) -> String {
+fn date(at: UnixTime) -> js_sys::Date {
     // Unix seconds fit an f64 exactly for millions of years.
     let millis = at as f64 * 1000.0;
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis));
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis))
+}
+
+/// `2026-12-02 14:05`, in the browser's local time.
+pub fn local(at: UnixTime) -> String {
+    let date = date(at);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
         date.get_full_year(),
@@ -15,4 +19,10 @@ pub fn local(at: UnixTime) -> String {
         date.get_hours(),
         date.get_minutes()
     )
+}
+
+/// `14:05`, in the browser's local time: for moments later today.
+pub fn clock(at: UnixTime) -> String {
+    let date = date(at);
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }

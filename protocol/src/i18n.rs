@@ -384,6 +384,8 @@ texts! {
     EventChangeRefused => "Password change refused", "Wachtwoord wijzigen geweigerd";
     EventStaffReset => "Password reset by the service desk", "Wachtwoord opnieuw ingesteld door de servicedesk";
     EventStaffUnlock => "Unlocked by the service desk", "Gedeblokkeerd door de servicedesk";
+    EventStaffLinkSent => "One-time reset link sent by the service desk", "Eenmalige resetlink verstuurd door de servicedesk";
+    EventStaffRevoked => "Verification method removed by the service desk", "Verificatiemethode verwijderd door de servicedesk";
     EventCallerVerified => "Caller verified", "Beller gecontroleerd";
     EventStaffRefused => "Service desk action refused", "Actie van de servicedesk geweigerd";
     EventMethodAdded => "Verification method added", "Verificatiemethode toegevoegd";
@@ -438,6 +440,28 @@ texts! {
     UnlockDone => "The account of {name} was unlocked.", "Het account van {name} is gedeblokkeerd.";
     UserNotified => "The user was notified by mail.", "De gebruiker is per mail op de hoogte gebracht.";
     UserNotNotified => "The account has no mail address, so the user was not notified.", "Het account heeft geen mailadres, dus de gebruiker is niet op de hoogte gebracht.";
+    LinkTitle => "One-time reset link", "Eenmalige resetlink";
+    LinkHint => "The user sets their own password through the link; staff never learn it.",
+                "De gebruiker kiest via de link zelf een wachtwoord; de servicedesk krijgt het nooit te zien.";
+    LinkLegend => "Send the link to", "Stuur de link naar";
+    LinkToMail => "The account's address", "Het adres van het account";
+    LinkToAltMail => "The alternate address", "Het alternatieve adres";
+    LinkButton => "Send a one-time reset link", "Eenmalige resetlink sturen";
+    SendingLink => "Sending the link…", "Link versturen…";
+    LinkSent => "Link sent to {dest} — it works once, until {time}.", "Link verstuurd naar {dest} — hij werkt één keer, tot {time}.";
+    RemoveButton => "Remove", "Verwijderen";
+    ClearButton => "Clear registration", "Registratie wissen";
+    ClearHint => "Clearing removes every method the user registered, so they must register again; what the directory holds stays.",
+                 "Wissen verwijdert alle methoden die de gebruiker heeft geregistreerd, zodat opnieuw registreren nodig is; wat in de directory staat blijft.";
+    ConfirmRemoval => "Confirm removal", "Verwijderen bevestigen";
+    KeepButton => "Keep", "Behouden";
+    RemoveConfirmHint => "Remove {method}? The user is told by mail.", "{method} verwijderen? De gebruiker krijgt hierover een mail.";
+    ClearConfirmHint => "Remove every method the user registered? The user is told by mail.",
+                        "Alle methoden verwijderen die de gebruiker heeft geregistreerd? De gebruiker krijgt hierover een mail.";
+    Removing => "Removing…", "Verwijderen…";
+    MethodRemoved => "{method} of {name} was removed.", "{method} van {name} is verwijderd.";
+    RegistrationCleared => "The registration of {name} was cleared: they must register again.",
+                           "De registratie van {name} is gewist: opnieuw registreren is nodig.";
 }
 
 // What mails, texts and calls say: only the server sends them, so the browser carries none.

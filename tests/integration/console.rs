@@ -459,3 +459,135 @@ async fn a_user_opens_a_one_time_link_and_sets_their_own_password() {
     assert!(spent.contains("service desk"), "{spent}");
     browser.close().await;
 }
+
+/// Registers an authenticator app for `account` through the registration API (as the user
+/// would under "My verification methods"); returns its secret.
+async fn register_app(stack: &Stack, account: &str) -> String {
+    use sspr_protocol::register::{
+        Confirm, Enrolment, Registered, SessionRef, AUTHENTICATOR_PATH, CONFIRM_PATH,
+    };
+    use sspr_tests::api::{oathtool, post};
+
+    let registered = sspr_tests::api::sign_in(stack, account, PASSWORD)
+        .await
+        .expect("register sign-in");
+    let session = SessionRef {
+        session: registered.session,
+    };
+    let enrolment: Enrolment = post(stack, AUTHENTICATOR_PATH, &session)
+        .await
+        .expect("enrolment");
+    let _: Registered = post(
+        stack,
+        CONFIRM_PATH,
+        &Confirm {
+            session: session.session.clone(),
+            code: oathtool(&enrolment.secret, 0),
+        },
+    )
+    .await
+    .expect("enrolled");
+    enrolment.secret
+}
+
+/// A staff member signs in with their own authenticator app, verifies the caller, mails them a
+/// one-time link (the user sets their own password in a second browser session, proven by a
+/// bind), then removes the caller's app with a confirming second click.
+#[tokio::test]
+async fn staff_send_a_one_time_link_and_remove_a_method_in_the_browser() {
+    let dc = samba::shared();
+    user(dc, "hd.webdesk3", "Hugo Webdesk");
+    user(dc, "hd.webnest3", "Nora Webnest");
+    let mail = user(dc, "caller.web3", "Chris Weblink");
+    let group = staff_groups(dc, "W3", "hd.webdesk3", "hd.webnest3");
+    let stack = console_stack(dc, &group, "").await;
+
+    // The staff member's app; the caller's too, whose registration notice is awaited so it is
+    // not taken for the verification code later.
+    let secret = register_app(&stack, "hd.webnest3").await;
+    let before = stack.smtp.mails_to(&mail).len();
+    register_app(&stack, "caller.web3").await;
+    stack.smtp.wait_for_mail(&mail, before);
+
+    let browser = open_console(&stack, "en-US").await;
+    let c = &browser.client;
+    focus_reaches(c, "username").await;
+    type_into(c, "#username", "hd.webnest3").await;
+    type_into(c, "#password", PASSWORD).await;
+    click(c, "#sign-in", "sign in").await;
+    // The app comes first; its code field is there without sending anything. The current
+    // step was spent on enrolment: the next one is accepted.
+    focus_reaches(c, "factor-authenticator").await;
+    type_into(c, "#factor-code", &sspr_tests::api::oathtool(&secret, 30)).await;
+    click(c, "#continue", "continue").await;
+    focus_reaches(c, "search").await;
+
+    open_account(c, "Chris Web", "caller.web3").await;
+    text_contains(
+        c,
+        "li[data-slot='authenticator'] .slot-state",
+        "Registered by the user",
+    )
+    .await;
+    // Nothing to remove before the caller is verified.
+    assert!(c.find(Locator::Css("#remove-authenticator")).await.is_err());
+    verify_caller(c, &stack, &mail).await;
+    focus_reaches(c, "ticket").await;
+
+    // The link: to the account's address (the only one it has).
+    let hint = text(c, "#link-hint").await;
+    assert!(hint.contains("never learn it"), "{hint}");
+    type_into(c, "#ticket", "INC-4711").await;
+    shots(c, "09-link", "en").await;
+    let before = stack.smtp.mails_to(&mail).len();
+    click(c, "#send-link", "send a one-time link").await;
+    let done = text_contains(c, "#action-done", "Link sent to").await;
+    assert!(
+        done.contains('•') && done.contains("it works once, until"),
+        "{done}"
+    );
+    focus_reaches(c, "action-done").await;
+    text_contains(c, "#recent", "One-time reset link sent by the service desk").await;
+    shots(c, "10-link-sent", "en").await;
+    let message = stack.smtp.wait_for_mail(&mail, before);
+    let body = message.data.replace("=\r\n", "").replace("=3D", "=");
+    let link: String = body
+        .split_whitespace()
+        .find(|w| w.contains(&format!("#{}=", sspr_protocol::helpdesk::LINK_FRAGMENT)))
+        .unwrap_or_else(|| panic!("a link in {body}"))
+        .to_owned();
+
+    let user_browser = Browser::start("en").await;
+    let u = &user_browser.client;
+    u.goto(&link).await.expect("open the link");
+    let password = "Caller-Chose-This-9";
+    type_into(u, "#new-password", password).await;
+    type_into(u, "#confirm-password", password).await;
+    click(u, "#set-password", "submit").await;
+    assert_eq!(text(u, "#done").await, "Your password has been reset");
+    bind_as(dc, "caller.web3", password)
+        .await
+        .expect("the caller's own password binds");
+    user_browser.close().await;
+
+    // Remove the caller's app: the first click asks, the second acts.
+    click(c, "#remove-authenticator", "remove the app").await;
+    focus_reaches(c, "confirm-removal").await;
+    let question = text(c, "#confirm-question").await;
+    assert!(question.contains("Authenticator app"), "{question}");
+    shots(c, "11-confirm-removal", "en").await;
+    click(c, "#confirm-removal", "confirm removal").await;
+    let done = text_contains(c, "#action-done", "was removed").await;
+    assert!(done.contains("Authenticator app"), "{done}");
+    focus_reaches(c, "action-done").await;
+    text_contains(c, "li[data-slot='authenticator'] .slot-state", "Not set up").await;
+    assert!(c.find(Locator::Css("#remove-authenticator")).await.is_err());
+    text_contains(
+        c,
+        "#recent",
+        "Verification method removed by the service desk",
+    )
+    .await;
+    shots(c, "12-method-removed", "en").await;
+    browser.close().await;
+}

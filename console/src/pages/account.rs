@@ -1,10 +1,12 @@
 //! One account at a glance: its state; why staff may not act on it, if so, else the caller
 //! check and the actions; then its methods (masked, with where each came from) and its recent
-//! events.
+//! events — staff can remove what the user registered (a lost phone), or clear it all.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sspr_protocol::helpdesk::{AccountRef, AccountView, AuditLine, CallerMethod, OffLimits};
+use sspr_protocol::helpdesk::{
+    AccountRef, AccountView, AuditLine, CallerMethod, OffLimits, StaffRevoke,
+};
 use sspr_protocol::i18n::{ConsoleText, Text};
 use sspr_protocol::register::{Slot, SlotState, Source};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
@@ -12,7 +14,7 @@ use sspr_ui::i18n::use_i18n;
 
 use crate::api;
 use crate::app::use_desk;
-use crate::pages::actions::{Actions, Outcome};
+use crate::pages::actions::{Actions, NoteFields, Outcome};
 use crate::pages::verify::CallerCheck;
 use crate::time::local;
 
@@ -54,6 +56,8 @@ fn event_text(event: &str) -> Option<ConsoleText> {
         "change_refused" => ConsoleText::EventChangeRefused,
         "staff_reset" => ConsoleText::EventStaffReset,
         "staff_unlock" => ConsoleText::EventStaffUnlock,
+        "staff_link_sent" => ConsoleText::EventStaffLinkSent,
+        "staff_revoked" => ConsoleText::EventStaffRevoked,
         "caller_verified" => ConsoleText::EventCallerVerified,
         "staff_refused" => ConsoleText::EventStaffRefused,
         "method_added" => ConsoleText::EventMethodAdded,
@@ -121,6 +125,7 @@ fn Account(
     let off_limits = view.off_limits;
     let verified = view.caller_verified;
     let may_act = off_limits.is_none() && (verified.is_some() || view.may_skip_verification);
+    let fields = NoteFields::new(verified.is_none());
     let yes_no = move |b: bool| i18n.t(if b { ConsoleText::Yes } else { ConsoleText::No });
     let enabled = account.enabled;
     let locked_since = details.locked_since;
@@ -130,7 +135,6 @@ fn Account(
     let must_change = details.must_change;
     let bad = details.bad_password_count;
     let groups = account.groups.join(", ");
-    let primary_mail = view.primary_mail.clone();
     let methods: Vec<SlotState> = view
         .methods
         .iter()
@@ -202,11 +206,122 @@ fn Account(
             }}
         })}
         {move || done.get().map(|o| view! { <p class="notice notice-ok" role="status" id="action-done" tabindex="-1">{move || o.text(i18n)}</p> })}
-        {may_act.then(|| view! { <Actions view=view.clone() done reload /> })}
+        {may_act.then(|| view! { <Actions view=view.clone() fields done reload /> })}
         {(off_limits.is_none() && !may_act).then(|| view! {
             <p class="hint" id="verify-first">{move || i18n.t(Text::ErrCallerNotVerified)}</p>
         })}
         <h3>{move || i18n.t(ConsoleText::MethodsTitle)}</h3>
+        <Methods view=view.clone() methods may_act fields panel done />
+        <h3>{move || i18n.t(ConsoleText::RecentTitle)}</h3>
+        <Recent lines=recent />
+    }
+}
+
+/// The account's methods; with `may_act`, a "Remove" by each the user registered and "Clear
+/// registration", each asking for a second click before it acts.
+#[component]
+fn Methods(
+    view: AccountView,
+    methods: Vec<SlotState>,
+    may_act: bool,
+    fields: NoteFields,
+    panel: RwSignal<Option<AccountView>>,
+    done: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let desk = use_desk();
+    let account = StoredValue::new(AccountRef {
+        directory: view.directory.clone(),
+        anchor: view.details.account.anchor.clone(),
+    });
+    let name = StoredValue::new(view.details.account.display_name.clone());
+    let primary_mail = view.primary_mail.clone();
+    let registered = methods.iter().any(|m| m.source == Some(Source::User));
+    // What awaits its second click: Some(Some(slot)) one method, Some(None) all of them.
+    let confirming = RwSignal::new(None::<Option<Slot>>);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+
+    let ask = move |slot: Option<Slot>| {
+        error.set(None);
+        confirming.set(Some(slot));
+        focus_on_mount("confirm-removal");
+    };
+    let keep = move |_| {
+        let slot = confirming.get_untracked();
+        confirming.set(None);
+        focus_on_mount(match slot {
+            Some(Some(slot)) => remove_id(slot),
+            _ => "clear-registration",
+        });
+    };
+    let remove = move |_| {
+        let Some(slot) = confirming.get_untracked() else {
+            return;
+        };
+        if busy.get_untracked() {
+            return;
+        }
+        error.set(None);
+        done.set(None);
+        busy.set(true);
+        spawn_local(async move {
+            let request = StaffRevoke {
+                account: account.get_value(),
+                slot,
+                note: fields.note(),
+            };
+            match api::revoke(request).await {
+                Ok(updated) => {
+                    let name = name.get_value();
+                    busy.set(false);
+                    done.set(Some(match slot {
+                        Some(slot) => Outcome::Removed { name, slot },
+                        None => Outcome::Cleared { name },
+                    }));
+                    // The panel is drawn anew from the answer: this component goes with it.
+                    panel.set(Some(updated));
+                    focus_on_mount("action-done");
+                }
+                Err(failure) => {
+                    busy.set(false);
+                    desk.failed(i18n, &failure, error);
+                }
+            }
+        });
+    };
+    // The question and its two buttons, under what it is about.
+    let confirm_row = move |slot: Option<Slot>| {
+        move || {
+            (confirming.get() == Some(slot)).then(|| {
+                let question = move || match slot {
+                    Some(slot) => i18n.tf(
+                        ConsoleText::RemoveConfirmHint,
+                        &[("method", i18n.t(slot.text()))],
+                    ),
+                    None => i18n.t(ConsoleText::ClearConfirmHint).to_owned(),
+                };
+                view! {
+                    <div class="confirm-removal" role="group" aria-labelledby="confirm-question">
+                        <p id="confirm-question">{question}</p>
+                        <div class="slot-actions">
+                            <button id="confirm-removal" type="button" class="danger" on:click=remove
+                                disabled=move || busy.get()>
+                                {move || i18n.t(ConsoleText::ConfirmRemoval)}
+                            </button>
+                            <button id="keep" type="button" class="secondary" on:click=keep
+                                disabled=move || busy.get()>
+                                {move || i18n.t(ConsoleText::KeepButton)}
+                            </button>
+                        </div>
+                    </div>
+                }
+            })
+        }
+    };
+    let progress =
+        Signal::derive(move || busy.get().then(|| i18n.t(ConsoleText::Removing).to_owned()));
+    view! {
         <ul class="slots" id="methods">
             {(!primary_mail.is_empty()).then(|| view! {
                 <li class="slot" data-slot="mail">
@@ -219,23 +334,60 @@ fn Account(
             })}
             {methods.into_iter().map(|m| {
                 let source = m.source;
+                let slot = m.slot;
+                let removable = may_act && source == Some(Source::User);
                 view! {
-                    <li class="slot" data-slot=format!("{:?}", m.slot).to_lowercase()>
-                        <div class="slot-text">
-                            <strong>{move || i18n.t(m.slot.text())}</strong>
-                            <span class="slot-value">{m.masked.clone()}</span>
-                            <span class="slot-state">{move || i18n.t(match source {
-                                Some(Source::Directory) => ConsoleText::FromDirectory,
-                                Some(Source::User) => ConsoleText::FromUser,
-                                None => ConsoleText::NotSetUp,
-                            })}</span>
+                    <li class="slot" data-slot=format!("{slot:?}").to_lowercase()>
+                        <div class="slot-row">
+                            <div class="slot-text">
+                                <strong>{move || i18n.t(slot.text())}</strong>
+                                <span class="slot-value">{m.masked.clone()}</span>
+                                <span class="slot-state">{move || i18n.t(match source {
+                                    Some(Source::Directory) => ConsoleText::FromDirectory,
+                                    Some(Source::User) => ConsoleText::FromUser,
+                                    None => ConsoleText::NotSetUp,
+                                })}</span>
+                            </div>
+                            {removable.then(|| view! {
+                                <button id=remove_id(slot) type="button" class="secondary compact remove"
+                                    aria-label=move || format!("{} — {}", i18n.t(ConsoleText::RemoveButton), i18n.t(slot.text()))
+                                    aria-expanded=move || (confirming.get() == Some(Some(slot))).to_string()
+                                    disabled=move || busy.get()
+                                    on:click=move |_| ask(Some(slot))>
+                                    {move || i18n.t(ConsoleText::RemoveButton)}
+                                </button>
+                            })}
                         </div>
+                        {confirm_row(Some(slot))}
                     </li>
                 }
             }).collect_view()}
         </ul>
-        <h3>{move || i18n.t(ConsoleText::RecentTitle)}</h3>
-        <Recent lines=recent />
+        {(may_act && registered).then(|| view! {
+            <div class="clear-section">
+                <p class="hint" id="clear-hint">{move || i18n.t(ConsoleText::ClearHint)}</p>
+                <button id="clear-registration" type="button" class="secondary"
+                    aria-describedby="clear-hint"
+                    aria-expanded=move || (confirming.get() == Some(None)).to_string()
+                    disabled=move || busy.get()
+                    on:click=move |_| ask(None)>
+                    {move || i18n.t(ConsoleText::ClearButton)}
+                </button>
+                {confirm_row(None)}
+            </div>
+        })}
+        <ErrorBanner error id="methods-error" />
+        <Progress message=progress id="methods-progress" />
+    }
+}
+
+fn remove_id(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Mobile => "remove-mobile",
+        Slot::OfficePhone => "remove-officephone",
+        Slot::AltMail => "remove-altmail",
+        Slot::Authenticator => "remove-authenticator",
+        Slot::Questions => "remove-questions",
     }
 }
 

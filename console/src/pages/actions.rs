@@ -1,15 +1,19 @@
 //! What staff do for a verified caller: set a new password (typed, or generated here and shown
-//! once), sealed in this browser to the directory's agent like every password; or lift a
-//! lockout. Each names the ticket, and the user is told by mail.
+//! once), sealed in this browser to the directory's agent like every password; mail the user a
+//! one-time link to set their own; or lift a lockout. Each names the ticket, and the user is
+//! told by mail.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sspr_protocol::helpdesk::{AccountRef, AccountView, ActionNote, StaffReset, StaffUnlock};
+use sspr_protocol::helpdesk::{
+    AccountRef, AccountView, ActionNote, CallerMethod, StaffLink, StaffReset, StaffUnlock,
+};
 use sspr_protocol::i18n::{ConsoleText, Text};
 use sspr_protocol::policy::AccountNames;
+use sspr_protocol::register::Slot;
 use sspr_protocol::seal::seal;
-use sspr_protocol::ErrorCode;
+use sspr_protocol::{ErrorCode, UnixTime};
 use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
 use sspr_ui::components::{ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::{use_i18n, I18n};
@@ -17,6 +21,7 @@ use sspr_ui::i18n::{use_i18n, I18n};
 use crate::api::{self, Failure};
 use crate::app::use_desk;
 use crate::generate;
+use crate::time::clock;
 
 /// What the last action did, for the account panel to say (in the language in force).
 #[derive(Clone)]
@@ -30,6 +35,17 @@ pub enum Outcome {
     Unlocked {
         name: String,
         notified: bool,
+    },
+    LinkSent {
+        masked: String,
+        until: UnixTime,
+    },
+    Removed {
+        name: String,
+        slot: Slot,
+    },
+    Cleared {
+        name: String,
     },
 }
 
@@ -59,6 +75,21 @@ impl Outcome {
                 i18n.tf(ConsoleText::UnlockDone, &[("name", name)]),
                 *notified,
             ),
+            Outcome::LinkSent { masked, until } => {
+                return i18n.tf(
+                    ConsoleText::LinkSent,
+                    &[("dest", masked), ("time", &clock(*until))],
+                );
+            }
+            Outcome::Removed { name, slot } => {
+                return i18n.tf(
+                    ConsoleText::MethodRemoved,
+                    &[("method", i18n.t(slot.text())), ("name", name)],
+                );
+            }
+            Outcome::Cleared { name } => {
+                return i18n.tf(ConsoleText::RegistrationCleared, &[("name", name)]);
+            }
         };
         text.push(' ');
         text.push_str(i18n.t(if notified {
@@ -75,14 +106,59 @@ fn trimmed(value: RwSignal<String>) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 
+/// What is noted with every action — the ticket, and why the caller was not verified — typed
+/// once above the actions and sent with any of them (a method's removal too).
+#[derive(Clone, Copy)]
+pub struct NoteFields {
+    pub ticket: RwSignal<String>,
+    pub skip_reason: RwSignal<String>,
+    /// The caller is not verified: a reason is asked for.
+    pub skipping: bool,
+}
+
+impl NoteFields {
+    pub fn new(skipping: bool) -> Self {
+        Self {
+            ticket: RwSignal::new(String::new()),
+            skip_reason: RwSignal::new(String::new()),
+            skipping,
+        }
+    }
+
+    pub fn note(&self) -> ActionNote {
+        ActionNote {
+            ticket: trimmed(self.ticket),
+            skip_reason: self.skipping.then(|| trimmed(self.skip_reason)).flatten(),
+        }
+    }
+}
+
+/// Where a one-time link can go: the account's address, and the alternate one if it has one.
+fn link_destinations(view: &AccountView) -> Vec<(CallerMethod, String)> {
+    let mut to = Vec::new();
+    if !view.primary_mail.is_empty() {
+        to.push((CallerMethod::Mail, view.primary_mail.clone()));
+    }
+    if let Some(alt) = view
+        .methods
+        .iter()
+        .find(|m| m.slot == Slot::AltMail && m.source.is_some())
+    {
+        to.push((CallerMethod::AltMail, alt.masked.clone()));
+    }
+    to
+}
+
 #[component]
 pub fn Actions(
     view: AccountView,
+    fields: NoteFields,
     done: RwSignal<Option<Outcome>>,
     reload: Callback<Option<&'static str>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let desk = use_desk();
+    let destinations = link_destinations(&view);
     let details = view.details;
     let account = StoredValue::new(AccountRef {
         directory: view.directory.clone(),
@@ -90,7 +166,8 @@ pub fn Actions(
     });
     let name = StoredValue::new(details.account.display_name.clone());
     let locked = details.account.locked;
-    let must_verify_or_skip = view.caller_verified.is_none();
+    let must_verify_or_skip = fields.skipping;
+    let link_to = RwSignal::new(destinations.first().map(|d| d.0));
     let names = AccountNames {
         account_name: details.account.account_name.clone(),
         display_name: details.account.display_name.clone(),
@@ -103,10 +180,14 @@ pub fn Actions(
     let copied = RwSignal::new(false);
     let must_change = RwSignal::new(true);
     let also_unlock = RwSignal::new(locked);
-    let ticket = RwSignal::new(String::new());
-    let skip_reason = RwSignal::new(String::new());
+    let NoteFields {
+        ticket,
+        skip_reason,
+        ..
+    } = fields;
     let error = RwSignal::new(None::<String>);
     let unlock_error = RwSignal::new(None::<String>);
+    let link_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(None::<ConsoleText>);
     let check = PasswordCheck::new(
         policy.clone(),
@@ -117,10 +198,7 @@ pub fn Actions(
     let policy = StoredValue::new(policy);
     let names = StoredValue::new(names);
 
-    let note = move || ActionNote {
-        ticket: trimmed(ticket),
-        skip_reason: must_verify_or_skip.then(|| trimmed(skip_reason)).flatten(),
-    };
+    let note = move || -> ActionNote { fields.note() };
     let failed = move |failure: Failure, error: RwSignal<Option<String>>| {
         busy.set(None);
         desk.failed(i18n, &failure, error);
@@ -231,6 +309,35 @@ pub fn Actions(
             }
         });
     };
+    let send_link = move |_| {
+        let Some(method) = link_to.get_untracked() else {
+            return;
+        };
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        link_error.set(None);
+        done.set(None);
+        busy.set(Some(ConsoleText::SendingLink));
+        spawn_local(async move {
+            let request = StaffLink {
+                account: account.get_value(),
+                method,
+                note: note(),
+            };
+            match api::link(request).await {
+                Ok(sent) => {
+                    done.set(Some(Outcome::LinkSent {
+                        masked: sent.masked,
+                        until: sent.expires_at,
+                    }));
+                    busy.set(None);
+                    reload.run(Some("action-done"));
+                }
+                Err(failure) => failed(failure, link_error),
+            }
+        });
+    };
 
     // Each action's wait is shown where its button is.
     let waiting = move |phase: ConsoleText| {
@@ -262,6 +369,40 @@ pub fn Actions(
                     </button>
                     <ErrorBanner error=unlock_error id="unlock-error" />
                     <Progress message=waiting(ConsoleText::UnlockingAccount) id="unlock-progress" />
+                </div>
+            })}
+            // A link lets the user choose their own password: staff never learn it.
+            {(!destinations.is_empty()).then(|| view! {
+                <div class="link-section">
+                    <h4>{move || i18n.t(ConsoleText::LinkTitle)}</h4>
+                    <p class="hint" id="link-hint">{move || i18n.t(ConsoleText::LinkHint)}</p>
+                    <fieldset class="methods">
+                        <legend>{move || i18n.t(ConsoleText::LinkLegend)}</legend>
+                        {destinations.into_iter().map(|(method, masked)| {
+                            let id = match method {
+                                CallerMethod::AltMail => "link-alt-mail",
+                                _ => "link-mail",
+                            };
+                            let label = match method {
+                                CallerMethod::AltMail => ConsoleText::LinkToAltMail,
+                                _ => ConsoleText::LinkToMail,
+                            };
+                            view! {
+                                <label class="method" for=id>
+                                    <input type="radio" name="link-to" id=id
+                                        prop:checked=move || link_to.get() == Some(method)
+                                        on:change=move |_| link_to.set(Some(method)) />
+                                    <span>{move || i18n.t(label)}" "<span class="slot-value">{masked.clone()}</span></span>
+                                </label>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                    <button id="send-link" type="button" class="secondary" on:click=send_link
+                        aria-describedby="link-hint" disabled=move || busy.get().is_some()>
+                        {move || i18n.t(ConsoleText::LinkButton)}
+                    </button>
+                    <ErrorBanner error=link_error id="link-error" />
+                    <Progress message=waiting(ConsoleText::SendingLink) id="link-progress" />
                 </div>
             })}
             <h4>{move || i18n.t(ConsoleText::ResetTitle)}</h4>
