@@ -165,6 +165,9 @@ texts! {
     RuleConfirmMatches => "Both entries match", "Beide invoeren zijn gelijk";
     RuleHistory => "Is not one of your last {n} passwords (checked when you submit)",
                    "Is niet een van je laatste {n} wachtwoorden (gecontroleerd bij opslaan)";
+    RulesHeadingOther => "The new password must meet the account's rules:", "Het nieuwe wachtwoord moet aan de regels van het account voldoen:";
+    RuleHistoryOther => "The directory may also refuse one of the user's last {n} passwords when you submit.",
+                        "De directory kan bij opslaan ook een van de laatste {n} wachtwoorden van de gebruiker weigeren.";
     RuleMet => "met", "voldaan";
     RuleNotMet => "not met", "niet voldaan";
     StrengthLabel => "Strength", "Sterkte";

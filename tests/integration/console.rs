@@ -202,6 +202,9 @@ async fn staff_sign_in_find_verify_and_reset_with_must_change_in_the_browser() {
     let generated = text(c, "#generated").await;
     assert_eq!(generated.chars().count(), 16, "{generated}");
     assert_eq!(value_of(c, "#new-password").await, generated);
+    // The rules speak of the user's password, not the staff member's own.
+    let heading = text(c, ".rules-heading").await;
+    assert!(heading.contains("the account's rules"), "{heading}");
     assert_eq!(value_of(c, "#confirm-password").await, generated);
     let must_change = find(c, "#must-change")
         .await

@@ -419,7 +419,7 @@ pub fn Actions(
                 </div>
                 <p class="hint" role="status" id="generated-hint">{move || i18n.t(ConsoleText::GeneratedHint)}</p>
             })}
-            <PasswordRules check password />
+            <PasswordRules check password for_someone_else=true />
             <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm />
             <label class="check" for="must-change">
                 <input id="must-change" type="checkbox" prop:checked=move || must_change.get()

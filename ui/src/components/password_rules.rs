@@ -72,9 +72,20 @@ fn RuleItem(id: &'static str, met: Signal<bool>, text: Signal<String>) -> impl I
     }
 }
 
+/// `for_someone_else`: the rules of a password chosen for another person (the service desk's
+/// reset), said in the third person ("the new password", "the user's last … passwords").
 #[component]
-pub fn PasswordRules(check: PasswordCheck, password: RwSignal<String>) -> impl IntoView {
+pub fn PasswordRules(
+    check: PasswordCheck,
+    password: RwSignal<String>,
+    #[prop(optional)] for_someone_else: bool,
+) -> impl IntoView {
     let i18n = use_i18n();
+    let (heading, history_note) = if for_someone_else {
+        (Text::RulesHeadingOther, Text::RuleHistoryOther)
+    } else {
+        (Text::RulesHeading, Text::RuleHistory)
+    };
     let score = Memo::new(move |_| strength(&password.get()));
     let history = check.history;
     view! {
@@ -86,7 +97,7 @@ pub fn PasswordRules(check: PasswordCheck, password: RwSignal<String>) -> impl I
                 {move || format!("{}: {}", i18n.t(Text::StrengthLabel), i18n.t(STRENGTHS[usize::from(score.get().min(4))]))}
             </span>
         </div>
-        <p class="rules-heading">{move || i18n.t(Text::RulesHeading)}</p>
+        <p class="rules-heading">{move || i18n.t(heading)}</p>
         <ul class="rules" id="rules">
             {check
                 .rules
@@ -105,6 +116,6 @@ pub fn PasswordRules(check: PasswordCheck, password: RwSignal<String>) -> impl I
                 .collect_view()}
             <RuleItem id="confirm" met=check.matches.into() text=Signal::derive(move || i18n.t(Text::RuleConfirmMatches).to_owned()) />
         </ul>
-        {(history > 0).then(|| view! { <p class="hint">{move || i18n.tf(Text::RuleHistory, &[("n", &history.to_string())])}</p> })}
+        {(history > 0).then(|| view! { <p class="hint">{move || i18n.tf(history_note, &[("n", &history.to_string())])}</p> })}
     }
 }
