@@ -8,7 +8,7 @@ use sspr_protocol::directory::directory_of;
 use sspr_protocol::helpdesk::{Factor, FactorOffer};
 use sspr_protocol::i18n::{ConsoleText, Text};
 use sspr_protocol::seal::seal;
-use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
+use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::use_i18n;
 
 use crate::api;
@@ -156,16 +156,11 @@ fn FactorStep(offers: RwSignal<Option<Vec<FactorOffer>>>, list: Vec<FactorOffer>
         if busy.get_untracked().is_some() {
             return;
         }
-        let typed: String = code
-            .get_untracked()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if typed.is_empty() {
+        let Some(typed) = typed_code(code) else {
             error.set(Some(i18n.t(ConsoleText::FactorCodeRequired).to_owned()));
             focus_on_mount("factor-code");
             return;
-        }
+        };
         error.set(None);
         busy.set(Some(Text::Verifying));
         spawn_local(async move {

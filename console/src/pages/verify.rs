@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use sspr_protocol::helpdesk::{AccountRef, AccountView, CallerMethod};
 use sspr_protocol::i18n::{ConsoleText, Text};
 use sspr_protocol::register::Slot;
-use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, Progress};
 use sspr_ui::i18n::use_i18n;
 
 use crate::api;
@@ -92,16 +92,11 @@ pub fn CallerCheck(view: AccountView, panel: RwSignal<Option<AccountView>>) -> i
         if busy.get_untracked().is_some() {
             return;
         }
-        let typed: String = code
-            .get_untracked()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if typed.is_empty() {
+        let Some(typed) = typed_code(code) else {
             error.set(Some(i18n.t(ConsoleText::CallerCodeRequired).to_owned()));
             focus_on_mount("caller-code");
             return;
-        }
+        };
         error.set(None);
         busy.set(Some(Phase::Checking));
         spawn_local(async move {

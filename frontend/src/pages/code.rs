@@ -11,7 +11,7 @@ use sspr_protocol::reset::{CodeSent, Purpose};
 use crate::api;
 use crate::app::{use_purpose, Step};
 use crate::components::StartOver;
-use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, Progress};
 use sspr_ui::i18n::use_i18n;
 
 /// How long after a send the page asks once whether the provider took it.
@@ -64,15 +64,10 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
         if busy.get_untracked().is_some() {
             return;
         }
-        let typed: String = code
-            .get_untracked()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if typed.is_empty() {
+        let Some(typed) = typed_code(code) else {
             error.set(Some(i18n.t(Text::CodeRequired).to_owned()));
             return;
-        }
+        };
         error.set(None);
         info.set(None);
         busy.set(Some(if purpose.get_untracked() == Purpose::Unlock {

@@ -117,3 +117,14 @@ pub fn focus_on_mount(id: &'static str) {
         }
     });
 }
+
+/// A code as the user typed it, spaces dropped (people copy "123 456"); None when nothing was
+/// typed.
+pub fn typed_code(code: RwSignal<String>) -> Option<String> {
+    let typed: String = code
+        .get_untracked()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    (!typed.is_empty()).then_some(typed)
+}
