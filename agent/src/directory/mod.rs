@@ -251,20 +251,7 @@ mod tests {
     use super::*;
 
     fn account(groups: &[&str]) -> Account {
-        Account {
-            anchor: "a".into(),
-            account_name: "jan".into(),
-            display_name: "Jan Jansen".into(),
-            enabled: true,
-            locked: false,
-            protected: false,
-            in_scope: true,
-            mail: Vec::new(),
-            policy: PasswordPolicy::default(),
-            contacts: Default::default(),
-            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-            language: None,
-        }
+        fake::Known::account("jan", groups)
     }
 
     fn helpdesk(off_limits: &[&str]) -> Tier {

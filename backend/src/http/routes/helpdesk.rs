@@ -30,6 +30,7 @@ use crate::http::error::AppError;
 use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::gate::check_totp;
+use crate::http::routes::register::mail_methods_changed;
 use crate::http::routes::reset::{format_utc, send_notice, MAX_SEALED_BYTES};
 use crate::http::routes::staff::StaffRequest;
 use crate::relay::writeback;
@@ -753,34 +754,14 @@ pub async fn revoke(
         ),
         None => t(lang, Notice::ChangeCleared).to_owned(),
     };
-    let body = tf(
+    mail_methods_changed(
+        &state,
+        account.mail.first().map(String::as_str),
+        before.as_ref(),
+        &account.account_name,
+        &change,
         lang,
-        Notice::MailMethodsBody,
-        &[
-            ("account", &account.account_name),
-            ("time", &format_utc(now)),
-            ("change", &change),
-        ],
     );
-    let to: Vec<String> = account
-        .mail
-        .first()
-        .cloned()
-        .into_iter()
-        .chain(before.and_then(|r| r.alt_mail))
-        .collect();
-    let mailer = state.clone();
-    tokio::spawn(async move {
-        for address in to {
-            if let Err(e) = mailer
-                .mailer
-                .send(&address, t(lang, Notice::MailMethodsSubject), body.clone())
-                .await
-            {
-                tracing::warn!(error = %e, "could not send the methods-changed notice");
-            }
-        }
-    });
     Ok(Json(
         view(&state, session, &request.account, details).await?,
     ))

@@ -358,19 +358,41 @@ async fn changed(
         .await?;
     let lang: Lang = session.lang;
     let change = tf(lang, what, &[("method", t(lang, slot.text()))]);
+    mail_methods_changed(
+        state,
+        session.mail.as_deref(),
+        before,
+        &session.account_name,
+        &change,
+        lang,
+    );
+    Ok(())
+}
+
+/// Mails a change of the methods (`change`, already in `lang`) to the account's own address
+/// and the alternate one it had `before` the change, in the background.
+pub(crate) fn mail_methods_changed(
+    state: &AppState,
+    primary: Option<&str>,
+    before: Option<&Registration>,
+    account_name: &str,
+    change: &str,
+    lang: Lang,
+) {
     let body = tf(
         lang,
         Notice::MailMethodsBody,
         &[
-            ("account", &session.account_name),
-            ("time", &format_utc(now)),
-            ("change", &change),
+            ("account", account_name),
+            ("time", &format_utc(crate::now())),
+            ("change", change),
         ],
     );
-    let mut to: Vec<String> = session.mail.iter().cloned().collect();
-    if let Some(alt) = before.and_then(|r| r.alt_mail.clone()) {
-        to.push(alt);
-    }
+    let to: Vec<String> = primary
+        .map(str::to_owned)
+        .into_iter()
+        .chain(before.and_then(|r| r.alt_mail.clone()))
+        .collect();
     let state = state.clone();
     tokio::spawn(async move {
         for address in to {
@@ -383,5 +405,4 @@ async fn changed(
             }
         }
     });
-    Ok(())
 }
