@@ -33,7 +33,8 @@ impl AppError {
         let secs = retry_after_secs.max(1);
         let mut error = ApiError::new(ErrorCode::TooManyRequests).with_retry_after(secs);
         let at = crate::now() + i64::from(secs) + 59;
-        let time = format!("{} UTC", utc_clock(at));
+        // `UTC` is a unit, the same in every language.
+        let time = format!("{} UTC", crate::http::routes::reset::format_utc(at));
         error.message = sspr_protocol::i18n::tf(
             sspr_protocol::i18n::Lang::En,
             ErrorCode::TooManyRequests.text(),
@@ -168,13 +169,4 @@ impl IntoResponse for AppError {
         }
         response
     }
-}
-
-/// `HH:MM` in UTC, rounded down (callers add what they need to round up).
-fn utc_clock(unix: i64) -> String {
-    let format = time::macros::format_description!("[hour]:[minute]");
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
 }

@@ -16,7 +16,7 @@ use crate::domain::user_id::{account_key, canonical_user_id};
 use crate::http::error::AppError;
 use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
-use crate::http::routes::reset::{notify, MAX_SEALED_BYTES};
+use crate::http::routes::reset::{check_sealed, notify};
 use crate::relay::writeback;
 use crate::state::AppState;
 
@@ -47,11 +47,9 @@ pub async fn change(
     let now = crate::now();
     let username = canonical_user_id(&request.username, &state.hub.directories(now))?;
     let (current, new) = (request.sealed_current, request.sealed_new);
-    if current.key_id != new.key_id
-        || [&current, &new]
-            .iter()
-            .any(|s| s.ciphertext.len() > MAX_SEALED_BYTES)
-    {
+    check_sealed(&current)?;
+    check_sealed(&new)?;
+    if current.key_id != new.key_id {
         return Err(ErrorCode::BadRequest.into());
     }
     state.limiter.hit(Limited::SignIn, &client, now).await?;

@@ -31,7 +31,7 @@ use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::gate::check_totp;
 use crate::http::routes::register::mail_methods_changed;
-use crate::http::routes::reset::{format_utc, send_notice, MAX_SEALED_BYTES};
+use crate::http::routes::reset::{check_sealed, format_utc, send_notice};
 use crate::http::routes::staff::StaffRequest;
 use crate::relay::writeback;
 use crate::state::AppState;
@@ -304,16 +304,25 @@ pub async fn verify(
         }
     };
     let until = now + state.config.helpdesk.caller_verified_secs.max(60);
+    // The account's name for the audit either way; asked before the answer is recorded, so a
+    // wrong guess is recorded even if the agent is away by then.
+    let details = details(&state, account).await?;
     let outcome = state
         .store
         .update_staff_session(&staff.id_hash, now, |s| {
-            let Some(check) = s.caller.as_mut() else {
+            // The same check that was read above: a code sent meanwhile (another tab, another
+            // account) is not verified by this answer.
+            let Some(check) = s.caller.as_mut().filter(|c| {
+                c.directory == account.directory
+                    && c.anchor == account.anchor
+                    && c.method == answer.method
+            }) else {
                 return Err(ErrorCode::WrongStep);
             };
             if right {
                 check.code = None;
                 check.verified_until = Some(until);
-                return Ok(());
+                return Ok(s.clone());
             }
             match check.code.as_mut() {
                 Some(code) if code.attempts_left > 1 => {
@@ -328,14 +337,15 @@ pub async fn verify(
             }
         })
         .await?;
-    let details = details(&state, account).await?;
-    if let Err(reason) = outcome {
-        state
-            .failed_guess(&details.account.account_name, &client, reason)
-            .await?;
-        return Err(reason.into());
-    }
-    let mut session = staff.session;
+    let session = match outcome {
+        Ok(session) => session,
+        Err(reason) => {
+            state
+                .failed_guess(&details.account.account_name, &client, reason)
+                .await?;
+            return Err(reason.into());
+        }
+    };
     audit(
         &state,
         &session,
@@ -345,9 +355,6 @@ pub async fn verify(
         },
     )
     .await?;
-    if let Some(check) = session.caller.as_mut() {
-        check.verified_until = Some(until);
-    }
     Ok(Json(view(&state, &session, account, details).await?))
 }
 
@@ -487,9 +494,7 @@ pub async fn reset(
     ApiJson(request): ApiJson<StaffReset>,
 ) -> Result<Json<ActionDone>, AppError> {
     let session = &staff.session;
-    if request.sealed.ciphertext.len() > MAX_SEALED_BYTES || request.sealed.key_id.len() > 64 {
-        return Err(ErrorCode::BadRequest.into());
-    }
+    check_sealed(&request.sealed)?;
     let Authorized {
         details,
         caller,
@@ -528,17 +533,7 @@ pub async fn reset(
             return Err(e);
         }
     };
-    if request.unlock && details.account.locked {
-        apply(
-            &state,
-            session,
-            &request.account,
-            Operation::Unlock,
-            Secrets::default(),
-            Flags::default(),
-        )
-        .await?;
-    }
+    // The reset is done: recorded and told before anything else can fail.
     audit(
         &state,
         session,
@@ -552,7 +547,23 @@ pub async fn reset(
         },
     )
     .await?;
-    let notified = notify(&state, &details, name, Operation::Reset);
+    let notified = notify(&state, &details, name.clone(), Operation::Reset);
+    if request.unlock && details.account.locked {
+        let unlocked = apply(
+            &state,
+            session,
+            &request.account,
+            Operation::Unlock,
+            Secrets::default(),
+            Flags::default(),
+        )
+        .await;
+        if let Err(e) = unlocked {
+            let reason = e.error_code();
+            audit(&state, session, &name, AuditEvent::UnlockRefused { reason }).await?;
+            return Err(e);
+        }
+    }
     Ok(Json(ActionDone {
         request_id,
         user_notified: notified,
@@ -725,12 +736,16 @@ pub async fn revoke(
     } = authorize(&state, session, &request.account, &request.note, "revoke").await?;
     let now = crate::now();
     let account = &details.account;
-    let before = state.store.registration(&account.anchor).await?;
-    state
+    // What it was before, from the same turn that changes it: its alternate address is told.
+    let before = state
         .store
-        .update_registration(&account.anchor, now, |r| match request.slot {
-            Some(slot) => r.remove(slot),
-            None => *r = Registration::default(),
+        .update_registration(&account.anchor, now, |r| {
+            let before = r.clone();
+            match request.slot {
+                Some(slot) => r.remove(slot),
+                None => *r = Registration::default(),
+            }
+            before
         })
         .await?;
     audit(
@@ -757,7 +772,7 @@ pub async fn revoke(
     mail_methods_changed(
         &state,
         account.mail.first().map(String::as_str),
-        before.as_ref(),
+        Some(&before),
         &account.account_name,
         &change,
         lang,

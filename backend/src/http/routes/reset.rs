@@ -32,6 +32,15 @@ const CHALLENGE_BYTES: usize = 16;
 /// RSA-3072 gives 384 bytes; anything much larger is not a seal.
 pub(crate) const MAX_SEALED_BYTES: usize = 1024;
 
+/// A sealed password of a size a browser's seal can have; anything larger is refused before
+/// it goes anywhere.
+pub(crate) fn check_sealed(sealed: &sspr_protocol::seal::SealedSecret) -> Result<(), AppError> {
+    if sealed.ciphertext.len() > MAX_SEALED_BYTES || sealed.key_id.len() > 64 {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    Ok(())
+}
+
 pub async fn start(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -199,9 +208,7 @@ pub async fn password(
     State(state): State<AppState>,
     ApiJson(submit): ApiJson<PasswordSubmit>,
 ) -> Result<Json<Completed>, AppError> {
-    if submit.sealed.ciphertext.len() > MAX_SEALED_BYTES || submit.sealed.key_id.len() > 64 {
-        return Err(ErrorCode::BadRequest.into());
-    }
+    check_sealed(&submit.sealed)?;
     let id_hash = token_hash(&submit.flow_id);
     apply_and_finish(&state, &id_hash, Operation::Reset, Some(submit.sealed)).await
 }

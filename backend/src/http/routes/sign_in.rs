@@ -13,7 +13,7 @@ use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
 use crate::domain::user_id::{account_key, canonical_user_id};
 use crate::http::error::AppError;
-use crate::http::routes::reset::MAX_SEALED_BYTES;
+use crate::http::routes::reset::check_sealed;
 use crate::relay::writeback;
 use crate::state::AppState;
 
@@ -29,9 +29,7 @@ pub async fn check_password(
     admitted: impl Fn(&Account) -> bool,
 ) -> Result<Account, AppError> {
     let username = canonical_user_id(typed, &state.hub.directories(now))?;
-    if sealed.ciphertext.len() > MAX_SEALED_BYTES || sealed.key_id.len() > 64 {
-        return Err(ErrorCode::BadRequest.into());
-    }
+    check_sealed(&sealed)?;
     state.limiter.hit(Limited::SignIn, client, now).await?;
     let key = account_key(&username);
     state
