@@ -99,6 +99,17 @@ pub fn App() -> impl IntoView {
     // A one-time link from the service desk: its token is the id of a flow waiting at its
     // new-password step. Taken out of the address bar at once (it is a credential until used).
     let link_error = RwSignal::new(None::<String>);
+    let link_spent = RwSignal::new(false);
+    // Said in the language chosen now, also after a switch, and only until the user goes on
+    // with a reset of their own.
+    Effect::new(move |_| {
+        let on_first_page = step.with(|s| matches!(s, Step::Account));
+        if link_spent.get() && !on_first_page {
+            link_spent.set(false);
+        }
+        let shown = link_spent.get() && on_first_page;
+        link_error.set(shown.then(|| i18n.t(Text::ErrLinkSpent).to_owned()));
+    });
     if let Some(token) = link_token() {
         spawn_local(async move {
             match crate::api::fresh_key(token.clone()).await {
@@ -106,7 +117,7 @@ pub fn App() -> impl IntoView {
                     flow_id: token,
                     step: data,
                 }),
-                Err(_) => link_error.set(Some(i18n.t(Text::ErrLinkSpent).to_owned())),
+                Err(_) => link_spent.set(true),
             }
         });
     }

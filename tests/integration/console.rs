@@ -6,7 +6,7 @@
 //! public portal that never loads console code.
 //!
 //! With `CONSOLE_SCREENSHOTS=<dir>` each page is also saved as PNG: English and Dutch, at
-//! 1280 px and at 375 px wide. (Not an `SSPR_` name: the server would read that as a setting.)
+//! 1280 px and at 375 px wide, each in the light and the dark colour scheme. (Not an `SSPR_` name: the server would read that as a setting.)
 
 use std::time::Duration;
 
@@ -79,12 +79,18 @@ async fn shots(c: &Client, name: &str, lang: &str) {
         c.set_window_size(width, height).await.expect("resize");
         for l in [lang, other] {
             click(c, &format!("#lang-{l}"), "language").await;
-            // Let the page re-render in the new language before the picture.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let png = c.screenshot().await.expect("screenshot");
-            std::fs::write(dir.join(format!("{name}-{l}-{width}.png")), png).expect("write png");
+            for dark in [false, true] {
+                sspr_tests::browser::prefer_dark(c, dark).await;
+                // Let the page re-render in the new language before the picture.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let png = c.screenshot().await.expect("screenshot");
+                let scheme = if dark { "-dark" } else { "" };
+                let file = format!("{name}-{l}-{width}{scheme}.png");
+                std::fs::write(dir.join(file), png).expect("write png");
+            }
         }
     }
+    sspr_tests::browser::prefer_dark(c, false).await;
     click(c, &format!("#lang-{lang}"), "language back").await;
     c.set_window_size(1280, 900).await.expect("resize back");
 }
@@ -441,6 +447,7 @@ async fn a_user_opens_a_one_time_link_and_sets_their_own_password() {
     let c = &browser.client;
     c.goto(&link).await.expect("open the link");
     find(c, "#new-password").await;
+    shots(c, "13-portal-reset-link", "en").await;
     let address = c.current_url().await.expect("url");
     assert!(
         !address.as_str().contains(LINK_FRAGMENT),
@@ -459,6 +466,7 @@ async fn a_user_opens_a_one_time_link_and_sets_their_own_password() {
     c.goto("about:blank").await.expect("leave the portal");
     c.goto(&link).await.expect("open the link again");
     let spent = text_contains(c, "#link-error", "already used").await;
+    shots(c, "14-portal-link-spent", "en").await;
     assert!(spent.contains("service desk"), "{spent}");
     browser.close().await;
 }

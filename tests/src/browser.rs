@@ -70,3 +70,43 @@ impl Drop for Browser {
         crate::processes::stop(&mut self.driver);
     }
 }
+
+/// Chromium's CDP bridge in chromedriver (`goog/cdp/execute`): one DevTools command.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Makes the page see `prefers-color-scheme: dark` (or light again) without a restart, so a
+/// test can look at the same state in both schemes. The default is Chromium's own (light).
+pub async fn prefer_dark(client: &Client, dark: bool) {
+    let scheme = if dark { "dark" } else { "light" };
+    client
+        .issue_cmd(Cdp {
+            cmd: "Emulation.setEmulatedMedia",
+            params: serde_json::json!({
+                "features": [{ "name": "prefers-color-scheme", "value": scheme }]
+            }),
+        })
+        .await
+        .expect("emulate the colour scheme");
+}
