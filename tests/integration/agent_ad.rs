@@ -309,3 +309,105 @@ async fn with_two_dcs_the_pdc_emulator_takes_the_write_and_the_other_stands_in()
         .await
         .expect("the other DC has it");
 }
+
+/// A TCP proxy to the DC's LDAPS port that can cut every connection through it, as a DC
+/// that drops its clients (a restart, an idle timeout) does.
+struct Cutter {
+    url: String,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    opened: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Cutter {
+    async fn start(dc: &SambaDc) -> Self {
+        // On the DC's own address, which its certificate names.
+        let listener = tokio::net::TcpListener::bind((dc.address.as_str(), 0))
+            .await
+            .expect("listen");
+        let port = listener.local_addr().expect("address").port();
+        let target = format!("{}:636", dc.address);
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let opened = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (held, count) = (connections.clone(), opened.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut dc) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut dc).await;
+                    }
+                });
+                held.lock().expect("connections").push(task);
+            }
+        });
+        Self {
+            url: format!("ldaps://{}:{port}", dc.address),
+            connections,
+            opened,
+        }
+    }
+
+    fn cut(&self) {
+        for task in self.connections.lock().expect("connections").drain(..) {
+            task.abort();
+        }
+    }
+
+    fn opened(&self) -> usize {
+        self.opened.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The service account's sessions are kept and used again (one LDAPS connection for many
+/// operations); a user's own bind never joins them; and a session the DC dropped is replaced
+/// without the operation noticing.
+#[tokio::test]
+async fn service_sessions_are_kept_and_a_dropped_one_is_replaced() {
+    let dc = samba::shared();
+    dc.create_user("pool.user", "Pool-Start-Pw-1", None, "Pool User")
+        .expect("user");
+    let cutter = Cutter::start(dc).await;
+    let dir = directory_with(DirectoryConfig {
+        urls: vec![cutter.url.clone()],
+        ..config(dc)
+    });
+
+    let account = dir
+        .lookup("pool.user")
+        .await
+        .expect("lookup")
+        .expect("found");
+    for _ in 0..5 {
+        assert!(dir.lookup("pool.user").await.expect("lookup").is_some());
+    }
+    assert_eq!(cutter.opened(), 1, "six lookups, one connection");
+    assert_eq!(dir.kept_sessions(), 1);
+
+    // The user's own bind (a verify, a change) has a connection of its own, closed after it.
+    dir.verify(&account.anchor, &Secret::new("Pool-Start-Pw-1".into()))
+        .await
+        .expect("the right password");
+    assert_eq!(cutter.opened(), 2);
+    assert_eq!(dir.kept_sessions(), 1, "the user's session is not kept");
+
+    // The DC drops every connection: the next operation gets a new session and succeeds.
+    cutter.cut();
+    dir.reset(
+        &account.anchor,
+        &Secret::new("Fresh-After-Cut-9x".into()),
+        ResetOptions::default(),
+        &Tier::SelfService,
+    )
+    .await
+    .expect("a reset after the DC dropped the session");
+    bind_as(dc, "pool.user", "Fresh-After-Cut-9x")
+        .await
+        .expect("the reset landed");
+    assert_eq!(
+        cutter.opened(),
+        3,
+        "one new connection replaced the dropped one"
+    );
+    assert_eq!(dir.kept_sessions(), 1);
+}

@@ -1,7 +1,14 @@
 //! The replay cache: every request id is acted on at most once, and one the server sends again
 //! (after a reconnect) gets the result it had, kept in `replay.json` across restarts.
+//!
+//! The file is a journal, one JSON line per event, appended: a request id taken (flushed to
+//! the disk before the package is acted on — a crash after that cannot let it in again) and
+//! its result (written, not waited for: lost only with the machine itself, and then the id
+//! reads as interrupted). Loading it keeps what has not expired and writes it anew, compact;
+//! so does a journal grown long.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -23,6 +30,19 @@ struct Seen {
     interrupted: bool,
 }
 
+/// One line of the journal.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+}
+
+/// Lines appended since the journal was last written compact, before it is written anew.
+const COMPACT_AFTER: usize = 1000;
+
 /// Request ids seen, each with its result once there is one. A request id is acted on at most
 /// once; presented again — the server re-sends after a reconnect — it gets the stored result.
 /// With a file, this survives a restart of the agent.
@@ -30,6 +50,8 @@ struct Seen {
 pub struct ReplayCache {
     seen: HashMap<String, Seen>,
     file: Option<PathBuf>,
+    journal: Option<std::fs::File>,
+    appended: usize,
 }
 
 /// What a request id presented again finds.
@@ -48,19 +70,110 @@ impl ReplayCache {
     /// A cache kept in `file` (mode 0600), loaded now. A damaged file is started afresh: it
     /// only ever holds ids of packages that expire within minutes.
     pub fn persistent(file: PathBuf, now: i64) -> Self {
-        let mut seen = std::fs::read(&file)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<HashMap<String, Seen>>(&bytes).ok())
-            .unwrap_or_default();
+        let mut seen: HashMap<String, Seen> = HashMap::new();
+        for line in std::fs::read(&file)
+            .unwrap_or_default()
+            .split(|b| *b == b'\n')
+        {
+            let Ok(record) = serde_json::from_slice::<Record>(line) else {
+                continue;
+            };
+            match (record.expires_at, record.outcome) {
+                (Some(expires_at), outcome) => {
+                    seen.insert(
+                        record.id,
+                        Seen {
+                            expires_at,
+                            outcome,
+                            interrupted: false,
+                        },
+                    );
+                }
+                (None, Some(outcome)) => {
+                    if let Some(entry) = seen.get_mut(&record.id) {
+                        entry.outcome = Some(outcome);
+                    }
+                }
+                (None, None) => {}
+            }
+        }
         for entry in seen.values_mut() {
             entry.interrupted = entry.outcome.is_none();
         }
         let mut cache = Self {
             seen,
             file: Some(file),
+            journal: None,
+            appended: 0,
         };
         cache.prune(now);
+        cache.compact();
         cache
+    }
+
+    /// Writes what is known now as a new journal (replacing the old one at once) and appends
+    /// to that from here on.
+    fn compact(&mut self) {
+        let Some(file) = &self.file else { return };
+        let mut lines = Vec::new();
+        for (id, seen) in &self.seen {
+            let record = Record {
+                id: id.clone(),
+                expires_at: Some(seen.expires_at),
+                outcome: seen.outcome,
+            };
+            if let Ok(line) = serde_json::to_vec(&record) {
+                lines.extend(line);
+                lines.push(b'\n');
+            }
+        }
+        let opened = crate::state::write_private(file, &lines)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(file)
+                    .map_err(|e| e.to_string())
+            });
+        match opened {
+            Ok(journal) => self.journal = Some(journal),
+            Err(reason) => {
+                self.journal = None;
+                tracing::error!(%reason, "the replay cache could not be saved; it still holds in memory");
+            }
+        }
+        self.appended = 0;
+    }
+
+    /// Appends one event to the journal; `durable` waits until it is on the disk.
+    fn append(&mut self, record: &Record, durable: bool) {
+        if self.file.is_none() {
+            return;
+        }
+        if self.journal.is_none() || self.appended >= COMPACT_AFTER {
+            self.compact();
+            // The compact journal already holds this event.
+            return;
+        }
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let written = serde_json::to_vec(record)
+            .map_err(|e| e.to_string())
+            .and_then(|mut line| {
+                line.push(b'\n');
+                journal.write_all(&line).map_err(|e| e.to_string())?;
+                if durable {
+                    journal.sync_data().map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            });
+        self.appended += 1;
+        if let Err(reason) = written {
+            tracing::error!(%reason, "the replay cache could not be saved; it still holds in memory");
+            // Written anew next time, whole.
+            self.journal = None;
+        }
     }
 
     pub(super) fn prune(&mut self, now: i64) {
@@ -84,17 +197,12 @@ impl ReplayCache {
     pub(super) fn finish(&mut self, request_id: &str, outcome: Outcome) {
         if let Some(seen) = self.seen.get_mut(request_id) {
             seen.outcome = Some(outcome);
-            self.save();
-        }
-    }
-
-    fn save(&self) {
-        let Some(file) = &self.file else { return };
-        let written = serde_json::to_vec(&self.seen)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| crate::state::write_private(file, &bytes).map_err(|e| e.to_string()));
-        if let Err(reason) = written {
-            tracing::error!(%reason, "the replay cache could not be saved; it still holds in memory");
+            let record = Record {
+                id: request_id.to_owned(),
+                expires_at: None,
+                outcome: Some(outcome),
+            };
+            self.append(&record, false);
         }
     }
 }
@@ -112,8 +220,14 @@ impl ReplayGuard for ReplayCache {
                 interrupted: false,
             },
         );
-        // Saved before the package is acted on: a crash after this point cannot let it in again.
-        self.save();
+        // On the disk before the package is acted on: a crash after this point cannot let it
+        // in again.
+        let record = Record {
+            id: request_id.to_owned(),
+            expires_at: Some(expires_at),
+            outcome: None,
+        };
+        self.append(&record, true);
         true
     }
 }

@@ -21,6 +21,8 @@ const ACCOUNT_ATTRS: &[&str] = &[
     "adminCount",
     "mail",
     "preferredLanguage",
+    // 0 when the user must change the password at next logon.
+    "pwdLastSet",
     // Constructed: the DN of the fine-grained password policy that wins for this account.
     "msDS-ResultantPSO",
 ];
@@ -45,6 +47,14 @@ fn normalize_dn(dn: &str) -> String {
         .map(|p| p.trim().to_ascii_lowercase())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The account an operation is about to write, as read just before.
+pub(super) struct Target {
+    pub dn: String,
+    pub account: Account,
+    /// Must change the password at next logon (`pwdLastSet` 0).
+    pub must_change: bool,
 }
 
 impl LdapDirectory {
@@ -158,6 +168,16 @@ impl LdapDirectory {
         info: &DomainInfo,
         anchor: &str,
     ) -> Result<(String, Account), DirectoryError> {
+        let target = self.target_by_anchor(ldap, info, anchor).await?;
+        Ok((target.dn, target.account))
+    }
+
+    async fn target_by_anchor(
+        &self,
+        ldap: &mut Ldap,
+        info: &DomainInfo,
+        anchor: &str,
+    ) -> Result<Target, DirectoryError> {
         let entry = self
             .entry_by_anchor(ldap, info, anchor, &self.account_attrs())
             .await?;
@@ -165,7 +185,11 @@ impl LdapDirectory {
             .account_of(&entry, info)
             .ok_or(DirectoryError::NotFound)?;
         account.policy = self.effective_policy(ldap, &entry, info).await;
-        Ok((entry.dn, account))
+        Ok(Target {
+            must_change: first(&entry, "pwdLastSet") == Some("0"),
+            dn: entry.dn,
+            account,
+        })
     }
 
     /// The common names of every group `member_dn` is a member of, nested membership included
@@ -202,12 +226,12 @@ impl LdapDirectory {
         info: &DomainInfo,
         anchor: &str,
         tier: &Tier,
-    ) -> Result<(String, Account), DirectoryError> {
-        let (dn, mut account) = self.find_by_anchor(ldap, info, anchor).await?;
+    ) -> Result<Target, DirectoryError> {
+        let mut target = self.target_by_anchor(ldap, info, anchor).await?;
         if tier.is_restricted() {
-            account.groups = self.nested_groups(ldap, info, &dn).await?;
+            target.account.groups = self.nested_groups(ldap, info, &target.dn).await?;
         }
-        tier.admits(&account)?;
-        Ok((dn, account))
+        tier.admits(&target.account)?;
+        Ok(target)
     }
 }

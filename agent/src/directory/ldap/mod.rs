@@ -1,9 +1,12 @@
-//! Active Directory over LDAPS with ldap3. Every operation opens its own bound session, has a
-//! timeout, and escapes whatever a user typed.
+//! Active Directory over LDAPS with ldap3. Every operation runs on a bound service-account
+//! session from a small pool (a user's own bind gets a connection of its own), has a timeout,
+//! and escapes whatever a user typed.
 //!
 //! Here the `Directory` operations themselves; beside them, by concern:
 //! - `topology`: which DC is which, and the PDC emulator first;
 //! - `connection`: LDAPS, binds, timeouts, and ldap3's errors sorted into ours;
+//! - `pool`: the bound service sessions kept for the next operation, and what each DC's domain
+//!   root said;
 //! - `policy`: the domain's password policy and fine-grained ones (PSOs);
 //! - `account`: finding accounts and mapping their entries, their nested groups, and whether
 //!   the one acting may touch them;
@@ -14,6 +17,8 @@ mod account;
 mod connection;
 mod entry;
 mod policy;
+#[macro_use]
+mod pool;
 mod search;
 mod topology;
 
@@ -46,6 +51,10 @@ pub struct LdapDirectory {
     hosts: Mutex<HashMap<String, String>>,
     /// The PDC emulator: the domain's `fSMORoleOwner` and that server's `dNSHostName`.
     pdc: Mutex<Option<(String, String)>>,
+    /// Bound service sessions waiting for the next operation (`pool`).
+    idle: Mutex<Vec<pool::Idle>>,
+    /// What each DC's domain root said (by URL), and when it was read.
+    infos: Mutex<HashMap<String, (DomainInfo, Instant)>>,
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -72,6 +81,8 @@ impl LdapDirectory {
             psos: Mutex::default(),
             hosts: Mutex::default(),
             pdc: Mutex::default(),
+            idle: Mutex::default(),
+            infos: Mutex::default(),
         })
     }
 
@@ -79,14 +90,19 @@ impl LdapDirectory {
         &self.config
     }
 
-    /// A bound session plus what the domain root says: naming context, controls, policy, and
-    /// which DC is the PDC emulator.
+    /// A new bound session plus what the domain root says, read now: naming context, controls,
+    /// policy, and which DC is the PDC emulator.
     pub async fn session(&self) -> Result<(Ldap, DomainInfo), DirectoryError> {
-        let (mut ldap, url) = self.open().await?;
-        self.bind_service(&mut ldap).await?;
+        let session = self.open_session().await?;
+        Ok((session.ldap, session.info))
+    }
+
+    /// What the domain root says, read on `ldap` (a bound session to `url`), and kept for the
+    /// operations that follow on that DC.
+    async fn read_info(&self, ldap: &mut Ldap, url: &str) -> Result<DomainInfo, DirectoryError> {
         let root = self
             .ldap_search(
-                &mut ldap,
+                ldap,
                 "",
                 Scope::Base,
                 "(objectClass=*)",
@@ -111,7 +127,7 @@ impl LdapDirectory {
             .unwrap_or_default();
         let domain = self
             .ldap_search(
-                &mut ldap,
+                ldap,
                 &base_dn,
                 Scope::Base,
                 "(objectClass=*)",
@@ -132,9 +148,9 @@ impl LdapDirectory {
         let dc_host = first(root, "dnsHostName")
             .unwrap_or_default()
             .to_ascii_lowercase();
-        lock(&self.hosts).insert(url, dc_host.clone());
+        lock(&self.hosts).insert(url.to_owned(), dc_host.clone());
         let pdc_host = match first(domain, "fSMORoleOwner") {
-            Some(owner) => self.pdc_host(&mut ldap, owner).await,
+            Some(owner) => self.pdc_host(ldap, owner).await,
             None => None,
         };
         let info = DomainInfo {
@@ -150,71 +166,75 @@ impl LdapDirectory {
             netbios: String::new(),
             upn_suffixes: Vec::new(),
         };
-        Ok((ldap, info))
+        lock(&self.infos).insert(url.to_owned(), (info.clone(), Instant::now()));
+        Ok(info)
     }
 }
 
 impl Directory for LdapDirectory {
     async fn change(&self, anchor: &str, old: &Secret, new: &Secret) -> Result<(), DirectoryError> {
-        let (mut service, info) = self.session().await?;
-        let (dn, account) = self
-            .eligible(&mut service, &info, anchor, &Tier::SelfService)
-            .await?;
-        // Bound as the user, the delete-old/add-new is a change: AD checks the current password,
-        // history and minimum age. A user who must change at next logon cannot bind yet; then
-        // the change goes through the service account, where AD still demands the old password.
-        let mut ldap = match self.connect_as(&dn, old.expose()).await? {
-            Ok(user) => {
-                let _ = service.unbind().await;
-                user
-            }
-            Err(ad::BindRefusal::MustChange) => service,
-            Err(refusal) => return Err(bind_refused(refusal)),
-        };
-        let mods = vec![
-            Mod::Delete(
-                b"unicodePwd".to_vec(),
-                HashSet::from([ad::unicode_pwd(old.expose()).to_vec()]),
-            ),
-            Mod::Add(
-                b"unicodePwd".to_vec(),
-                HashSet::from([ad::unicode_pwd(new.expose()).to_vec()]),
-            ),
-        ];
+        let account::Target { dn, account, .. } = with_service!(self, |ldap, info| async {
+            self.eligible(ldap, info, anchor, &Tier::SelfService).await
+        }
+        .await)?;
         let policy = account.policy;
         let names = AccountNames {
             account_name: account.account_name,
             display_name: account.display_name,
         };
-        if let Err(refused) = policy::enforce(&policy, new.expose(), &names) {
-            let _ = ldap.unbind().await;
-            return Err(refused);
+        let mods = || {
+            vec![
+                Mod::Delete(
+                    b"unicodePwd".to_vec(),
+                    HashSet::from([ad::unicode_pwd(old.expose()).to_vec()]),
+                ),
+                Mod::Add(
+                    b"unicodePwd".to_vec(),
+                    HashSet::from([ad::unicode_pwd(new.expose()).to_vec()]),
+                ),
+            ]
+        };
+        // Bound as the user, the delete-old/add-new is a change: AD checks the current password,
+        // history and minimum age. A user who must change at next logon cannot bind yet; then
+        // the change goes through the service account, where AD still demands the old password.
+        match self.connect_as(&dn, old.expose()).await? {
+            Ok(mut user) => {
+                let result = match policy::enforce(&policy, new.expose(), &names) {
+                    Ok(()) => self.modify(&mut user, &dn, mods(), None).await,
+                    Err(refused) => Err(refused),
+                };
+                let _ = user.unbind().await;
+                result
+            }
+            Err(ad::BindRefusal::MustChange) => {
+                policy::enforce(&policy, new.expose(), &names)?;
+                // Not tried twice: a change that landed before the connection broke would fail
+                // the second time, on the old password it just replaced.
+                let mut service = self.checkout().await?;
+                let result = self.modify(&mut service.ldap, &dn, mods(), None).await;
+                self.give_back(service, &result);
+                result
+            }
+            Err(refusal) => Err(bind_refused(refusal)),
         }
-        let result = self
-            .modify(&mut ldap, &dn, mods, None)
-            .await
-            .map_err(|e| refine(e, &policy, new.expose(), &names));
-        let _ = ldap.unbind().await;
-        result
+        .map_err(|e| refine(e, &policy, new.expose(), &names))
     }
 
     async fn unlock(&self, anchor: &str, tier: &Tier) -> Result<(), DirectoryError> {
-        let (mut ldap, info) = self.session().await?;
-        let (dn, _) = self.eligible(&mut ldap, &info, anchor, tier).await?;
-        let result = self
-            .replace(&mut ldap, &dn, "lockoutTime", b"0".to_vec(), None)
-            .await;
-        let _ = ldap.unbind().await;
-        result
+        with_service!(self, |ldap, info| async {
+            let target = self.eligible(ldap, info, anchor, tier).await?;
+            self.replace(ldap, &target.dn, "lockoutTime", b"0".to_vec(), None)
+                .await
+        }
+        .await)
     }
 
     async fn verify(&self, anchor: &str, password: &Secret) -> Result<(), DirectoryError> {
-        let (mut service, info) = self.session().await?;
-        let (dn, _) = self
-            .eligible(&mut service, &info, anchor, &Tier::SelfService)
-            .await?;
-        let _ = service.unbind().await;
-        match self.connect_as(&dn, password.expose()).await? {
+        let target = with_service!(self, |ldap, info| async {
+            self.eligible(ldap, info, anchor, &Tier::SelfService).await
+        }
+        .await)?;
+        match self.connect_as(&target.dn, password.expose()).await? {
             Ok(mut user) => {
                 let _ = user.unbind().await;
                 Ok(())
@@ -226,7 +246,39 @@ impl Directory for LdapDirectory {
     }
 
     async fn domain(&self) -> Result<DomainInfo, DirectoryError> {
-        let (mut ldap, mut info) = self.session().await?;
+        let mut info = with_service!(self, |ldap, info| async {
+            // The heartbeat: what the domain root says, read afresh.
+            let mut info = match self.url_of(&info.dc_host) {
+                Some(url) => self.read_info(ldap, &url).await?,
+                None => info.clone(),
+            };
+            // The names users may type the domain by: its NetBIOS name (from its crossRef)
+            // and the forest's extra UPN suffixes. Unreadable, they are left out: routing
+            // by DNS name works.
+            let partitions = format!("CN=Partitions,{}", info.configuration_dn);
+            if let Ok(found) = self
+                .ldap_search(
+                    ldap,
+                    &partitions,
+                    Scope::Subtree,
+                    &format!(
+                        "(|(&(objectClass=crossRef)(nCName={}))(objectClass=crossRefContainer))",
+                        ldap_escape(&info.base_dn)
+                    ),
+                    &["nETBIOSName", "uPNSuffixes"],
+                )
+                .await
+            {
+                for entry in &found {
+                    if let Some(name) = first(entry, "nETBIOSName") {
+                        info.netbios = name.to_owned();
+                    }
+                    info.upn_suffixes.extend(values(entry, "uPNSuffixes"));
+                }
+            }
+            Ok(info)
+        }
+        .await)?;
         if let Some(pdc) = &info.pdc_host {
             let first_is_pdc = self
                 .dc_order()
@@ -236,67 +288,45 @@ impl Directory for LdapDirectory {
                 self.learn_hosts().await;
             }
         }
-        // The names users may type the domain by: its NetBIOS name (from its crossRef) and the
-        // forest's extra UPN suffixes. Unreadable, they are left out: routing by DNS name works.
-        let partitions = format!("CN=Partitions,{}", info.configuration_dn);
-        if let Ok(found) = self
-            .ldap_search(
-                &mut ldap,
-                &partitions,
-                Scope::Subtree,
-                &format!(
-                    "(|(&(objectClass=crossRef)(nCName={}))(objectClass=crossRefContainer))",
-                    ldap_escape(&info.base_dn)
-                ),
-                &["nETBIOSName", "uPNSuffixes"],
-            )
-            .await
-        {
-            for entry in &found {
-                if let Some(name) = first(entry, "nETBIOSName") {
-                    info.netbios = name.to_owned();
-                }
-                info.upn_suffixes.extend(values(entry, "uPNSuffixes"));
-            }
-        }
-        let _ = ldap.unbind().await;
+        info.upn_suffixes.sort();
+        info.upn_suffixes.dedup();
         Ok(info)
     }
 
     async fn lookup(&self, username: &str) -> Result<Option<Account>, DirectoryError> {
-        let (mut ldap, info) = self.session().await?;
-        let Some(filter) = Self::username_filter(username, &info) else {
-            return Ok(None);
-        };
-        let found = self
-            .ldap_search(
-                &mut ldap,
-                &info.base_dn,
-                Scope::Subtree,
-                &filter,
-                &self.account_attrs(),
-            )
-            .await?;
-        // Asked for a name that matched nobody as well, so a lookup takes as long either way.
-        let member_dn = match found.as_slice() {
-            [entry] => entry.dn.clone(),
-            _ => format!("CN=nobody,{}", info.base_dn),
-        };
-        let groups = self.nested_groups(&mut ldap, &info, &member_dn).await?;
-        // Zero or several matches: nobody to help, and nothing to reveal.
-        let account = match found.as_slice() {
-            [entry] => match self.account_of(entry, &info) {
-                Some(mut account) => {
-                    account.policy = self.effective_policy(&mut ldap, entry, &info).await;
-                    account.groups = groups;
-                    Some(account)
-                }
-                None => None,
-            },
-            _ => None,
-        };
-        let _ = ldap.unbind().await;
-        Ok(account)
+        with_service!(self, |ldap, info| async {
+            let Some(filter) = Self::username_filter(username, info) else {
+                return Ok(None);
+            };
+            let found = self
+                .ldap_search(
+                    ldap,
+                    &info.base_dn,
+                    Scope::Subtree,
+                    &filter,
+                    &self.account_attrs(),
+                )
+                .await?;
+            // Asked for a name that matched nobody as well, so a lookup takes as long either way.
+            let member_dn = match found.as_slice() {
+                [entry] => entry.dn.clone(),
+                _ => format!("CN=nobody,{}", info.base_dn),
+            };
+            let groups = self.nested_groups(ldap, info, &member_dn).await?;
+            // Zero or several matches: nobody to help, and nothing to reveal.
+            Ok(match found.as_slice() {
+                [entry] => match self.account_of(entry, info) {
+                    Some(mut account) => {
+                        account.policy = self.effective_policy(ldap, entry, info).await;
+                        account.groups = groups;
+                        Some(account)
+                    }
+                    None => None,
+                },
+                _ => None,
+            })
+        }
+        .await)
     }
 
     async fn reset(
@@ -306,48 +336,43 @@ impl Directory for LdapDirectory {
         options: ResetOptions,
         tier: &Tier,
     ) -> Result<(), DirectoryError> {
-        let (mut ldap, info) = self.session().await?;
-        if !self.reset_allowed(&info) {
-            return Err(DirectoryError::ResetWithoutHistory);
-        }
-        // Checked again now, not only at lookup: the account may have changed since.
-        let (dn, account) = self.eligible(&mut ldap, &info, anchor, tier).await?;
-        let names = AccountNames {
-            account_name: account.account_name.clone(),
-            display_name: account.display_name.clone(),
-        };
-        policy::enforce(&account.policy, password.expose(), &names)?;
-        let encoded = ad::unicode_pwd(password.expose());
-        self.replace(
-            &mut ldap,
-            &dn,
-            "unicodePwd",
-            encoded.to_vec(),
-            info.policy_hints_oid,
-        )
-        .await
-        .map_err(|e| refine(e, &account.policy, password.expose(), &names))?;
-        if options.must_change_at_next_logon {
-            self.replace(&mut ldap, &dn, "pwdLastSet", b"0".to_vec(), None)
-                .await?;
-        } else {
-            // A self-service reset must not leave the user forced to change what they just chose.
-            let now = self
-                .ldap_search(
-                    &mut ldap,
-                    &dn,
-                    Scope::Base,
-                    "(objectClass=*)",
-                    &["pwdLastSet"],
-                )
-                .await?;
-            if now.first().and_then(|e| first(e, "pwdLastSet")) == Some("0") {
-                self.replace(&mut ldap, &dn, "pwdLastSet", b"-1".to_vec(), None)
+        with_service!(self, |ldap, info| async {
+            if !self.reset_allowed(info) {
+                return Err(DirectoryError::ResetWithoutHistory);
+            }
+            // Checked again now, not only at lookup: the account may have changed since.
+            let account::Target {
+                dn,
+                account,
+                must_change,
+            } = self.eligible(ldap, info, anchor, tier).await?;
+            let names = AccountNames {
+                account_name: account.account_name.clone(),
+                display_name: account.display_name.clone(),
+            };
+            policy::enforce(&account.policy, password.expose(), &names)?;
+            let encoded = ad::unicode_pwd(password.expose());
+            self.replace(
+                ldap,
+                &dn,
+                "unicodePwd",
+                encoded.to_vec(),
+                info.policy_hints_oid,
+            )
+            .await
+            .map_err(|e| refine(e, &account.policy, password.expose(), &names))?;
+            if options.must_change_at_next_logon {
+                self.replace(ldap, &dn, "pwdLastSet", b"0".to_vec(), None)
+                    .await?;
+            } else if must_change {
+                // A self-service reset must not leave the user forced to change what they just
+                // chose (read with the account, before the write: AD never sets 0 by itself).
+                self.replace(ldap, &dn, "pwdLastSet", b"-1".to_vec(), None)
                     .await?;
             }
+            Ok(())
         }
-        let _ = ldap.unbind().await;
-        Ok(())
+        .await)
     }
 
     fn reset_allowed(&self, info: &DomainInfo) -> bool {
@@ -355,18 +380,16 @@ impl Directory for LdapDirectory {
     }
 
     async fn search(&self, query: &str) -> Result<Matches, DirectoryError> {
-        // Refused before a session is opened for it.
+        // Refused before a session is taken for it.
         let filter = search::search_filter(query)?;
-        let (mut ldap, info) = self.session().await?;
-        let result = self.find_matches(&mut ldap, &info, &filter).await;
-        let _ = ldap.unbind().await;
-        result
+        with_service!(self, |ldap, info| self
+            .find_matches(ldap, info, &filter)
+            .await)
     }
 
     async fn details(&self, anchor: &str) -> Result<Option<AccountDetails>, DirectoryError> {
-        let (mut ldap, info) = self.session().await?;
-        let result = self.read_details(&mut ldap, &info, anchor).await;
-        let _ = ldap.unbind().await;
-        result
+        with_service!(self, |ldap, info| self
+            .read_details(ldap, info, anchor)
+            .await)
     }
 }

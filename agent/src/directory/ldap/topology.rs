@@ -47,6 +47,14 @@ impl LdapDirectory {
         pdc_first(&self.config.urls, &lock(&self.hosts), pdc.as_deref())
     }
 
+    /// The configured URL of the DC with this host name, as learned on connecting.
+    pub(super) fn url_of(&self, host: &str) -> Option<String> {
+        lock(&self.hosts)
+            .iter()
+            .find(|(_, known)| known.as_str() == host)
+            .map(|(url, _)| url.clone())
+    }
+
     /// Asks each configured DC not yet known which host it is (its rootDSE, no bind), so the
     /// PDC emulator can be put first even when it is listed after a DC that always answers.
     /// One that does not answer is asked again at the next heartbeat.
