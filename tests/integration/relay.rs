@@ -83,6 +83,7 @@ async fn a_package_whose_answer_was_lost_is_sent_again_and_applied_once() {
             .splitn(3, ' ')
             .nth(2)
             .expect("direction, agent, frame");
+        println!("relay frame: {} bytes: {json}", json.len());
         assert!(json.len() < 1024, "{} bytes: {json}", json.len());
     }
 
