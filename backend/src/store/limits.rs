@@ -135,49 +135,46 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    /// Counts a hit in `bucket` unless the rule's limit is reached — atomically: on PostgreSQL
-    /// under an advisory lock of the bucket (replicas take turns), on SQLite on the one writer
-    /// connection.
+    /// Counts a hit in `bucket` unless the rule's limit is reached — atomically and in one
+    /// round trip: on PostgreSQL by `sspr_limit_hit` under an advisory lock of the bucket
+    /// (replicas take turns), on SQLite by one statement on the one writer connection. Hits
+    /// older than the window are not counted; `prune` deletes them later.
     async fn limit_hit(&self, bucket: &str, rule: Rule, now: i64) -> Result<(), LimitError> {
-        let mut tx = self.db.begin().await.map_err(StoreError::from)?;
-        if self.backend == Backend::Postgres {
-            // The lock's function returns void, which the driver cannot read: select around it.
-            sqlx::query(
-                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
-            )
-            .bind(bucket)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
+        let since = now - rule.window_secs;
+        let oldest: Option<i64> = match self.backend {
+            Backend::Postgres => sqlx::query("SELECT sspr_limit_hit($1, $2, $3, $4)")
+                .bind(bucket)
+                .bind(now)
+                .bind(since)
+                .bind(i64::from(rule.max))
+                .fetch_one(&self.db)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(StoreError::from)?,
+            Backend::Sqlite => {
+                let counted = sqlx::query(
+                    "INSERT INTO limit_hits (bucket, at) SELECT $1, $2 \
+                     WHERE (SELECT COUNT(*) FROM limit_hits WHERE bucket = $1 AND at > $3) < $4",
+                )
+                .bind(bucket)
+                .bind(now)
+                .bind(since)
+                .bind(i64::from(rule.max))
+                .execute(&self.db)
+                .await
+                .map_err(StoreError::from)?
+                .rows_affected();
+                if counted == 1 {
+                    None
+                } else {
+                    let (_, oldest) = self.limit_window(bucket, since).await?;
+                    Some(oldest.unwrap_or(now))
+                }
+            }
+        };
+        match oldest {
+            None => Ok(()),
+            Some(oldest) => Err(LimitError::Reached(retry_after(rule, oldest, now))),
         }
-        sqlx::query("DELETE FROM limit_hits WHERE bucket = $1 AND at <= $2")
-            .bind(bucket)
-            .bind(now - rule.window_secs)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let row = sqlx::query("SELECT COUNT(*), MIN(at) FROM limit_hits WHERE bucket = $1")
-            .bind(bucket)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let count: i64 = row.try_get(0).map_err(StoreError::from)?;
-        let oldest: Option<i64> = row.try_get(1).map_err(StoreError::from)?;
-        if count >= i64::from(rule.max) {
-            tx.commit().await.map_err(StoreError::from)?;
-            return Err(LimitError::Reached(retry_after(
-                rule,
-                oldest.unwrap_or(now),
-                now,
-            )));
-        }
-        sqlx::query("INSERT INTO limit_hits (bucket, at) VALUES ($1, $2)")
-            .bind(bucket)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
     }
 }

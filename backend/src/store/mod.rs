@@ -152,7 +152,23 @@ impl Store {
                     .await?
             }
             Backend::Sqlite => {
-                let db = options.max_connections(1).connect(&url).await?;
+                let db = options
+                    // A local file does not break like a network connection: no test query
+                    // before every transaction.
+                    .test_before_acquire(false)
+                    // In WAL mode, NORMAL waits for the disk at checkpoints, not at every
+                    // commit: a power cut can lose the last moments' writes (flows, counters,
+                    // audit lines), never the file's consistency.
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::Executor::execute(&mut *conn, "PRAGMA synchronous = NORMAL")
+                                .await
+                                .map(|_| ())
+                        })
+                    })
+                    .max_connections(1)
+                    .connect(&url)
+                    .await?;
                 // Kept in the file: readers (a second process, `token create`) do not wait for
                 // the writer. The driver's busy timeout (5 s) covers the rest.
                 sqlx::raw_sql("PRAGMA journal_mode = WAL")
