@@ -29,4 +29,5 @@ window.ssprWidget = (provider, siteKey, elementId) =>
     document.head.appendChild(script);
   });
 
-init({ module_or_path: "./sspr-frontend_bg.wasm" });
+// Relative to this file, not to the page: any path of the portal loads the same app.
+init({ module_or_path: new URL("./sspr-frontend_bg.wasm", import.meta.url) });

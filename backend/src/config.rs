@@ -44,7 +44,7 @@ pub struct ServerConfig {
     /// Where state lives: a SQLite file path (the default, nothing to set up), or
     /// `postgres://user@host/db` for several server replicas sharing one database.
     pub database: String,
-    /// The built frontend (Trunk's `dist/`).
+    /// The built frontend (`dist/`, from scripts/build-frontend.sh).
     pub frontend_dir: PathBuf,
     /// 32 random bytes, base64url: keys the code hashes, the decoys and encryption at rest.
     /// Create one with `sspr-server secret`.

@@ -14,7 +14,7 @@ const WAIT: Duration = Duration::from_secs(30);
 pub(crate) fn dist() -> std::path::PathBuf {
     let dist = sspr_tests::workspace_root().join("dist");
     assert!(
-        dist.join("sspr-frontend_bg.wasm").exists(),
+        dist.join("index.html").exists(),
         "the frontend is not built: run scripts/build-frontend.sh (scripts/test.sh does)"
     );
     dist

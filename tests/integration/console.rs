@@ -35,7 +35,7 @@ async fn console_stack(dc: &'static SambaDc, staff_group: &str, extra: &str) -> 
 
 async fn open_console(stack: &Stack, lang: &str) -> Browser {
     assert!(
-        dist().join("console/sspr-console_bg.wasm").exists(),
+        dist().join("console/index.html").exists(),
         "the console is not built: run scripts/build-frontend.sh"
     );
     let browser = Browser::start(lang).await;
@@ -378,11 +378,16 @@ async fn the_console_has_its_own_csp_and_the_portal_never_loads_it() {
         assert_eq!(header(&page, "cache-control"), "no-cache", "{path}");
         let body = page.text().await.expect("body");
         assert!(
-            body.contains(r#"src="/console/boot.js""#) && !body.contains("<script>"),
+            body.contains(r#"src="/console/boot-"#) && !body.contains("<script>"),
             "{path} is the console's page: {body}"
         );
     }
-    let script = get("/console/sspr-console.js").await;
+    let console_page = get("/console/").await.text().await.expect("body");
+    let glue = sspr_tests::referenced(&console_page)
+        .into_iter()
+        .find(|path| path.starts_with("/console/sspr-console-") && path.ends_with(".js"))
+        .expect("the console's page preloads its glue");
+    let script = get(&glue).await;
     assert_eq!(script.status(), StatusCode::OK);
     assert!(header(&script, "content-type").contains("javascript"));
 
@@ -392,12 +397,16 @@ async fn the_console_has_its_own_csp_and_the_portal_never_loads_it() {
     assert!(csp.contains("https://challenges.cloudflare.com"), "{csp}");
     let body = portal.text().await.expect("body");
     assert!(
-        body.contains(r#"src="/boot.js""#) && !body.contains("console"),
+        body.contains(r#"src="/boot-"#) && !body.contains("console"),
         "{body}"
     );
-    let boot = get("/boot.js").await.text().await.expect("boot.js");
+    let boot = sspr_tests::referenced(&body)
+        .into_iter()
+        .find(|path| path.starts_with("/boot-"))
+        .expect("the portal's page loads boot.js");
+    let boot = get(&boot).await.text().await.expect("boot.js");
     assert!(
-        boot.contains("./sspr-frontend.js") && !boot.contains("sspr-console"),
+        boot.contains("./sspr-frontend-") && !boot.contains("sspr-console"),
         "{boot}"
     );
     let reset_page = get("/some/portal/route").await.text().await.expect("body");

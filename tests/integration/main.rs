@@ -22,3 +22,4 @@ mod replicas;
 mod slow_clients;
 mod staff;
 mod store;
+mod wire;

@@ -9,6 +9,7 @@ pub mod api;
 pub mod browser;
 pub mod gateway;
 pub mod haproxy;
+pub mod memory;
 pub mod pki;
 pub mod postgres;
 pub mod processes;
@@ -59,4 +60,21 @@ pub fn workspace_root() -> std::path::PathBuf {
         .parent()
         .map(|p| p.to_path_buf())
         .unwrap_or_default()
+}
+
+/// Every `src="…"` and `href="…"` a page names, in order: the build names files by their
+/// content, so tests find them through the page that loads them.
+pub fn referenced(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        let mut rest = html;
+        while let Some(at) = rest.find(attribute) {
+            rest = &rest[at + attribute.len()..];
+            if let Some(end) = rest.find('"') {
+                found.push(rest[..end].to_owned());
+                rest = &rest[end..];
+            }
+        }
+    }
+    found
 }

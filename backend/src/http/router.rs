@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,11 +14,11 @@ use sspr_protocol::reset::{
 use sspr_protocol::ErrorCode;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::http::assets::{self, Assets};
 use crate::http::error::AppError;
 use crate::http::middleware::{content_security_policy, CONSOLE_CONTENT_SECURITY_POLICY};
 use crate::http::routes::{self, agent, change, gate, health, reset, staff};
@@ -35,37 +36,36 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 
 pub fn app(state: AppState) -> Router {
     let frontend = &state.config.frontend_dir;
-    // The frontend's file names carry no hash: browsers revalidate instead of trusting a stale
-    // build. API answers are never cached.
-    let spa = ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ))
-        .service(ServeDir::new(frontend).fallback(ServeFile::new(frontend.join("index.html"))));
     let csp = HeaderValue::from_str(&content_security_policy(
         state.config.captcha.widget_origins(),
     ))
     .ok();
-    // The staff console: its own build in `<frontend_dir>/console/`, its own index for every
-    // path under /console/ (its client routes), and its own, stricter CSP. The portal's files
+    // The portal's files (`<frontend_dir>/`) and the staff console's (`<frontend_dir>/console/`,
+    // its own build): each app answers every path under its root that is not a file with its
+    // own index (its client routes). The console has its own, stricter CSP. The portal's files
     // never load it, and it loads none of theirs.
-    let console_dir = frontend.join("console");
-    let console = ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ))
+    let load = |root: &std::path::Path, skip: &[&str]| {
+        let app = Assets::load(root, skip).unwrap_or_else(|e| {
+            tracing::error!(root = %root.display(), error = %e, "the frontend's files could not be read");
+            Assets::default()
+        });
+        if !app.has_index() {
+            tracing::warn!(root = %root.display(), "no index.html: the frontend is not built (scripts/build-frontend.sh)");
+        }
+        Arc::new(app)
+    };
+    let portal = load(frontend, &["console"]);
+    let console = Router::new()
+        .fallback(assets::serve)
+        .with_state(load(&frontend.join("console"), &[]))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONSOLE_CONTENT_SECURITY_POLICY),
-        ))
-        .service(
-            ServeDir::new(&console_dir).fallback(ServeFile::new(console_dir.join("index.html"))),
-        );
+        ));
     let static_files = Router::new()
         .nest_service("/console", console)
-        .fallback_service(spa);
+        .fallback(assets::serve)
+        .with_state(portal);
     let https = state.config.public_url.starts_with("https://");
     // Long enough for a write-back that waits for a reconnecting agent until its package
     // expires; short enough that a stuck request does not hold a connection for ever.
