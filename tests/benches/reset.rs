@@ -8,6 +8,9 @@
 //!     outcome read back by the server.
 //!
 //! Interleaved, at least 200 resets each; prints median and p99 of both and the ratio b/a.
+//! The same for the lookup that starts a flow: (c) a direct ldap3 search for the account by
+//! its logon name on the open connection, against (d) the server asking the agent, which finds
+//! the account, its nested groups and its password policy.
 //! Run with `cargo bench -p sspr-tests --bench reset` (release build; do not run the
 //! integration tests at the same time: both use the test DC's address).
 
@@ -115,6 +118,7 @@ async fn main() {
     let user_dn = format!("CN=Bench User,CN=Users,{}", dc.base_dn());
 
     let (mut direct, mut full) = (Vec::new(), Vec::new());
+    let (mut direct_lookups, mut lookups) = (Vec::new(), Vec::new());
     let mut last = String::new();
     for i in 0..RESETS {
         let password = format!("Direct-{i}-Pw!x");
@@ -156,6 +160,27 @@ async fn main() {
             .expect("reset through the agent");
         full.push(started.elapsed());
         last = password;
+
+        let started = Instant::now();
+        let (found, _) = ldap
+            .search(
+                &dc.base_dn(),
+                ldap3::Scope::Subtree,
+                &format!("(&(objectCategory=person)(objectClass=user)(sAMAccountName={USER}))"),
+                vec!["objectGUID", "sAMAccountName", "displayName", "mail"],
+            )
+            .await
+            .and_then(|r| r.success())
+            .expect("direct search");
+        assert_eq!(found.len(), 1);
+        direct_lookups.push(started.elapsed());
+
+        let started = Instant::now();
+        let account = sspr_server::relay::writeback::lookup(&state, &live.id, USER.into())
+            .await
+            .expect("lookup through the agent");
+        assert!(account.is_some(), "the agent finds the account");
+        lookups.push(started.elapsed());
     }
     let _ = ldap.unbind().await;
     // The last reset went through the agent: prove it landed.
@@ -166,27 +191,43 @@ async fn main() {
         .and_then(|r| r.success())
         .expect("AD accepts the last password set through the agent");
 
-    direct.sort();
-    full.sort();
-    let (a50, a99) = (percentile(&direct, 0.5), percentile(&direct, 0.99));
-    let (b50, b99) = (percentile(&full, 0.5), percentile(&full, 0.99));
-    println!("resets: {RESETS} each, interleaved, one Samba AD DC");
+    println!("resets and lookups: {RESETS} each, interleaved, one Samba AD DC");
+    report(
+        "(a) direct ldap3 unicodePwd replace:      ",
+        "(b) server → relay → agent → AD (sealed):  ",
+        direct,
+        full,
+    );
+    report(
+        "(c) direct ldap3 search by logon name:    ",
+        "(d) lookup, server → relay → agent → AD:  ",
+        direct_lookups,
+        lookups,
+    );
+    agent.stop();
+}
+
+/// Median and p99 of a baseline and of the product's way, and their ratios.
+fn report(baseline: &str, product: &str, mut a: Vec<Duration>, mut b: Vec<Duration>) {
+    a.sort();
+    b.sort();
+    let (a50, a99) = (percentile(&a, 0.5), percentile(&a, 0.99));
+    let (b50, b99) = (percentile(&b, 0.5), percentile(&b, 0.99));
     println!(
-        "(a) direct ldap3 unicodePwd replace:     median {:7.2} ms   p99 {:7.2} ms",
+        "{baseline} median {:7.2} ms   p99 {:7.2} ms",
         ms(a50),
         ms(a99)
     );
     println!(
-        "(b) server → relay → agent → AD (sealed): median {:7.2} ms   p99 {:7.2} ms",
+        "{product} median {:7.2} ms   p99 {:7.2} ms",
         ms(b50),
         ms(b99)
     );
     println!(
-        "ratio b/a: median {:.1}x   p99 {:.1}x",
+        "  ratio: median {:.2}x   p99 {:.2}x",
         ms(b50) / ms(a50),
         ms(b99) / ms(a99)
     );
-    agent.stop();
 }
 
 fn directory_config(dc: &samba::SambaDc) -> sspr_agent::config::DirectoryConfig {

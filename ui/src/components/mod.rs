@@ -114,6 +114,11 @@ pub fn focus_on_mount(id: &'static str) {
             .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
         {
             let _ = element.focus();
+            // `focus:<id>` on the page's timeline: when the page became usable, for the
+            // first-render benchmark and for anyone's real-user monitoring.
+            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+                let _ = performance.mark(&format!("focus:{id}"));
+            }
         }
     });
 }
