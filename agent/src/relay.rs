@@ -217,7 +217,7 @@ async fn session<D: Directory + 'static>(
     let mut ticker = tokio::time::interval(heartbeat);
     let mut draining: Option<tokio::time::Instant> = None;
     let mut drain_tick = tokio::time::interval(Duration::from_millis(50));
-    let send = |message: &AgentMessage| serde_json::to_string(message).map(Message::text);
+    let send = |message: &AgentMessage| message.to_frame().map(|f| Message::Binary(f.into()));
     loop {
         if let Some(since) = draining {
             let left = busy(&in_hand);
@@ -269,7 +269,7 @@ async fn session<D: Directory + 'static>(
                 }
             }
             incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
+                Some(Ok(Message::Binary(frame))) => match ServerMessage::from_frame(&frame) {
                     // Stopping: a new request is turned away at once, so the server can try
                     // another agent instead of waiting.
                     Ok(message) if draining.is_some() => {
@@ -295,6 +295,9 @@ async fn session<D: Directory + 'static>(
                     }
                     Err(e) => tracing::warn!(error = %e, "unreadable message from the server"),
                 },
+                Some(Ok(Message::Text(_))) => {
+                    return Ended::Lost("the server speaks another relay protocol (text frames): run the server's version of sspr-agent".into());
+                }
                 Some(Ok(Message::Close(_))) | None => return Ended::Lost("closed by the server".into()),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Ended::Lost(e.to_string()),
@@ -336,8 +339,9 @@ mod tests {
         let mut server = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
         let package = unlock_package(&key, "req-drain", crate::now());
         let apply = ServerMessage::Apply { id: 7, package };
+        let frame = apply.to_frame().expect("frame");
         server
-            .send(Message::text(serde_json::to_string(&apply).expect("json")))
+            .send(Message::Binary(frame.into()))
             .await
             .expect("send");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -346,16 +350,19 @@ mod tests {
         let mut frames = Vec::new();
         while let Some(Ok(frame)) = server.next().await {
             match frame {
-                Message::Text(text) => {
-                    let message: AgentMessage = serde_json::from_str(&text).expect("agent json");
+                Message::Binary(frame) => {
+                    let message = AgentMessage::from_frame(&frame).expect("an agent message");
                     if message == AgentMessage::Draining {
                         // A request arriving now is turned away, not started.
                         let lookup = ServerMessage::Lookup {
                             id: 8,
                             username: "x".into(),
                         };
-                        let json = serde_json::to_string(&lookup).expect("json");
-                        server.send(Message::text(json)).await.expect("send");
+                        let frame = lookup.to_frame().expect("frame");
+                        server
+                            .send(Message::Binary(frame.into()))
+                            .await
+                            .expect("send");
                     }
                     frames.push(message);
                 }

@@ -251,8 +251,9 @@ pub struct RelayConfig {
     pub request_timeout_secs: u64,
     pub package_ttl_secs: i64,
     pub onboarding_token_ttl_secs: i64,
-    /// Diagnostics: append every relay frame, as sent and received, to this file. Frames never
-    /// hold a password in clear, but lookups carry contact data: leave unset in production.
+    /// Diagnostics: append every relay frame, as sent and received, to this file (its size on the
+    /// wire and the message as JSON). Frames never hold a password in clear, but lookups carry
+    /// contact data: leave unset in production.
     pub capture_file: Option<PathBuf>,
 }
 

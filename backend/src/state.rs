@@ -103,11 +103,19 @@ impl AppState {
         self.shutdown.subscribe()
     }
 
-    /// Diagnostics only (relay.capture_file): one line per relay frame.
-    pub fn capture_frame(&self, direction: &str, agent_id: &str, frame: &str) {
+    /// Diagnostics only (relay.capture_file): one line per relay frame — its direction, the
+    /// agent, its size on the wire and the message as JSON.
+    pub fn capture_frame(
+        &self,
+        direction: &str,
+        agent_id: &str,
+        wire_bytes: usize,
+        message: &impl serde::Serialize,
+    ) {
         if let Some(file) = &self.capture {
+            let json = serde_json::to_string(message).unwrap_or_default();
             let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = writeln!(file, "{direction} {agent_id} {frame}");
+            let _ = writeln!(file, "{direction} {agent_id} {wire_bytes} {json}");
         }
     }
 }

@@ -245,6 +245,10 @@ texts! {
                         "Je account is geblokkeerd. Hef de blokkering eerst op, of wacht tot die verloopt.";
     ErrSealRejected => "The encrypted password could not be delivered. Reload the page and try again.",
                        "Het versleutelde wachtwoord kon niet worden afgeleverd. Laad de pagina opnieuw en probeer het nog eens.";
+    ErrSealNeedsHttps => "This browser cannot encrypt your password on this address. Open the portal by its https:// address and try again.",
+                         "Deze browser kan je wachtwoord op dit adres niet versleutelen. Open de portal via het https://-adres en probeer het opnieuw.";
+    ErrPasswordTooLong => "This password is longer than the directory accepts. Choose a shorter one.",
+                          "Dit wachtwoord is langer dan de directory toestaat. Kies een korter wachtwoord.";
     ErrUnknownDomain => "The domain in your user ID is not one this portal serves. Check it, or type just your user name.",
                         "Het domein in je gebruikers-ID hoort niet bij deze portal. Controleer het, of typ alleen je gebruikersnaam.";
     ErrDirectoryNeeded => "Your organisation has more than one domain. Choose yours, or type your user ID as name@domain or DOMAIN\\name.",

@@ -1,6 +1,11 @@
 //! Server ⇄ agent. The agent opens the WebSocket outbound and authenticates with its relay
 //! secret; the server sends requests, the agent answers each by id and sends heartbeats.
 //! Passwords only ever cross inside a [`Package`].
+//!
+//! Each message is one binary WebSocket frame in postcard ([`ServerMessage::to_frame`],
+//! [`AgentMessage::from_frame`]): a reset's package would grow by a third as base64 inside JSON
+//! text, and the relay carries nothing a person reads on the way. The server's frame capture
+//! (diagnostics) writes each one out as JSON.
 
 use serde::{Deserialize, Serialize};
 
@@ -67,8 +72,10 @@ pub struct Heartbeat {
     pub reset_allowed: bool,
 }
 
+/// Externally tagged (serde's default), which postcard can read back; JSON shows it as
+/// `{"apply": {...}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
+#[serde(rename_all = "snake_case")]
 pub enum ServerMessage {
     Lookup {
         id: u64,
@@ -104,7 +111,7 @@ impl ServerMessage {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
+#[serde(rename_all = "snake_case")]
 pub enum AgentMessage {
     Heartbeat(Heartbeat),
     Reply {
@@ -118,6 +125,28 @@ pub enum AgentMessage {
     /// every heartbeat while the old key is in its grace period, so a lost message is repeated.
     KeyRollover(WrappedKey),
 }
+
+/// A relay frame that did not encode or decode: another version of the protocol, or damage.
+#[derive(Debug, thiserror::Error)]
+#[error("not a relay message of this version: {0}")]
+pub struct FrameError(#[from] postcard::Error);
+
+/// One encoding for both directions, said once.
+macro_rules! relay_frame {
+    ($message:ty) => {
+        impl $message {
+            pub fn to_frame(&self) -> Result<Vec<u8>, FrameError> {
+                Ok(postcard::to_allocvec(self)?)
+            }
+
+            pub fn from_frame(bytes: &[u8]) -> Result<Self, FrameError> {
+                Ok(postcard::from_bytes(bytes)?)
+            }
+        }
+    };
+}
+relay_frame!(ServerMessage);
+relay_frame!(AgentMessage);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

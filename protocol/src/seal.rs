@@ -1,8 +1,8 @@
-//! The browser's half of the seal: RSA-OAEP (SHA-256, MGF1-SHA-256) to the agent's public key,
-//! public-key operations only. The agent's half lives in [`opener`] (feature `open`).
+//! The seal: RSA-OAEP (SHA-256, MGF1-SHA-256) to the agent's public key. The browser seals with
+//! its own WebCrypto (`sspr_ui::seal`); the agent opens with aws-lc-rs in [`opener`], and
+//! [`seal`] there is the same operation natively, for the tests that play the browser (feature
+//! `open` for both).
 
-use rsa::pkcs8::DecodePublicKey;
-use rsa::{Oaep, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -62,29 +62,30 @@ pub enum SealError {
     Encrypt,
 }
 
-/// Seals `secret` to the agent's key. Runs in the browser.
+/// Seals `secret` to the agent's key as a browser does.
+#[cfg(feature = "open")]
 pub fn seal(key: &AgentPublicKey, secret: &str) -> Result<SealedSecret, SealError> {
+    use aws_lc_rs::rsa::{OaepPublicEncryptingKey, PublicEncryptingKey, OAEP_SHA256_MGF1SHA256};
+
     if secret.chars().count() > MAX_PASSWORD_CHARS {
         return Err(SealError::TooLong);
     }
     let public =
-        RsaPublicKey::from_public_key_der(&key.spki_der).map_err(|_| SealError::BadPublicKey)?;
-    if rsa::traits::PublicKeyParts::size(&public) * 8 < MIN_RSA_BITS {
+        PublicEncryptingKey::from_der(&key.spki_der).map_err(|_| SealError::BadPublicKey)?;
+    if public.key_size_bits() < MIN_RSA_BITS {
         return Err(SealError::BadPublicKey);
     }
-    let ciphertext = public
-        .encrypt(
-            &mut rand_core::OsRng,
-            Oaep::new::<Sha256>(),
-            secret.as_bytes(),
-        )
-        .map_err(|e| match e {
-            rsa::Error::MessageTooLong => SealError::TooLong,
-            _ => SealError::Encrypt,
-        })?;
+    let oaep = OaepPublicEncryptingKey::new(public).map_err(|_| SealError::BadPublicKey)?;
+    if secret.len() > oaep.max_plaintext_size(&OAEP_SHA256_MGF1SHA256) {
+        return Err(SealError::TooLong);
+    }
+    let mut out = vec![0u8; oaep.ciphertext_size()];
+    let ciphertext = oaep
+        .encrypt(&OAEP_SHA256_MGF1SHA256, secret.as_bytes(), &mut out, None)
+        .map_err(|_| SealError::Encrypt)?;
     Ok(SealedSecret {
         key_id: key.key_id.clone(),
-        ciphertext,
+        ciphertext: ciphertext.to_vec(),
     })
 }
 

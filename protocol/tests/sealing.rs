@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use sspr_protocol::package::{
     Flags, Operation, Outcome, Package, PackageBody, PackageError, PackageKey, SealedOutcome,
 };
+use sspr_protocol::relay::{AgentMessage, Reply, ServerMessage};
 use sspr_protocol::seal::opener::{AgentKeyPair, Unopenable};
 use sspr_protocol::seal::{seal, SealError};
 use sspr_protocol::ErrorCode;
@@ -71,6 +72,34 @@ fn the_password_is_nowhere_in_the_package_bytes() {
     assert!(!json.windows(18).any(|w| w == b"Findable-Marker-77"));
     // A reset request stays well under 1 KB on the relay.
     assert!(json.len() < 1024, "package is {} bytes", json.len());
+}
+
+#[test]
+fn a_reset_and_its_outcome_fit_in_small_binary_relay_frames() {
+    let key = PackageKey::generate().expect("key");
+    // Ids as the server makes them: `agt_` and 12 token characters; 22-character request ids.
+    let (agent, request_id) = ("agt_Q2xW8rT5mN0p", "mGq3X0c1v6bQy9ZkT2wR4e");
+    let package =
+        Package::seal(&key, agent, &body(request_id, "Nieuw-Wachtw00rd!")).expect("package");
+    let apply = ServerMessage::Apply {
+        id: 1_000_000,
+        package,
+    };
+    let frame = apply.to_frame().expect("frame");
+    assert_eq!(ServerMessage::from_frame(&frame).expect("decodes"), apply);
+    assert!(frame.len() <= 700, "apply frame is {} bytes", frame.len());
+
+    let outcome = SealedOutcome::seal(&key, agent, request_id, Outcome::Applied).expect("outcome");
+    let reply = AgentMessage::Reply {
+        id: 1_000_000,
+        reply: Reply::Outcome(outcome),
+    };
+    let frame = reply.to_frame().expect("frame");
+    assert_eq!(AgentMessage::from_frame(&frame).expect("decodes"), reply);
+    assert!(frame.len() <= 700, "outcome frame is {} bytes", frame.len());
+
+    // A frame of another version (here: a truncated one) is an error, not a panic.
+    assert!(AgentMessage::from_frame(&frame[..frame.len() / 2]).is_err());
 }
 
 #[test]

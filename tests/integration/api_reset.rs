@@ -149,7 +149,7 @@ async fn reset_through_the_api_lands_in_ad() {
         );
     }
     assert!(
-        stack.server.relay_frames().contains("\"type\":\"apply\""),
+        stack.server.relay_frames().contains("{\"apply\":"),
         "the capture saw the package go out"
     );
 }

@@ -311,6 +311,48 @@ async fn a_user_changes_a_known_password_in_the_browser() {
 }
 
 #[tokio::test]
+async fn over_plain_http_on_a_host_name_the_page_says_to_use_https_and_changes_nothing() {
+    let dc = samba::shared();
+    let old = "Known-Passw0rd!";
+    dc.create_user("web.plain", old, None, "Wim Plain")
+        .expect("user");
+    let stack = Stack::start(dc, |o| o.frontend_dir = Some(dist())).await;
+    // A name that is not loopback to the browser: no secure context, so no WebCrypto.
+    let port = stack
+        .server
+        .url
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .trim_end_matches('/')
+        .to_owned();
+    let rules = "--host-resolver-rules=MAP portal.corp.example.test 127.0.0.1".to_owned();
+    let browser = Browser::start_with("en-US", &[rules]).await;
+    let c = &browser.client;
+    c.goto(&format!("http://portal.corp.example.test:{port}/"))
+        .await
+        .expect("open the portal by name");
+
+    click(c, "#mode-change", "choose change").await;
+    type_into(c, "#username", "web.plain").await;
+    type_into(c, "#current-password", old).await;
+    let password = "Quiet-Meadow-Stream-59";
+    type_into(c, "#new-password", password).await;
+    type_into(c, "#confirm-password", password).await;
+    click(c, "#change-password", "change").await;
+
+    let banner = text(c, "#error").await;
+    assert!(
+        banner.contains("https://"),
+        "the page names the way out: {banner}"
+    );
+    crate::agent_ad::bind_as(dc, "web.plain", old)
+        .await
+        .expect("the old password still holds: nothing was sent");
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     let dc = samba::shared();
     dc.create_user(

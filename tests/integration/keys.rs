@@ -17,10 +17,9 @@ fn frame_field(frames: &str, direction: char, kind: &str, pointer: &str) -> Vec<
         .lines()
         .filter(|l| l.starts_with(direction))
         .filter_map(|l| {
-            let json = l.splitn(3, ' ').nth(2)?;
+            let json = l.splitn(4, ' ').nth(3)?;
             let message: serde_json::Value = serde_json::from_str(json).ok()?;
-            (message["type"] == kind).then_some(())?;
-            Some(message.pointer(pointer)?.as_str()?.to_owned())
+            Some(message.get(kind)?.pointer(pointer)?.as_str()?.to_owned())
         })
         .collect()
 }

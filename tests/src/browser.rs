@@ -16,6 +16,11 @@ pub struct Browser {
 impl Browser {
     /// A fresh browser whose preferred language is `lang` (e.g. "en-US", "nl-NL").
     pub async fn start(lang: &str) -> Self {
+        Self::start_with(lang, &[]).await
+    }
+
+    /// The same, with more Chromium switches (e.g. `--host-resolver-rules`).
+    pub async fn start_with(lang: &str, extra_args: &[String]) -> Self {
         let profile = tempfile::Builder::new()
             .prefix("sspr-chromium-")
             .tempdir()
@@ -32,18 +37,32 @@ impl Browser {
                 .ok()
         })
         .await;
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+            "--window-size=1280,900",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(format!("--lang={lang}"));
+        args.push(format!(
+            "--user-data-dir={}",
+            profile.path().join("profile").display()
+        ));
+        args.extend_from_slice(extra_args);
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
                 "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-quic", "--no-first-run", "--window-size=1280,900",
-                    format!("--lang={lang}"),
-                    format!("--user-data-dir={}", profile.path().join("profile").display()),
-                ],
+                "args": args,
                 "prefs": { "intl.accept_languages": lang },
             }),
         );

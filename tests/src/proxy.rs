@@ -1,15 +1,14 @@
 //! A TCP proxy between an agent and the server that a test can use to break the relay: cut the
 //! connection right after a package went through to the agent, or hold the server's frames back
 //! for a while. The relay's WebSocket frames from the server are not masked, so the proxy can
-//! recognise a package by its JSON.
+//! find a package among them and decode it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use sspr_protocol::relay::ServerMessage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-const APPLY: &[u8] = b"\"type\":\"apply\"";
 
 #[derive(Default)]
 struct Controls {
@@ -118,11 +117,35 @@ async fn flush(agent: &mut TcpStream, held: &mut Vec<u8>, controls: &Controls) -
     if agent.write_all(&bytes).await.is_err() {
         return false;
     }
-    let has_apply = bytes.windows(APPLY.len()).any(|w| w == APPLY);
-    if has_apply && controls.cut_after_apply.swap(false, Ordering::SeqCst) {
+    if carries_apply(&bytes) && controls.cut_after_apply.swap(false, Ordering::SeqCst) {
         let _ = agent.flush().await;
         controls.cuts.fetch_add(1, Ordering::SeqCst);
         return false;
     }
     true
+}
+
+/// True when `bytes` hold a whole binary WebSocket frame (FIN, unmasked) that decodes as a
+/// package for the agent. Every offset is tried: a read can start anywhere in the stream.
+fn carries_apply(bytes: &[u8]) -> bool {
+    (0..bytes.len()).any(|start| {
+        let Some(header) = bytes.get(start..start + 2) else {
+            return false;
+        };
+        if header[0] != 0x82 || header[1] & 0x80 != 0 {
+            return false;
+        }
+        let (length, skip) = match header[1] & 0x7f {
+            126 => match bytes.get(start + 2..start + 4) {
+                Some(b) => (usize::from(u16::from_be_bytes([b[0], b[1]])), 4),
+                None => return false,
+            },
+            127 => return false,
+            short => (usize::from(short), 2),
+        };
+        bytes
+            .get(start + skip..start + skip + length)
+            .and_then(|payload| ServerMessage::from_frame(payload).ok())
+            .is_some_and(|message| matches!(message, ServerMessage::Apply { .. }))
+    })
 }

@@ -5,3 +5,4 @@
 pub mod api;
 pub mod components;
 pub mod i18n;
+pub mod seal;

@@ -12,11 +12,11 @@ use sspr_protocol::helpdesk::{
 use sspr_protocol::i18n::{ConsoleText, Text};
 use sspr_protocol::policy::AccountNames;
 use sspr_protocol::register::Slot;
-use sspr_protocol::seal::seal;
 use sspr_protocol::{ErrorCode, UnixTime};
 use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
 use sspr_ui::components::{ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::{use_i18n, I18n};
+use sspr_ui::seal::seal;
 
 use crate::api::{self, Failure};
 use crate::app::use_desk;
@@ -246,10 +246,13 @@ pub fn Actions(
                 Ok(key) => key,
                 Err(failure) => return failed(failure, error),
             };
-            let Ok(sealed) = seal(&key.agent_key, &password.get_untracked()) else {
-                busy.set(None);
-                error.set(Some(i18n.t(Text::ErrSealRejected).to_owned()));
-                return;
+            let sealed = match seal(&key.agent_key, &password.get_untracked()).await {
+                Ok(sealed) => sealed,
+                Err(e) => {
+                    busy.set(None);
+                    error.set(Some(i18n.t(e.text()).to_owned()));
+                    return;
+                }
             };
             let request = StaffReset {
                 account,

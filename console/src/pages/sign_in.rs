@@ -7,9 +7,9 @@ use leptos::task::spawn_local;
 use sspr_protocol::directory::directory_of;
 use sspr_protocol::helpdesk::{Factor, FactorOffer};
 use sspr_protocol::i18n::{ConsoleText, Text};
-use sspr_protocol::seal::seal;
 use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::use_i18n;
+use sspr_ui::seal::seal;
 
 use crate::api;
 use crate::app::{use_desk, Ended};
@@ -54,10 +54,10 @@ fn PasswordStep(offers: RwSignal<Option<Vec<FactorOffer>>>) -> impl IntoView {
                 .unwrap_or_default();
             let directory = directory_of(&name, &directories).map(|d| d.dns_name.clone());
             let result = match api::change_key(directory.as_deref()).await {
-                Ok(key) => match seal(&key.agent_key, &password.get_untracked()) {
+                Ok(key) => match seal(&key.agent_key, &password.get_untracked()).await {
                     Ok(sealed) => api::sign_in(name, sealed, i18n.lang.get_untracked()).await,
-                    Err(_) => {
-                        error.set(Some(i18n.t(Text::ErrSealRejected).to_owned()));
+                    Err(e) => {
+                        error.set(Some(i18n.t(e.text()).to_owned()));
                         busy.set(false);
                         return;
                     }

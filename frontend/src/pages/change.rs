@@ -9,7 +9,6 @@ use sspr_protocol::directory::{directory_of, qualify};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::policy::AccountNames;
 use sspr_protocol::reset::account_part;
-use sspr_protocol::seal::seal;
 use sspr_protocol::ErrorCode;
 
 use crate::api;
@@ -18,6 +17,7 @@ use crate::components::{show_failure, typed_username, UnavailableNotice, Usernam
 use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::use_i18n;
+use sspr_ui::seal::seal;
 
 #[component]
 pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> impl IntoView {
@@ -72,21 +72,29 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         let Some(name) = typed_username(i18n, directories, username, error) else {
             return;
         };
-        let sealed = seal(&k.agent_key, &current.get_untracked())
-            .and_then(|c| Ok((c, seal(&k.agent_key, &password.get_untracked())?)));
-        let Ok((sealed_current, sealed_new)) = sealed else {
-            error.set(Some(i18n.t(Text::ErrSealRejected).to_owned()));
-            return;
-        };
         error.set(None);
         busy.set(true);
-        let request = ChangeRequest {
-            username: name,
-            sealed_current,
-            sealed_new,
-            lang: i18n.lang.get_untracked(),
-        };
         spawn_local(async move {
+            let (current_password, new_password) =
+                (current.get_untracked(), password.get_untracked());
+            let sealed = match seal(&k.agent_key, &current_password).await {
+                Ok(c) => seal(&k.agent_key, &new_password).await.map(|n| (c, n)),
+                Err(e) => Err(e),
+            };
+            let (sealed_current, sealed_new) = match sealed {
+                Ok(both) => both,
+                Err(e) => {
+                    error.set(Some(i18n.t(e.text()).to_owned()));
+                    busy.set(false);
+                    return;
+                }
+            };
+            let request = ChangeRequest {
+                username: name,
+                sealed_current,
+                sealed_new,
+                lang: i18n.lang.get_untracked(),
+            };
             match api::change(request).await {
                 Ok(done) => {
                     for field in [current, password, confirm] {

@@ -6,7 +6,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sspr_protocol::i18n::Text;
 use sspr_protocol::reset::NewPasswordStep;
-use sspr_protocol::seal::seal;
 use sspr_protocol::ErrorCode;
 
 use crate::api;
@@ -15,6 +14,7 @@ use crate::components::StartOver;
 use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::use_i18n;
+use sspr_ui::seal::seal;
 
 #[component]
 pub fn NewPasswordPage(
@@ -45,16 +45,18 @@ pub fn NewPasswordPage(
         if busy.get_untracked() || !ready() {
             return;
         }
-        let sealed = match data.with_value(|d| seal(&d.agent_key, &password.get_untracked())) {
-            Ok(sealed) => sealed,
-            Err(_) => {
-                error.set(Some(i18n.t(Text::ErrSealRejected).to_owned()));
-                return;
-            }
-        };
         error.set(None);
         busy.set(true);
         spawn_local(async move {
+            let key = data.with_value(|d| d.agent_key.clone());
+            let sealed = match seal(&key, &password.get_untracked()).await {
+                Ok(sealed) => sealed,
+                Err(e) => {
+                    error.set(Some(i18n.t(e.text()).to_owned()));
+                    busy.set(false);
+                    return;
+                }
+            };
             match api::password(flow.get_value(), sealed).await {
                 Ok(done) => {
                     password.set(String::new());

@@ -10,12 +10,12 @@ use sspr_protocol::gate::Question;
 use sspr_protocol::i18n::Text;
 use sspr_protocol::register::{Enrolment, Registered, Slot, SlotState, Source};
 use sspr_protocol::reset::CodeSent;
-use sspr_protocol::seal::seal;
 
 use crate::api;
 use crate::components::{show_failure, typed_username, UnavailableNotice, UsernameField};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::use_i18n;
+use sspr_ui::seal::seal;
 
 /// What is waiting for its first code.
 #[derive(Clone)]
@@ -74,10 +74,10 @@ fn SignInForm(
             let directory =
                 directory_of(&name, &directories.all.get_untracked()).map(|d| d.dns_name.clone());
             let result = match api::change_key(directory.as_deref()).await {
-                Ok(key) => match seal(&key.agent_key, &password.get_untracked()) {
+                Ok(key) => match seal(&key.agent_key, &password.get_untracked()).await {
                     Ok(sealed) => api::sign_in(name, sealed, i18n.lang.get_untracked()).await,
-                    Err(_) => {
-                        error.set(Some(i18n.t(Text::ErrSealRejected).to_owned()));
+                    Err(e) => {
+                        error.set(Some(i18n.t(e.text()).to_owned()));
                         busy.set(false);
                         return;
                     }

@@ -188,16 +188,25 @@ async fn session(state: AppState, agent_id: String, socket: WebSocket) {
                 break;
             }
             Some(message) = rx.recv() => {
-                let Ok(text) = serde_json::to_string(&message) else { continue };
-                state.capture_frame(">", &agent_id, &text);
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                let frame = match message.to_frame() {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        tracing::error!(%agent_id, error = %e, "relay message not encodable");
+                        continue;
+                    }
+                };
+                state.capture_frame(">", &agent_id, frame.len(), &message);
+                if sink.send(Message::Binary(frame.into())).await.is_err() {
                     break;
                 }
             }
             frame = stream.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    state.capture_frame("<", &agent_id, &text);
-                    match serde_json::from_str::<AgentMessage>(&text) {
+                Some(Ok(Message::Binary(frame))) => {
+                    let message = AgentMessage::from_frame(&frame);
+                    if let Ok(message) = &message {
+                        state.capture_frame("<", &agent_id, frame.len(), message);
+                    }
+                    match message {
                         Ok(AgentMessage::Heartbeat(hb)) => state.hub.heartbeat(&agent_id, connection, hb, crate::now()),
                         Ok(AgentMessage::Reply { id, reply }) => state.hub.deliver(id, reply),
                         Ok(AgentMessage::KeyRollover(wrapped)) => roll_over(&state, &agent_id, &wrapped).await,
@@ -207,6 +216,12 @@ async fn session(state: AppState, agent_id: String, socket: WebSocket) {
                         }
                         Err(e) => tracing::warn!(%agent_id, error = %e, "unreadable relay frame"),
                     }
+                }
+                // Agents before binary frames spoke JSON text: say what to do instead of
+                // timing their requests out one by one.
+                Some(Ok(Message::Text(_))) => {
+                    tracing::error!(%agent_id, "the agent speaks an older relay protocol (text frames): upgrade sspr-agent to this server's version");
+                    break;
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
