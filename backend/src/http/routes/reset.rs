@@ -181,9 +181,14 @@ pub async fn captcha(
         .await?;
     let agent = state.hub.route(&username, now)?;
     let account = writeback::lookup(&state, &agent.id, username.clone()).await?;
+    // An account that does not exist (or may not reset) costs the same read, so that the
+    // answer's timing does not tell the two apart.
     let registration = match account.as_ref().filter(|a| a.eligible()) {
         Some(a) => state.store.registration(&a.anchor).await?,
-        None => None,
+        None => {
+            state.store.registration(&username).await?;
+            None
+        }
     };
     let admission = gates::admit(
         &state.config,
