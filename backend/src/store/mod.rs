@@ -112,6 +112,8 @@ const STAFF_SESSION_LABEL: &str = "staff-session";
 const POSTGRES_CONNECTIONS: u32 = 16;
 /// A request that cannot get a connection in this time fails rather than hang.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A PostgreSQL connection idle longer than this is pinged before it is used again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -137,16 +139,27 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (url, backend) = database_url(database)?;
         // No reaping of idle or old connections: sqlx 0.8's maintenance task was seen spinning
-        // on a one-connection pool (a CLI that never exited, its worker at 100 %). Connections
-        // are tested before each use instead, and a broken one is replaced then.
+        // on a one-connection pool (a CLI that never exited, its worker at 100 %). A broken
+        // connection is found when it is taken (below) and replaced then.
         let options = AnyPoolOptions::new()
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .idle_timeout(None)
-            .max_lifetime(None)
-            .test_before_acquire(true);
+            .max_lifetime(None);
         let db = match backend {
             Backend::Postgres => {
                 options
+                    // A connection in steady use has just proven itself; one that sat idle may
+                    // have been cut (a restarted database, a firewall): only that one is pinged
+                    // first, instead of a round trip before every statement.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > PING_AFTER_IDLE {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .max_connections(POSTGRES_CONNECTIONS)
                     .connect(&url)
                     .await?
