@@ -16,12 +16,14 @@ for tool in wasm-bindgen wasm-opt brotli; do
 done
 target_dir=$(cargo metadata --format-version 1 --no-deps --offline 2>/dev/null \
   | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-target_dir=${target_dir:-target}
+# A target directory of its own: cargo locks the one it builds in, and this build shares nothing
+# with the host's, so scripts/test.sh runs it beside the lints instead of after them.
+target_dir=${target_dir:-target}/wasm-build
 
 # Every crate optimised for size (the `wasm` profile in Cargo.toml).
 echo "Building the portal and the console (WASM, optimised for size)…"
 cargo build --quiet --locked --profile wasm --target wasm32-unknown-unknown \
-  -p sspr-frontend -p sspr-console
+  --target-dir "$target_dir" -p sspr-frontend -p sspr-console
 
 app() { # crate, source dir, output dir, stylesheets…
   local crate=$1 src=$2 out=$3 wasm="$target_dir/wasm32-unknown-unknown/wasm/$1.wasm" css
@@ -107,6 +109,6 @@ sizes() { # title, brotli target in KB, brotli limit in KB, dir
   fi
 }
 # The portal's target is 150 KB brotli (issue 12); the limit keeps it from growing meanwhile.
-sizes frontend 150 200 dist
+sizes frontend 150 190 dist
 sizes console 250 250 dist/console
 exit "$over"
