@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::i18n::Text;
+
 pub const DEFAULT_RSA_BITS: usize = 3072;
 pub const MIN_RSA_BITS: usize = 2048;
 /// AD accepts passwords of at most 256 characters.
@@ -52,7 +54,7 @@ impl std::fmt::Debug for SealedSecret {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
     #[error("the agent's public key is not a valid RSA key of at least {MIN_RSA_BITS} bits")]
     BadPublicKey,
@@ -60,6 +62,38 @@ pub enum SealError {
     TooLong,
     #[error("encryption failed")]
     Encrypt,
+    /// The browser has no WebCrypto here: not a secure context (plain http to a host other than
+    /// loopback).
+    #[error("this page is not a secure context, so the browser cannot encrypt")]
+    NoWebCrypto,
+}
+
+impl SealError {
+    /// What the page says.
+    pub fn text(self) -> Text {
+        match self {
+            Self::NoWebCrypto => Text::ErrSealNeedsHttps,
+            Self::TooLong => Text::ErrPasswordTooLong,
+            Self::BadPublicKey | Self::Encrypt => Text::ErrSealRejected,
+        }
+    }
+}
+
+/// OAEP with SHA-256 takes at most the modulus less this many bytes.
+const OAEP_SHA256_OVERHEAD: usize = 2 * 32 + 2;
+
+/// What every seal checks before it encrypts, in the browser and natively alike: a key large
+/// enough, and a password that AD accepts and that fits into one OAEP block of that key.
+pub fn check_before_sealing(secret: &str, modulus_bits: usize) -> Result<(), SealError> {
+    if modulus_bits < MIN_RSA_BITS {
+        return Err(SealError::BadPublicKey);
+    }
+    if secret.chars().count() > MAX_PASSWORD_CHARS
+        || secret.len() > modulus_bits / 8 - OAEP_SHA256_OVERHEAD
+    {
+        return Err(SealError::TooLong);
+    }
+    Ok(())
 }
 
 /// Seals `secret` to the agent's key as a browser does.
@@ -67,18 +101,10 @@ pub enum SealError {
 pub fn seal(key: &AgentPublicKey, secret: &str) -> Result<SealedSecret, SealError> {
     use aws_lc_rs::rsa::{OaepPublicEncryptingKey, PublicEncryptingKey, OAEP_SHA256_MGF1SHA256};
 
-    if secret.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(SealError::TooLong);
-    }
     let public =
         PublicEncryptingKey::from_der(&key.spki_der).map_err(|_| SealError::BadPublicKey)?;
-    if public.key_size_bits() < MIN_RSA_BITS {
-        return Err(SealError::BadPublicKey);
-    }
+    check_before_sealing(secret, public.key_size_bits())?;
     let oaep = OaepPublicEncryptingKey::new(public).map_err(|_| SealError::BadPublicKey)?;
-    if secret.len() > oaep.max_plaintext_size(&OAEP_SHA256_MGF1SHA256) {
-        return Err(SealError::TooLong);
-    }
     let mut out = vec![0u8; oaep.ciphertext_size()];
     let ciphertext = oaep
         .encrypt(&OAEP_SHA256_MGF1SHA256, secret.as_bytes(), &mut out, None)

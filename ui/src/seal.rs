@@ -4,45 +4,16 @@
 //! instead would be a fifth of the portal's bytes.
 //!
 //! WebCrypto exists only in a secure context (HTTPS, or loopback): anywhere else sealing fails
-//! with [`SealError::NoWebCrypto`] and the page says to use the HTTPS address.
+//! with `SealError::NoWebCrypto` and the page says to use the HTTPS address.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use sspr_protocol::i18n::Text;
-use sspr_protocol::seal::{AgentPublicKey, SealedSecret, MAX_PASSWORD_CHARS, MIN_RSA_BITS};
+use sspr_protocol::seal::{check_before_sealing, AgentPublicKey, SealError, SealedSecret};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 
-/// OAEP with SHA-256 takes at most the modulus less this many bytes.
-const OAEP_SHA256_OVERHEAD: usize = 2 * 32 + 2;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SealError {
-    /// Not a secure context (plain http to a host other than loopback), or a browser without
-    /// WebCrypto.
-    NoWebCrypto,
-    /// The key the server handed over is not an RSA key of at least [`MIN_RSA_BITS`].
-    BadPublicKey,
-    TooLong,
-    Encrypt,
-}
-
-impl SealError {
-    /// What the page says.
-    pub fn text(self) -> Text {
-        match self {
-            Self::NoWebCrypto => Text::ErrSealNeedsHttps,
-            Self::TooLong => Text::ErrPasswordTooLong,
-            Self::BadPublicKey | Self::Encrypt => Text::ErrSealRejected,
-        }
-    }
-}
-
 /// Seals `secret` to the agent's key.
 pub async fn seal(key: &AgentPublicKey, secret: &str) -> Result<SealedSecret, SealError> {
-    if secret.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(SealError::TooLong);
-    }
     let subtle = subtle().ok_or(SealError::NoWebCrypto)?;
     let algorithm = oaep_algorithm().map_err(|_| SealError::Encrypt)?;
     let usages = Array::of1(&JsValue::from_str("encrypt"));
@@ -60,12 +31,7 @@ pub async fn seal(key: &AgentPublicKey, secret: &str) -> Result<SealedSecret, Se
         .ok()
         .and_then(|v| v.as_f64())
         .unwrap_or(0.0) as usize;
-    if bits < MIN_RSA_BITS {
-        return Err(SealError::BadPublicKey);
-    }
-    if secret.len() > bits / 8 - OAEP_SHA256_OVERHEAD {
-        return Err(SealError::TooLong);
-    }
+    check_before_sealing(secret, bits)?;
     let encrypted = subtle
         .encrypt_with_object_and_u8_array(&algorithm, &public, secret.as_bytes())
         .map_err(|_| SealError::Encrypt)?;

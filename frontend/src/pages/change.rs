@@ -9,6 +9,7 @@ use sspr_protocol::directory::{directory_of, qualify};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::policy::AccountNames;
 use sspr_protocol::reset::account_part;
+use sspr_protocol::seal::SealError;
 use sspr_protocol::ErrorCode;
 
 use crate::api;
@@ -75,13 +76,12 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         error.set(None);
         busy.set(true);
         spawn_local(async move {
-            let (current_password, new_password) =
-                (current.get_untracked(), password.get_untracked());
-            let sealed = match seal(&k.agent_key, &current_password).await {
-                Ok(c) => seal(&k.agent_key, &new_password).await.map(|n| (c, n)),
-                Err(e) => Err(e),
+            let sealed = async {
+                let sealed_current = seal(&k.agent_key, &current.get_untracked()).await?;
+                let sealed_new = seal(&k.agent_key, &password.get_untracked()).await?;
+                Ok::<_, SealError>((sealed_current, sealed_new))
             };
-            let (sealed_current, sealed_new) = match sealed {
+            let (sealed_current, sealed_new) = match sealed.await {
                 Ok(both) => both,
                 Err(e) => {
                     error.set(Some(i18n.t(e.text()).to_owned()));
