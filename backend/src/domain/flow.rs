@@ -55,6 +55,7 @@ pub enum Challenge {
 }
 
 /// How a picked method's challenge starts.
+#[derive(Clone)]
 pub enum Start {
     /// A code went out; its keyed hash.
     Code(String),

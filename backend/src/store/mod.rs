@@ -8,10 +8,12 @@
 //! ciphertext. Tokens and rate-limit keys are kept as keyed hashes; the audit log is
 //! append-only (the database refuses updates and deletes).
 //!
-//! Concurrency: every read-modify-write runs in one transaction that holds the row — on
-//! PostgreSQL with `SELECT … FOR UPDATE` (and an advisory lock per rate-limit bucket), on SQLite
-//! by its single writer connection — so two requests for one flow, even on two replicas, take
-//! turns and no update is lost.
+//! Concurrency: no update is lost, and two requests for one flow, even on two replicas, take
+//! turns. A flow or session is written only if it is still what was read (an optimistic
+//! update, two round trips), and otherwise changed again; a request that keeps losing, and every
+//! other read-modify-write, runs in one transaction that holds the row — on PostgreSQL with
+//! `SELECT … FOR UPDATE` (and an advisory lock per rate-limit bucket), on SQLite by its single
+//! writer connection.
 
 mod limits;
 
@@ -112,6 +114,8 @@ const STAFF_SESSION_LABEL: &str = "staff-session";
 const POSTGRES_CONNECTIONS: u32 = 16;
 /// A request that cannot get a connection in this time fails rather than hang.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Optimistic writes of a flow or session before a request takes the row's lock instead.
+const OPTIMISTIC_TRIES: usize = 2;
 /// A PostgreSQL connection idle longer than this is pinged before it is used again.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
@@ -332,14 +336,15 @@ impl Store {
             .await
     }
 
-    /// Loads a live flow, lets `change` act on it and saves it — in one transaction that holds
-    /// the row, so two parallel requests for the same flow take turns, on any replica. The
-    /// flow is saved whatever `change` returns: a wrong code must cost its attempt.
+    /// Loads a live flow, lets `change` act on it and saves it, so that two parallel requests
+    /// for the same flow take turns, on any replica (`update_live`: `change` may run again for
+    /// a request that lost the race). The flow is saved whatever `change` returns: a wrong code
+    /// must cost its attempt.
     pub async fn update_flow<T: Send>(
         &self,
         id_hash: &str,
         now: i64,
-        change: impl FnOnce(&mut ResetFlow) -> T + Send,
+        change: impl FnMut(&mut ResetFlow) -> T + Send,
     ) -> Result<T, StoreError> {
         self.update_live(Live::Flow, id_hash, now, change).await
     }
@@ -368,7 +373,7 @@ impl Store {
         &self,
         id_hash: &str,
         now: i64,
-        change: impl FnOnce(&mut RegisterSession) -> T + Send,
+        change: impl FnMut(&mut RegisterSession) -> T + Send,
     ) -> Result<T, StoreError> {
         self.update_live(Live::Session, id_hash, now, change).await
     }
@@ -387,7 +392,7 @@ impl Store {
         &self,
         id_hash: &str,
         now: i64,
-        change: impl FnOnce(&mut StaffSession) -> T + Send,
+        change: impl FnMut(&mut StaffSession) -> T + Send,
     ) -> Result<T, StoreError> {
         self.update_live(Live::StaffSession, id_hash, now, change)
             .await
@@ -451,12 +456,54 @@ impl Store {
         self.open_json(live.label(), &Self::sealed_live(row)?)
     }
 
+    /// Optimistically first: the state is read without a lock, changed, and written back only
+    /// if the row still holds what was read (every seal has a fresh nonce, so any write in
+    /// between shows) — two round trips instead of a transaction's four. A request that lost
+    /// the race changes the state afresh; after `OPTIMISTIC_TRIES` it takes the row's lock and
+    /// waits its turn, so progress never depends on luck.
     async fn update_live<S: Serialize + DeserializeOwned + Send, T: Send>(
         &self,
         live: Live,
         id_hash: &str,
         now: i64,
-        change: impl FnOnce(&mut S) -> T + Send,
+        mut change: impl FnMut(&mut S) -> T + Send,
+    ) -> Result<T, StoreError> {
+        let select = self.select_live(live, false);
+        let update = format!(
+            "UPDATE {} SET state = $1 WHERE id_hash = $2 AND state = $3",
+            live.table()
+        );
+        for _ in 0..OPTIMISTIC_TRIES {
+            let row = sqlx::query(&select)
+                .bind(id_hash)
+                .bind(now)
+                .fetch_optional(&self.db)
+                .await?;
+            let sealed = Self::sealed_live(row)?;
+            let mut state: S = self.open_json(live.label(), &sealed)?;
+            let result = change(&mut state);
+            let resealed = self.seal_json(live.label(), &state)?;
+            let written = sqlx::query(&update)
+                .bind(resealed)
+                .bind(id_hash)
+                .bind(sealed)
+                .execute(&self.db)
+                .await?
+                .rows_affected();
+            if written == 1 {
+                return Ok(result);
+            }
+        }
+        self.update_live_locked(live, id_hash, now, change).await
+    }
+
+    /// The read, change and write in one transaction that holds the row.
+    async fn update_live_locked<S: Serialize + DeserializeOwned + Send, T: Send>(
+        &self,
+        live: Live,
+        id_hash: &str,
+        now: i64,
+        mut change: impl FnMut(&mut S) -> T + Send,
     ) -> Result<T, StoreError> {
         let mut tx = self.db.begin().await?;
         let sql = self.select_live(live, true);
@@ -650,4 +697,40 @@ fn actor_of(kind: &str, id: String) -> Result<Actor, StoreError> {
         "agent" => Actor::Agent(id),
         other => return Err(StoreError::Corrupt(format!("audit actor {other:?}"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sspr_protocol::i18n::Lang;
+
+    use super::*;
+
+    /// Fifty parallel changes of one flow: the optimistic writes that lose the race change the
+    /// flow afresh or wait for its lock, and not one change is lost.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parallel_changes_of_one_flow_are_all_kept() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("store.db");
+        let keys = Arc::new(ServerKeys::new(&[7u8; 32]).expect("keys"));
+        let store = Store::open(path.to_str().expect("path"), keys)
+            .await
+            .expect("store");
+        let now = 1_000;
+        let flow = ResetFlow::new("j".into(), Lang::default(), Vec::new(), 0, now, 600);
+        store.insert_flow("flow", &flow).await.expect("insert");
+        let changes = (0..50).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .update_flow("flow", now, |flow| flow.username.push('+'))
+                    .await
+            })
+        });
+        for change in futures_util::future::join_all(changes).await {
+            change.expect("task").expect("update");
+        }
+        let flow = store.flow("flow", now).await.expect("flow");
+        assert_eq!(flow.username, format!("j{}", "+".repeat(50)));
+        store.close().await;
+    }
 }

@@ -107,7 +107,7 @@ pub async fn method(
             state
                 .store
                 .update_flow(&id_hash, now, |flow| {
-                    flow.begin_challenge(&picked, start, rules(&state), now)
+                    flow.begin_challenge(&picked, start.clone(), rules(&state), now)
                 })
                 .await??;
             return Ok(Json(ChallengeView::Questions { asked }));
@@ -131,13 +131,13 @@ async fn send_code<T: Send>(
     picked: &Picked,
     lang: Lang,
     now: i64,
-    keep: impl FnOnce(&mut ResetFlow, String) -> Result<T, FlowError> + Send,
+    mut keep: impl FnMut(&mut ResetFlow, String) -> Result<T, FlowError> + Send,
 ) -> Result<(), AppError> {
     let code = crypto::random_code(state.config.reset.code_length)?;
     let hash = gate_code_hash(state, &id_hash, &code)?;
     state
         .store
-        .update_flow(&id_hash, now, |flow| keep(flow, hash))
+        .update_flow(&id_hash, now, |flow| keep(flow, hash.clone()))
         .await??;
     let parcel = Parcel {
         method: picked.offer.method,

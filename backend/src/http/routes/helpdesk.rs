@@ -266,7 +266,7 @@ pub async fn verify_send(
     };
     state
         .store
-        .update_staff_session(&staff.id_hash, now, |s| s.caller = Some(check))
+        .update_staff_session(&staff.id_hash, now, |s| s.caller = Some(check.clone()))
         .await?;
     Ok(Json(VerifySent {
         method: request.method,

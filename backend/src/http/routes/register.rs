@@ -135,7 +135,9 @@ pub async fn add(
     let rules = CodeRules::of(&state.config.reset);
     state
         .store
-        .update_session(&id_hash, now, |s| s.expect_code(&contact, hash, rules, now))
+        .update_session(&id_hash, now, |s| {
+            s.expect_code(&contact, hash.clone(), rules, now)
+        })
         .await?;
     // The user is signed in: timing reveals nothing here, so the send is awaited and a
     // provider's refusal is said at once.

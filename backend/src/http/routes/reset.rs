@@ -204,7 +204,7 @@ pub async fn captcha(
     let gates = admission.gates;
     let gate = state
         .store
-        .update_flow(&id_hash, now, |flow| flow.enter_gates(gates))
+        .update_flow(&id_hash, now, |flow| flow.enter_gates(gates.clone()))
         .await??;
     Ok(Json(gate))
 }
@@ -236,7 +236,7 @@ pub(crate) async fn apply_and_finish(
         .store
         .update_flow(id_hash, now, |flow| match flow.completed() {
             Some(account_name) => Ok(Err(account_name.to_owned())),
-            None => flow.begin_apply(fresh, expires_at).map(Ok),
+            None => flow.begin_apply(fresh.clone(), expires_at).map(Ok),
         })
         .await??;
     let InFlight {

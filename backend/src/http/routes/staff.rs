@@ -284,7 +284,7 @@ pub async fn send_code(
         .update_staff_session(&staff.id_hash, now, |s| {
             if let Stage::SecondFactor { code, .. } = &mut s.stage {
                 *code = Some(PendingCode {
-                    hash,
+                    hash: hash.clone(),
                     expires_at: now + rules.ttl_secs,
                     attempts_left: rules.attempts,
                 });
