@@ -140,7 +140,8 @@ texts! {
     CaptchaNote => "Instead of a picture puzzle, your browser does a short computation. Nothing to click.",
                    "In plaats van een plaatjespuzzel doet je browser een korte berekening. Je hoeft niets aan te klikken.";
     CodeSending => "Sending your code…", "Je code wordt verstuurd…";
-    CodeSentTo => "We sent a code of {n} digits to {dest}.", "We hebben een code van {n} cijfers gestuurd naar {dest}.";
+    AccountFinding => "Finding your account…", "Je account wordt opgezocht…";
+    CodeSentTo => "We sent a code to {dest}. It has {n} digits.", "We hebben een code gestuurd naar {dest}. Hij heeft {n} cijfers.";
     CodeLabel => "Verification code", "Verificatiecode";
     CodeHint => "The code is valid for {min} minutes. Check your spam folder if it does not arrive.",
                 "De code is {min} minuten geldig. Kijk ook in je spammap als hij niet aankomt.";
@@ -162,7 +163,7 @@ texts! {
                       "Drie van deze vier: hoofdletter, kleine letter, cijfer, symbool";
     RuleNotAccountName => "Does not contain your account name or parts of your full name",
                           "Bevat niet je accountnaam of delen van je volledige naam";
-    RuleConfirmMatches => "Both entries match", "Beide invoeren zijn gelijk";
+    RuleConfirmMatches => "Both entries match", "Beide wachtwoorden zijn gelijk";
     RuleHistory => "Is not one of your last {n} passwords (checked when you submit)",
                    "Is niet een van je laatste {n} wachtwoorden (gecontroleerd bij opslaan)";
     RulesHeadingOther => "The new password must meet the account's rules:", "Het nieuwe wachtwoord moet aan de regels van het account voldoen:";
@@ -184,6 +185,7 @@ texts! {
     DoneTitle => "Your password has been reset", "Je wachtwoord is opnieuw ingesteld";
     DoneBody => "You can sign in with your new password now.", "Je kunt nu aanmelden met je nieuwe wachtwoord.";
     StartAgain => "Reset another password", "Nog een wachtwoord opnieuw instellen";
+    BackToStart => "Back to the start", "Terug naar het begin";
     UnavailableTitle => "Password reset is unavailable right now", "Wachtwoord opnieuw instellen is nu niet beschikbaar";
     UnavailableBody => "We cannot reach your organisation's directory at the moment, so no password can be changed. Please try again later or contact your helpdesk.",
                        "We kunnen de directory van je organisatie op dit moment niet bereiken, dus er kan geen wachtwoord worden gewijzigd. Probeer het later opnieuw of neem contact op met je helpdesk.";
@@ -272,7 +274,8 @@ texts! {
     ErrNetwork => "The portal could not be reached. Check your connection and try again.",
                   "De portal was niet bereikbaar. Controleer je verbinding en probeer het opnieuw.";
     GateTitle => "Verify your identity", "Bevestig wie je bent";
-    GateOfTwo => "Step {n} of {of}: choose how to verify.", "Stap {n} van {of}: kies hoe je dit bevestigt.";
+    GateOfTwo => "Check {n} of {of}: choose how to verify.", "Controle {n} van {of}: kies hoe je dit bevestigt.";
+    GateOne => "Choose how to verify that it is you.", "Kies hoe je bevestigt dat jij het bent.";
     GateSecond => "Choose a different method for the second check.", "Kies voor de tweede controle een andere methode.";
     GateNoMethods => "No other method is registered for this account. Contact your helpdesk.",
                      "Er is geen andere methode geregistreerd voor dit account. Neem contact op met je helpdesk.";
@@ -307,7 +310,7 @@ texts! {
     PhoneConfirmHint => "We only send when it matches, so nobody can make someone else's phone ring.",
                         "We versturen alleen als het klopt, zodat niemand andermans telefoon kan laten overgaan.";
     PhoneRequired => "Type the whole phone number.", "Typ het hele telefoonnummer.";
-    TextSentTo => "We texted a code of {n} digits to {dest}.", "We hebben een code van {n} cijfers ge-sms't naar {dest}.";
+    TextSentTo => "We texted a code to {dest}. It has {n} digits.", "We hebben een code ge-sms't naar {dest}. Hij heeft {n} cijfers.";
     CallingTo => "We are calling {dest}. Type the {n} digits you hear.", "We bellen {dest}. Typ de {n} cijfers die je hoort.";
     AuthenticatorPrompt => "Open your authenticator app and type the {n}-digit code it shows now.",
                            "Open je authenticator-app en typ de code van {n} cijfers die hij nu toont.";

@@ -168,6 +168,20 @@ pub fn strength(password: &str) -> u8 {
     }
 }
 
+/// The strength shown beside the rules: none before anything is typed, and never above weak
+/// (1) while a rule fails — the meter must not look better than the directory will allow.
+pub fn shown_strength(password: &str, checks: &[RuleCheck]) -> Option<u8> {
+    if password.is_empty() {
+        return None;
+    }
+    let guessed = strength(password);
+    Some(if checks.iter().all(|c| c.met) {
+        guessed
+    } else {
+        guessed.min(1)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +229,17 @@ mod tests {
         assert!(strength("aaaaaaaaaaaa") <= 1);
         assert!(strength("abcdefgh") < strength("k9#Tq!2wZ"));
         assert_eq!(strength("correct-Horse-battery-staple-42"), 4);
+    }
+
+    #[test]
+    fn the_shown_strength_is_none_when_empty_and_weak_at_best_while_a_rule_fails() {
+        let policy = PasswordPolicy::default();
+        let shown = |pw: &str| shown_strength(pw, &policy.evaluate(pw, &names()));
+        assert_eq!(shown(""), None);
+        // Long and varied, but it contains the account name.
+        let with_name = "Blue-jdevries-Harbour-93";
+        assert_eq!(strength(with_name), 4);
+        assert_eq!(shown(with_name), Some(1));
+        assert_eq!(shown("Blue-Harbour-Lights-93"), Some(4));
     }
 }

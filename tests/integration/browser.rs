@@ -64,7 +64,8 @@ pub(crate) async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.unwrap_or_default()
 }
 
-/// Waits until the rule's item has the class `met` (or `unmet`).
+/// Waits until the rule's item has the class `met` (or `unmet`, or `pending` before anything is
+/// typed).
 async fn rule_is(c: &Client, rule: &str, state: &str) {
     let css = format!("li[data-rule='{rule}']");
     sspr_tests::wait_for_async(&format!("{rule} {state}"), WAIT, || {
@@ -128,6 +129,11 @@ async fn a_user_resets_their_password_in_the_browser() {
     // The CAPTCHA is solved in WASM; the gate offers the one method this account has, and
     // keyboard users land on it.
     focus_reaches(c, "method-0").await;
+    // One check to pass: no "Step 1 of 1" under the bar that says step 2 of 3.
+    assert_eq!(
+        text(c, "#gate-lead").await,
+        "Choose how to verify that it is you."
+    );
     let offer = text(c, "label.method").await;
     assert!(offer.contains("w•••••@c•••.example.test"), "{offer}");
     click(c, "#choose-method", "choose").await;
@@ -146,6 +152,12 @@ async fn a_user_resets_their_password_in_the_browser() {
     click(c, "#verify", "verify").await;
 
     focus_reaches(c, "new-password").await;
+    // Nothing typed: the rules are listed, neither ticked nor crossed, and no strength shows.
+    for rule in ["min_length", "complexity", "not_account_name", "confirm"] {
+        rule_is(c, rule, "pending").await;
+    }
+    find(c, ".meter[data-score='none']").await;
+    assert_eq!(text(c, ".strength-label").await, "");
     // The rules tick as the user types: a weak password first…
     type_into(c, "#new-password", "wendy").await;
     rule_is(c, "min_length", "unmet").await;
@@ -159,6 +171,12 @@ async fn a_user_resets_their_password_in_the_browser() {
     rule_is(c, "min_length", "met").await;
     rule_is(c, "complexity", "met").await;
     rule_is(c, "not_account_name", "unmet").await;
+    // Long and varied, but refused: the meter never looks better than the rules allow.
+    let strength = text(c, ".strength-label").await;
+    assert!(
+        strength.ends_with("Weak") || strength.ends_with("Very weak"),
+        "{strength}"
+    );
     // …then a strong one, confirmed.
     let password = "Blue-Harbour-Lights-93";
     type_into(c, "#new-password", password).await;
@@ -290,6 +308,11 @@ async fn a_user_changes_a_known_password_in_the_browser() {
 
     click(c, "#mode-change", "choose change").await;
     assert_eq!(text(c, "h1").await, "Change your password");
+    // One page, no steps: no navigation region at all (it was an empty one, "Step 0 of 0").
+    assert!(
+        c.find(Locator::Css("nav.steps")).await.is_err(),
+        "no steps on the change page"
+    );
     type_into(c, "#username", "web.change").await;
     type_into(c, "#current-password", "Known-Passw0rd!").await;
     // The typed account name counts for AD's complexity rule, live.
@@ -304,6 +327,8 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     click(c, "#change-password", "change").await;
 
     assert_eq!(text(c, "#done").await, "Your password has been changed");
+    // Not "Reset another password" after a change.
+    assert_eq!(text(c, ".done button").await, "Back to the start");
     crate::agent_ad::bind_as(dc, "web.change", password)
         .await
         .expect("AD accepts the changed password");
@@ -385,7 +410,7 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     let code = gateway.wait_for("+31612340081", 0).code().expect("code");
     type_into(c, "#method-code", &code).await;
     click(c, "#confirm-code", "confirm").await;
-    find(c, "#slot-mobile .slot-state[data-source='Some(User)']").await;
+    find(c, "#slot-mobile .slot-state[data-source='user']").await;
 
     // An authenticator app, from the secret the page shows as text next to the QR code.
     click(c, "#authenticator-edit", "set up app").await;
@@ -393,18 +418,14 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     let secret = text(c, "#totp-secret").await;
     type_into(c, "#method-code", &sspr_tests::api::oathtool(&secret, 0)).await;
     click(c, "#confirm-code", "confirm").await;
-    find(
-        c,
-        "#slot-authenticator .slot-state[data-source='Some(User)']",
-    )
-    .await;
+    find(c, "#slot-authenticator .slot-state[data-source='user']").await;
 
     // Reset: two gates, a text first, then the app.
     click(c, "#mode-reset", "reset").await;
     type_into(c, "#username", "web.twogate").await;
     click(c, "#continue", "continue").await;
     let lead = text(c, "#gate-lead").await;
-    assert!(lead.contains("Step 1 of 2"), "{lead}");
+    assert!(lead.contains("Check 1 of 2"), "{lead}");
     click(c, "input[data-method='MobileText']", "text").await;
     type_into(c, "#phone", "+31 6 1234 0081").await;
     click(c, "#choose-method", "choose").await;
@@ -414,7 +435,7 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     click(c, "#verify", "verify").await;
 
     let lead = text(c, "#gate-lead").await;
-    assert!(lead.contains("Step 2 of 2"), "{lead}");
+    assert!(lead.contains("Check 2 of 2"), "{lead}");
     assert!(
         c.find(Locator::Css("input[data-method='MobileCall']"))
             .await

@@ -20,28 +20,31 @@ pub fn Steps(current: Signal<usize>) -> impl IntoView {
             vec![]
         }
     };
-    view! {
-        <nav class="steps" aria-label=move || i18n.tf(Text::StepOf, &[("n", &current.get().min(names().len()).to_string()), ("total", &names().len().to_string())])>
-            <ol>
-                {move || names()
-                    .into_iter()
-                    .enumerate()
-                    .map(move |(i, name)| {
-                        let n = i + 1;
-                        view! {
-                            <li
-                                class:complete=move || { current.get() > n }
-                                class:current=move || current.get() == n
-                                aria-current=move || (current.get() == n).then_some("step")
-                            >
-                                <span class="step-dot" aria-hidden="true">{n}</span>
-                                <span class="step-name">{move || i18n.t(name)}</span>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ol>
-        </nav>
+    // Without steps, no navigation region at all (not an empty one announced "Step 0 of 0").
+    move || {
+        (!names().is_empty()).then(|| view! {
+            <nav class="steps" aria-label=move || i18n.tf(Text::StepOf, &[("n", &current.get().min(names().len()).to_string()), ("total", &names().len().to_string())])>
+                <ol>
+                    {move || names()
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(i, name)| {
+                            let n = i + 1;
+                            view! {
+                                <li
+                                    class:complete=move || { current.get() > n }
+                                    class:current=move || current.get() == n
+                                    aria-current=move || (current.get() == n).then_some("step")
+                                >
+                                    <span class="step-dot" aria-hidden="true">{n}</span>
+                                    <span class="step-name">{move || i18n.t(name)}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ol>
+            </nav>
+        })
     }
 }
 

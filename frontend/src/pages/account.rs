@@ -22,7 +22,8 @@ enum Busy {
     Captcha(u32),
     /// Waiting for the person to complete a third-party widget.
     Widget,
-    Sending,
+    /// The CAPTCHA's answer checked and the account looked up: nothing is sent yet.
+    FindingAccount,
 }
 
 /// Bytes as a `data:` URI (the CSP allows those for images and media).
@@ -101,7 +102,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         error.set(None);
         if let Some((flow_id, _, _)) = picture.get_untracked() {
             let answer = picture_answer.get_untracked();
-            busy.set(Some(Busy::Sending));
+            busy.set(Some(Busy::FindingAccount));
             spawn_local(async move {
                 match api::captcha(flow_id.clone(), CaptchaSolution::Image { answer }).await {
                     Ok(gate) => step.set(Step::Gate { flow_id, gate }),
@@ -144,7 +145,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
                     }
                 }
             };
-            busy.set(Some(Busy::Sending));
+            busy.set(Some(Busy::FindingAccount));
             match api::captcha(started.flow_id.clone(), solution).await {
                 Ok(gate) => step.set(Step::Gate {
                     flow_id: started.flow_id,
@@ -159,7 +160,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         busy.get().map(|b| match b {
             Busy::Captcha(pct) => i18n.tf(Text::CaptchaWorking, &[("pct", &pct.to_string())]),
             Busy::Widget => i18n.t(Text::CaptchaWidget).to_owned(),
-            Busy::Sending => i18n.t(Text::CodeSending).to_owned(),
+            Busy::FindingAccount => i18n.t(Text::AccountFinding).to_owned(),
         })
     });
 

@@ -72,7 +72,12 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
     view! {
         <h1>{move || i18n.t(Text::GateTitle)}</h1>
         <p class="lead" id="gate-lead">
-            {move || i18n.tf(Text::GateOfTwo, &[("n", &number.to_string()), ("of", &of.to_string())])}
+            // One check: nothing to count, and no "Step 1 of 1" under a bar at step 2 of 3.
+            {move || if of > 1 {
+                i18n.tf(Text::GateOfTwo, &[("n", &number.to_string()), ("of", &of.to_string())])
+            } else {
+                i18n.t(Text::GateOne).to_owned()
+            }}
             {move || (number > 1).then(|| format!(" {}", i18n.t(Text::GateSecond)))}
         </p>
         <form on:submit=submit novalidate>

@@ -261,7 +261,11 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
                 <div class="slot-text">
                     <strong>{move || i18n.t(slot.text())}</strong>
                     <span class="slot-value">{s.masked.clone()}</span>
-                    <span class="slot-state" data-source=format!("{:?}", s.source)>{move || i18n.t(state)}</span>
+                    <span class="slot-state" data-source=match s.source {
+                        Some(Source::Directory) => "directory",
+                        Some(Source::User) => "user",
+                        None => "none",
+                    }>{move || i18n.t(state)}</span>
                 </div>
                 <div class="slot-actions">
                     <button type="button" class="secondary" id=format!("{id}-edit") disabled=move || busy.get().is_some()

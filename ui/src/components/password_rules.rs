@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use sspr_protocol::i18n::Text;
-use sspr_protocol::policy::{strength, AccountNames, PasswordPolicy, Rule, RuleCheck};
+use sspr_protocol::policy::{shown_strength, AccountNames, PasswordPolicy, Rule, RuleCheck};
 
 use crate::i18n::use_i18n;
 
@@ -60,14 +60,31 @@ impl PasswordCheck {
     }
 }
 
+/// `pending`: nothing typed yet, so the rule is neither met nor failed — it is only listed.
 #[component]
-fn RuleItem(id: &'static str, met: Signal<bool>, text: Signal<String>) -> impl IntoView {
+fn RuleItem(
+    id: &'static str,
+    met: Signal<bool>,
+    pending: Signal<bool>,
+    text: Signal<String>,
+) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <li data-rule=id class:met=move || met.get() class:unmet=move || !met.get()>
-            <span class="rule-icon" aria-hidden="true">{move || if met.get() { "✓" } else { "✗" }}</span>
+        <li
+            data-rule=id
+            class:pending=move || pending.get()
+            class:met=move || !pending.get() && met.get()
+            class:unmet=move || !pending.get() && !met.get()
+        >
+            <span class="rule-icon" aria-hidden="true">{move || match (pending.get(), met.get()) {
+                (true, _) => "•",
+                (false, true) => "✓",
+                (false, false) => "✗",
+            }}</span>
             <span>{move || text.get()}</span>
-            <span class="sr-only">{move || format!(" ({})", i18n.t(if met.get() { Text::RuleMet } else { Text::RuleNotMet }))}</span>
+            {move || (!pending.get()).then(|| view! {
+                <span class="sr-only">{move || format!(" ({})", i18n.t(if met.get() { Text::RuleMet } else { Text::RuleNotMet }))}</span>
+            })}
         </li>
     }
 }
@@ -86,15 +103,17 @@ pub fn PasswordRules(
     } else {
         (Text::RulesHeading, Text::RuleHistory)
     };
-    let score = Memo::new(move |_| strength(&password.get()));
+    let score =
+        Memo::new(move |_| password.with(|pw| check.checks.with(|c| shown_strength(pw, c))));
+    let pending = Signal::derive(move || password.with(String::is_empty));
     let history = check.history;
     view! {
         <div class="strength" aria-live="polite">
-            <div class="meter" data-score=move || score.get().to_string()>
-                <span style:width=move || format!("{}%", (u32::from(score.get()) + 1) * 20)></span>
+            <div class="meter" data-score=move || score.get().map_or_else(|| "none".to_owned(), |s| s.to_string())>
+                <span style:width=move || format!("{}%", score.get().map_or(0, |s| (u32::from(s) + 1) * 20))></span>
             </div>
             <span class="strength-label">
-                {move || format!("{}: {}", i18n.t(Text::StrengthLabel), i18n.t(STRENGTHS[usize::from(score.get().min(4))]))}
+                {move || score.get().map(|s| format!("{}: {}", i18n.t(Text::StrengthLabel), i18n.t(STRENGTHS[usize::from(s.min(4))])))}
             </span>
         </div>
         <p class="rules-heading">{move || i18n.t(heading)}</p>
@@ -111,10 +130,10 @@ pub fn PasswordRules(
                         Rule::Complexity => i18n.t(Text::RuleComplexity).to_owned(),
                         Rule::NotAccountName => i18n.t(Text::RuleNotAccountName).to_owned(),
                     });
-                    view! { <RuleItem id=rule_id(rule) met text /> }
+                    view! { <RuleItem id=rule_id(rule) met pending text /> }
                 })
                 .collect_view()}
-            <RuleItem id="confirm" met=check.matches.into() text=Signal::derive(move || i18n.t(Text::RuleConfirmMatches).to_owned()) />
+            <RuleItem id="confirm" met=check.matches.into() pending text=Signal::derive(move || i18n.t(Text::RuleConfirmMatches).to_owned()) />
         </ul>
         {(history > 0).then(|| view! { <p class="hint">{move || i18n.tf(history_note, &[("n", &history.to_string())])}</p> })}
     }
