@@ -60,7 +60,11 @@ fingerprint() { # dist dir, URL prefix, app name
   rename "$dir/$app.js" "$dir/boot.js"
   local glue=$renamed
   rename "$dir/boot.js" "$dir/index.html"
-  for f in "$dir"/*.css "$dir"/*.svg; do
+  # The icon first: the stylesheets name it too (the brand mark), then the stylesheets.
+  for f in "$dir"/*.svg; do
+    [ -f "$f" ] && rename "$f" "$dir/index.html" "$dir"/*.css
+  done
+  for f in "$dir"/*.css; do
     [ -f "$f" ] && rename "$f" "$dir/index.html"
   done
   sed -i "s|</head>|  <link rel=\"modulepreload\" href=\"$prefix$glue\" />\n    <link rel=\"preload\" href=\"$prefix$wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin />\n  </head>|" "$dir/index.html"

@@ -186,6 +186,7 @@ texts! {
     DoneBody => "You can sign in with your new password now.", "Je kunt nu aanmelden met je nieuwe wachtwoord.";
     StartAgain => "Reset another password", "Nog een wachtwoord opnieuw instellen";
     BackToStart => "Back to the start", "Terug naar het begin";
+    CancelSetUp => "Cancel", "Annuleren";
     UnavailableTitle => "Password reset is unavailable right now", "Wachtwoord opnieuw instellen is nu niet beschikbaar";
     UnavailableBody => "We cannot reach your organisation's directory at the moment, so no password can be changed. Please try again later or contact your helpdesk.",
                        "We kunnen de directory van je organisatie op dit moment niet bereiken, dus er kan geen wachtwoord worden gewijzigd. Probeer het later opnieuw of neem contact op met je helpdesk.";

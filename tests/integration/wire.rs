@@ -118,6 +118,7 @@ async fn the_portal_arrives_compressed_content_named_and_within_its_limit() {
     );
     let mut wire = 0;
     let mut kinds = Vec::new();
+    let mut named_by_css = 0;
     for file in files.iter().filter(|f| f.starts_with('/')) {
         let raw = fetch(&stack, file, &[]).await;
         assert_eq!(raw.status, StatusCode::OK, "{file}");
@@ -134,11 +135,36 @@ async fn the_portal_arrives_compressed_content_named_and_within_its_limit() {
         );
         let sent = fetch(&stack, file, &[("accept-encoding", "br, gzip")]).await;
         assert_eq!(sent.decoded(), raw.body, "{file}");
+        // What a stylesheet names (the brand mark's icon) is served under its content name
+        // too: renamed after the stylesheet named it, it was a 404 and an empty logo.
+        if file.ends_with(".css") {
+            let css = String::from_utf8_lossy(&raw.body).into_owned();
+            for named in css
+                .split("url(\"")
+                .skip(1)
+                .filter_map(|s| s.split('"').next())
+            {
+                let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+                let path = format!("{dir}/{named}");
+                let answer = fetch(&stack, &path, &[]).await;
+                assert_eq!(answer.status, StatusCode::OK, "{file} names {path}");
+                assert_eq!(
+                    answer.header("cache-control"),
+                    "public, max-age=31536000, immutable",
+                    "{file} names {path}, which is named by its content"
+                );
+                named_by_css += 1;
+            }
+        }
         if [".wasm", ".js", ".css"].iter().any(|e| file.ends_with(e)) {
             wire += sent.body.len();
             kinds.push(file.rsplit('.').next().unwrap_or_default().to_owned());
         }
     }
+    assert!(
+        named_by_css > 0,
+        "the stylesheet names the brand mark's icon"
+    );
     for kind in ["wasm", "js", "css"] {
         assert!(
             kinds.iter().any(|k| k == kind),

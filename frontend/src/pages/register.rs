@@ -334,16 +334,38 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
                     <form on:submit=confirm novalidate class="slot-form">
                         <p>{move || i18n.t(Text::AuthenticatorScan)}</p>
                         <img class="qr" src=src alt=move || i18n.t(Text::AuthenticatorQrAlt) width="200" height="200" />
-                        <p>{move || i18n.t(Text::AuthenticatorSecretLabel)}" "<code id="totp-secret">{e.secret.clone()}</code></p>
+                        <p>{move || i18n.t(Text::AuthenticatorSecretLabel)}" "<code id="totp-secret">{grouped(&e.secret)}</code></p>
                         <CodeField code />
                     </form>
                 }.into_any()
             }
         })}
+        {move || pending.with(Option::is_some).then(|| view! {
+            <button type="button" id="cancel-method" class="link subtle" disabled=move || busy.get().is_some()
+                on:click=move |_| {
+                    pending.set(None);
+                    value.set(String::new());
+                    code.set(String::new());
+                    error.set(None);
+                    focus_on_mount("methods-title");
+                }>
+                {move || i18n.t(Text::CancelSetUp)}
+            </button>
+        })}
         <ErrorBanner error />
         {move || info.get().map(|m| view! { <div class="notice notice-info" role="status" id="saved">{m}</div> })}
         <Progress message=progress />
     }
+}
+
+/// An authenticator key as people copy it by hand: in groups of four (apps ignore the spaces).
+fn grouped(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    chars
+        .chunks(4)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[component]
