@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use sspr_tests::browser::Browser;
 use sspr_tests::samba;
@@ -241,6 +242,56 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     // An empty submit says what is missing, in the chosen language.
     click(c, "#continue", "continue").await;
     assert_eq!(text(c, "#error .notice-text").await, "Enter your user ID.");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_mode_switch_is_one_tab_stop_and_the_arrow_keys_choose() {
+    let (_stack, browser) = open_portal("en-US").await;
+    let c = &browser.client;
+    let modes = ["mode-reset", "mode-unlock", "mode-change", "mode-register"];
+    let tab_stops = || async {
+        let mut stops = Vec::new();
+        for id in modes {
+            let tabindex = find(c, &format!("#{id}")).await.attr("tabindex").await;
+            if tabindex.ok().flatten().as_deref() == Some("0") {
+                stops.push(id);
+            }
+        }
+        stops
+    };
+    assert_eq!(tab_stops().await, ["mode-reset"]);
+    let press = |key: Key| async move {
+        let focused = c.active_element().await.expect("focused element");
+        focused.send_keys(&key.to_string()).await.expect("key");
+    };
+    // The page puts focus in the user-ID field first; then the switch is clicked.
+    focus_reaches(c, "username").await;
+    click(c, "#mode-reset", "focus the switch").await;
+    focus_reaches(c, "mode-reset").await;
+    press(Key::Right).await;
+    focus_reaches(c, "mode-unlock").await;
+    assert_eq!(text(c, "h1").await, "Unlock your account");
+    assert_eq!(
+        find(c, "#mode-unlock")
+            .await
+            .attr("aria-checked")
+            .await
+            .ok()
+            .flatten()
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(tab_stops().await, ["mode-unlock"]);
+    press(Key::End).await;
+    focus_reaches(c, "mode-register").await;
+    press(Key::Right).await;
+    focus_reaches(c, "mode-reset").await;
+    press(Key::Left).await;
+    focus_reaches(c, "mode-register").await;
+    press(Key::Home).await;
+    focus_reaches(c, "mode-reset").await;
+    assert_eq!(text(c, "h1").await, "Reset your password");
     browser.close().await;
 }
 

@@ -71,8 +71,29 @@ pub fn ModeSwitch() -> impl IntoView {
         (Purpose::Change, Text::ModeChange, "mode-change"),
         (Purpose::Register, Text::ModeRegister, "mode-register"),
     ];
+    // A radio group as WAI-ARIA describes it: one tab stop (the chosen mode), the arrow keys
+    // (and Home, End) choose the next, previous, first or last and move focus with the choice.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let now = modes
+            .iter()
+            .position(|(mode, _, _)| *mode == purpose.get_untracked())
+            .unwrap_or(0);
+        let next = match ev.key().as_str() {
+            "ArrowRight" | "ArrowDown" => (now + 1) % modes.len(),
+            "ArrowLeft" | "ArrowUp" => (now + modes.len() - 1) % modes.len(),
+            "Home" => 0,
+            "End" => modes.len() - 1,
+            _ => return,
+        };
+        ev.prevent_default();
+        let (mode, _, id) = modes[next];
+        purpose.set(mode);
+        // A frame later than the new page, which puts focus in its first field on mount:
+        // a keyboard user stays on the switch.
+        request_animation_frame(move || sspr_ui::components::focus_on_mount(id));
+    };
     view! {
-        <div class="mode-switch" role="radiogroup" aria-label=move || i18n.t(Text::ModeLabel)>
+        <div class="mode-switch" role="radiogroup" aria-label=move || i18n.t(Text::ModeLabel) on:keydown=on_key>
             {modes
                 .into_iter()
                 .map(move |(mode, label, id)| {
@@ -82,7 +103,10 @@ pub fn ModeSwitch() -> impl IntoView {
                             role="radio"
                             id=id
                             aria-checked=move || (purpose.get() == mode).to_string()
-                            on:click=move |_| purpose.set(mode)
+                            tabindex=move || if purpose.get() == mode { "0" } else { "-1" }
+                            // The chosen mode again: nothing to do (setting it would start its page
+                            // afresh and drop what was typed).
+                            on:click=move |_| if purpose.get_untracked() != mode { purpose.set(mode) }
                         >
                             {move || i18n.t(label)}
                         </button>
