@@ -163,10 +163,21 @@ async fn a_user_resets_their_password_in_the_browser() {
     type_into(c, "#new-password", "wendy").await;
     rule_is(c, "min_length", "unmet").await;
     rule_is(c, "complexity", "unmet").await;
+    // Submitting it says what is missing, at the field, which is marked and gets focus.
+    click(c, "#set-password", "submit a weak password").await;
+    let said = text(c, "#new-password-error").await;
     assert!(
-        !button_enabled(c, "#set-password").await,
-        "a weak password cannot be submitted"
+        said.contains("Your new password does not meet all the rules yet."),
+        "{said}"
     );
+    focus_reaches(c, "new-password").await;
+    let field = find(c, "#new-password").await;
+    assert_eq!(
+        field.attr("aria-invalid").await.ok().flatten().as_deref(),
+        Some("true")
+    );
+    let described = field.attr("aria-describedby").await.ok().flatten();
+    assert_eq!(described.as_deref(), Some("rules new-password-error"));
     // …one that contains part of the display name…
     type_into(c, "#new-password", "Wendy-Sunshine-7").await;
     rule_is(c, "min_length", "met").await;
@@ -365,7 +376,38 @@ async fn a_user_changes_a_known_password_in_the_browser() {
         "no steps on the change page"
     );
     type_into(c, "#username", "web.change").await;
+    // Nothing typed but the name: the button says what is missing, at its field.
+    click(c, "#change-password", "change too early").await;
+    let said = text(c, "#current-password-error").await;
+    assert!(said.contains("Type your current password."), "{said}");
+    focus_reaches(c, "current-password").await;
+    // A wrong current password: said at that field, which keeps what was typed and gets focus.
+    type_into(c, "#current-password", "Wrong-Passw0rd!").await;
+    type_into(c, "#new-password", "Quiet-Meadow-Stream-58").await;
+    type_into(c, "#confirm-password", "Quiet-Meadow-Stream-58").await;
+    click(c, "#change-password", "change with a wrong password").await;
+    let said = text(c, "#current-password-error").await;
+    assert!(
+        !said.is_empty(),
+        "the wrong current password is said at its field"
+    );
+    focus_reaches(c, "current-password").await;
+    let field = find(c, "#current-password").await;
+    assert_eq!(
+        field.attr("aria-invalid").await.ok().flatten().as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        field.prop("value").await.ok().flatten().as_deref(),
+        Some("Wrong-Passw0rd!")
+    );
     type_into(c, "#current-password", "Known-Passw0rd!").await;
+    assert!(
+        c.find(Locator::Css("#current-password-error"))
+            .await
+            .is_err(),
+        "typing clears the field's error"
+    );
     // The typed account name counts for AD's complexity rule, live.
     type_into(c, "#new-password", "Web.Change-2026").await;
     rule_is(c, "not_account_name", "unmet").await;

@@ -15,7 +15,7 @@ use sspr_protocol::ErrorCode;
 use crate::api;
 use crate::app::Step;
 use crate::components::{show_failure, typed_username, UnavailableNotice, UsernameField};
-use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
+use sspr_ui::components::password_rules::{Field, PasswordCheck, PasswordRules};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::use_i18n;
 use sspr_ui::seal::seal;
@@ -32,6 +32,11 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
     let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
+    let current_error = RwSignal::new(None::<String>);
+    let new_error = RwSignal::new(None::<String>);
+    let confirm_error = RwSignal::new(None::<String>);
+    // The live check of the directory's rules, once its key (and policy) is here.
+    let rules_check = StoredValue::new(None::<PasswordCheck>);
     spawn_local(async move {
         match api::change_key(None).await {
             Ok(k) => key.set(Some(k)),
@@ -73,6 +78,23 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         let Some(name) = typed_username(i18n, directories, username, error) else {
             return;
         };
+        // Not a silently disabled button: say what is missing, next to its field, and go there.
+        let missing = if current.get_untracked().is_empty() {
+            Some((current_error, "current-password", Text::MissingCurrent))
+        } else {
+            rules_check
+                .get_value()
+                .and_then(|c| c.missing())
+                .map(|(text, field)| match field {
+                    Field::New => (new_error, "new-password", text),
+                    Field::Confirm => (confirm_error, "confirm-password", text),
+                })
+        };
+        if let Some((field_error, id, text)) = missing {
+            field_error.set(Some(i18n.t(text).to_owned()));
+            focus_on_mount(id);
+            return;
+        }
         error.set(None);
         busy.set(true);
         spawn_local(async move {
@@ -106,7 +128,14 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                 }
                 Err(failure) => {
                     match failure.code() {
-                        Some(ErrorCode::CurrentPasswordWrong) => current.set(String::new()),
+                        // Said at the field, which keeps what was typed (to look at with
+                        // Show) and gets focus.
+                        Some(ErrorCode::CurrentPasswordWrong) => {
+                            current_error.set(Some(i18n.failure(&failure)));
+                            busy.set(false);
+                            focus_on_mount("current-password");
+                            return;
+                        }
                         // Another agent serves the directory now: its key for the next press.
                         Some(ErrorCode::AgentChanged) => {
                             let directory = wanted_untracked();
@@ -130,20 +159,21 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         <UnavailableNotice available />
         <form on:submit=submit novalidate>
             <UsernameField value=username />
-            <PasswordInput id="current-password" label=Text::CurrentPasswordLabel value=current autocomplete="current-password" />
-            <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" />
+            <PasswordInput id="current-password" label=Text::CurrentPasswordLabel value=current autocomplete="current-password" error=current_error />
+            <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" error=new_error />
             {move || key.get().map(|k| {
                 let check = PasswordCheck::new(k.policy, names, password, confirm);
+                rules_check.set_value(Some(check));
                 view! {
                     <PasswordRules check password />
-                    <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm />
+                    <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm error=confirm_error />
                     <p class="seal-note"><span class="lock-icon" aria-hidden="true"></span>{move || i18n.t(Text::SealNote)}</p>
                     <ErrorBanner error />
                     <button
                         id="change-password"
                         type="submit"
                         class="primary"
-                        disabled=move || busy.get() || current.get().is_empty() || username.get().trim().is_empty() || !check.ready()
+                        disabled=move || busy.get()
                     >
                         {move || i18n.t(Text::ChangePassword)}
                     </button>

@@ -11,7 +11,7 @@ use sspr_protocol::ErrorCode;
 use crate::api;
 use crate::app::Step;
 use crate::components::StartOver;
-use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
+use sspr_ui::components::password_rules::{Field, PasswordCheck, PasswordRules};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
 use sspr_ui::i18n::use_i18n;
 use sspr_ui::seal::seal;
@@ -29,6 +29,8 @@ pub fn NewPasswordPage(
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let new_error = RwSignal::new(None::<String>);
+    let confirm_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
     let names = data.with_value(|d| d.names.clone());
@@ -38,14 +40,22 @@ pub fn NewPasswordPage(
         password,
         confirm,
     );
-    let ready = move || check.ready();
-
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() || !ready() {
+        if busy.get_untracked() {
             return;
         }
         error.set(None);
+        // Not a silently disabled button: say what is missing, next to its field, and go there.
+        if let Some((missing, field)) = check.missing() {
+            let (field_error, id) = match field {
+                Field::New => (new_error, "new-password"),
+                Field::Confirm => (confirm_error, "confirm-password"),
+            };
+            field_error.set(Some(i18n.t(missing).to_owned()));
+            focus_on_mount(id);
+            return;
+        }
         busy.set(true);
         spawn_local(async move {
             let key = data.with_value(|d| d.agent_key.clone());
@@ -92,12 +102,12 @@ pub fn NewPasswordPage(
     view! {
         <h1>{move || i18n.t(Text::StepNewPassword)}</h1>
         <form on:submit=submit novalidate>
-            <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" />
+            <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" error=new_error />
             <PasswordRules check password />
-            <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm />
+            <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm error=confirm_error />
             <p class="seal-note"><span class="lock-icon" aria-hidden="true"></span>{move || i18n.t(Text::SealNote)}</p>
             <ErrorBanner error />
-            <button id="set-password" type="submit" class="primary" disabled=move || busy.get() || !ready()>
+            <button id="set-password" type="submit" class="primary" disabled=move || busy.get()>
                 {move || i18n.t(Text::SetPassword)}
             </button>
             <Progress message=progress />

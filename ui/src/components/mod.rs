@@ -65,7 +65,9 @@ pub fn LanguageSwitch() -> impl IntoView {
     }
 }
 
-/// A password field with a show/hide toggle.
+/// A password field with a show/hide toggle. `error`: what is wrong with this field, shown
+/// right under it (`<id>-error`), announced, and tied to it (`aria-invalid`,
+/// `aria-describedby`); typing in the field clears it.
 #[component]
 pub fn PasswordInput(
     #[prop(optional)] autocomplete: Option<&'static str>,
@@ -73,9 +75,22 @@ pub fn PasswordInput(
     label: Text,
     value: RwSignal<String>,
     #[prop(optional)] described_by: Option<&'static str>,
+    #[prop(optional)] error: Option<RwSignal<Option<String>>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let shown = RwSignal::new(false);
+    let error_id = format!("{id}-error");
+    let message = move || error.and_then(|e| e.get());
+    let described = {
+        let error_id = error_id.clone();
+        move || {
+            let parts: Vec<&str> = described_by
+                .into_iter()
+                .chain(message().is_some().then_some(error_id.as_str()))
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        }
+    };
     view! {
         <label for=id>{move || i18n.t(label)}</label>
         <div class="password-field">
@@ -86,9 +101,15 @@ pub fn PasswordInput(
                 autocomplete=autocomplete.unwrap_or("new-password")
                 spellcheck="false"
                 autocapitalize="none"
-                aria-describedby=described_by
+                aria-describedby=described
+                aria-invalid=move || message().is_some().then_some("true")
                 prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    value.set(event_target_value(&ev));
+                    if let Some(e) = error {
+                        e.set(None);
+                    }
+                }
             />
             <button
                 type="button"
@@ -101,6 +122,11 @@ pub fn PasswordInput(
                 {move || i18n.t(if shown.get() { Text::HidePassword } else { Text::ShowPassword })}
             </button>
         </div>
+        {move || message().map(|m| view! {
+            <p class="field-error" id=error_id.clone() role="alert">
+                <span class="notice-icon" aria-hidden="true">"!"</span>{m}
+            </p>
+        })}
     }
 }
 

@@ -23,6 +23,13 @@ fn rule_id(rule: Rule) -> &'static str {
     }
 }
 
+/// The two fields of a new password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    New,
+    Confirm,
+}
+
 /// The live evaluation of a new password against the policy.
 #[derive(Clone, Copy)]
 pub struct PasswordCheck {
@@ -57,6 +64,18 @@ impl PasswordCheck {
     /// Every rule met and both entries equal: the password may be submitted.
     pub fn ready(&self) -> bool {
         self.checks.get().iter().all(|c| c.met) && self.matches.get()
+    }
+
+    /// What still keeps the new password from being submitted — first the rules, then the
+    /// second entry — as the message and the field it belongs to; `None` when it may go.
+    pub fn missing(&self) -> Option<(Text, Field)> {
+        if !self.checks.get_untracked().iter().all(|c| c.met) {
+            Some((Text::MissingRules, Field::New))
+        } else if !self.matches.get_untracked() {
+            Some((Text::MissingConfirm, Field::Confirm))
+        } else {
+            None
+        }
     }
 }
 
