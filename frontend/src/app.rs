@@ -87,7 +87,14 @@ impl Step {
 pub fn App() -> impl IntoView {
     let i18n = I18n::new();
     provide_context(i18n);
-    provide_context(FlowPurpose(RwSignal::new(Purpose::Reset)));
+    let link = crate::route::DeepLink::take();
+    if let Some(lang) = link.lang {
+        // For this visit: the switch still stores a choice, a link does not.
+        i18n.lang.set(lang);
+    }
+    let purpose = RwSignal::new(link.purpose.unwrap_or(Purpose::Reset));
+    provide_context(FlowPurpose(purpose));
+    provide_context(link);
     let directories = Directories {
         all: RwSignal::new(Vec::new()),
         picked: RwSignal::new(String::new()),
@@ -95,6 +102,7 @@ pub fn App() -> impl IntoView {
     provide_context(directories);
     let step = RwSignal::new(Step::Account);
     let available = RwSignal::new(None::<bool>);
+    crate::route::follow(purpose, step);
 
     // A one-time link from the service desk: its token is the id of a flow waiting at its
     // new-password step. Taken out of the address bar at once (it is a credential until used).
@@ -134,7 +142,13 @@ pub fn App() -> impl IntoView {
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("lang", lang.code());
         }
-        document().set_title(i18n.t(Text::ResetTitle));
+        // A bookmark says which page it is.
+        document().set_title(i18n.t(match purpose.get() {
+            Purpose::Reset => Text::ResetTitle,
+            Purpose::Unlock => Text::UnlockTitle,
+            Purpose::Change => Text::ChangeTitle,
+            Purpose::Register => Text::RegisterTitle,
+        }));
     });
 
     let current = Signal::derive(move || step.with(Step::number));

@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod components;
 mod pages;
+mod route;
 
 fn main() {
     // Readable panics in development builds; the release build leaves the hook (and its

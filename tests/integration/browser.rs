@@ -257,6 +257,63 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
 }
 
 #[tokio::test]
+async fn each_mode_has_its_own_address_and_a_link_prefills_without_staying_in_the_address_bar() {
+    let (stack, browser) = open_portal("en-US").await;
+    let c = &browser.client;
+    let path = || async {
+        let url = c.current_url().await.expect("url");
+        format!(
+            "{}{}",
+            url.path(),
+            url.query().map(|q| format!("?{q}")).unwrap_or_default()
+        )
+    };
+    let heading = |want: &'static str| async move {
+        sspr_tests::wait_for_async(&format!("heading {want}"), WAIT, || async {
+            (c.find(Locator::Css("h1")).await.ok()?.text().await.ok()? == want).then_some(())
+        })
+        .await;
+    };
+    // A link to the unlock page, in Dutch, for a named user: the page opens there, the name is
+    // typed in, and the address bar keeps only the page's own address.
+    c.goto(&format!(
+        "{}/unlock?user=web.deep&lang=nl",
+        stack.server.url
+    ))
+    .await
+    .expect("open the link");
+    heading("Deblokkeer je account").await;
+    let typed = find(c, "#username").await.prop("value").await;
+    assert_eq!(typed.ok().flatten().as_deref(), Some("web.deep"));
+    assert_eq!(path().await, "/unlock");
+    assert_eq!(c.title().await.expect("title"), "Deblokkeer je account");
+    // Choosing a mode moves to its address; Back returns to the mode before.
+    click(c, "#mode-change", "change").await;
+    heading("Wijzig je wachtwoord").await;
+    assert_eq!(path().await, "/change");
+    click(c, "#mode-register", "my methods").await;
+    heading("Je verificatiemethoden").await;
+    assert_eq!(path().await, "/methods");
+    c.back().await.expect("back");
+    heading("Wijzig je wachtwoord").await;
+    c.back().await.expect("back");
+    heading("Deblokkeer je account").await;
+    c.forward().await.expect("forward");
+    heading("Wijzig je wachtwoord").await;
+    // A name too long for any account is not taken; an unknown language is ignored, and the
+    // link's Dutch was for its visit only: the browser's English again.
+    let long = "x".repeat(300);
+    c.goto(&format!("{}/reset?user={long}&lang=xx", stack.server.url))
+        .await
+        .expect("open the link");
+    heading("Reset your password").await;
+    let typed = find(c, "#username").await.prop("value").await;
+    assert_eq!(typed.ok().flatten().as_deref(), Some(""));
+    assert_eq!(path().await, "/reset");
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn the_mode_switch_is_one_tab_stop_and_the_arrow_keys_choose() {
     let (_stack, browser) = open_portal("en-US").await;
     let c = &browser.client;

@@ -79,7 +79,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     let directories = crate::app::use_directories();
     focus_on_mount("username");
     let purpose = use_purpose();
-    let username = RwSignal::new(String::new());
+    let username = RwSignal::new(crate::route::prefilled_user());
     let busy = RwSignal::new(None::<Busy>);
     let error = RwSignal::new(None::<String>);
     // A picture CAPTCHA waiting for its answer: the flow, the picture and its audio.

@@ -28,7 +28,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
     let key = RwSignal::new(None::<ChangeKey>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let username = RwSignal::new(String::new());
+    let username = RwSignal::new(crate::route::prefilled_user());
     let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());

@@ -56,7 +56,7 @@ fn SignInForm(
     let i18n = use_i18n();
     let directories = crate::app::use_directories();
     focus_on_mount("username");
-    let username = RwSignal::new(String::new());
+    let username = RwSignal::new(crate::route::prefilled_user());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
