@@ -81,6 +81,54 @@ pub struct ServerConfig {
     pub phone: PhoneConfig,
     pub captcha: CaptchaConfig,
     pub helpdesk: HelpdeskConfig,
+    pub contact: ContactConfig,
+}
+
+/// The helpdesk's contact line at the foot of every portal page. Empty (the default): the
+/// page says only "contact your helpdesk".
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContactConfig {
+    /// A line of text, e.g. "IT Service Desk, weekdays 8:00–18:00" (at most 200 characters).
+    pub text: String,
+    /// A telephone number as people dial it, e.g. "+31 20 123 4567".
+    pub phone: String,
+    /// The helpdesk's web page: an http or https address.
+    pub url: String,
+}
+
+impl ContactConfig {
+    const MAX_TEXT_CHARS: usize = 200;
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let rule = |s: &str| Err(ConfigError::Rule(s.into()));
+        if self.text.chars().count() > Self::MAX_TEXT_CHARS {
+            return rule("contact.text is longer than 200 characters");
+        }
+        let phone_ok = self
+            .phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()./".contains(c))
+            && self.phone.chars().filter(char::is_ascii_digit).count() >= 3;
+        if !self.phone.is_empty() && !phone_ok {
+            return rule("contact.phone must be a telephone number: digits, spaces, + - ( ) . /");
+        }
+        let url_ok = url::Url::parse(&self.url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !self.url.is_empty() && !url_ok {
+            return rule("contact.url must be an http:// or https:// address");
+        }
+        Ok(())
+    }
+
+    /// As the pages receive it.
+    pub fn shown(&self) -> sspr_protocol::reset::HelpContact {
+        sspr_protocol::reset::HelpContact {
+            text: self.text.trim().to_owned(),
+            phone: self.phone.trim().to_owned(),
+            url: self.url.trim().to_owned(),
+        }
+    }
 }
 
 /// The CAPTCHA before the gates: proof of work (default: accessible, no third party), or a
@@ -367,6 +415,7 @@ impl Default for ServerConfig {
                 allow_unverified: false,
                 link_ttl_secs: 3600,
             },
+            contact: ContactConfig::default(),
             policy: PolicyConfig {
                 gates: 1,
                 methods: vec![
@@ -457,6 +506,7 @@ impl ServerConfig {
                 "captcha: a widget needs both site_key and secret from the provider".into(),
             ));
         }
+        self.contact.check()?;
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             return Err(ConfigError::Rule(
                 "set both tls_cert_file and tls_key_file, or neither".into(),
@@ -614,5 +664,30 @@ mod tests {
         let shown = format!("{config:?}\n{}", config.redacted_toml());
         assert!(!shown.contains("marker"), "{shown}");
         assert!(config.redacted_toml().contains("<set>"));
+    }
+
+    #[test]
+    fn the_contact_line_takes_a_number_and_a_web_address_and_nothing_else() {
+        let load = |toml: &str| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let file = dir.path().join("server.toml");
+            std::fs::write(&file, format!("[contact]\n{toml}")).expect("write");
+            ServerConfig::load(Some(&file)).map(|c| c.contact.shown())
+        };
+        let shown = load(
+            "text = \"IT Service Desk, weekdays 8:00–18:00\"\nphone = \"+31 (0)20 123 4567\"\nurl = \"https://help.corp.example.test/\"",
+        )
+        .expect("a contact line");
+        assert_eq!(shown.dial(), "+31201234567");
+        assert_eq!(shown.url, "https://help.corp.example.test/");
+        for (bad, says) in [
+            ("url = \"javascript:alert(1)\"", "contact.url"),
+            ("url = \"help.corp.example.test\"", "contact.url"),
+            ("phone = \"call us\"", "contact.phone"),
+            ("phone = \"+1\"", "contact.phone"),
+        ] {
+            let refused = load(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(refused.contains(says), "{bad}: {refused}");
+        }
     }
 }

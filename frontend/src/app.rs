@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use sspr_protocol::directory::DirectoryName;
 use sspr_protocol::gate::{Challenge, Gate};
 use sspr_protocol::i18n::Text;
-use sspr_protocol::reset::{NewPasswordStep, Purpose};
+use sspr_protocol::reset::{HelpContact, NewPasswordStep, Purpose};
 
 use crate::components::{ModeSwitch, Steps};
 use crate::pages::account::AccountPage;
@@ -18,7 +18,7 @@ use crate::pages::new_password::NewPasswordPage;
 use crate::pages::questions::QuestionsPage;
 use crate::pages::register::RegisterPage;
 use sspr_ui::components::{ErrorBanner, LanguageSwitch};
-use sspr_ui::i18n::I18n;
+use sspr_ui::i18n::{use_i18n, I18n};
 
 /// What the user came for: reset or unlock. Chosen on the first page, read by every step.
 #[derive(Clone, Copy)]
@@ -102,6 +102,7 @@ pub fn App() -> impl IntoView {
     provide_context(directories);
     let step = RwSignal::new(Step::Account);
     let available = RwSignal::new(None::<bool>);
+    let contact = RwSignal::new(HelpContact::default());
     crate::route::follow(purpose, step);
 
     // A one-time link from the service desk: its token is the id of a flow waiting at its
@@ -135,6 +136,7 @@ pub fn App() -> impl IntoView {
         if let Ok(status) = crate::api::status().await {
             available.set(Some(status.writeback_available));
             directories.all.set(status.directories);
+            contact.set(status.contact);
         }
     });
     Effect::new(move |_| {
@@ -184,8 +186,35 @@ pub fn App() -> impl IntoView {
                     Step::Done { account_name } => view! { <DonePage step account_name /> }.into_any(),
                 }}
             </main>
-            <footer class="footer">{move || i18n.t(Text::HelpFooter)}</footer>
+            <HelpFooter contact />
         </div>
+    }
+}
+
+/// How to reach the helpdesk, as the operator configured it (`[contact]`); without it, a
+/// plain line.
+#[component]
+fn HelpFooter(contact: RwSignal<HelpContact>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <footer class="footer" id="help">
+            {move || {
+                let c = contact.get();
+                if c.is_empty() {
+                    return view! { <p>{i18n.t(Text::HelpFooter)}</p> }.into_any();
+                }
+                let dial = format!("tel:{}", c.dial());
+                view! {
+                    <p>
+                        {i18n.t(Text::HelpFooterLead)}" "
+                        {(!c.text.is_empty()).then(|| view! { <span class="help-text">{c.text.clone()}</span> })}
+                        {(!c.phone.is_empty()).then(|| view! { <a class="help-phone" href=dial>{c.phone.clone()}</a> })}
+                        {(!c.url.is_empty()).then(|| view! { <a class="help-url" href=c.url.clone()>{i18n.t(Text::HelpWebsite)}</a> })}
+                    </p>
+                }
+                .into_any()
+            }}
+        </footer>
     }
 }
 

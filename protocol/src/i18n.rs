@@ -194,6 +194,8 @@ texts! {
     UnavailableBody => "We cannot reach your organisation's directory at the moment, so no password can be changed. Please try again later or contact your helpdesk.",
                        "We kunnen de directory van je organisatie op dit moment niet bereiken, dus er kan geen wachtwoord worden gewijzigd. Probeer het later opnieuw of neem contact op met je helpdesk.";
     HelpFooter => "Trouble? Contact your helpdesk.", "Lukt het niet? Neem contact op met je helpdesk.";
+    HelpFooterLead => "Trouble? Contact your helpdesk:", "Lukt het niet? Neem contact op met je helpdesk:";
+    HelpWebsite => "Helpdesk website", "Website van de helpdesk";
     ErrInvalidUsername => "A user ID cannot contain \" / [ ] : ; | = , + * ? < >. Check what you typed.",
                           "Een gebruikers-ID kan geen \" / [ ] : ; | = , + * ? < > bevatten. Controleer wat je hebt getypt.";
     ErrBadRequest => "The request was not understood. Reload the page and try again.",

@@ -62,6 +62,43 @@ pub struct Status {
     /// The directories with a live agent. With more than one, the pages offer a domain picker.
     #[serde(default)]
     pub directories: Vec<crate::directory::DirectoryName>,
+    /// How users reach their helpdesk, shown at the foot of every page.
+    #[serde(default)]
+    pub contact: HelpContact,
+}
+
+/// The helpdesk's contact line as the operator configured it; each part may be empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelpContact {
+    /// A line of text, e.g. "IT Service Desk, weekdays 8:00–18:00".
+    #[serde(default)]
+    pub text: String,
+    /// A telephone number as people dial it, e.g. "+31 20 123 4567".
+    #[serde(default)]
+    pub phone: String,
+    /// The helpdesk's web page (http or https).
+    #[serde(default)]
+    pub url: String,
+}
+
+impl HelpContact {
+    /// The number for a `tel:` link: its digits, and a leading `+`. In an international
+    /// number the "(0)" of the national trunk prefix is not dialled.
+    pub fn dial(&self) -> String {
+        let phone = self.phone.trim();
+        match phone.strip_prefix('+') {
+            Some(rest) => format!("+{}", digits(&rest.replace("(0)", ""))),
+            None => digits(phone),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.phone.is_empty() && self.url.is_empty()
+    }
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

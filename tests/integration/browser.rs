@@ -250,6 +250,8 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
             .then_some(())
     })
     .await;
+    // Without a configured contact line, the plain one.
+    assert_eq!(text(c, "#help").await, "Trouble? Contact your helpdesk.");
     // An empty submit says what is missing, in the chosen language.
     click(c, "#continue", "continue").await;
     assert_eq!(text(c, "#error .notice-text").await, "Enter your user ID.");
@@ -310,6 +312,40 @@ async fn each_mode_has_its_own_address_and_a_link_prefills_without_staying_in_th
     let typed = find(c, "#username").await.prop("value").await;
     assert_eq!(typed.ok().flatten().as_deref(), Some(""));
     assert_eq!(path().await, "/reset");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_helpdesk_contact_line_is_the_operators_with_a_number_to_call_and_a_page_to_open() {
+    let toml = "[contact]\ntext = \"IT Service Desk, weekdays 8:00–18:00\"\n\
+                phone = \"+31 (0)20 123 4567\"\nurl = \"https://help.corp.example.test/sspr\"\n";
+    let (_stack, browser) = open_portal_with("en-US", |o| o.extra_toml = toml.into()).await;
+    let c = &browser.client;
+    let attr = |css: &'static str, name: &'static str| async move {
+        find(c, css)
+            .await
+            .attr(name)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        text(c, "#help .help-text").await,
+        "IT Service Desk, weekdays 8:00–18:00"
+    );
+    assert_eq!(text(c, "#help .help-phone").await, "+31 (0)20 123 4567");
+    assert_eq!(attr("#help .help-phone", "href").await, "tel:+31201234567");
+    assert_eq!(text(c, "#help .help-url").await, "Helpdesk website");
+    assert_eq!(
+        attr("#help .help-url", "href").await,
+        "https://help.corp.example.test/sspr"
+    );
+    let line = text(c, "#help").await;
+    assert!(
+        line.starts_with("Trouble? Contact your helpdesk:"),
+        "{line}"
+    );
     browser.close().await;
 }
 

@@ -70,5 +70,6 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
     Json(Status {
         writeback_available: state.hub.available(now),
         directories: state.hub.directories(now),
+        contact: state.config.contact.shown(),
     })
 }
