@@ -141,7 +141,7 @@ texts! {
                    "In plaats van een plaatjespuzzel doet je browser een korte berekening. Je hoeft niets aan te klikken.";
     CodeSending => "Sending your code…", "Je code wordt verstuurd…";
     AccountFinding => "Finding your account…", "Je account wordt opgezocht…";
-    CodeSentTo => "We sent a code to {dest}. It has {n} digits.", "We hebben een code gestuurd naar {dest}. Hij heeft {n} cijfers.";
+    CodeSentTo => "We sent a code to {dest}. It has {n} digits.", "We hebben een code gestuurd naar {dest}. De code heeft {n} cijfers.";
     CodeLabel => "Verification code", "Verificatiecode";
     CodeHint => "The code is valid for {min} minutes. Check your spam folder if it does not arrive.",
                 "De code is {min} minuten geldig. Kijk ook in je spammap als hij niet aankomt.";
@@ -165,7 +165,7 @@ texts! {
                           "Bevat niet je accountnaam of delen van je volledige naam";
     RuleConfirmMatches => "Both entries match", "Beide wachtwoorden zijn gelijk";
     RuleHistory => "Is not one of your last {n} passwords (checked when you submit)",
-                   "Is niet een van je laatste {n} wachtwoorden (gecontroleerd bij opslaan)";
+                   "Is geen van je laatste {n} wachtwoorden (gecontroleerd als je op de knop drukt)";
     RulesHeadingOther => "The new password must meet the account's rules:", "Het nieuwe wachtwoord moet aan de regels van het account voldoen:";
     RuleHistoryOther => "The directory may also refuse one of the user's last {n} passwords when you submit.",
                         "De directory kan bij opslaan ook een van de laatste {n} wachtwoorden van de gebruiker weigeren.";
@@ -316,7 +316,7 @@ texts! {
     PhoneConfirmHint => "We only send when it matches, so nobody can make someone else's phone ring.",
                         "We versturen alleen als het klopt, zodat niemand andermans telefoon kan laten overgaan.";
     PhoneRequired => "Type the whole phone number.", "Typ het hele telefoonnummer.";
-    TextSentTo => "We texted a code to {dest}. It has {n} digits.", "We hebben een code ge-sms't naar {dest}. Hij heeft {n} cijfers.";
+    TextSentTo => "We texted a code to {dest}. It has {n} digits.", "We hebben een code ge-sms't naar {dest}. De code heeft {n} cijfers.";
     CallingTo => "We are calling {dest}. Type the {n} digits you hear.", "We bellen {dest}. Typ de {n} cijfers die je hoort.";
     AuthenticatorPrompt => "Open your authenticator app and type the {n}-digit code it shows now.",
                            "Open je authenticator-app en typ de code van {n} cijfers die hij nu toont.";

@@ -193,6 +193,9 @@ async fn a_user_resets_their_password_in_the_browser() {
     let password = "Blue-Harbour-Lights-93";
     type_into(c, "#new-password", password).await;
     rule_is(c, "not_account_name", "met").await;
+    // The second entry's rule waits until something is typed there, then says if they differ.
+    rule_is(c, "confirm", "pending").await;
+    type_into(c, "#confirm-password", "Blue-Harbour").await;
     rule_is(c, "confirm", "unmet").await;
     type_into(c, "#confirm-password", password).await;
     rule_is(c, "confirm", "met").await;
@@ -206,6 +209,8 @@ async fn a_user_resets_their_password_in_the_browser() {
 
     let done = text(c, "#done").await;
     assert_eq!(done, "Your password has been reset");
+    // Focus lands on the outcome, not back at the top of the page.
+    focus_reaches(c, "done").await;
     crate::agent_ad::bind_as(dc, "web.reset", password)
         .await
         .expect("AD accepts the password typed in the browser");
@@ -254,7 +259,15 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     assert_eq!(text(c, "#help").await, "Trouble? Contact your helpdesk.");
     // An empty submit says what is missing, in the chosen language.
     click(c, "#continue", "continue").await;
-    assert_eq!(text(c, "#error .notice-text").await, "Enter your user ID.");
+    // At the field, which is marked and gets focus.
+    let said = text(c, "#username-error").await;
+    assert!(said.contains("Enter your user ID."), "{said}");
+    focus_reaches(c, "username").await;
+    let field = find(c, "#username").await;
+    assert_eq!(
+        field.attr("aria-invalid").await.ok().flatten().as_deref(),
+        Some("true")
+    );
     browser.close().await;
 }
 
@@ -468,11 +481,21 @@ async fn a_user_changes_a_known_password_in_the_browser() {
         c.find(Locator::Css("nav.steps")).await.is_err(),
         "no steps on the change page"
     );
+    // Nothing typed: the user ID is asked for first, at its field.
+    click(c, "#change-password", "change with nothing typed").await;
+    let said = text(c, "#username-error").await;
+    assert!(said.contains("Enter your user ID."), "{said}");
     type_into(c, "#username", "web.change").await;
-    // Nothing typed but the name: the button says what is missing, at its field.
+    // Nothing typed but the name: the button says what is missing, at its field, and only that.
     click(c, "#change-password", "change too early").await;
     let said = text(c, "#current-password-error").await;
     assert!(said.contains("Type your current password."), "{said}");
+    for gone in ["#username-error", "#error"] {
+        assert!(
+            c.find(Locator::Css(gone)).await.is_err(),
+            "{gone} is no longer shown"
+        );
+    }
     focus_reaches(c, "current-password").await;
     // A wrong current password: said at that field, which keeps what was typed and gets focus.
     type_into(c, "#current-password", "Wrong-Passw0rd!").await;

@@ -146,25 +146,26 @@ pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {
 }
 
 /// The typed user ID, trimmed and made specific with the picked domain (when there is a
-/// picker); None (and the error banner says what is missing) when empty.
+/// picker); None when empty — then the field says so and gets focus.
 pub fn typed_username(
     i18n: I18n,
     directories: crate::app::Directories,
     username: RwSignal<String>,
-    error: RwSignal<Option<String>>,
+    field_error: RwSignal<Option<String>>,
 ) -> Option<String> {
     let name = username.get_untracked().trim().to_owned();
     if name.is_empty() {
-        error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+        field_error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+        sspr_ui::components::focus_on_mount("username");
         return None;
     }
     let picked = directories.picked.get_untracked();
     Some(sspr_protocol::directory::qualify(&name, &picked))
 }
 
-/// The user ID, with the forms it may take.
+/// The user ID, with the forms it may take, and what is wrong with it (`error`) right under it.
 #[component]
-pub fn UsernameField(value: RwSignal<String>) -> impl IntoView {
+pub fn UsernameField(value: RwSignal<String>, error: RwSignal<Option<String>>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>
@@ -176,10 +177,19 @@ pub fn UsernameField(value: RwSignal<String>) -> impl IntoView {
             autocapitalize="none"
             spellcheck="false"
             required
-            aria-describedby="username-hint"
+            aria-describedby=move || if error.with(Option::is_some) { "username-error username-hint" } else { "username-hint" }
+            aria-invalid=move || error.with(Option::is_some).then_some("true")
             prop:value=move || value.get()
-            on:input=move |ev| value.set(event_target_value(&ev))
+            on:input=move |ev| {
+                value.set(event_target_value(&ev));
+                error.set(None);
+            }
         />
+        {move || error.get().map(|m| view! {
+            <p class="field-error" id="username-error" role="alert">
+                <span class="notice-icon" aria-hidden="true">"!"</span>{m}
+            </p>
+        })}
         <p id="username-hint" class="hint">{move || i18n.t(Text::UsernameHint)}</p>
         <DomainPicker />
     }

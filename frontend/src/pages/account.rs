@@ -80,6 +80,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     focus_on_mount("username");
     let purpose = use_purpose();
     let username = RwSignal::new(crate::route::prefilled_user());
+    let username_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(None::<Busy>);
     let error = RwSignal::new(None::<String>);
     // A picture CAPTCHA waiting for its answer: the flow, the picture and its audio.
@@ -96,7 +97,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         if busy.get_untracked().is_some() {
             return;
         }
-        let Some(name) = typed_username(i18n, directories, username, error) else {
+        let Some(name) = typed_username(i18n, directories, username, username_error) else {
             return;
         };
         error.set(None);
@@ -169,7 +170,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         <p class="lead">{move || i18n.t(if purpose.get() == Purpose::Unlock { Text::UnlockIntro } else { Text::ResetIntro })}</p>
         <UnavailableNotice available />
         <form on:submit=submit novalidate>
-            <UsernameField value=username />
+            <UsernameField value=username error=username_error />
             <div id="captcha-widget" class="captcha-widget"></div>
             {move || picture.get().map(|(_, png, wav)| view! {
                 <div class="captcha-picture">

@@ -29,6 +29,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let username = RwSignal::new(crate::route::prefilled_user());
+    let username_error = RwSignal::new(None::<String>);
     let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
@@ -75,7 +76,8 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         if busy.get_untracked() {
             return;
         }
-        let Some(name) = typed_username(i18n, directories, username, error) else {
+        error.set(None);
+        let Some(name) = typed_username(i18n, directories, username, username_error) else {
             return;
         };
         // Not a silently disabled button: say what is missing, next to its field, and go there.
@@ -158,7 +160,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
         <p class="lead">{move || i18n.t(Text::ChangeIntro)}</p>
         <UnavailableNotice available />
         <form on:submit=submit novalidate>
-            <UsernameField value=username />
+            <UsernameField value=username error=username_error />
             <PasswordInput id="current-password" label=Text::CurrentPasswordLabel value=current autocomplete="current-password" error=current_error />
             <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" error=new_error />
             {move || key.get().map(|k| {

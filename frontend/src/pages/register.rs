@@ -57,6 +57,7 @@ fn SignInForm(
     let directories = crate::app::use_directories();
     focus_on_mount("username");
     let username = RwSignal::new(crate::route::prefilled_user());
+    let username_error = RwSignal::new(None::<String>);
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -65,7 +66,7 @@ fn SignInForm(
         if busy.get_untracked() {
             return;
         }
-        let Some(name) = typed_username(i18n, directories, username, error) else {
+        let Some(name) = typed_username(i18n, directories, username, username_error) else {
             return;
         };
         error.set(None);
@@ -100,7 +101,7 @@ fn SignInForm(
         <p class="lead">{move || i18n.t(Text::RegisterIntro)}</p>
         <UnavailableNotice available />
         <form on:submit=submit novalidate>
-            <UsernameField value=username />
+            <UsernameField value=username error=username_error />
             <PasswordInput id="password" label=Text::PasswordLabel value=password autocomplete="current-password" />
             <ErrorBanner error />
             <button id="sign-in" type="submit" class="primary" disabled=move || busy.get() || password.get().is_empty()>

@@ -35,6 +35,8 @@ pub enum Field {
 pub struct PasswordCheck {
     checks: Memo<Vec<RuleCheck>>,
     matches: Memo<bool>,
+    /// Nothing in the second field yet: its rule is not failed before the person gets there.
+    confirm_empty: Memo<bool>,
     rules: StoredValue<Vec<Rule>>,
     history: u32,
 }
@@ -56,6 +58,7 @@ impl PasswordCheck {
             matches: Memo::new(move |_| {
                 !confirm.get().is_empty() && password.get() == confirm.get()
             }),
+            confirm_empty: Memo::new(move |_| confirm.with(String::is_empty)),
             rules,
             history,
         }
@@ -125,6 +128,7 @@ pub fn PasswordRules(
     let score =
         Memo::new(move |_| password.with(|pw| check.checks.with(|c| shown_strength(pw, c))));
     let pending = Signal::derive(move || password.with(String::is_empty));
+    let confirm_pending = Signal::derive(move || pending.get() || check.confirm_empty.get());
     let history = check.history;
     view! {
         <div class="strength" aria-live="polite">
@@ -152,7 +156,7 @@ pub fn PasswordRules(
                     view! { <RuleItem id=rule_id(rule) met pending text /> }
                 })
                 .collect_view()}
-            <RuleItem id="confirm" met=check.matches.into() pending text=Signal::derive(move || i18n.t(Text::RuleConfirmMatches).to_owned()) />
+            <RuleItem id="confirm" met=check.matches.into() pending=confirm_pending text=Signal::derive(move || i18n.t(Text::RuleConfirmMatches).to_owned()) />
         </ul>
         {(history > 0).then(|| view! { <p class="hint">{move || i18n.tf(history_note, &[("n", &history.to_string())])}</p> })}
     }
