@@ -73,6 +73,14 @@ if [ ! -x "$TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt" ] \
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/binaryen" "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
+# axe-core checks every page the browser tests walk for accessibility violations.
+AXE_VERSION=4.14.1
+if [ "$(cat "$TOOLS_DIR/axe/node_modules/axe-core/package.json" 2>/dev/null | sed -n 's/.*"version": "\([^"]*\)".*/\1/p' | head -1)" != "$AXE_VERSION" ]; then
+  say "Installing axe-core $AXE_VERSION from npm"
+  mkdir -p "$TOOLS_DIR/axe"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/axe" "axe-core@$AXE_VERSION" >/dev/null
+fi
+
 # The packaged Samba service would hold the LDAP ports our throwaway DCs need.
 for svc in samba-ad-dc smbd nmbd winbind; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then

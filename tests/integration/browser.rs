@@ -124,6 +124,7 @@ async fn a_user_resets_their_password_in_the_browser() {
     let (stack, browser) = open_portal("en-US").await;
     let c = &browser.client;
 
+    sspr_tests::browser::assert_accessible(c, "the first page").await;
     type_into(c, "#username", &dc.upn("web.reset")).await;
     click(c, "#continue", "continue").await;
 
@@ -137,6 +138,7 @@ async fn a_user_resets_their_password_in_the_browser() {
     );
     let offer = text(c, "label.method").await;
     assert!(offer.contains("w•••••@c•••.example.test"), "{offer}");
+    sspr_tests::browser::assert_accessible(c, "the gate").await;
     click(c, "#choose-method", "choose").await;
     // The code goes out over SMTP.
     let sent = text(c, "#code-sent").await;
@@ -144,6 +146,7 @@ async fn a_user_resets_their_password_in_the_browser() {
     // Keyboard users land in the code field, and can leave the flow.
     focus_reaches(c, "code").await;
     find(c, "#start-over").await;
+    sspr_tests::browser::assert_accessible(c, "the code step").await;
     let code = stack
         .smtp
         .wait_for_mail("web.reset@corp.example.test", 0)
@@ -159,6 +162,7 @@ async fn a_user_resets_their_password_in_the_browser() {
     }
     find(c, ".meter[data-score='none']").await;
     assert_eq!(text(c, ".strength-label").await, "");
+    sspr_tests::browser::assert_accessible(c, "the new-password step").await;
     // The rules tick as the user types: a weak password first…
     type_into(c, "#new-password", "wendy").await;
     rule_is(c, "min_length", "unmet").await;
@@ -178,6 +182,7 @@ async fn a_user_resets_their_password_in_the_browser() {
     );
     let described = field.attr("aria-describedby").await.ok().flatten();
     assert_eq!(described.as_deref(), Some("rules new-password-error"));
+    sspr_tests::browser::assert_accessible(c, "the new-password step with a field error").await;
     // …one that contains part of the display name…
     type_into(c, "#new-password", "Wendy-Sunshine-7").await;
     rule_is(c, "min_length", "met").await;
@@ -211,6 +216,7 @@ async fn a_user_resets_their_password_in_the_browser() {
     assert_eq!(done, "Your password has been reset");
     // Focus lands on the outcome, not back at the top of the page.
     focus_reaches(c, "done").await;
+    sspr_tests::browser::assert_accessible(c, "the done page").await;
     crate::agent_ad::bind_as(dc, "web.reset", password)
         .await
         .expect("AD accepts the password typed in the browser");
@@ -263,6 +269,8 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     let said = text(c, "#username-error").await;
     assert!(said.contains("Enter your user ID."), "{said}");
     focus_reaches(c, "username").await;
+    sspr_tests::browser::assert_accessible(c, "the first page in Dutch with a missing user ID")
+        .await;
     let field = find(c, "#username").await;
     assert_eq!(
         field.attr("aria-invalid").await.ok().flatten().as_deref(),
@@ -359,6 +367,7 @@ async fn the_helpdesk_contact_line_is_the_operators_with_a_number_to_call_and_a_
         line.starts_with("Trouble? Contact your helpdesk:"),
         "{line}"
     );
+    sspr_tests::browser::assert_accessible(c, "the page with a contact line").await;
     browser.close().await;
 }
 
@@ -517,6 +526,8 @@ async fn a_user_changes_a_known_password_in_the_browser() {
         field.prop("value").await.ok().flatten().as_deref(),
         Some("Wrong-Passw0rd!")
     );
+    sspr_tests::browser::assert_accessible(c, "the change page with a wrong current password")
+        .await;
     type_into(c, "#current-password", "Known-Passw0rd!").await;
     assert!(
         c.find(Locator::Css("#current-password-error"))
@@ -628,9 +639,11 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     click(c, "#confirm-code", "confirm").await;
     find(c, "#slot-mobile .slot-state[data-source='user']").await;
 
+    sspr_tests::browser::assert_accessible(c, "the verification methods").await;
     // An authenticator app, from the secret the page shows as text next to the QR code.
     click(c, "#authenticator-edit", "set up app").await;
     find(c, "img.qr").await;
+    sspr_tests::browser::assert_accessible(c, "an authenticator's set-up").await;
     // The key in groups of four, as people copy it by hand; apps ignore the spaces.
     let shown = text(c, "#totp-secret").await;
     assert!(

@@ -118,14 +118,105 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 /// Makes the page see `prefers-color-scheme: dark` (or light again) without a restart, so a
 /// test can look at the same state in both schemes. The default is Chromium's own (light).
 pub async fn prefer_dark(client: &Client, dark: bool) {
+    emulate_media(client, dark, false).await;
+}
+
+/// The colour scheme, and whether the person asked for reduced motion.
+async fn emulate_media(client: &Client, dark: bool, reduced_motion: bool) {
     let scheme = if dark { "dark" } else { "light" };
+    let motion = if reduced_motion {
+        "reduce"
+    } else {
+        "no-preference"
+    };
     client
         .issue_cmd(Cdp {
             cmd: "Emulation.setEmulatedMedia",
             params: serde_json::json!({
-                "features": [{ "name": "prefers-color-scheme", "value": scheme }]
+                "features": [
+                    { "name": "prefers-color-scheme", "value": scheme },
+                    { "name": "prefers-reduced-motion", "value": motion },
+                ]
             }),
         })
         .await
         .expect("emulate the colour scheme");
+}
+
+/// axe-core as scripts/setup.sh installs it (from npm).
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let dir = std::env::var_os("SSPR_TOOLS_DIR").map_or_else(
+            || {
+                std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                    .join(".cache/sspr-tools")
+            },
+            std::path::PathBuf::from,
+        );
+        let file = dir.join("axe/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh)", file.display()))
+    })
+}
+
+/// Runs axe-core on the page as it is now — in the light and the dark colour scheme, at desktop
+/// width and at 375 px — and fails with every violation of any impact, each with its rule, its
+/// help text and the elements it found. `what` names the page or step in the message. The
+/// page is asked for reduced motion meanwhile (which it honours): no colour is measured
+/// half-way through a transition.
+pub async fn assert_accessible(client: &Client, what: &str) {
+    let mut found = Vec::new();
+    for (width, height) in [(1280, 900), (375, 800)] {
+        client.set_window_size(width, height).await.expect("resize");
+        for dark in [false, true] {
+            emulate_media(client, dark, true).await;
+            found.extend(
+                axe_violations(client)
+                    .await
+                    .into_iter()
+                    .map(|v| format!("{width} px{}: {v}", if dark { ", dark" } else { "" })),
+            );
+        }
+    }
+    prefer_dark(client, false).await;
+    client
+        .set_window_size(1280, 900)
+        .await
+        .expect("resize back");
+    assert!(
+        found.is_empty(),
+        "axe-core on {what}:\n{}",
+        found.join("\n")
+    );
+}
+
+async fn axe_violations(client: &Client) -> Vec<String> {
+    let loaded = client
+        .execute("return typeof window.axe === 'object';", vec![])
+        .await
+        .expect("ask for axe");
+    if loaded != serde_json::Value::Bool(true) {
+        client
+            .execute(axe_source(), vec![])
+            .await
+            .expect("load axe-core into the page");
+    }
+    let answer = client
+        .execute_async(
+            // Two frames and a moment first: the page has restyled for the scheme and width
+            // just set, and its (reduced) transitions have ended.
+            r#"const done = arguments[arguments.length - 1];
+               new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))
+                 .then(() => new Promise(r => setTimeout(r, 50)))
+                 .then(() => axe.run(document, { resultTypes: ["violations"] }))
+                 .then(r => done(r.violations.map(v =>
+                   `${v.impact} ${v.id}: ${v.help} — ` +
+                   v.nodes.slice(0, 4).map(n => n.target.join(" ") + " (" + (n.failureSummary || "").replace(/\s+/g, " ") + ")").join(", "))))
+                 .catch(e => done([`axe failed: ${e}`]));"#,
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    serde_json::from_value(answer).expect("a list of violations")
 }
