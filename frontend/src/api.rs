@@ -113,6 +113,10 @@ pub async fn enrol_authenticator(session: String) -> Result<Enrolment, Failure> 
     post(AUTHENTICATOR_PATH, &SessionRef { session }).await
 }
 
+pub async fn sign_out(session: String) -> Result<(), Failure> {
+    sspr_ui::api::post_no_content(SIGN_OUT_PATH, &SessionRef { session }, &[]).await
+}
+
 pub async fn remove(session: String, slot: Slot) -> Result<Registered, Failure> {
     post(REMOVE_PATH, &RemoveSlot { session, slot }).await
 }

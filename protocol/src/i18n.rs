@@ -187,6 +187,8 @@ texts! {
     StartAgain => "Reset another password", "Nog een wachtwoord opnieuw instellen";
     BackToStart => "Back to the start", "Terug naar het begin";
     CancelSetUp => "Cancel", "Annuleren";
+    SignOut => "Sign out", "Afmelden";
+    SignedOut => "You are signed out.", "Je bent afgemeld.";
     MissingRules => "Your new password does not meet all the rules yet.", "Je nieuwe wachtwoord voldoet nog niet aan alle regels.";
     MissingConfirm => "Type the new password a second time, exactly the same.", "Typ het nieuwe wachtwoord nog een keer, precies hetzelfde.";
     MissingCurrent => "Type your current password.", "Typ je huidige wachtwoord.";

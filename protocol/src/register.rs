@@ -15,6 +15,8 @@ pub const CONFIRM_PATH: &str = "/api/register/confirm";
 pub const AUTHENTICATOR_PATH: &str = "/api/register/authenticator";
 pub const REMOVE_PATH: &str = "/api/register/remove";
 pub const QUESTIONS_PATH: &str = "/api/register/questions";
+/// Ends the session at once (a shared PC); answers 204 No Content, also for an ended one.
+pub const SIGN_OUT_PATH: &str = "/api/register/sign-out";
 
 /// The methods a user can register, one of each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -245,6 +245,26 @@ async fn a_user_registers_methods_and_an_authenticator_code_passes_once() {
             "{secret} is stored in clear"
         );
     }
+
+    // Signing out ends the session on the server: it no longer reads or changes anything, and
+    // a second sign-out is no error.
+    let session = registered.session.clone();
+    for _ in 0..2 {
+        let answer = stack
+            .http
+            .post(stack.api(SIGN_OUT_PATH))
+            .json(&SessionRef {
+                session: session.clone(),
+            })
+            .send()
+            .await
+            .expect("sign out");
+        assert_eq!(answer.status(), reqwest::StatusCode::NO_CONTENT);
+    }
+    let err = post::<_, Registered>(&stack, STATE_PATH, &SessionRef { session })
+        .await
+        .expect_err("ended");
+    assert_eq!(err.1.code, ErrorCode::UnknownFlow);
 }
 
 #[tokio::test]

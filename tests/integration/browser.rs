@@ -655,6 +655,12 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     click(c, "#confirm-code", "confirm").await;
     find(c, "#slot-authenticator .slot-state[data-source='user']").await;
 
+    // Signing out ends the session on the server: the page says so and asks to sign in again.
+    click(c, "#sign-out", "sign out").await;
+    assert_eq!(text(c, "#signed-out").await, "You are signed out.");
+    focus_reaches(c, "username").await;
+    sspr_tests::browser::assert_accessible(c, "the page after signing out").await;
+
     // Reset: two gates, a text first, then the app.
     click(c, "#mode-reset", "reset").await;
     type_into(c, "#username", "web.twogate").await;

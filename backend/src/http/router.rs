@@ -101,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(register::REMOVE_PATH, post(routes::register::remove))
         .route(register::QUESTIONS_PATH, post(routes::register::questions))
+        .route(register::SIGN_OUT_PATH, post(routes::register::sign_out))
         .route(sspr_protocol::change::CHANGE_KEY_PATH, get(change::key))
         .route(sspr_protocol::change::CHANGE_PATH, post(change::change))
         .route(helpdesk::SIGN_IN_PATH, post(staff::sign_in))

@@ -400,10 +400,17 @@ impl Store {
 
     /// Ends a staff session at once (sign-out, or its id replaced at sign-in).
     pub async fn end_staff_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&self.db)
-            .await?;
+        self.end_live(Live::StaffSession, id_hash).await
+    }
+
+    /// Ends a registration session at once (the user signed out).
+    pub async fn end_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.end_live(Live::Session, id_hash).await
+    }
+
+    async fn end_live(&self, live: Live, id_hash: &str) -> Result<(), StoreError> {
+        let sql = format!("DELETE FROM {} WHERE id_hash = $1", live.table());
+        sqlx::query(&sql).bind(id_hash).execute(&self.db).await?;
         Ok(())
     }
 

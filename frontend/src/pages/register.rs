@@ -40,10 +40,17 @@ fn slot_id(slot: Slot) -> &'static str {
 #[component]
 pub fn RegisterPage(available: RwSignal<Option<bool>>) -> impl IntoView {
     let registered = RwSignal::new(None::<Registered>);
+    let signed_out = RwSignal::new(false);
+    let i18n = use_i18n();
     view! {
         {move || match registered.get() {
-            None => view! { <SignInForm available registered /> }.into_any(),
-            Some(r) => view! { <Methods registered initial=r /> }.into_any(),
+            None => view! {
+                {move || signed_out.get().then(|| view! {
+                    <div class="notice notice-info" role="status" id="signed-out">{i18n.t(Text::SignedOut)}</div>
+                })}
+                <SignInForm available registered />
+            }.into_any(),
+            Some(r) => view! { <Methods registered signed_out initial=r /> }.into_any(),
         }}
     }
 }
@@ -113,7 +120,11 @@ fn SignInForm(
 }
 
 #[component]
-fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> impl IntoView {
+fn Methods(
+    registered: RwSignal<Option<Registered>>,
+    signed_out: RwSignal<bool>,
+    initial: Registered,
+) -> impl IntoView {
     let i18n = use_i18n();
     focus_on_mount("methods-title");
     let session = StoredValue::new(initial.session.clone());
@@ -356,6 +367,22 @@ fn Methods(registered: RwSignal<Option<Registered>>, initial: Registered) -> imp
         <ErrorBanner error />
         {move || info.get().map(|m| view! { <div class="notice notice-info" role="status" id="saved">{m}</div> })}
         <Progress message=progress />
+        // A shared PC: the next person finds nothing open.
+        <button type="button" id="sign-out" class="secondary" disabled=move || busy.get().is_some()
+            on:click=move |_| {
+                let id = session.get_value();
+                spawn_local(async move {
+                    match api::sign_out(id).await {
+                        Ok(()) => {
+                            registered.set(None);
+                            signed_out.set(true);
+                        }
+                        Err(failure) => error.set(Some(i18n.failure(&failure))),
+                    }
+                });
+            }>
+            {move || i18n.t(Text::SignOut)}
+        </button>
     }
 }
 

@@ -111,6 +111,19 @@ pub async fn current(
     Ok(Json(registered(&state, request.session, &session).await?))
 }
 
+/// Ends the session at once: on a shared PC the next person finds nothing open. An unknown or
+/// ended session is no error (a second press, a session that expired meanwhile).
+pub async fn sign_out(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SessionRef>,
+) -> Result<axum::http::StatusCode, AppError> {
+    state
+        .store
+        .end_session(&token_hash(&request.session))
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// A new number or address: checked, then a code goes to it. It counts once the code is back.
 pub async fn add(
     State(state): State<AppState>,
