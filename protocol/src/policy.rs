@@ -168,6 +168,21 @@ pub fn strength(password: &str) -> u8 {
     }
 }
 
+impl PasswordPolicy {
+    /// The rules a reset is held to: without history where the DC cannot enforce it on a
+    /// reset (Samba, or a DC without the policy-hints control), so no page promises it.
+    pub fn for_reset(self, enforces_history: bool) -> Self {
+        if enforces_history {
+            self
+        } else {
+            Self {
+                history_length: 0,
+                ..self
+            }
+        }
+    }
+}
+
 /// The strength shown beside the rules: none before anything is typed, and never above weak
 /// (1) while a rule fails — the meter must not look better than the directory will allow.
 pub fn shown_strength(password: &str, checks: &[RuleCheck]) -> Option<u8> {
@@ -229,6 +244,18 @@ mod tests {
         assert!(strength("aaaaaaaaaaaa") <= 1);
         assert!(strength("abcdefgh") < strength("k9#Tq!2wZ"));
         assert_eq!(strength("correct-Horse-battery-staple-42"), 4);
+    }
+
+    #[test]
+    fn a_reset_promises_history_only_where_the_dc_enforces_it() {
+        let policy = PasswordPolicy::default();
+        assert_eq!(policy.clone().for_reset(true).history_length, 24);
+        let held = policy.clone().for_reset(false);
+        assert_eq!(held.history_length, 0);
+        assert_eq!(
+            (held.min_length, held.complexity),
+            (policy.min_length, policy.complexity)
+        );
     }
 
     #[test]

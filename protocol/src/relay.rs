@@ -70,6 +70,9 @@ pub struct Heartbeat {
     /// False when the DC cannot enforce history on a reset and the operator has not allowed
     /// resets anyway: the server then offers no reset for this directory.
     pub reset_allowed: bool,
+    /// Whether a reset is held to the password history (the DC takes the policy-hints
+    /// control); a change always is. Where it is not, a reset page does not promise it.
+    pub reset_enforces_history: bool,
 }
 
 /// Externally tagged (serde's default), which postcard can read back; JSON shows it as

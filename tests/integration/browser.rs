@@ -163,6 +163,11 @@ async fn a_user_resets_their_password_in_the_browser() {
     find(c, ".meter[data-score='none']").await;
     assert_eq!(text(c, ".strength-label").await, "");
     sspr_tests::browser::assert_accessible(c, "the new-password step").await;
+    // Samba cannot hold a reset to the password history: the page does not promise it.
+    assert!(
+        c.find(Locator::Css(".rules + .hint")).await.is_err(),
+        "no history line on a reset where the DC cannot enforce it"
+    );
     // The rules tick as the user types: a weak password first…
     type_into(c, "#new-password", "wendy").await;
     rule_is(c, "min_length", "unmet").await;
@@ -535,6 +540,9 @@ async fn a_user_changes_a_known_password_in_the_browser() {
             .is_err(),
         "typing clears the field's error"
     );
+    // A change is held to the history by AD itself: the page says so.
+    let history = text(c, ".rules + .hint").await;
+    assert!(history.contains("Is not one of your last"), "{history}");
     // The typed account name counts for AD's complexity rule, live.
     type_into(c, "#new-password", "Web.Change-2026").await;
     rule_is(c, "not_account_name", "unmet").await;

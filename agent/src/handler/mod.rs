@@ -94,6 +94,7 @@ impl<D: Directory> Handler<D> {
                 .map(|p| p.keys.public().key_id.clone()),
             package_key_id: state.identity.package_key.key_id.clone(),
             reset_allowed: self.directory.reset_allowed(&info),
+            reset_enforces_history: info.policy_hints_oid.is_some(),
             policy: info.policy,
         })
     }

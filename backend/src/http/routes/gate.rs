@@ -427,7 +427,9 @@ fn new_password_step(
         .for_directory(&account.directory, crate::now())
         .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
     Ok(NewPasswordStep {
-        policy: account.policy,
+        policy: account
+            .policy
+            .for_reset(agent.heartbeat.reset_enforces_history),
         names: AccountNames {
             account_name: account.account_name,
             display_name: account.display_name,
