@@ -139,6 +139,8 @@ async fn a_user_resets_their_password_in_the_browser() {
     let offer = text(c, "label.method").await;
     assert!(offer.contains("w•••••@c•••.example.test"), "{offer}");
     sspr_tests::browser::assert_accessible(c, "the gate").await;
+    // What the page waits for (sending the code) is announced politely where it shows.
+    find(c, ".progress[role='status'][aria-live='polite']").await;
     click(c, "#choose-method", "choose").await;
     // The code goes out over SMTP.
     let sent = text(c, "#code-sent").await;
@@ -219,8 +221,9 @@ async fn a_user_resets_their_password_in_the_browser() {
 
     let done = text(c, "#done").await;
     assert_eq!(done, "Your password has been reset");
-    // Focus lands on the outcome, not back at the top of the page.
+    // Focus lands on the outcome, not back at the top of the page, which is announced.
     focus_reaches(c, "done").await;
+    find(c, ".done[role='status']").await;
     sspr_tests::browser::assert_accessible(c, "the done page").await;
     crate::agent_ad::bind_as(dc, "web.reset", password)
         .await
@@ -270,7 +273,8 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     assert_eq!(text(c, "#help").await, "Trouble? Contact your helpdesk.");
     // An empty submit says what is missing, in the chosen language.
     click(c, "#continue", "continue").await;
-    // At the field, which is marked and gets focus.
+    // At the field, which is marked and gets focus, and announced at once.
+    find(c, "#username-error[role='alert']").await;
     let said = text(c, "#username-error").await;
     assert!(said.contains("Enter your user ID."), "{said}");
     focus_reaches(c, "username").await;

@@ -164,11 +164,26 @@ fn axe_source() -> &'static str {
 /// width and at 375 px — and fails with every violation of any impact, each with its rule, its
 /// help text and the elements it found. `what` names the page or step in the message. The
 /// page is asked for reduced motion meanwhile (which it honours): no colour is measured
-/// half-way through a transition.
+/// half-way through a transition. At 375 px the page must also reflow without scrolling
+/// sideways (WCAG 1.4.10, what 200 % zoom on a small laptop and 400 % on a desktop come to).
 pub async fn assert_accessible(client: &Client, what: &str) {
     let mut found = Vec::new();
     for (width, height) in [(1280, 900), (375, 800)] {
         client.set_window_size(width, height).await.expect("resize");
+        if width == 375 {
+            let wider = client
+                .execute(
+                    "return document.documentElement.scrollWidth - window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .expect("measure the page")
+                .as_i64()
+                .unwrap_or_default();
+            if wider > 0 {
+                found.push(format!("375 px: the page scrolls sideways by {wider} px"));
+            }
+        }
         for dark in [false, true] {
             emulate_media(client, dark, true).await;
             found.extend(
