@@ -94,6 +94,21 @@ pub(crate) async fn focus_reaches(c: &Client, id: &str) {
     .await;
 }
 
+/// Waits until the field's own error (`#<field>-error`, an alert) says `says`, with focus moved
+/// to the field and the field marked invalid; returns the field.
+async fn field_error_is(c: &Client, field: &str, says: &str) -> Element {
+    let said = text(c, &format!("#{field}-error[role='alert']")).await;
+    assert!(said.contains(says), "#{field}: {said}");
+    focus_reaches(c, field).await;
+    let element = find(c, &format!("#{field}")).await;
+    assert_eq!(
+        element.attr("aria-invalid").await.ok().flatten().as_deref(),
+        Some("true"),
+        "#{field} is marked invalid"
+    );
+    element
+}
+
 async fn button_enabled(c: &Client, css: &str) -> bool {
     find(c, css)
         .await
@@ -176,17 +191,12 @@ async fn a_user_resets_their_password_in_the_browser() {
     rule_is(c, "complexity", "unmet").await;
     // Submitting it says what is missing, at the field, which is marked and gets focus.
     click(c, "#set-password", "submit a weak password").await;
-    let said = text(c, "#new-password-error").await;
-    assert!(
-        said.contains("Your new password does not meet all the rules yet."),
-        "{said}"
-    );
-    focus_reaches(c, "new-password").await;
-    let field = find(c, "#new-password").await;
-    assert_eq!(
-        field.attr("aria-invalid").await.ok().flatten().as_deref(),
-        Some("true")
-    );
+    let field = field_error_is(
+        c,
+        "new-password",
+        "Your new password does not meet all the rules yet.",
+    )
+    .await;
     let described = field.attr("aria-describedby").await.ok().flatten();
     assert_eq!(described.as_deref(), Some("rules new-password-error"));
     sspr_tests::browser::assert_accessible(c, "the new-password step with a field error").await;
@@ -274,17 +284,9 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     // An empty submit says what is missing, in the chosen language.
     click(c, "#continue", "continue").await;
     // At the field, which is marked and gets focus, and announced at once.
-    find(c, "#username-error[role='alert']").await;
-    let said = text(c, "#username-error").await;
-    assert!(said.contains("Enter your user ID."), "{said}");
-    focus_reaches(c, "username").await;
+    field_error_is(c, "username", "Enter your user ID.").await;
     sspr_tests::browser::assert_accessible(c, "the first page in Dutch with a missing user ID")
         .await;
-    let field = find(c, "#username").await;
-    assert_eq!(
-        field.attr("aria-invalid").await.ok().flatten().as_deref(),
-        Some("true")
-    );
     browser.close().await;
 }
 
@@ -501,36 +503,28 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     );
     // Nothing typed: the user ID is asked for first, at its field.
     click(c, "#change-password", "change with nothing typed").await;
-    let said = text(c, "#username-error").await;
-    assert!(said.contains("Enter your user ID."), "{said}");
+    field_error_is(c, "username", "Enter your user ID.").await;
     type_into(c, "#username", "web.change").await;
     // Nothing typed but the name: the button says what is missing, at its field, and only that.
     click(c, "#change-password", "change too early").await;
-    let said = text(c, "#current-password-error").await;
-    assert!(said.contains("Type your current password."), "{said}");
+    field_error_is(c, "current-password", "Type your current password.").await;
     for gone in ["#username-error", "#error"] {
         assert!(
             c.find(Locator::Css(gone)).await.is_err(),
             "{gone} is no longer shown"
         );
     }
-    focus_reaches(c, "current-password").await;
     // A wrong current password: said at that field, which keeps what was typed and gets focus.
     type_into(c, "#current-password", "Wrong-Passw0rd!").await;
     type_into(c, "#new-password", "Quiet-Meadow-Stream-58").await;
     type_into(c, "#confirm-password", "Quiet-Meadow-Stream-58").await;
     click(c, "#change-password", "change with a wrong password").await;
-    let said = text(c, "#current-password-error").await;
-    assert!(
-        !said.is_empty(),
-        "the wrong current password is said at its field"
-    );
-    focus_reaches(c, "current-password").await;
-    let field = find(c, "#current-password").await;
-    assert_eq!(
-        field.attr("aria-invalid").await.ok().flatten().as_deref(),
-        Some("true")
-    );
+    let field = field_error_is(
+        c,
+        "current-password",
+        "The user ID or current password is not correct",
+    )
+    .await;
     assert_eq!(
         field.prop("value").await.ok().flatten().as_deref(),
         Some("Wrong-Passw0rd!")
