@@ -487,9 +487,7 @@ impl Store {
                 .fetch_optional(&self.db)
                 .await?;
             let sealed = Self::sealed_live(row)?;
-            let mut state: S = self.open_json(live.label(), &sealed)?;
-            let result = change(&mut state);
-            let resealed = self.seal_json(live.label(), &state)?;
+            let (result, resealed) = self.change_sealed(live, &sealed, &mut change)?;
             let written = sqlx::query(&update)
                 .bind(resealed)
                 .bind(id_hash)
@@ -502,6 +500,18 @@ impl Store {
             }
         }
         self.update_live_locked(live, id_hash, now, change).await
+    }
+
+    /// Opens a sealed state, lets `change` act on it and seals it again.
+    fn change_sealed<S: Serialize + DeserializeOwned, T>(
+        &self,
+        live: Live,
+        sealed: &[u8],
+        change: &mut impl FnMut(&mut S) -> T,
+    ) -> Result<(T, Vec<u8>), StoreError> {
+        let mut state: S = self.open_json(live.label(), sealed)?;
+        let result = change(&mut state);
+        Ok((result, self.seal_json(live.label(), &state)?))
     }
 
     /// The read, change and write in one transaction that holds the row.
@@ -519,9 +529,7 @@ impl Store {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-        let mut state: S = self.open_json(live.label(), &Self::sealed_live(row)?)?;
-        let result = change(&mut state);
-        let resealed = self.seal_json(live.label(), &state)?;
+        let (result, resealed) = self.change_sealed(live, &Self::sealed_live(row)?, &mut change)?;
         let sql = format!("UPDATE {} SET state = $1 WHERE id_hash = $2", live.table());
         sqlx::query(&sql)
             .bind(resealed)
