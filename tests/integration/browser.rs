@@ -624,6 +624,9 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     // Register: sign in with the current password, verified by the agent against AD.
     click(c, "#mode-register", "register").await;
     type_into(c, "#username", "web.twogate").await;
+    // No silently disabled button: signing in without a password says so at the field.
+    click(c, "#sign-in", "sign in too early").await;
+    field_error_is(c, "password", "Type your current password.").await;
     type_into(c, "#password", "Two-Gate-Passw0rd!").await;
     click(c, "#sign-in", "sign in").await;
     focus_reaches(c, "methods-title").await;
@@ -635,8 +638,16 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     focus_reaches(c, "methods-title").await;
     assert!(c.find(Locator::Css("#method-value")).await.is_err());
 
-    // A mobile number, verified by the code the gateway received.
+    // A mobile number, verified by the code the gateway received; sending before typing one
+    // says what is missing.
     click(c, "#mobile-edit", "add mobile").await;
+    click(c, "#send-code", "send too early").await;
+    let said = text(c, "#error").await;
+    assert!(
+        said.contains("Type the number or the address first."),
+        "{said}"
+    );
+    focus_reaches(c, "method-value").await;
     type_into(c, "#method-value", "06 1234 0081").await;
     click(c, "#send-code", "send").await;
     focus_reaches(c, "method-code").await;

@@ -66,6 +66,7 @@ fn SignInForm(
     let username = RwSignal::new(crate::route::prefilled_user());
     let username_error = RwSignal::new(None::<String>);
     let password = RwSignal::new(String::new());
+    let password_error = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
@@ -73,9 +74,15 @@ fn SignInForm(
         if busy.get_untracked() {
             return;
         }
+        error.set(None);
         let Some(name) = typed_username(i18n, directories, username, username_error) else {
             return;
         };
+        if password.with_untracked(String::is_empty) {
+            password_error.set(Some(i18n.t(Text::MissingCurrent).to_owned()));
+            focus_on_mount("password");
+            return;
+        }
         error.set(None);
         busy.set(true);
         spawn_local(async move {
@@ -109,9 +116,9 @@ fn SignInForm(
         <UnavailableNotice available />
         <form on:submit=submit novalidate>
             <UsernameField value=username error=username_error />
-            <PasswordInput id="password" label=Text::PasswordLabel value=password autocomplete="current-password" />
+            <PasswordInput id="password" label=Text::PasswordLabel value=password autocomplete="current-password" error=password_error />
             <ErrorBanner error />
-            <button id="sign-in" type="submit" class="primary" disabled=move || busy.get() || password.get().is_empty()>
+            <button id="sign-in" type="submit" class="primary" disabled=move || busy.get()>
                 {move || i18n.t(Text::SignInButton)}
             </button>
             <Progress message=progress />
@@ -202,6 +209,11 @@ fn Methods(
             return;
         }
         error.set(None);
+        if value.with_untracked(|v| v.trim().is_empty()) {
+            error.set(Some(i18n.t(Text::ValueRequired).to_owned()));
+            focus_on_mount("method-value");
+            return;
+        }
         busy.set(Some(Text::CodeSending));
         spawn_local(async move {
             match api::add_contact(session.get_value(), slot, value.get_untracked()).await {
@@ -220,6 +232,11 @@ fn Methods(
             return;
         }
         error.set(None);
+        if code.with_untracked(|c| c.trim().is_empty()) {
+            error.set(Some(i18n.t(Text::CodeRequired).to_owned()));
+            focus_on_mount("method-code");
+            return;
+        }
         busy.set(Some(Text::Verifying));
         spawn_local(async move {
             match api::confirm(session.get_value(), code.get_untracked()).await {
@@ -306,7 +323,7 @@ fn Methods(
                     <label for="method-value">{move || i18n.t(if slot == Slot::AltMail { Text::MailValueLabel } else { Text::PhoneValueLabel })}</label>
                     <input id="method-value" type=if slot == Slot::AltMail { "email" } else { "tel" }
                         prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
-                    <button id="send-code" type="submit" class="primary" disabled=move || busy.get().is_some() || value.get().trim().is_empty()>
+                    <button id="send-code" type="submit" class="primary" disabled=move || busy.get().is_some()>
                         {move || i18n.t(Text::SendCodeButton)}
                     </button>
                 </form>
@@ -403,7 +420,7 @@ fn CodeField(code: RwSignal<String>) -> impl IntoView {
         <label for="method-code">{move || i18n.t(Text::CodeLabel)}</label>
         <input id="method-code" class="code-input" type="text" inputmode="numeric" autocomplete="one-time-code"
             prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev)) />
-        <button id="confirm-code" type="submit" class="primary" disabled=move || code.get().trim().is_empty()>
+        <button id="confirm-code" type="submit" class="primary">
             {move || i18n.t(Text::ConfirmCodeButton)}
         </button>
     }
