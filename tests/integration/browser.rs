@@ -454,6 +454,7 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
 
     click(c, "#mode-unlock", "choose unlock").await;
     assert_eq!(text(c, "h1").await, "Unlock your account");
+    sspr_tests::browser::assert_accessible(c, "the unlock page").await;
     type_into(c, "#username", "CORP\\web.locked").await;
     click(c, "#continue", "continue").await;
     click(c, "#choose-method", "choose").await;
@@ -467,6 +468,7 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
     click(c, "#verify", "verify").await;
 
     assert_eq!(text(c, "#done").await, "Your account is unlocked");
+    sspr_tests::browser::assert_accessible(c, "the unlocked page").await;
     // Two steps only: no new password was asked for.
     assert_eq!(
         c.find_all(Locator::Css(".steps li"))
@@ -597,6 +599,7 @@ async fn over_plain_http_on_a_host_name_the_page_says_to_use_https_and_changes_n
         banner.contains("https://"),
         "the page names the way out: {banner}"
     );
+    sspr_tests::browser::assert_accessible(c, "the change page over plain http").await;
     crate::agent_ad::bind_as(dc, "web.plain", old)
         .await
         .expect("the old password still holds: nothing was sent");
@@ -753,6 +756,7 @@ async fn with_two_domains_the_picker_routes_a_bare_user_id() {
 
     // The picker is there (with two domains only), labelled, and reachable by keyboard.
     let picker = find(c, "select#domain").await;
+    sspr_tests::browser::assert_accessible(c, "the first page with a domain picker").await;
     assert_eq!(text(c, "label[for='domain']").await, "Domain");
     picker
         .select_by_value("corp2.example.test")

@@ -456,6 +456,7 @@ async fn a_user_opens_a_one_time_link_and_sets_their_own_password() {
     let c = &browser.client;
     c.goto(&link).await.expect("open the link");
     find(c, "#new-password").await;
+    sspr_tests::browser::assert_accessible(c, "a one-time link's new-password page").await;
     shots(c, "13-portal-reset-link", "en").await;
     let address = c.current_url().await.expect("url");
     assert!(
