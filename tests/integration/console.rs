@@ -211,6 +211,11 @@ async fn staff_sign_in_find_verify_and_reset_with_must_change_in_the_browser() {
     // The rules speak of the user's password, not the staff member's own.
     let heading = text(c, ".rules-heading").await;
     assert!(heading.contains("the account's rules"), "{heading}");
+    // Samba cannot hold a reset to the password history: the console does not claim it may.
+    assert!(
+        c.find(Locator::Css(".rules + .hint")).await.is_err(),
+        "no history line for a staff reset where the DC cannot enforce it"
+    );
     assert_eq!(value_of(c, "#confirm-password").await, generated);
     let must_change = find(c, "#must-change")
         .await

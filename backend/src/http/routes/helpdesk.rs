@@ -133,8 +133,15 @@ async fn view(
     state: &AppState,
     session: &StaffSession,
     account: &AccountRef,
-    details: AccountDetails,
+    mut details: AccountDetails,
 ) -> Result<AccountView, AppError> {
+    // The rules a staff reset is held to, as the console shows them: no history where the
+    // directory's DC cannot enforce it on a reset.
+    let enforces_history = state
+        .hub
+        .for_directory(&account.directory, crate::now())
+        .is_some_and(|agent| agent.heartbeat.reset_enforces_history);
+    details.account.policy = details.account.policy.clone().for_reset(enforces_history);
     let contacts = contacts(state, &details).await?;
     let primary = details.account.mail.first().map(String::as_str);
     let name = &details.account.account_name;
