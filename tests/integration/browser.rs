@@ -634,11 +634,13 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     click(c, "#sign-in", "sign in").await;
     focus_reaches(c, "methods-title").await;
 
-    // A set-up can be left: Cancel closes the form and returns focus to the heading.
+    // A set-up names its method and can be left: Cancel closes the form and returns focus to
+    // the button that opened it.
     click(c, "#mobile-edit", "add mobile").await;
     find(c, "#method-value").await;
+    assert_eq!(text(c, "#editing").await, "Mobile phone");
     click(c, "#cancel-method", "cancel").await;
-    focus_reaches(c, "methods-title").await;
+    focus_reaches(c, "mobile-edit").await;
     assert!(c.find(Locator::Css("#method-value")).await.is_err());
 
     // A mobile number, verified by the code the gateway received; sending before typing one

@@ -27,6 +27,17 @@ enum Pending {
     Questions(Vec<(RwSignal<Question>, RwSignal<String>)>),
 }
 
+/// The id of a method's Add/Replace button.
+fn edit_button_id(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Mobile => "mobile-edit",
+        Slot::OfficePhone => "office-phone-edit",
+        Slot::AltMail => "alt-mail-edit",
+        Slot::Authenticator => "authenticator-edit",
+        Slot::Questions => "questions-edit",
+    }
+}
+
 fn slot_id(slot: Slot) -> &'static str {
     match slot {
         Slot::Mobile => "mobile",
@@ -139,6 +150,8 @@ fn Methods(
     let to_register = initial.questions_to_register;
     let slots = RwSignal::new(initial.slots);
     let pending = RwSignal::new(None::<Pending>);
+    // The method being set up: named above its form, and where Cancel returns focus.
+    let editing = RwSignal::new(None::<Slot>);
     let value = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -159,6 +172,7 @@ fn Methods(
         busy.set(None);
     };
     let begin = move |slot: Slot| {
+        editing.set(Some(slot));
         error.set(None);
         info.set(None);
         value.set(String::new());
@@ -297,7 +311,7 @@ fn Methods(
                     }>{move || i18n.t(state)}</span>
                 </div>
                 <div class="slot-actions">
-                    <button type="button" class="secondary" id=format!("{id}-edit") disabled=move || busy.get().is_some()
+                    <button type="button" class="secondary" id=edit_button_id(slot) disabled=move || busy.get().is_some()
                         on:click=move |_| begin(slot)>{move || i18n.t(action)}</button>
                     {removable.then(|| view! {
                         <button type="button" class="link" id=format!("{id}-remove") disabled=move || busy.get().is_some()
@@ -317,6 +331,9 @@ fn Methods(
                 .filter(|s| s.slot != Slot::Questions || to_register > 0)
                 .map(row).collect_view()}
         </ul>
+        {move || pending.with(Option::is_some).then(|| editing.get().map(|slot| view! {
+            <h2 class="slot-form-title" id="editing">{move || i18n.t(slot.text())}</h2>
+        }))}
         {move || pending.get().map(|p| match p {
             Pending::Value(slot) => view! {
                 <form on:submit=send novalidate class="slot-form">
@@ -376,7 +393,10 @@ fn Methods(
                     value.set(String::new());
                     code.set(String::new());
                     error.set(None);
-                    focus_on_mount("methods-title");
+                    match editing.get_untracked() {
+                        Some(slot) => focus_on_mount(edit_button_id(slot)),
+                        None => focus_on_mount("methods-title"),
+                    }
                 }>
                 {move || i18n.t(Text::CancelSetUp)}
             </button>

@@ -116,7 +116,9 @@ pub fn PasswordInput(
                 class="toggle"
                 aria-controls=id
                 aria-pressed=move || shown.get().to_string()
-                aria-label=move || i18n.t(if shown.get() { Text::HidePasswordLabel } else { Text::ShowPasswordLabel })
+                // Named with its field: three "Show password" buttons on one page are not told
+                // apart by ear.
+                aria-label=move || format!("{}: {}", i18n.t(if shown.get() { Text::HidePasswordLabel } else { Text::ShowPasswordLabel }), i18n.t(label))
                 on:click=move |_| shown.update(|s| *s = !*s)
             >
                 {move || i18n.t(if shown.get() { Text::HidePassword } else { Text::ShowPassword })}
