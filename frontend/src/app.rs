@@ -92,7 +92,7 @@ pub fn App() -> impl IntoView {
         // For this visit: the switch still stores a choice, a link does not.
         i18n.lang.set(lang);
     }
-    let purpose = RwSignal::new(link.purpose.unwrap_or(Purpose::Reset));
+    let purpose = RwSignal::new(link.purpose);
     provide_context(FlowPurpose(purpose));
     provide_context(link);
     let directories = Directories {

@@ -38,7 +38,7 @@ pub fn purpose_of(path: &str) -> Purpose {
 /// What a link asked for, read once when the page starts.
 #[derive(Clone, Debug, Default)]
 pub struct DeepLink {
-    pub purpose: Option<Purpose>,
+    pub purpose: Purpose,
     pub user: Option<String>,
     pub lang: Option<Lang>,
 }
@@ -63,7 +63,7 @@ impl DeepLink {
             replace_path(&path);
         }
         Self {
-            purpose: (path != "/").then(|| purpose_of(&path)),
+            purpose: purpose_of(&path),
             user,
             lang,
         }

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use sspr_protocol::i18n::Text;
+use sspr_ui::components::FieldError;
 use sspr_ui::i18n::{use_i18n, I18n};
 
 /// "Step n of 3" with a bar: where the user is in the flow.
@@ -185,11 +186,7 @@ pub fn UsernameField(value: RwSignal<String>, error: RwSignal<Option<String>>) -
                 error.set(None);
             }
         />
-        {move || error.get().map(|m| view! {
-            <p class="field-error" id="username-error" role="alert">
-                <span class="notice-icon" aria-hidden="true">"!"</span>{m}
-            </p>
-        })}
+        <FieldError id="username-error".to_owned() message=error.into() />
         <p id="username-hint" class="hint">{move || i18n.t(Text::UsernameHint)}</p>
         <DomainPicker />
     }

@@ -87,9 +87,12 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
             rules_check
                 .get_value()
                 .and_then(|c| c.missing())
-                .map(|(text, field)| match field {
-                    Field::New => (new_error, "new-password", text),
-                    Field::Confirm => (confirm_error, "confirm-password", text),
+                .map(|(text, field)| {
+                    let field_error = match field {
+                        Field::New => new_error,
+                        Field::Confirm => confirm_error,
+                    };
+                    (field_error, field.id(), text)
                 })
         };
         if let Some((field_error, id, text)) = missing {
@@ -97,7 +100,6 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
             focus_on_mount(id);
             return;
         }
-        error.set(None);
         busy.set(true);
         spawn_local(async move {
             let sealed = async {

@@ -48,12 +48,12 @@ pub fn NewPasswordPage(
         error.set(None);
         // Not a silently disabled button: say what is missing, next to its field, and go there.
         if let Some((missing, field)) = check.missing() {
-            let (field_error, id) = match field {
-                Field::New => (new_error, "new-password"),
-                Field::Confirm => (confirm_error, "confirm-password"),
+            let field_error = match field {
+                Field::New => new_error,
+                Field::Confirm => confirm_error,
             };
             field_error.set(Some(i18n.t(missing).to_owned()));
-            focus_on_mount(id);
+            focus_on_mount(field.id());
             return;
         }
         busy.set(true);

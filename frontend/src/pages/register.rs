@@ -28,14 +28,8 @@ enum Pending {
 }
 
 /// The id of a method's Add/Replace button.
-fn edit_button_id(slot: Slot) -> &'static str {
-    match slot {
-        Slot::Mobile => "mobile-edit",
-        Slot::OfficePhone => "office-phone-edit",
-        Slot::AltMail => "alt-mail-edit",
-        Slot::Authenticator => "authenticator-edit",
-        Slot::Questions => "questions-edit",
-    }
+fn edit_button_id(slot: Slot) -> String {
+    format!("{}-edit", slot_id(slot))
 }
 
 fn slot_id(slot: Slot) -> &'static str {

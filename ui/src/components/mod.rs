@@ -124,21 +124,33 @@ pub fn PasswordInput(
                 {move || i18n.t(if shown.get() { Text::HidePassword } else { Text::ShowPassword })}
             </button>
         </div>
-        {move || message().map(|m| view! {
-            <p class="field-error" id=error_id.clone() role="alert">
-                <span class="notice-icon" aria-hidden="true">"!"</span>{m}
-            </p>
-        })}
+        <FieldError id=error_id message=Signal::derive(message) />
+    }
+}
+
+/// What is wrong with one field, right under it (`id` is what the field's
+/// `aria-describedby` names), announced at once; nothing while there is nothing wrong.
+#[component]
+pub fn FieldError(id: String, message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message.get().map(|m| {
+            view! {
+                <p class="field-error" id=id.clone() role="alert">
+                    <span class="notice-icon" aria-hidden="true">"!"</span>{m}
+                </p>
+            }
+        })
     }
 }
 
 /// Moves keyboard focus to the element with this id once the step is on screen, so keyboard
 /// and screen-reader users land in the new step instead of at the top of the page.
-pub fn focus_on_mount(id: &'static str) {
+pub fn focus_on_mount(id: impl Into<String>) {
+    let id: String = id.into();
     request_animation_frame(move || {
         use wasm_bindgen::JsCast;
         if let Some(element) = document()
-            .get_element_by_id(id)
+            .get_element_by_id(&id)
             .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
         {
             let _ = element.focus();

@@ -30,6 +30,16 @@ pub enum Field {
     Confirm,
 }
 
+impl Field {
+    /// The field's element id, the same on every page.
+    pub fn id(self) -> &'static str {
+        match self {
+            Field::New => "new-password",
+            Field::Confirm => "confirm-password",
+        }
+    }
+}
+
 /// The live evaluation of a new password against the policy.
 #[derive(Clone, Copy)]
 pub struct PasswordCheck {
