@@ -88,6 +88,15 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The directory refused the new password itself (not the person or the request): the
+    /// message belongs at the new-password field.
+    pub fn refuses_new_password(self) -> bool {
+        matches!(
+            self,
+            Self::PasswordTooShort | Self::PasswordComplexity | Self::PasswordHistory
+        )
+    }
+
     pub fn text(self) -> Text {
         match self {
             Self::BadRequest => Text::ErrBadRequest,

@@ -92,7 +92,8 @@ texts! {
     ChangePassword => "Change password", "Wachtwoord wijzigen";
     Changing => "Changing your password in your organisation's directory…", "Je wachtwoord wordt gewijzigd in de directory van je organisatie…";
     ChangedTitle => "Your password has been changed", "Je wachtwoord is gewijzigd";
-    ModeRegister => "My verification methods", "Mijn verificatiemethoden";
+    // A soft hyphen: at phone width the long Dutch word breaks where a reader expects it.
+    ModeRegister => "My verification methods", "Mijn verificatie\u{ad}methoden";
     RegisterTitle => "Your verification methods", "Je verificatiemethoden";
     RegisterIntro => "Sign in with your current password to see and change how you can prove it's you when you forget your password.",
                      "Meld je aan met je huidige wachtwoord om te zien en te wijzigen hoe je kunt bewijzen wie je bent als je je wachtwoord vergeet.";
@@ -163,6 +164,8 @@ texts! {
                       "Drie van deze vier: hoofdletter, kleine letter, cijfer, symbool";
     RuleNotAccountName => "Does not contain your account name or parts of your full name",
                           "Bevat niet je accountnaam of delen van je volledige naam";
+    RuleNotAccountNameOnSubmit => "Does not contain your account name or parts of your full name (your full name is checked when you submit)",
+                                  "Bevat niet je accountnaam of delen van je volledige naam (je volledige naam wordt gecontroleerd als je op de knop drukt)";
     RuleConfirmMatches => "Both entries match", "Beide wachtwoorden zijn gelijk";
     RuleHistory => "Is not one of your last {n} passwords (checked when you submit)",
                    "Is geen van je laatste {n} wachtwoorden (gecontroleerd als je op de knop drukt)";

@@ -543,6 +543,23 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     // A change is held to the history by AD itself: the page says so.
     let history = text(c, ".rules + .hint").await;
     assert!(history.contains("Is not one of your last"), "{history}");
+    // The page knows only the typed account name, and says the full name is checked on submit…
+    let rule = text(c, "li[data-rule='not_account_name']").await;
+    assert!(
+        rule.contains("your full name is checked when you submit"),
+        "{rule}"
+    );
+    // …where the agent holds a change to it as Windows does: "Change" of "Wim Change" is
+    // refused, said at the new-password field, and the password stays as it was.
+    let with_full_name = "Quiet-Change-Stream-58";
+    type_into(c, "#new-password", with_full_name).await;
+    rule_is(c, "not_account_name", "met").await;
+    type_into(c, "#confirm-password", with_full_name).await;
+    click(c, "#change-password", "change to a part of the full name").await;
+    field_error_is(c, "new-password", "leave out your name").await;
+    crate::agent_ad::bind_as(dc, "web.change", "Known-Passw0rd!")
+        .await
+        .expect("the refused change left the password as it was");
     // The typed account name counts for AD's complexity rule, live.
     type_into(c, "#new-password", "Web.Change-2026").await;
     rule_is(c, "not_account_name", "unmet").await;

@@ -160,17 +160,69 @@ fn axe_source() -> &'static str {
     })
 }
 
+/// How the page is looked at: a desktop window, the same window at 200 % browser zoom, a phone.
+#[derive(Clone, Copy)]
+enum View {
+    Desktop,
+    /// What Chromium's zoom does to a 1280 × 900 window at 200 %: a layout viewport of
+    /// 640 × 450 CSS pixels drawn at two device pixels each (WCAG 1.4.4).
+    Zoomed,
+    Phone,
+}
+
+impl View {
+    fn name(self) -> &'static str {
+        match self {
+            View::Desktop => "1280 px",
+            View::Zoomed => "200 % zoom",
+            View::Phone => "375 px",
+        }
+    }
+
+    async fn apply(self, client: &Client) {
+        let (width, height) = match self {
+            View::Phone => (375, 800),
+            View::Desktop | View::Zoomed => (1280, 900),
+        };
+        client.set_window_size(width, height).await.expect("resize");
+        let zoom = match self {
+            View::Zoomed => Cdp {
+                cmd: "Emulation.setDeviceMetricsOverride",
+                params: serde_json::json!({
+                    "width": 640, "height": 450, "deviceScaleFactor": 2, "mobile": false
+                }),
+            },
+            View::Desktop | View::Phone => Cdp {
+                cmd: "Emulation.clearDeviceMetricsOverride",
+                params: serde_json::json!({}),
+            },
+        };
+        client.issue_cmd(zoom).await.expect("zoom");
+        if matches!(self, View::Zoomed) {
+            // The check means something only if the page really lays out as zoomed.
+            let seen = client
+                .execute(
+                    "return [window.innerWidth, window.devicePixelRatio];",
+                    vec![],
+                )
+                .await
+                .expect("measure the zoom");
+            assert_eq!(seen, serde_json::json!([640, 2]), "200 % zoom");
+        }
+    }
+}
+
 /// Runs axe-core on the page as it is now — in the light and the dark colour scheme, at desktop
-/// width and at 375 px — and fails with every violation of any impact, each with its rule, its
-/// help text and the elements it found. `what` names the page or step in the message. The
-/// page is asked for reduced motion meanwhile (which it honours): no colour is measured
-/// half-way through a transition. At 375 px the page must also reflow without scrolling
-/// sideways (WCAG 1.4.10, what 200 % zoom on a small laptop and 400 % on a desktop come to).
+/// width, at 200 % zoom and at 375 px — and fails with every violation of any impact, each with
+/// its rule, its help text and the elements it found. `what` names the page or step in the
+/// message. The page is asked for reduced motion meanwhile (which it honours): no colour is
+/// measured half-way through a transition. Zoomed and at 375 px the page must also reflow
+/// without scrolling sideways (WCAG 1.4.10).
 pub async fn assert_accessible(client: &Client, what: &str) {
     let mut found = Vec::new();
-    for (width, height) in [(1280, 900), (375, 800)] {
-        client.set_window_size(width, height).await.expect("resize");
-        if width == 375 {
+    for view in [View::Desktop, View::Zoomed, View::Phone] {
+        view.apply(client).await;
+        if !matches!(view, View::Desktop) {
             let wider = client
                 .execute(
                     "return document.documentElement.scrollWidth - window.innerWidth;",
@@ -181,7 +233,10 @@ pub async fn assert_accessible(client: &Client, what: &str) {
                 .as_i64()
                 .unwrap_or_default();
             if wider > 0 {
-                found.push(format!("375 px: the page scrolls sideways by {wider} px"));
+                found.push(format!(
+                    "{}: the page scrolls sideways by {wider} px",
+                    view.name()
+                ));
             }
         }
         for dark in [false, true] {
@@ -190,15 +245,12 @@ pub async fn assert_accessible(client: &Client, what: &str) {
                 axe_violations(client)
                     .await
                     .into_iter()
-                    .map(|v| format!("{width} px{}: {v}", if dark { ", dark" } else { "" })),
+                    .map(|v| format!("{}{}: {v}", view.name(), if dark { ", dark" } else { "" })),
             );
         }
     }
     prefer_dark(client, false).await;
-    client
-        .set_window_size(1280, 900)
-        .await
-        .expect("resize back");
+    View::Desktop.apply(client).await;
     assert!(
         found.is_empty(),
         "axe-core on {what}:\n{}",

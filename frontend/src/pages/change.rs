@@ -140,6 +140,14 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                             focus_on_mount("current-password");
                             return;
                         }
+                        // The directory refused the new password (on a change, e.g. for a part
+                        // of the full name, which the page cannot know before): at that field.
+                        Some(code) if code.refuses_new_password() => {
+                            new_error.set(Some(i18n.failure(&failure)));
+                            busy.set(false);
+                            focus_on_mount(Field::New.id());
+                            return;
+                        }
                         // Another agent serves the directory now: its key for the next press.
                         Some(ErrorCode::AgentChanged) => {
                             let directory = wanted_untracked();

@@ -81,6 +81,13 @@ pub fn NewPasswordPage(
                             password.set(String::new());
                             confirm.set(String::new());
                         }
+                        // Said at the field, which keeps what was typed and gets focus.
+                        Some(code) if code.refuses_new_password() => {
+                            new_error.set(Some(i18n.failure(&failure)));
+                            busy.set(false);
+                            focus_on_mount(Field::New.id());
+                            return;
+                        }
                         // Another agent serves the directory now: take its key, so pressing
                         // the button again seals the typed password to it.
                         Some(ErrorCode::AgentChanged) => {

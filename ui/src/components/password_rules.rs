@@ -49,6 +49,9 @@ pub struct PasswordCheck {
     confirm_empty: Memo<bool>,
     rules: StoredValue<Vec<Rule>>,
     history: u32,
+    /// The full name is known here (a reset looked the account up); on a change only the typed
+    /// account name is, and the full name is checked by the agent when the person submits.
+    full_name_known: Memo<bool>,
 }
 
 impl PasswordCheck {
@@ -71,6 +74,7 @@ impl PasswordCheck {
             confirm_empty: Memo::new(move |_| confirm.with(String::is_empty)),
             rules,
             history,
+            full_name_known: Memo::new(move |_| names.with(|n| !n.display_name.is_empty())),
         }
     }
 
@@ -161,7 +165,10 @@ pub fn PasswordRules(
                     let text = Signal::derive(move || match rule {
                         Rule::MinLength(n) => i18n.tf(Text::RuleMinLength, &[("n", &n.to_string())]),
                         Rule::Complexity => i18n.t(Text::RuleComplexity).to_owned(),
-                        Rule::NotAccountName => i18n.t(Text::RuleNotAccountName).to_owned(),
+                        Rule::NotAccountName if check.full_name_known.get() => {
+                            i18n.t(Text::RuleNotAccountName).to_owned()
+                        }
+                        Rule::NotAccountName => i18n.t(Text::RuleNotAccountNameOnSubmit).to_owned(),
                     });
                     view! { <RuleItem id=rule_id(rule) met pending text /> }
                 })
