@@ -40,6 +40,14 @@ pub fn use_directories() -> Directories {
     expect_context::<Directories>()
 }
 
+/// Whether the human check is a computation in the browser (the status says).
+#[derive(Clone, Copy)]
+struct ComputedCheck(RwSignal<bool>);
+
+pub fn use_computed_check() -> RwSignal<bool> {
+    expect_context::<ComputedCheck>().0
+}
+
 #[derive(Clone)]
 pub enum Step {
     Account,
@@ -103,6 +111,8 @@ pub fn App() -> impl IntoView {
     let step = RwSignal::new(Step::Account);
     let available = RwSignal::new(None::<bool>);
     let contact = RwSignal::new(HelpContact::default());
+    let computed_check = RwSignal::new(false);
+    provide_context(ComputedCheck(computed_check));
     crate::route::follow(purpose, step);
 
     // A one-time link from the service desk: its token is the id of a flow waiting at its
@@ -137,6 +147,7 @@ pub fn App() -> impl IntoView {
             available.set(Some(status.writeback_available));
             directories.all.set(status.directories);
             contact.set(status.contact);
+            computed_check.set(status.captcha_computed);
         }
     });
     Effect::new(move |_| {

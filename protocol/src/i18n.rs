@@ -306,6 +306,8 @@ texts! {
                          "Zes vervormde cijfers. Gebruik de audio hieronder als je ze niet kunt lezen.";
     CaptchaAudioLabel => "The six digits spoken", "De zes cijfers uitgesproken";
     CaptchaPictureLabel => "Type the six digits you see or hear", "Typ de zes cijfers die je ziet of hoort";
+    ErrCaptchaPictureWrong => "Those were not the digits. Here is a new picture: type its six digits.",
+                              "Dat waren niet de cijfers. Hier is een nieuw plaatje: typ de zes cijfers.";
     CaptchaWidget => "Complete the check below to continue.", "Voltooi de controle hieronder om verder te gaan.";
     QuestionsPrompt => "Answer your security questions.", "Beantwoord je beveiligingsvragen.";
     QuestionsSetUpHint => "Choose {n} different questions whose answers only you know and will remember. Case and punctuation do not matter.",

@@ -65,6 +65,10 @@ pub struct Status {
     /// How users reach their helpdesk, shown at the foot of every page.
     #[serde(default)]
     pub contact: HelpContact,
+    /// The human check is a computation in the browser, with nothing to click or read; the
+    /// first page says so (and says nothing of the kind before a picture or a widget).
+    #[serde(default)]
+    pub captcha_computed: bool,
 }
 
 /// The helpdesk's contact line as the operator configured it; each part may be empty.

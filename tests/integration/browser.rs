@@ -140,6 +140,9 @@ async fn a_user_resets_their_password_in_the_browser() {
     let c = &browser.client;
 
     sspr_tests::browser::assert_accessible(c, "the first page").await;
+    // The human check is a computation here, and the page says there is nothing to solve.
+    let note = text(c, ".fineprint").await;
+    assert!(note.contains("short computation"), "{note}");
     type_into(c, "#username", &dc.upn("web.reset")).await;
     click(c, "#continue", "continue").await;
 
@@ -787,4 +790,64 @@ async fn with_two_domains_the_picker_routes_a_bare_user_id() {
     // Only the second domain has this user: the code reaching its mailbox proves the route.
     let mail = stack.smtp.wait_for_mail("web.picker@corp2.example.test", 0);
     assert!(mail.code().is_some());
+}
+
+#[tokio::test]
+async fn a_picture_captcha_is_answered_at_its_field_and_a_wrong_answer_brings_a_new_picture() {
+    let (_stack, browser) = open_portal_with("en-US", |o| {
+        o.extra_toml = "[captcha]\nkind = \"image\"\n".into()
+    })
+    .await;
+    let c = &browser.client;
+    // No promise of "nothing to click" where there is a picture to read.
+    find(c, "#username").await;
+    assert!(
+        c.find(Locator::Css(".fineprint")).await.is_err(),
+        "no computation note with a picture CAPTCHA"
+    );
+    type_into(c, "#username", "picture.person").await;
+    click(c, "#continue", "continue").await;
+    // The picture, its spoken digits, and focus in the answer field.
+    focus_reaches(c, "captcha-answer").await;
+    find(c, "#captcha-audio[src^='data:audio/wav;base64,']").await;
+    let picture = |c: &Client| {
+        let c = c.clone();
+        async move {
+            find(&c, ".captcha-picture img")
+                .await
+                .attr("src")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        }
+    };
+    let first = picture(c).await;
+    assert!(first.starts_with("data:image/png;base64,"), "{first}");
+    sspr_tests::browser::assert_accessible(c, "the picture CAPTCHA").await;
+    // Nothing typed: said at the field, nothing sent.
+    click(c, "#continue", "continue without an answer").await;
+    field_error_is(c, "captcha-answer", "Type the six digits you see or hear").await;
+    assert_eq!(picture(c).await, first, "the same picture still stands");
+    // A wrong answer (the pictures use 1 to 9 only) spends the picture: a new one comes at
+    // once, the message at the field, focus there, and the field empty for the new digits.
+    type_into(c, "#captcha-answer", "000000").await;
+    click(c, "#continue", "a wrong answer").await;
+    let field = field_error_is(c, "captcha-answer", "Those were not the digits").await;
+    sspr_tests::wait_for_async("a new picture", WAIT, || async {
+        (picture(c).await != first).then_some(())
+    })
+    .await;
+    assert_eq!(
+        field.prop("value").await.ok().flatten().as_deref(),
+        Some("")
+    );
+    sspr_tests::browser::assert_accessible(c, "the picture CAPTCHA after a wrong answer").await;
+    // Typing clears the message.
+    type_into(c, "#captcha-answer", "1").await;
+    assert!(
+        c.find(Locator::Css("#captcha-answer-error")).await.is_err(),
+        "typing clears the field's error"
+    );
+    browser.close().await;
 }

@@ -11,7 +11,8 @@ use crate::api;
 use crate::app::{use_purpose, Step};
 use crate::components::{show_failure, typed_username, UnavailableNotice, UsernameField};
 use sspr_protocol::reset::Purpose;
-use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_protocol::ErrorCode;
+use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, Progress};
 use sspr_ui::i18n::use_i18n;
 
 /// Hashes tried between two yields to the browser, so the page stays responsive.
@@ -86,37 +87,16 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     // A picture CAPTCHA waiting for its answer: the flow, the picture and its audio.
     let picture = RwSignal::new(None::<(String, String, String)>);
     let picture_answer = RwSignal::new(String::new());
+    let picture_error = RwSignal::new(None::<String>);
+    let computed_check = crate::app::use_computed_check();
 
     let fail = move |failure: api::Failure| {
         show_failure(i18n, available, error, &failure);
         busy.set(None);
     };
 
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked().is_some() {
-            return;
-        }
-        let Some(name) = typed_username(i18n, directories, username, username_error) else {
-            return;
-        };
-        error.set(None);
-        if let Some((flow_id, _, _)) = picture.get_untracked() {
-            let answer = picture_answer.get_untracked();
-            busy.set(Some(Busy::FindingAccount));
-            spawn_local(async move {
-                match api::captcha(flow_id.clone(), CaptchaSolution::Image { answer }).await {
-                    Ok(gate) => step.set(Step::Gate { flow_id, gate }),
-                    Err(failure) => {
-                        // One try per picture: the next Continue fetches a new one.
-                        picture.set(None);
-                        picture_answer.set(String::new());
-                        fail(failure);
-                    }
-                }
-            });
-            return;
-        }
+    // The flow starts: the CAPTCHA is solved here, or its picture shown, or its widget.
+    let begin = move |name: String| {
         busy.set(Some(Busy::Captcha(0)));
         spawn_local(async move {
             let started =
@@ -129,6 +109,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
                     solve(challenge, |pct| busy.set(Some(Busy::Captcha(pct)))).await,
                 ),
                 Captcha::Image { png, wav } => {
+                    picture_answer.set(String::new());
                     picture.set(Some((
                         started.flow_id.clone(),
                         data_uri("image/png", png),
@@ -157,6 +138,41 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         });
     };
 
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        let Some(name) = typed_username(i18n, directories, username, username_error) else {
+            return;
+        };
+        error.set(None);
+        let Some((flow_id, _, _)) = picture.get_untracked() else {
+            return begin(name);
+        };
+        let answer = picture_answer.get_untracked();
+        if answer.trim().is_empty() {
+            picture_error.set(Some(i18n.t(Text::CaptchaPictureLabel).to_owned()));
+            focus_on_mount("captcha-answer");
+            return;
+        }
+        busy.set(Some(Busy::FindingAccount));
+        spawn_local(async move {
+            match api::captcha(flow_id.clone(), CaptchaSolution::Image { answer }).await {
+                Ok(gate) => step.set(Step::Gate { flow_id, gate }),
+                // One try per picture: a new one comes at once, the message at its field.
+                Err(failure) if failure.code() == Some(ErrorCode::CaptchaFailed) => {
+                    picture_error.set(Some(i18n.t(Text::ErrCaptchaPictureWrong).to_owned()));
+                    begin(name);
+                }
+                Err(failure) => {
+                    picture.set(None);
+                    fail(failure);
+                }
+            }
+        });
+    };
+
     let progress = Signal::derive(move || {
         busy.get().map(|b| match b {
             Busy::Captcha(pct) => i18n.tf(Text::CaptchaWorking, &[("pct", &pct.to_string())]),
@@ -178,8 +194,14 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
                     <audio id="captcha-audio" controls src=wav aria-label=move || i18n.t(Text::CaptchaAudioLabel)></audio>
                     <label for="captcha-answer">{move || i18n.t(Text::CaptchaPictureLabel)}</label>
                     <input id="captcha-answer" type="text" inputmode="numeric" autocomplete="off"
+                        aria-describedby=move || picture_error.with(Option::is_some).then_some("captcha-answer-error")
+                        aria-invalid=move || picture_error.with(Option::is_some).then_some("true")
                         prop:value=move || picture_answer.get()
-                        on:input=move |ev| picture_answer.set(event_target_value(&ev)) />
+                        on:input=move |ev| {
+                            picture_answer.set(event_target_value(&ev));
+                            picture_error.set(None);
+                        } />
+                    <FieldError id="captcha-answer-error".to_owned() message=picture_error.into() />
                 </div>
             })}
             <ErrorBanner error />
@@ -187,7 +209,8 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
                 {move || i18n.t(Text::Continue)}
             </button>
             <Progress message=progress />
-            <p class="fineprint">{move || i18n.t(Text::CaptchaNote)}</p>
+            // Reassurance that there is nothing to solve, only where that is so.
+            {move || computed_check.get().then(|| view! { <p class="fineprint">{move || i18n.t(Text::CaptchaNote)}</p> })}
         </form>
     }
 }

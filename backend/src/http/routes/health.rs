@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sspr_protocol::reset::Status;
 
+use crate::config::CaptchaKind;
 use crate::state::AppState;
 
 pub async fn healthz() -> &'static str {
@@ -71,5 +72,6 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
         writeback_available: state.hub.available(now),
         directories: state.hub.directories(now),
         contact: state.config.contact.shown(),
+        captcha_computed: state.config.captcha.kind == CaptchaKind::ProofOfWork,
     })
 }
