@@ -314,6 +314,7 @@ texts! {
                          "Kies {n} verschillende vragen waarvan alleen jij het antwoord weet en onthoudt. Hoofdletters en leestekens maken niet uit.";
     QuestionLabel => "Question {n}", "Vraag {n}";
     AnswerLabel => "Answer", "Antwoord";
+    AnswerRequired => "Type your answer to this question.", "Typ je antwoord op deze vraag.";
     SlotQuestions => "Security questions", "Beveiligingsvragen";
     SaveButton => "Save", "Opslaan";
     ErrAnswersWrong => "One or more answers are not correct.", "Een of meer antwoorden kloppen niet.";

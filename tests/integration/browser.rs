@@ -851,3 +851,96 @@ async fn a_picture_captcha_is_answered_at_its_field_and_a_wrong_answer_brings_a_
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_user_sets_up_security_questions_and_answers_them_at_the_gate() {
+    use sspr_protocol::gate::Question;
+    use sspr_protocol::i18n::{t, Lang};
+    let dc = samba::shared();
+    dc.create_user(
+        "web.questions",
+        "Questions-Passw0rd!",
+        Some("web.questions@corp.example.test"),
+        "Quirine Vragen",
+    )
+    .expect("user");
+    let toml = "[policy]\nmethods = [\"mail\", \"questions\"]\nquestions_to_register = 3\nquestions_to_answer = 2\n";
+    let (_stack, browser) = open_portal_with("en-US", |o| o.extra_toml = toml.into()).await;
+    let c = &browser.client;
+    // The first three questions, as the set-up offers them, each with its answer.
+    let answers: Vec<(&str, &str)> = Question::ALL
+        .iter()
+        .map(|q| t(Lang::En, q.text()))
+        .zip(["Mr. Whiskers", "Utrecht", "De Regenboog"])
+        .collect();
+
+    click(c, "#mode-register", "register").await;
+    type_into(c, "#username", "web.questions").await;
+    type_into(c, "#password", "Questions-Passw0rd!").await;
+    click(c, "#sign-in", "sign in").await;
+    focus_reaches(c, "methods-title").await;
+    click(c, "#questions-edit", "set up questions").await;
+    focus_reaches(c, "question-0").await;
+    sspr_tests::browser::assert_accessible(c, "the security questions' set-up").await;
+    for (i, (_, answer)) in answers.iter().enumerate() {
+        type_into(c, &format!("#answer-{i}"), answer).await;
+    }
+    click(c, "#save-questions", "save").await;
+    find(c, "#slot-questions .slot-state[data-source='user']").await;
+    click(c, "#sign-out", "sign out").await;
+    find(c, "#signed-out").await;
+
+    click(c, "#mode-reset", "reset").await;
+    type_into(c, "#username", "web.questions").await;
+    click(c, "#continue", "continue").await;
+    click(c, "input[data-method='Questions']", "questions").await;
+    click(c, "#choose-method", "choose").await;
+    focus_reaches(c, "answer-0").await;
+    sspr_tests::browser::assert_accessible(c, "the security questions step").await;
+    // Two of the three are asked; which, the labels say.
+    let mut asked = Vec::new();
+    for i in 0..2 {
+        let label = text(c, &format!("label[for='answer-{i}']")).await;
+        let answer = answers
+            .iter()
+            .find(|(q, _)| *q == label)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("asked a question that was not set up: {label}"));
+        asked.push(answer);
+    }
+    assert!(
+        c.find(Locator::Css("#answer-2")).await.is_err(),
+        "only two asked"
+    );
+    // An answer missing: said at that field, nothing sent.
+    type_into(c, "#answer-0", asked[0]).await;
+    click(c, "#verify", "verify with an answer missing").await;
+    field_error_is(c, "answer-1", "Type your answer to this question.").await;
+    sspr_tests::browser::assert_accessible(c, "the security questions with an answer missing")
+        .await;
+    // A wrong answer: which one is not said; focus returns to the first to try again.
+    type_into(c, "#answer-1", "Not the answer").await;
+    click(c, "#verify", "verify wrongly").await;
+    let said = text(c, "#error").await;
+    assert!(
+        said.contains("One or more answers are not correct"),
+        "{said}"
+    );
+    focus_reaches(c, "answer-0").await;
+    // Answers are compared without case and punctuation, as the set-up promised.
+    type_into(c, "#answer-0", &asked[0].to_uppercase().replace('.', "")).await;
+    type_into(c, "#answer-1", asked[1]).await;
+    click(c, "#verify", "verify").await;
+
+    focus_reaches(c, "new-password").await;
+    let password = "Amber-Window-Garden-61";
+    type_into(c, "#new-password", password).await;
+    type_into(c, "#confirm-password", password).await;
+    rule_is(c, "confirm", "met").await;
+    click(c, "#set-password", "submit").await;
+    find(c, "#done").await;
+    crate::agent_ad::bind_as(dc, "web.questions", password)
+        .await
+        .expect("AD accepts the password set after the questions");
+    browser.close().await;
+}

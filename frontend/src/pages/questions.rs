@@ -9,7 +9,7 @@ use sspr_protocol::i18n::Text;
 use crate::api;
 use crate::app::Step;
 use crate::components::StartOver;
-use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, Progress};
 use sspr_ui::i18n::use_i18n;
 
 #[component]
@@ -17,8 +17,11 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
     let i18n = use_i18n();
     focus_on_mount("answer-0");
     let flow = StoredValue::new(flow_id);
-    let answers: Vec<RwSignal<String>> =
-        asked.iter().map(|_| RwSignal::new(String::new())).collect();
+    // Each answer with its own error, said under it.
+    let answers: Vec<(RwSignal<String>, RwSignal<Option<String>>)> = asked
+        .iter()
+        .map(|_| (RwSignal::new(String::new()), RwSignal::new(None)))
+        .collect();
     let all = StoredValue::new(answers.clone());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -28,20 +31,26 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
         if busy.get_untracked() {
             return;
         }
-        let typed: Vec<String> = all.with_value(|a| a.iter().map(|s| s.get_untracked()).collect());
-        if typed.iter().any(|a| a.trim().is_empty()) {
-            error.set(Some(i18n.t(Text::QuestionsPrompt).to_owned()));
+        let typed: Vec<String> =
+            all.with_value(|a| a.iter().map(|(s, _)| s.get_untracked()).collect());
+        error.set(None);
+        // Not sent with an answer missing: said at the first empty one, which gets focus.
+        if let Some(i) = typed.iter().position(|a| a.trim().is_empty()) {
+            all.with_value(|a| a[i].1.set(Some(i18n.t(Text::AnswerRequired).to_owned())));
+            focus_on_mount(format!("answer-{i}"));
             return;
         }
-        error.set(None);
         busy.set(true);
         spawn_local(async move {
             let flow_id = flow.get_value();
             match api::answers(flow_id.clone(), typed).await {
                 Ok(after) => step.set(Step::after_gate(flow_id, after)),
+                // Which answer was wrong is not said (it would help a guesser): the message
+                // above the button, and focus back at the first answer to try again.
                 Err(failure) => {
                     error.set(Some(i18n.failure(&failure)));
                     busy.set(false);
+                    focus_on_mount("answer-0");
                 }
             }
         });
@@ -60,12 +69,20 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
         <h1>{move || i18n.t(Text::StepVerify)}</h1>
         <p class="lead">{move || i18n.t(Text::QuestionsPrompt)}</p>
         <form on:submit=submit novalidate>
-            {asked.into_iter().zip(answers).enumerate().map(|(i, (question, value))| {
+            {asked.into_iter().zip(answers).enumerate().map(|(i, (question, (value, field_error)))| {
                 let id = format!("answer-{i}");
+                let error_id = format!("{id}-error");
                 view! {
                     <label for=id.clone()>{move || i18n.t(question.text())}</label>
                     <input id=id type="text" autocomplete="off" spellcheck="false"
-                        prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
+                        aria-describedby={let error_id = error_id.clone(); move || field_error.with(Option::is_some).then(|| error_id.clone())}
+                        aria-invalid=move || field_error.with(Option::is_some).then_some("true")
+                        prop:value=move || value.get()
+                        on:input=move |ev| {
+                            value.set(event_target_value(&ev));
+                            field_error.set(None);
+                        } />
+                    <FieldError id=error_id message=field_error.into() />
                 }
             }).collect_view()}
             <ErrorBanner error />
