@@ -97,6 +97,15 @@ impl ErrorCode {
         )
     }
 
+    /// What is wrong is the one-time code typed (not the flow or the request): the message
+    /// belongs at the code's field.
+    pub fn is_about_the_code(self) -> bool {
+        matches!(
+            self,
+            Self::WrongCode | Self::CodeExpired | Self::CodeExhausted | Self::CodeReused
+        )
+    }
+
     pub fn text(self) -> Text {
         match self {
             Self::BadRequest => Text::ErrBadRequest,

@@ -147,6 +147,7 @@ texts! {
     CodeHint => "The code is valid for {min} minutes. Check your spam folder if it does not arrive.",
                 "De code is {min} minuten geldig. Kijk ook in je spammap als hij niet aankomt.";
     CodeRequired => "Enter the code from the message.", "Vul de code uit het bericht in.";
+    AppCodeRequired => "Enter the code your app shows.", "Vul de code in die je app toont.";
     Verify => "Verify", "Controleren";
     Verifying => "Checking the code…", "Code controleren…";
     ResendCode => "Send a new code", "Stuur een nieuwe code";

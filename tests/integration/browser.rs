@@ -172,6 +172,19 @@ async fn a_user_resets_their_password_in_the_browser() {
         .wait_for_mail("web.reset@corp.example.test", 0)
         .code()
         .expect("code");
+    // Nothing typed, then a wrong code: each said at the field, which keeps what was typed.
+    click(c, "#verify", "verify without a code").await;
+    field_error_is(c, "code", "Enter the code from the message.").await;
+    let last = if code.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("{}{last}", &code[..code.len() - 1]);
+    type_into(c, "#code", &wrong).await;
+    click(c, "#verify", "verify a wrong code").await;
+    let field = field_error_is(c, "code", "That code is not correct.").await;
+    assert_eq!(
+        field.prop("value").await.ok().flatten().as_deref(),
+        Some(wrong.as_str())
+    );
+    sspr_tests::browser::assert_accessible(c, "the code step with a wrong code").await;
     type_into(c, "#code", &code).await;
     click(c, "#verify", "verify").await;
 
@@ -265,6 +278,7 @@ async fn with_the_agent_stopped_the_first_page_says_reset_is_unavailable() {
         !button_enabled(c, "#continue").await,
         "nothing can be started"
     );
+    sspr_tests::browser::assert_accessible(c, "the first page with write-back unavailable").await;
     assert!(stack.smtp.mails().is_empty());
     browser.close().await;
 }
@@ -650,6 +664,7 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     // No silently disabled button: signing in without a password says so at the field.
     click(c, "#sign-in", "sign in too early").await;
     field_error_is(c, "password", "Type your current password.").await;
+    sspr_tests::browser::assert_accessible(c, "the methods' sign-in with a field error").await;
     type_into(c, "#password", "Two-Gate-Passw0rd!").await;
     click(c, "#sign-in", "sign in").await;
     focus_reaches(c, "methods-title").await;
@@ -676,6 +691,7 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     type_into(c, "#method-value", "06 1234 0081").await;
     click(c, "#send-code", "send").await;
     focus_reaches(c, "method-code").await;
+    sspr_tests::browser::assert_accessible(c, "a mobile's code step").await;
     let code = gateway.wait_for("+31612340081", 0).code().expect("code");
     type_into(c, "#method-code", &code).await;
     click(c, "#confirm-code", "confirm").await;
@@ -710,6 +726,8 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     let lead = text(c, "#gate-lead").await;
     assert!(lead.contains("Check 1 of 2"), "{lead}");
     click(c, "input[data-method='MobileText']", "text").await;
+    find(c, "#phone").await;
+    sspr_tests::browser::assert_accessible(c, "a gate that asks for the number").await;
     type_into(c, "#phone", "+31 6 1234 0081").await;
     click(c, "#choose-method", "choose").await;
     focus_reaches(c, "code").await;

@@ -7,11 +7,12 @@ use leptos::task::spawn_local;
 use sspr_protocol::gate::{Challenge, Delivery, Method};
 use sspr_protocol::i18n::Text;
 use sspr_protocol::reset::{CodeSent, Purpose};
+use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::{use_purpose, Step};
 use crate::components::StartOver;
-use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, Progress};
+use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, FieldError, Progress};
 use sspr_ui::i18n::use_i18n;
 
 /// How long after a send the page asks once whether the provider took it.
@@ -35,6 +36,8 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
     let challenge = RwSignal::new(challenge);
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // What is wrong with the typed code: said at the field, which keeps it and gets focus.
+    let code_error = RwSignal::new(None::<String>);
     let info = RwSignal::new(None::<String>);
     let busy = RwSignal::new(None::<Text>);
     let digits = move || match challenge.get() {
@@ -65,7 +68,14 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             return;
         }
         let Some(typed) = typed_code(code) else {
-            error.set(Some(i18n.t(Text::CodeRequired).to_owned()));
+            // An app's code comes from no message.
+            let missing = if is_sent() {
+                Text::CodeRequired
+            } else {
+                Text::AppCodeRequired
+            };
+            code_error.set(Some(i18n.t(missing).to_owned()));
+            focus_on_mount("code");
             return;
         };
         error.set(None);
@@ -80,9 +90,13 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             match api::code(flow_id.clone(), typed).await {
                 Ok(after) => step.set(Step::after_gate(flow_id, after)),
                 Err(failure) => {
-                    code.set(String::new());
-                    error.set(Some(i18n.failure(&failure)));
                     busy.set(None);
+                    if failure.code().is_some_and(ErrorCode::is_about_the_code) {
+                        code_error.set(Some(i18n.failure(&failure)));
+                        focus_on_mount("code");
+                    } else {
+                        error.set(Some(i18n.failure(&failure)));
+                    }
                 }
             }
         });
@@ -93,6 +107,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             return;
         }
         error.set(None);
+        code_error.set(None);
         info.set(None);
         busy.set(Some(Text::CodeSending));
         spawn_local(async move {
@@ -144,10 +159,21 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
                 autocomplete="one-time-code"
                 autofocus
                 maxlength=move || digits().to_string()
-                aria-describedby="code-hint"
+                // The hint is there only for a sent code (an app's code has none).
+                aria-describedby=move || match (code_error.with(Option::is_some), is_sent()) {
+                    (true, true) => "code-error code-hint",
+                    (true, false) => "code-error",
+                    (false, true) => "code-hint",
+                    (false, false) => "",
+                }
+                aria-invalid=move || code_error.with(Option::is_some).then_some("true")
                 prop:value=move || code.get()
-                on:input=move |ev| code.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    code.set(event_target_value(&ev));
+                    code_error.set(None);
+                }
             />
+            <FieldError id="code-error".to_owned() message=code_error.into() />
             {move || match challenge.get() {
                 Challenge::Code(s) => Some(view! {
                     <p id="code-hint" class="hint">
