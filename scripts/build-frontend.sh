@@ -114,7 +114,8 @@ sizes() { # title, brotli target in KB, brotli limit in KB, dir
     over=1
   fi
 }
-# The portal's target is 150 KB brotli (issue 12); the limit keeps it from growing meanwhile.
-sizes frontend 150 190 dist
+# The portal's target is 150 KB brotli (issue 12, not met); the limit keeps it from growing
+# unnoticed meanwhile (raised from 190 to 196 on 2026-12-05 for issue 13's errors at their fields).
+sizes frontend 150 196 dist
 sizes console 250 250 dist/console
 exit "$over"

@@ -97,8 +97,8 @@ pub fn App() -> impl IntoView {
     provide_context(i18n);
     let link = crate::route::DeepLink::take();
     if let Some(lang) = link.lang {
-        // For this visit: the switch still stores a choice, a link does not.
-        i18n.lang.set(lang);
+        // As if the switch had been clicked: it holds after a reload too.
+        i18n.choose(lang);
     }
     let purpose = RwSignal::new(link.purpose);
     provide_context(FlowPurpose(purpose));
@@ -175,13 +175,15 @@ pub fn App() -> impl IntoView {
                 <LanguageSwitch />
             </header>
             <main class="card" id="main">
+                // Above the step bar, which only some modes have: choosing a mode by keyboard
+                // does not move the switch under the focus.
+                {move || step.with(|s| matches!(s, Step::Account)).then(|| view! { <ModeSwitch /> })}
                 <Steps current />
                 <ErrorBanner error=link_error id="link-error" />
                 {move || match step.get() {
                     Step::Account => {
                         let purpose = use_purpose();
                         view! {
-                            <ModeSwitch />
                             {move || match purpose.get() {
                                 Purpose::Change => view! { <ChangePage step available /> }.into_any(),
                                 Purpose::Register => view! { <RegisterPage available /> }.into_any(),

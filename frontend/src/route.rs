@@ -77,7 +77,7 @@ pub fn prefilled_user() -> String {
         .unwrap_or_default()
 }
 
-fn replace_path(path: &str) {
+pub fn replace_path(path: &str) {
     if let Ok(history) = window().history() {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
     }

@@ -45,6 +45,8 @@ pub enum ErrorCode {
     AgentTimeout,
     PasswordTooShort,
     PasswordComplexity,
+    /// The password holds the account name or a part of the full name (AD's rule).
+    PasswordContainsName,
     PasswordHistory,
     PasswordTooYoung,
     /// A change was asked with a current password that is not right.
@@ -93,7 +95,10 @@ impl ErrorCode {
     pub fn refuses_new_password(self) -> bool {
         matches!(
             self,
-            Self::PasswordTooShort | Self::PasswordComplexity | Self::PasswordHistory
+            Self::PasswordTooShort
+                | Self::PasswordComplexity
+                | Self::PasswordContainsName
+                | Self::PasswordHistory
         )
     }
 
@@ -130,6 +135,7 @@ impl ErrorCode {
             Self::AgentTimeout => Text::ErrAgentTimeout,
             Self::PasswordTooShort => Text::ErrPasswordTooShort,
             Self::PasswordComplexity => Text::ErrPasswordComplexity,
+            Self::PasswordContainsName => Text::ErrPasswordContainsName,
             Self::PasswordHistory => Text::ErrPasswordHistory,
             Self::PasswordTooYoung => Text::ErrPasswordTooYoung,
             Self::PasswordRejected => Text::ErrPasswordRejected,

@@ -82,7 +82,7 @@ texts! {
     ProductName => "Password self-service", "Wachtwoord-selfservice";
     ResetTitle => "Reset your password", "Stel je wachtwoord opnieuw in";
     ResetIntro => "Forgot your password or locked out? Verify who you are and choose a new one.",
-                  "Wachtwoord vergeten of buitengesloten? Bevestig wie je bent en kies een nieuw wachtwoord.";
+                  "Wachtwoord vergeten of account geblokkeerd? Bevestig wie je bent en kies een nieuw wachtwoord.";
     ModeReset => "Forgot password", "Wachtwoord vergeten";
     ModeUnlock => "Unlock account", "Account deblokkeren";
     ModeChange => "Change password", "Wachtwoord wijzigen";
@@ -90,7 +90,7 @@ texts! {
     ChangeIntro => "You know your current password and want a new one.", "Je kent je huidige wachtwoord en wilt een nieuw wachtwoord.";
     CurrentPasswordLabel => "Current password", "Huidig wachtwoord";
     ChangePassword => "Change password", "Wachtwoord wijzigen";
-    Changing => "Changing your password in your organisation's directory…", "Je wachtwoord wordt gewijzigd in de directory van je organisatie…";
+    Changing => "Changing your password in your organisation's directory…", "Je wachtwoord wordt gewijzigd in het accountsysteem van je organisatie…";
     ChangedTitle => "Your password has been changed", "Je wachtwoord is gewijzigd";
     // A soft hyphen: at phone width the long Dutch word breaks where a reader expects it.
     ModeRegister => "My verification methods", "Mijn verificatie\u{ad}methoden";
@@ -99,17 +99,17 @@ texts! {
                      "Meld je aan met je huidige wachtwoord om te zien en te wijzigen hoe je kunt bewijzen wie je bent als je je wachtwoord vergeet.";
     PasswordLabel => "Password", "Wachtwoord";
     SignInButton => "Sign in", "Aanmelden";
-    SigningIn => "Checking your password with your organisation's directory…", "Je wachtwoord wordt gecontroleerd bij de directory van je organisatie…";
-    RegisterSignedIn => "Signed in as {name}. Your account's own address {mail} is always used.",
-                        "Aangemeld als {name}. Het eigen adres van je account, {mail}, wordt altijd gebruikt.";
-    SlotFromDirectory => "From your organisation's directory", "Uit de directory van je organisatie";
+    SigningIn => "Checking your password with your organisation's directory…", "Je wachtwoord wordt gecontroleerd bij het accountsysteem van je organisatie…";
+    RegisterSignedIn => "Signed in as {name}. Your account's own mail address, {mail}, is always one of your methods.",
+                        "Aangemeld als {name}. Het eigen mailadres van je account, {mail}, is altijd een van je methoden.";
+    SlotFromDirectory => "From your organisation's directory", "Uit het accountsysteem van je organisatie";
     SlotFromYou => "Registered by you", "Door jou geregistreerd";
     SlotNotSet => "Not set up", "Niet ingesteld";
     AddMethod => "Add", "Toevoegen";
     ReplaceMethod => "Replace", "Vervangen";
     RemoveMethod => "Remove", "Verwijderen";
     SetUpMethod => "Set up", "Instellen";
-    PhoneValueLabel => "Phone number, with country code if abroad", "Telefoonnummer, met landcode als het buitenlands is";
+    PhoneValueLabel => "Phone number, with country code if abroad", "Telefoonnummer, met landcode als het een buitenlands nummer is";
     MailValueLabel => "Email address", "E-mailadres";
     SendCodeButton => "Send a code", "Stuur een code";
     ConfirmCodeButton => "Confirm", "Bevestigen";
@@ -133,7 +133,7 @@ texts! {
     StepOf => "Step {n} of {total}", "Stap {n} van {total}";
     UsernameLabel => "User ID", "Gebruikers-ID";
     UsernameHint => "Your work sign-in name, for example jan@corp.example.test or CORP\\jan.",
-                    "Je aanmeldnaam voor het werk, bijvoorbeeld jan@corp.example.test of CORP\\jan.";
+                    "Je gebruikersnaam op het werk, bijvoorbeeld jan@corp.example.test of CORP\\jan.";
     UsernameRequired => "Enter your user ID.", "Vul je gebruikers-ID in.";
     Continue => "Continue", "Doorgaan";
     Cancel => "Start over", "Opnieuw beginnen";
@@ -146,6 +146,10 @@ texts! {
     CodeLabel => "Verification code", "Verificatiecode";
     CodeHint => "The code is valid for {min} minutes. Check your spam folder if it does not arrive.",
                 "De code is {min} minuten geldig. Kijk ook in je spammap als hij niet aankomt.";
+    CodeHintPhone => "The code is valid for {min} minutes.", "De code is {min} minuten geldig.";
+    CodeLength => "The code has {n} digits.", "De code heeft {n} cijfers.";
+    CallAgain => "Call me again", "Bel me opnieuw";
+    ResendWait => "A new code can be sent from {time}.", "Een nieuwe code kan vanaf {time} worden verstuurd.";
     CodeRequired => "Enter the code from the message.", "Vul de code uit het bericht in.";
     AppCodeRequired => "Enter the code your app shows.", "Vul de code in die je app toont.";
     Verify => "Verify", "Controleren";
@@ -169,10 +173,10 @@ texts! {
                                   "Bevat niet je accountnaam of delen van je volledige naam (je volledige naam wordt gecontroleerd als je op de knop drukt)";
     RuleConfirmMatches => "Both entries match", "Beide wachtwoorden zijn gelijk";
     RuleHistory => "Is not one of your last {n} passwords (checked when you submit)",
-                   "Is geen van je laatste {n} wachtwoorden (gecontroleerd als je op de knop drukt)";
+                   "Mag niet een van je laatste {n} wachtwoorden zijn (gecontroleerd als je op de knop drukt)";
     RulesHeadingOther => "The new password must meet the account's rules:", "Het nieuwe wachtwoord moet aan de regels van het account voldoen:";
     RuleHistoryOther => "The directory may also refuse one of the user's last {n} passwords when you submit.",
-                        "De directory kan bij opslaan ook een van de laatste {n} wachtwoorden van de gebruiker weigeren.";
+                        "Het accountsysteem kan bij opslaan ook een van de laatste {n} wachtwoorden van de gebruiker weigeren.";
     RuleMet => "met", "voldaan";
     RuleNotMet => "not met", "niet voldaan";
     StrengthLabel => "Strength", "Sterkte";
@@ -183,12 +187,11 @@ texts! {
     Strength4 => "Strong", "Sterk";
     SetPassword => "Set new password", "Nieuw wachtwoord instellen";
     Writing => "Saving your new password in your organisation's directory…",
-               "Je nieuwe wachtwoord wordt opgeslagen in de directory van je organisatie…";
+               "Je nieuwe wachtwoord wordt opgeslagen in het accountsysteem van je organisatie…";
     SealNote => "Your new password is encrypted in this browser for your organisation's directory. This portal cannot read it.",
-                "Je nieuwe wachtwoord wordt in deze browser versleuteld voor de directory van je organisatie. Deze portal kan het niet lezen.";
+                "Je nieuwe wachtwoord wordt in deze browser versleuteld voor het accountsysteem van je organisatie. Deze portal kan het niet lezen.";
     DoneTitle => "Your password has been reset", "Je wachtwoord is opnieuw ingesteld";
     DoneBody => "You can sign in with your new password now.", "Je kunt nu aanmelden met je nieuwe wachtwoord.";
-    StartAgain => "Reset another password", "Nog een wachtwoord opnieuw instellen";
     BackToStart => "Back to the start", "Terug naar het begin";
     CancelSetUp => "Cancel", "Annuleren";
     SignOut => "Sign out", "Afmelden";
@@ -199,7 +202,7 @@ texts! {
     ValueRequired => "Type the number or the address first.", "Typ eerst het nummer of het adres.";
     UnavailableTitle => "Password reset is unavailable right now", "Wachtwoord opnieuw instellen is nu niet beschikbaar";
     UnavailableBody => "We cannot reach your organisation's directory at the moment, so no password can be changed. Please try again later or contact your helpdesk.",
-                       "We kunnen de directory van je organisatie op dit moment niet bereiken, dus er kan geen wachtwoord worden gewijzigd. Probeer het later opnieuw of neem contact op met je helpdesk.";
+                       "We kunnen het accountsysteem van je organisatie op dit moment niet bereiken, dus er kan geen wachtwoord worden gewijzigd. Probeer het later opnieuw of neem contact op met je helpdesk.";
     HelpFooter => "Trouble? Contact your helpdesk.", "Lukt het niet? Neem contact op met je helpdesk.";
     HelpFooterLead => "Trouble? Contact your helpdesk:", "Lukt het niet? Neem contact op met je helpdesk:";
     HelpWebsite => "Helpdesk website", "Website van de helpdesk";
@@ -241,19 +244,21 @@ texts! {
     ErrInvalidContact => "That is not a phone number or mail address we can send a code to.",
                          "Dat is geen telefoonnummer of mailadres waar we een code naartoe kunnen sturen.";
     ErrWritebackUnavailable => "Password reset is unavailable right now because your organisation's directory cannot be reached. Try again later.",
-                               "Wachtwoord opnieuw instellen is nu niet mogelijk omdat de directory van je organisatie niet bereikbaar is. Probeer het later opnieuw.";
+                               "Wachtwoord opnieuw instellen is nu niet mogelijk omdat het accountsysteem van je organisatie niet bereikbaar is. Probeer het later opnieuw.";
     ErrAgentTimeout => "Your organisation's directory did not confirm the change in time. Try signing in with the new password; if that does not work, try again.",
-                       "De directory van je organisatie heeft de wijziging niet op tijd bevestigd. Probeer aan te melden met het nieuwe wachtwoord; lukt dat niet, probeer het dan opnieuw.";
+                       "Het accountsysteem van je organisatie heeft de wijziging niet op tijd bevestigd. Probeer aan te melden met het nieuwe wachtwoord; lukt dat niet, probeer het dan opnieuw.";
     ErrPasswordTooShort => "Your organisation's directory refused this password: it is too short.",
-                           "De directory van je organisatie weigerde dit wachtwoord: het is te kort.";
+                           "Je organisatie accepteert dit wachtwoord niet: het is te kort.";
     ErrPasswordComplexity => "Your organisation's directory refused this password: it is not complex enough. Mix uppercase, lowercase, digits and symbols, and leave out your name.",
-                             "De directory van je organisatie weigerde dit wachtwoord: het is niet complex genoeg. Combineer hoofdletters, kleine letters, cijfers en symbolen, en laat je naam weg.";
+                             "Je organisatie accepteert dit wachtwoord niet: het is niet complex genoeg. Combineer hoofdletters, kleine letters, cijfers en symbolen, en laat je naam weg.";
+    ErrPasswordContainsName => "Your organisation does not accept this password: it contains your account name or a part of your full name.",
+                               "Je organisatie accepteert dit wachtwoord niet: het bevat je accountnaam of een deel van je volledige naam.";
     ErrPasswordHistory => "You used this password before. Choose one you have not used recently.",
                           "Je hebt dit wachtwoord al eerder gebruikt. Kies er een dat je niet recent hebt gebruikt.";
     ErrPasswordTooYoung => "Your password was changed too recently to change it again. Try again later.",
                            "Je wachtwoord is te kort geleden gewijzigd om het nu weer te wijzigen. Probeer het later opnieuw.";
     ErrPasswordRejected => "Your organisation's directory refused this password. Choose another one.",
-                           "De directory van je organisatie weigerde dit wachtwoord. Kies een ander wachtwoord.";
+                           "Je organisatie accepteert dit wachtwoord niet. Kies een ander wachtwoord.";
     ErrCurrentPasswordWrong => "The user ID or current password is not correct, or the account is locked (then unlock it first).",
                                "De gebruikers-ID of het huidige wachtwoord klopt niet, of het account is geblokkeerd (deblokkeer het dan eerst).";
     ErrAccountLocked => "Your account is locked. Unlock it first, or wait until the lock expires.",
@@ -263,7 +268,7 @@ texts! {
     ErrSealNeedsHttps => "This browser cannot encrypt your password on this address. Open the portal by its https:// address and try again.",
                          "Deze browser kan je wachtwoord op dit adres niet versleutelen. Open de portal via het https://-adres en probeer het opnieuw.";
     ErrPasswordTooLong => "This password is longer than the directory accepts. Choose a shorter one.",
-                          "Dit wachtwoord is langer dan de directory toestaat. Kies een korter wachtwoord.";
+                          "Dit wachtwoord is langer dan je organisatie toestaat. Kies een korter wachtwoord.";
     ErrUnknownDomain => "The domain in your user ID is not one this portal serves. Check it, or type just your user name.",
                         "Het domein in je gebruikers-ID hoort niet bij deze portal. Controleer het, of typ alleen je gebruikersnaam.";
     ErrDirectoryNeeded => "Your organisation has more than one domain. Choose yours, or type your user ID as name@domain or DOMAIN\\name.",
@@ -275,9 +280,9 @@ texts! {
     ErrAccountNotEligible => "The password of this account cannot be reset here. Contact your helpdesk.",
                              "Het wachtwoord van dit account kan hier niet opnieuw worden ingesteld. Neem contact op met je helpdesk.";
     ErrDirectoryAccessDenied => "The portal is not allowed to change this password in the directory. Contact your helpdesk.",
-                                "De portal mag dit wachtwoord niet wijzigen in de directory. Neem contact op met je helpdesk.";
+                                "De portal mag dit wachtwoord niet wijzigen in het accountsysteem. Neem contact op met je helpdesk.";
     ErrDirectoryUnreachable => "The directory server could not be reached. Your password was not changed; try again later.",
-                               "De directoryserver was niet bereikbaar. Je wachtwoord is niet gewijzigd; probeer het later opnieuw.";
+                               "De server van het accountsysteem was niet bereikbaar. Je wachtwoord is niet gewijzigd; probeer het later opnieuw.";
     ErrOperationNotAllowed => "Your organisation has not enabled this for your account's directory. Contact your helpdesk.",
                               "Je organisatie heeft dit niet ingeschakeld voor de directory van je account. Neem contact op met je helpdesk.";
     ErrInternal => "Something went wrong on our side. Your password was not changed; please try again.",
@@ -324,7 +329,7 @@ texts! {
     MethodQuestions => "Answer my security questions", "Mijn beveiligingsvragen beantwoorden";
     PhoneConfirmLabel => "Type the whole number {dest} to confirm it", "Typ het hele nummer {dest} ter bevestiging";
     PhoneConfirmHint => "We only send when it matches, so nobody can make someone else's phone ring.",
-                        "We versturen alleen als het klopt, zodat niemand andermans telefoon kan laten overgaan.";
+                        "We versturen alleen als het klopt, zodat niemand berichten of oproepen naar andermans telefoon kan laten sturen.";
     PhoneRequired => "Type the whole phone number.", "Typ het hele telefoonnummer.";
     TextSentTo => "We texted a code to {dest}. It has {n} digits.", "We hebben een code ge-sms't naar {dest}. De code heeft {n} cijfers.";
     CallingTo => "We are calling {dest}. Type the {n} digits you hear.", "We bellen {dest}. Typ de {n} cijfers die je hoort.";

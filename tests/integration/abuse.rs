@@ -495,7 +495,7 @@ async fn the_agent_refuses_what_the_browser_rules_refuse() {
     let (flow_id, step) = to_new_password(&stack, "ilse.vermeer", mail, 0).await;
     let refused = submit_password(&stack, &flow_id, &step.agent_key, "Vermeer-Zomer-99x").await;
     assert!(
-        matches!(&refused, Err((_, e)) if e.code == ErrorCode::PasswordComplexity),
+        matches!(&refused, Err((_, e)) if e.code == ErrorCode::PasswordContainsName),
         "a display-name token: {refused:?}"
     );
     crate::agent_ad::bind_as(dc, "ilse.vermeer", "Vermeer-Zomer-99x")
@@ -515,7 +515,7 @@ async fn the_agent_refuses_what_the_browser_rules_refuse() {
         crate::api_change::change(&stack, "ilse.vermeer", "Zomer-Tulp-99x", "Tulp-ILSE-2027x")
             .await;
     assert!(
-        matches!(changed, Err((_, ErrorCode::PasswordComplexity))),
+        matches!(changed, Err((_, ErrorCode::PasswordContainsName))),
         "{changed:?}"
     );
     crate::agent_ad::bind_as(dc, "ilse.vermeer", "Zomer-Tulp-99x")

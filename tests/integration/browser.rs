@@ -175,6 +175,14 @@ async fn a_user_resets_their_password_in_the_browser() {
     // Nothing typed, then a wrong code: each said at the field, which keeps what was typed.
     click(c, "#verify", "verify without a code").await;
     field_error_is(c, "code", "Enter the code from the message.").await;
+    // Too few digits: caught here, at no cost of an attempt.
+    type_into(c, "#code", "1234").await;
+    click(c, "#verify", "verify a short code").await;
+    field_error_is(c, "code", &format!("The code has {} digits.", code.len())).await;
+    // A new code asked for at once: the wait is said as a wait, not as "too many attempts".
+    click(c, "#resend", "ask for a new code at once").await;
+    let said = text(c, "#error").await;
+    assert!(said.contains("A new code can be sent from "), "{said}");
     let last = if code.ends_with('0') { '1' } else { '0' };
     let wrong = format!("{}{last}", &code[..code.len() - 1]);
     type_into(c, "#code", &wrong).await;
@@ -201,6 +209,19 @@ async fn a_user_resets_their_password_in_the_browser() {
         c.find(Locator::Css(".rules + .hint")).await.is_err(),
         "no history line on a reset where the DC cannot enforce it"
     );
+    // Submitted empty: the message says the rules are not met, and so do the rules (no
+    // tick for "contains no name" on nothing); the second entry's rule still waits.
+    click(c, "#set-password", "submit nothing").await;
+    field_error_is(
+        c,
+        "new-password",
+        "Your new password does not meet all the rules yet.",
+    )
+    .await;
+    for rule in ["min_length", "complexity", "not_account_name"] {
+        rule_is(c, rule, "unmet").await;
+    }
+    rule_is(c, "confirm", "pending").await;
     // The rules tick as the user types: a weak password first…
     type_into(c, "#new-password", "wendy").await;
     rule_is(c, "min_length", "unmet").await;
@@ -352,12 +373,12 @@ async fn each_mode_has_its_own_address_and_a_link_prefills_without_staying_in_th
     c.forward().await.expect("forward");
     heading("Wijzig je wachtwoord").await;
     // A name too long for any account is not taken; an unknown language is ignored, and the
-    // link's Dutch was for its visit only: the browser's English again.
+    // link's Dutch holds as a click on the switch would (a reload keeps it).
     let long = "x".repeat(300);
     c.goto(&format!("{}/reset?user={long}&lang=xx", stack.server.url))
         .await
         .expect("open the link");
-    heading("Reset your password").await;
+    heading("Stel je wachtwoord opnieuw in").await;
     let typed = find(c, "#username").await.prop("value").await;
     assert_eq!(typed.ok().flatten().as_deref(), Some(""));
     assert_eq!(path().await, "/reset");
@@ -423,6 +444,16 @@ async fn the_mode_switch_is_one_tab_stop_and_the_arrow_keys_choose() {
     focus_reaches(c, "username").await;
     click(c, "#mode-reset", "focus the switch").await;
     focus_reaches(c, "mode-reset").await;
+    // Where the switch is, and how long the history: neither changes as the arrows choose.
+    let where_and_history = || async {
+        c.execute(
+            "return [Math.round(document.querySelector('.mode-switch').getBoundingClientRect().top), history.length];",
+            vec![],
+        )
+        .await
+        .expect("measure")
+    };
+    let before = where_and_history().await;
     press(Key::Right).await;
     focus_reaches(c, "mode-unlock").await;
     assert_eq!(text(c, "h1").await, "Unlock your account");
@@ -439,6 +470,12 @@ async fn the_mode_switch_is_one_tab_stop_and_the_arrow_keys_choose() {
     assert_eq!(tab_stops().await, ["mode-unlock"]);
     press(Key::End).await;
     focus_reaches(c, "mode-register").await;
+    assert_eq!(text(c, "h1").await, "Your verification methods");
+    assert_eq!(
+        where_and_history().await,
+        before,
+        "the switch stays put (no step bar above it) and the arrows add no history"
+    );
     press(Key::Right).await;
     focus_reaches(c, "mode-reset").await;
     press(Key::Left).await;
@@ -573,7 +610,16 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     rule_is(c, "not_account_name", "met").await;
     type_into(c, "#confirm-password", with_full_name).await;
     click(c, "#change-password", "change to a part of the full name").await;
-    field_error_is(c, "new-password", "leave out your name").await;
+    field_error_is(
+        c,
+        "new-password",
+        "it contains your account name or a part of your full name",
+    )
+    .await;
+    // …and the name rule now says so for this password, with no "Strong" beside it.
+    rule_is(c, "not_account_name", "unmet").await;
+    let strength = text(c, ".strength-label").await;
+    assert!(!strength.ends_with("Strong"), "{strength}");
     crate::agent_ad::bind_as(dc, "web.change", "Known-Passw0rd!")
         .await
         .expect("the refused change left the password as it was");
@@ -696,6 +742,14 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     type_into(c, "#method-code", &code).await;
     click(c, "#confirm-code", "confirm").await;
     find(c, "#slot-mobile .slot-state[data-source='user']").await;
+    // Saved: focus is back at the method's button, which is named with its method.
+    focus_reaches(c, "mobile-edit").await;
+    let labelled_by = find(c, "#mobile-edit").await.attr("aria-labelledby").await;
+    assert_eq!(
+        labelled_by.ok().flatten().as_deref(),
+        Some("mobile-edit slot-mobile-name")
+    );
+    assert_eq!(text(c, "#slot-mobile-name").await, "Mobile phone");
 
     sspr_tests::browser::assert_accessible(c, "the verification methods").await;
     // An authenticator app, from the secret the page shows as text next to the QR code.
@@ -727,6 +781,9 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     assert!(lead.contains("Check 1 of 2"), "{lead}");
     click(c, "input[data-method='MobileText']", "text").await;
     find(c, "#phone").await;
+    // No number typed: said at its field.
+    click(c, "#choose-method", "choose without the number").await;
+    field_error_is(c, "phone", "Type the whole phone number.").await;
     sspr_tests::browser::assert_accessible(c, "a gate that asks for the number").await;
     type_into(c, "#phone", "+31 6 1234 0081").await;
     click(c, "#choose-method", "choose").await;

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use sspr_protocol::i18n::{t, tf, Lang, Phrase, Text};
 
 use crate::api::Failure;
+use sspr_protocol::ErrorCode;
 
 const STORAGE_KEY: &str = "sspr-lang";
 
@@ -51,12 +52,22 @@ impl I18n {
 
     /// The user-facing sentence for a failed call.
     pub fn failure(&self, failure: &Failure) -> String {
+        self.failure_or_wait(failure, Text::ErrTooManyRequests)
+    }
+
+    /// As `failure`, but a rate limit is said as `wait` (with its `{time}`): what the person
+    /// waits for, e.g. a new code, rather than "too many attempts" where none were made.
+    pub fn failure_or_wait(&self, failure: &Failure, wait: Text) -> String {
         let Failure::Api(error) = failure else {
             return self.t(Text::ErrNetwork).to_owned();
         };
+        let said = match error.code {
+            ErrorCode::TooManyRequests => wait,
+            code => code.text(),
+        };
         let mut text = match error.retry_after_secs {
-            Some(secs) => self.tf(error.code.text(), &[("time", &clock_in(secs))]),
-            None => self.t(error.code.text()).to_owned(),
+            Some(secs) => self.tf(said, &[("time", &clock_in(secs))]),
+            None => self.t(said).to_owned(),
         };
         if let Some(left) = error.attempts_left {
             text.push(' ');

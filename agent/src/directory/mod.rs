@@ -23,6 +23,8 @@ pub enum DirectoryError {
     TooShort,
     #[error("the directory refused the password: complexity")]
     Complexity,
+    #[error("the directory refused the password: it contains the account name or a part of the display name")]
+    ContainsName,
     #[error("the directory refused the password: it is in the password history")]
     History,
     #[error("the directory refused the password: the current one is too young to change")]
@@ -64,6 +66,7 @@ impl DirectoryError {
         match self {
             Self::TooShort => ErrorCode::PasswordTooShort,
             Self::Complexity => ErrorCode::PasswordComplexity,
+            Self::ContainsName => ErrorCode::PasswordContainsName,
             Self::History => ErrorCode::PasswordHistory,
             Self::TooYoung => ErrorCode::PasswordTooYoung,
             Self::PolicyOther(_) => ErrorCode::PasswordRejected,
@@ -86,6 +89,7 @@ impl DirectoryError {
             self,
             Self::TooShort
                 | Self::Complexity
+                | Self::ContainsName
                 | Self::History
                 | Self::TooYoung
                 | Self::PolicyOther(_)

@@ -134,8 +134,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | SignInFailed | InvalidContact | AnswersWrong | QuestionsInvalid | DirectoryNeeded
         | UnknownDomain => StatusCode::BAD_REQUEST,
         SendFailed => StatusCode::BAD_GATEWAY,
-        PasswordTooShort | PasswordComplexity | PasswordHistory | PasswordTooYoung
-        | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
+        PasswordTooShort | PasswordComplexity | PasswordContainsName | PasswordHistory
+        | PasswordTooYoung | PasswordRejected => StatusCode::UNPROCESSABLE_ENTITY,
         UnknownFlow => StatusCode::NOT_FOUND,
         WrongStep | AgentChanged => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -88,6 +88,9 @@ pub fn ModeSwitch() -> impl IntoView {
         };
         ev.prevent_default();
         let (mode, _, id) = modes[next];
+        // Passing over modes with the arrows is not a page visited each: the address follows
+        // in place, and Back goes to where the person came from.
+        crate::route::replace_path(crate::route::path_of(mode));
         purpose.set(mode);
         // A frame later than the new page, which puts focus in its first field on mount:
         // a keyboard user stays on the switch.

@@ -143,6 +143,11 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                         // The directory refused the new password (on a change, e.g. for a part
                         // of the full name, which the page cannot know before): at that field.
                         Some(code) if code.refuses_new_password() => {
+                            if code == ErrorCode::PasswordContainsName {
+                                if let Some(check) = rules_check.get_value() {
+                                    check.refused_for_name(password.get_untracked());
+                                }
+                            }
                             new_error.set(Some(i18n.failure(&failure)));
                             busy.set(false);
                             focus_on_mount(Field::New.id());

@@ -67,16 +67,27 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
         if busy.get_untracked().is_some() {
             return;
         }
-        let Some(typed) = typed_code(code) else {
-            // An app's code comes from no message.
-            let missing = if is_sent() {
-                Text::CodeRequired
-            } else {
-                Text::AppCodeRequired
-            };
-            code_error.set(Some(i18n.t(missing).to_owned()));
-            focus_on_mount("code");
-            return;
+        // Caught here, not at the cost of an attempt: nothing typed, or too few digits.
+        let typed = match typed_code(code) {
+            Some(typed) if typed.chars().count() == usize::from(digits()) => typed,
+            Some(_) => {
+                code_error.set(Some(
+                    i18n.tf(Text::CodeLength, &[("n", &digits().to_string())]),
+                ));
+                focus_on_mount("code");
+                return;
+            }
+            None => {
+                // An app's code comes from no message.
+                let missing = if is_sent() {
+                    Text::CodeRequired
+                } else {
+                    Text::AppCodeRequired
+                };
+                code_error.set(Some(i18n.t(missing).to_owned()));
+                focus_on_mount("code");
+                return;
+            }
         };
         error.set(None);
         info.set(None);
@@ -116,9 +127,11 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
                     challenge.set(Challenge::Code(again));
                     code.set(String::new());
                     info.set(Some(i18n.t(Text::CodeResent).to_owned()));
+                    // Ready for the new code (the button pressed may have left the page).
+                    focus_on_mount("code");
                     check_delivery();
                 }
-                Err(failure) => error.set(Some(i18n.failure(&failure))),
+                Err(failure) => error.set(Some(i18n.failure_or_wait(&failure, Text::ResendWait))),
             }
             busy.set(None);
         });
@@ -175,9 +188,10 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             />
             <FieldError id="code-error".to_owned() message=code_error.into() />
             {move || match challenge.get() {
+                // Only a mail can end up among spam.
                 Challenge::Code(s) => Some(view! {
                     <p id="code-hint" class="hint">
-                        {move || i18n.tf(Text::CodeHint, &[("min", &(s.code_ttl_secs / 60).to_string())])}
+                        {move || i18n.tf(if s.method == Method::Mail { Text::CodeHint } else { Text::CodeHintPhone }, &[("min", &(s.code_ttl_secs / 60).to_string())])}
                     </p>
                 }),
                 Challenge::Authenticator { .. } | Challenge::Questions { .. } => None,
@@ -189,7 +203,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             </button>
             <Show when=is_sent>
                 <button id="resend" type="button" class="link" on:click=resend disabled=move || busy.get().is_some()>
-                    {move || i18n.t(Text::ResendCode)}
+                    {move || i18n.t(if matches!(challenge.get(), Challenge::Code(CodeSent { method: Method::MobileCall | Method::OfficeCall, .. })) { Text::CallAgain } else { Text::ResendCode })}
                 </button>
             </Show>
             <button id="other-method" type="button" class="link" on:click=other disabled=move || busy.get().is_some()>

@@ -20,7 +20,7 @@ pub fn DonePage(step: RwSignal<Step>, account_name: String) -> impl IntoView {
             <p class="lead"><strong>{account_name}</strong></p>
             <p>{move || i18n.t(if unlock() { Text::UnlockedBody } else { Text::DoneBody })}</p>
             <button type="button" class="secondary" on:click=move |_| step.set(Step::Account)>
-                {move || i18n.t(if purpose.get() == Purpose::Reset { Text::StartAgain } else { Text::BackToStart })}
+                {move || i18n.t(Text::BackToStart)}
             </button>
         </div>
     }

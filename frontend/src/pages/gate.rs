@@ -6,11 +6,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sspr_protocol::gate::{Gate, Method, MethodOffer};
 use sspr_protocol::i18n::Text;
+use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::Step;
 use crate::components::StartOver;
-use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
+use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, Progress};
 use sspr_ui::i18n::{use_i18n, I18n};
 
 fn offer_label(i18n: I18n, offer: &MethodOffer) -> String {
@@ -22,7 +23,8 @@ fn offer_label(i18n: I18n, offer: &MethodOffer) -> String {
         Method::Authenticator => Text::MethodAuthenticator,
         Method::Questions => Text::MethodQuestions,
     };
-    i18n.tf(text, &[("dest", &offer.masked)])
+    // A masked number stays on one line ("+31 6 ••••••02" is one thing to read).
+    i18n.tf(text, &[("dest", &offer.masked.replace(' ', "\u{a0}"))])
 }
 
 #[component]
@@ -34,6 +36,8 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
     let chosen = RwSignal::new(gate.offers.first().map(|o| o.choice));
     let phone = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // What is wrong with the typed number, at its field.
+    let phone_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let chosen_offer = move || {
         offers.with_value(|all| all.iter().find(|o| Some(o.choice) == chosen.get()).cloned())
@@ -47,7 +51,8 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
         }
         let typed = phone.get_untracked().trim().to_owned();
         if offer.method.uses_phone() && typed.is_empty() {
-            error.set(Some(i18n.t(Text::PhoneRequired).to_owned()));
+            phone_error.set(Some(i18n.t(Text::PhoneRequired).to_owned()));
+            focus_on_mount("phone");
             return;
         }
         error.set(None);
@@ -60,8 +65,13 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
                     challenge,
                 }),
                 Err(failure) => {
-                    error.set(Some(i18n.failure(&failure)));
                     busy.set(false);
+                    if failure.code() == Some(ErrorCode::PhoneMismatch) {
+                        phone_error.set(Some(i18n.failure(&failure)));
+                        focus_on_mount("phone");
+                    } else {
+                        error.set(Some(i18n.failure(&failure)));
+                    }
                 }
             }
         });
@@ -113,10 +123,15 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
                     name="phone"
                     type="tel"
                     autocomplete="tel"
-                    aria-describedby="phone-hint"
+                    aria-describedby=move || if phone_error.with(Option::is_some) { "phone-error phone-hint" } else { "phone-hint" }
+                    aria-invalid=move || phone_error.with(Option::is_some).then_some("true")
                     prop:value=move || phone.get()
-                    on:input=move |ev| phone.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        phone.set(event_target_value(&ev));
+                        phone_error.set(None);
+                    }
                 />
+                <FieldError id="phone-error".to_owned() message=phone_error.into() />
                 <p id="phone-hint" class="hint">{move || i18n.t(Text::PhoneConfirmHint)}</p>
             })}
             <ErrorBanner error />

@@ -152,6 +152,11 @@ fn Methods(
     let info = RwSignal::new(None::<String>);
     let busy = RwSignal::new(None::<Text>);
 
+    // Back in the list, keyboard focus goes to the method just edited (its button).
+    let back_to_list = move || match editing.get_untracked() {
+        Some(slot) => focus_on_mount(edit_button_id(slot)),
+        None => focus_on_mount("methods-title"),
+    };
     let saved = move |r: Registered| {
         slots.set(r.slots.clone());
         registered.update_untracked(|old| *old = Some(r));
@@ -160,6 +165,7 @@ fn Methods(
         value.set(String::new());
         info.set(Some(i18n.t(Text::MethodSaved).to_owned()));
         busy.set(None);
+        back_to_list();
     };
     let failed = move |failure: api::Failure| {
         error.set(Some(i18n.failure(&failure)));
@@ -199,6 +205,7 @@ fn Methods(
         });
     };
     let remove = move |slot: Slot| {
+        editing.set(Some(slot));
         error.set(None);
         busy.set(Some(Text::Saving));
         spawn_local(async move {
@@ -296,7 +303,7 @@ fn Methods(
         view! {
             <li class="slot" id=format!("slot-{id}")>
                 <div class="slot-text">
-                    <strong>{move || i18n.t(slot.text())}</strong>
+                    <strong id=format!("slot-{id}-name")>{move || i18n.t(slot.text())}</strong>
                     <span class="slot-value">{s.masked.clone()}</span>
                     <span class="slot-state" data-source=match s.source {
                         Some(Source::Directory) => "directory",
@@ -305,10 +312,12 @@ fn Methods(
                     }>{move || i18n.t(state)}</span>
                 </div>
                 <div class="slot-actions">
-                    <button type="button" class="secondary" id=edit_button_id(slot) disabled=move || busy.get().is_some()
+                    // Named with their method ("Add Mobile phone"): a list of "Add" buttons is
+                    // not told apart by ear.
+                    <button type="button" class="secondary" id=edit_button_id(slot) aria-labelledby=format!("{} slot-{id}-name", edit_button_id(slot)) disabled=move || busy.get().is_some()
                         on:click=move |_| begin(slot)>{move || i18n.t(action)}</button>
                     {removable.then(|| view! {
-                        <button type="button" class="link" id=format!("{id}-remove") disabled=move || busy.get().is_some()
+                        <button type="button" class="link" id=format!("{id}-remove") aria-labelledby=format!("{id}-remove slot-{id}-name") disabled=move || busy.get().is_some()
                             on:click=move |_| remove(slot)>{move || i18n.t(Text::RemoveMethod)}</button>
                     })}
                 </div>
@@ -387,10 +396,7 @@ fn Methods(
                     value.set(String::new());
                     code.set(String::new());
                     error.set(None);
-                    match editing.get_untracked() {
-                        Some(slot) => focus_on_mount(edit_button_id(slot)),
-                        None => focus_on_mount("methods-title"),
-                    }
+                    back_to_list();
                 }>
                 {move || i18n.t(Text::CancelSetUp)}
             </button>

@@ -115,7 +115,8 @@ pub fn PasswordInput(
                 type="button"
                 class="toggle"
                 aria-controls=id
-                aria-pressed=move || shown.get().to_string()
+                // Its name says what a press does ("Hide password"); a pressed state as well
+                // would be said twice.
                 // Named with its field: three "Show password" buttons on one page are not told
                 // apart by ear.
                 aria-label=move || format!("{}: {}", i18n.t(if shown.get() { Text::HidePasswordLabel } else { Text::ShowPasswordLabel }), i18n.t(label))

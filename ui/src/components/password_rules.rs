@@ -52,6 +52,12 @@ pub struct PasswordCheck {
     /// The full name is known here (a reset looked the account up); on a change only the typed
     /// account name is, and the full name is checked by the agent when the person submits.
     full_name_known: Memo<bool>,
+    /// A password the directory refused for a name in it (which the page could not see):
+    /// while it is the one typed, the name rule shows as failed.
+    refused_for_name: RwSignal<Option<String>>,
+    /// Submitted once: from then on an empty new-password field's rules show as failed, as
+    /// the message beside it says (the second entry's rule still waits for something typed).
+    tried: RwSignal<bool>,
 }
 
 impl PasswordCheck {
@@ -64,9 +70,20 @@ impl PasswordCheck {
         let rules = StoredValue::new(policy.rules());
         let history = policy.history_length;
         let policy = StoredValue::new(policy);
+        let refused_for_name = RwSignal::new(None::<String>);
         Self {
             checks: Memo::new(move |_| {
-                policy.with_value(|p| p.evaluate(&password.get(), &names.get()))
+                let mut checks = policy.with_value(|p| p.evaluate(&password.get(), &names.get()));
+                // Nothing typed meets no rule (not even "contains no name"); a password refused
+                // for a name fails the name rule.
+                let empty = password.with(String::is_empty);
+                let refused = password.with(|p| refused_for_name.with(|r| r.as_ref() == Some(p)));
+                for check in checks.iter_mut() {
+                    if empty || (refused && check.rule == Rule::NotAccountName) {
+                        check.met = false;
+                    }
+                }
+                checks
             }),
             matches: Memo::new(move |_| {
                 !confirm.get().is_empty() && password.get() == confirm.get()
@@ -75,7 +92,14 @@ impl PasswordCheck {
             rules,
             history,
             full_name_known: Memo::new(move |_| names.with(|n| !n.display_name.is_empty())),
+            refused_for_name,
+            tried: RwSignal::new(false),
         }
+    }
+
+    /// The directory refused `password` for a name in it.
+    pub fn refused_for_name(&self, password: String) {
+        self.refused_for_name.set(Some(password));
     }
 
     /// Every rule met and both entries equal: the password may be submitted.
@@ -86,6 +110,7 @@ impl PasswordCheck {
     /// What still keeps the new password from being submitted — first the rules, then the
     /// second entry — as the message and the field it belongs to; `None` when it may go.
     pub fn missing(&self) -> Option<(Text, Field)> {
+        self.tried.set(true);
         if !self.checks.get_untracked().iter().all(|c| c.met) {
             Some((Text::MissingRules, Field::New))
         } else if !self.matches.get_untracked() {
@@ -141,7 +166,7 @@ pub fn PasswordRules(
     };
     let score =
         Memo::new(move |_| password.with(|pw| check.checks.with(|c| shown_strength(pw, c))));
-    let pending = Signal::derive(move || password.with(String::is_empty));
+    let pending = Signal::derive(move || password.with(String::is_empty) && !check.tried.get());
     let confirm_pending = Signal::derive(move || pending.get() || check.confirm_empty.get());
     let history = check.history;
     view! {

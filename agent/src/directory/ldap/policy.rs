@@ -86,7 +86,8 @@ pub(super) fn enforce(
         .map(|c| c.rule)
     {
         Some(Rule::MinLength(_)) => Err(DirectoryError::TooShort),
-        Some(Rule::Complexity | Rule::NotAccountName) => Err(DirectoryError::Complexity),
+        Some(Rule::Complexity) => Err(DirectoryError::Complexity),
+        Some(Rule::NotAccountName) => Err(DirectoryError::ContainsName),
         None => Ok(()),
     }
 }
