@@ -199,7 +199,8 @@ texts! {
     MissingRules => "Your new password does not meet all the rules yet.", "Je nieuwe wachtwoord voldoet nog niet aan alle regels.";
     MissingConfirm => "Type the new password a second time, exactly the same.", "Typ het nieuwe wachtwoord nog een keer, precies hetzelfde.";
     MissingCurrent => "Type your current password.", "Typ je huidige wachtwoord.";
-    ValueRequired => "Type the number or the address first.", "Typ eerst het nummer of het adres.";
+    PhoneValueRequired => "Type the phone number first.", "Typ eerst het telefoonnummer.";
+    MailValueRequired => "Type the mail address first.", "Typ eerst het mailadres.";
     UnavailableTitle => "Password reset is unavailable right now", "Wachtwoord opnieuw instellen is nu niet beschikbaar";
     UnavailableBody => "We cannot reach your organisation's directory at the moment, so no password can be changed. Please try again later or contact your helpdesk.",
                        "We kunnen het accountsysteem van je organisatie op dit moment niet bereiken, dus er kan geen wachtwoord worden gewijzigd. Probeer het later opnieuw of neem contact op met je helpdesk.";

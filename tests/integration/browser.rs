@@ -728,15 +728,16 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     // says what is missing.
     click(c, "#mobile-edit", "add mobile").await;
     click(c, "#send-code", "send too early").await;
-    let said = text(c, "#error").await;
-    assert!(
-        said.contains("Type the number or the address first."),
-        "{said}"
-    );
-    focus_reaches(c, "method-value").await;
+    field_error_is(c, "method-value", "Type the phone number first.").await;
+    // Not a number: the server's answer is said at the field too.
+    type_into(c, "#method-value", "not a number").await;
+    click(c, "#send-code", "send a non-number").await;
+    field_error_is(c, "method-value", "That is not a phone number").await;
     type_into(c, "#method-value", "06 1234 0081").await;
     click(c, "#send-code", "send").await;
     focus_reaches(c, "method-code").await;
+    click(c, "#confirm-code", "confirm without a code").await;
+    field_error_is(c, "method-code", "Enter the code from the message.").await;
     sspr_tests::browser::assert_accessible(c, "a mobile's code step").await;
     let code = gateway.wait_for("+31612340081", 0).code().expect("code");
     type_into(c, "#method-code", &code).await;

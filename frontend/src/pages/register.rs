@@ -10,10 +10,11 @@ use sspr_protocol::gate::Question;
 use sspr_protocol::i18n::Text;
 use sspr_protocol::register::{Enrolment, Registered, Slot, SlotState, Source};
 use sspr_protocol::reset::CodeSent;
+use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::components::{show_failure, typed_username, UnavailableNotice, UsernameField};
-use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
+use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, PasswordInput, Progress};
 use sspr_ui::i18n::use_i18n;
 use sspr_ui::seal::seal;
 
@@ -150,6 +151,9 @@ fn Methods(
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let info = RwSignal::new(None::<String>);
+    // What is wrong with the number, address or code being typed: at that field (one form at
+    // a time is open).
+    let field_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(None::<Text>);
 
     // Back in the list, keyboard focus goes to the method just edited (its button).
@@ -174,6 +178,7 @@ fn Methods(
     let begin = move |slot: Slot| {
         editing.set(Some(slot));
         error.set(None);
+        field_error.set(None);
         info.set(None);
         value.set(String::new());
         code.set(String::new());
@@ -225,7 +230,12 @@ fn Methods(
         }
         error.set(None);
         if value.with_untracked(|v| v.trim().is_empty()) {
-            error.set(Some(i18n.t(Text::ValueRequired).to_owned()));
+            let missing = if slot == Slot::AltMail {
+                Text::MailValueRequired
+            } else {
+                Text::PhoneValueRequired
+            };
+            field_error.set(Some(i18n.t(missing).to_owned()));
             focus_on_mount("method-value");
             return;
         }
@@ -236,6 +246,11 @@ fn Methods(
                     pending.set(Some(Pending::Sent(sent)));
                     busy.set(None);
                     focus_on_mount("method-code");
+                }
+                Err(f) if f.code() == Some(ErrorCode::InvalidContact) => {
+                    field_error.set(Some(i18n.failure(&f)));
+                    busy.set(None);
+                    focus_on_mount("method-value");
                 }
                 Err(f) => failed(f),
             }
@@ -248,7 +263,14 @@ fn Methods(
         }
         error.set(None);
         if code.with_untracked(|c| c.trim().is_empty()) {
-            error.set(Some(i18n.t(Text::CodeRequired).to_owned()));
+            // An app's code comes from no message.
+            let app = pending.with_untracked(|p| matches!(p, Some(Pending::Enrol(_))));
+            let missing = if app {
+                Text::AppCodeRequired
+            } else {
+                Text::CodeRequired
+            };
+            field_error.set(Some(i18n.t(missing).to_owned()));
             focus_on_mount("method-code");
             return;
         }
@@ -256,10 +278,12 @@ fn Methods(
         spawn_local(async move {
             match api::confirm(session.get_value(), code.get_untracked()).await {
                 Ok(r) => saved(r),
-                Err(f) => {
-                    code.set(String::new());
-                    failed(f)
+                Err(f) if f.code().is_some_and(ErrorCode::is_about_the_code) => {
+                    field_error.set(Some(i18n.failure(&f)));
+                    busy.set(None);
+                    focus_on_mount("method-code");
                 }
+                Err(f) => failed(f),
             }
         });
     };
@@ -342,7 +366,11 @@ fn Methods(
                 <form on:submit=send novalidate class="slot-form">
                     <label for="method-value">{move || i18n.t(if slot == Slot::AltMail { Text::MailValueLabel } else { Text::PhoneValueLabel })}</label>
                     <input id="method-value" type=if slot == Slot::AltMail { "email" } else { "tel" }
-                        prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
+                        aria-describedby=move || field_error.with(Option::is_some).then_some("method-value-error")
+                        aria-invalid=move || field_error.with(Option::is_some).then_some("true")
+                        prop:value=move || value.get()
+                        on:input=move |ev| { value.set(event_target_value(&ev)); field_error.set(None); } />
+                    <FieldError id="method-value-error".to_owned() message=field_error.into() />
                     <button id="send-code" type="submit" class="primary" disabled=move || busy.get().is_some()>
                         {move || i18n.t(Text::SendCodeButton)}
                     </button>
@@ -374,7 +402,7 @@ fn Methods(
             Pending::Sent(sent) => view! {
                 <form on:submit=confirm novalidate class="slot-form">
                     <p id="method-sent">{move || i18n.tf(Text::CodeSentTo, &[("n", &sent.code_length.to_string()), ("dest", &sent.destination)])}</p>
-                    <CodeField code />
+                    <CodeField code error=field_error />
                 </form>
             }.into_any(),
             Pending::Enrol(e) => {
@@ -384,7 +412,7 @@ fn Methods(
                         <p>{move || i18n.t(Text::AuthenticatorScan)}</p>
                         <img class="qr" src=src alt=move || i18n.t(Text::AuthenticatorQrAlt) width="200" height="200" />
                         <p>{move || i18n.t(Text::AuthenticatorSecretLabel)}" "<code id="totp-secret">{grouped(&e.secret)}</code></p>
-                        <CodeField code />
+                        <CodeField code error=field_error />
                     </form>
                 }.into_any()
             }
@@ -396,6 +424,7 @@ fn Methods(
                     value.set(String::new());
                     code.set(String::new());
                     error.set(None);
+                    field_error.set(None);
                     back_to_list();
                 }>
                 {move || i18n.t(Text::CancelSetUp)}
@@ -434,12 +463,16 @@ fn grouped(secret: &str) -> String {
 }
 
 #[component]
-fn CodeField(code: RwSignal<String>) -> impl IntoView {
+fn CodeField(code: RwSignal<String>, error: RwSignal<Option<String>>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <label for="method-code">{move || i18n.t(Text::CodeLabel)}</label>
         <input id="method-code" class="code-input" type="text" inputmode="numeric" autocomplete="one-time-code"
-            prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev)) />
+            aria-describedby=move || error.with(Option::is_some).then_some("method-code-error")
+            aria-invalid=move || error.with(Option::is_some).then_some("true")
+            prop:value=move || code.get()
+            on:input=move |ev| { code.set(event_target_value(&ev)); error.set(None); } />
+        <FieldError id="method-code-error".to_owned() message=error.into() />
         <button id="confirm-code" type="submit" class="primary">
             {move || i18n.t(Text::ConfirmCodeButton)}
         </button>
