@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use sspr_protocol::directory::DirectoryName;
 use sspr_protocol::gate::{Challenge, Gate};
 use sspr_protocol::i18n::Text;
-use sspr_protocol::reset::{HelpContact, NewPasswordStep, Purpose};
+use sspr_protocol::reset::{Completed, HelpContact, NewPasswordStep, Purpose};
 
 use crate::components::{ModeSwitch, Steps};
 use crate::pages::account::AccountPage;
@@ -63,9 +63,7 @@ pub enum Step {
         flow_id: String,
         step: NewPasswordStep,
     },
-    Done {
-        account_name: String,
-    },
+    Done(Completed),
 }
 
 impl Step {
@@ -75,9 +73,7 @@ impl Step {
         match after {
             AfterGate::Gate(gate) => Step::Gate { flow_id, gate },
             AfterGate::NewPassword(step) => Step::NewPassword { flow_id, step },
-            AfterGate::Completed(done) => Step::Done {
-                account_name: done.account_name,
-            },
+            AfterGate::Completed(done) => Step::Done(done),
         }
     }
 
@@ -86,7 +82,7 @@ impl Step {
             Step::Account => 1,
             Step::Gate { .. } | Step::Code { .. } => 2,
             Step::NewPassword { .. } => 3,
-            Step::Done { .. } => 4,
+            Step::Done(_) => 4,
         }
     }
 }
@@ -196,7 +192,7 @@ pub fn App() -> impl IntoView {
                     Step::Code { flow_id, challenge: Challenge::Questions { asked } } => view! { <QuestionsPage step flow_id asked /> }.into_any(),
                     Step::Code { flow_id, challenge } => view! { <CodePage step flow_id challenge /> }.into_any(),
                     Step::NewPassword { flow_id, step: data } => view! { <NewPasswordPage step flow_id data /> }.into_any(),
-                    Step::Done { account_name } => view! { <DonePage step account_name /> }.into_any(),
+                    Step::Done(done) => view! { <DonePage step done /> }.into_any(),
                 }}
             </main>
             <HelpFooter contact />

@@ -126,6 +126,10 @@ texts! {
     Unlocking => "Unlocking your account…", "Je account wordt gedeblokkeerd…";
     UnlockedTitle => "Your account is unlocked", "Je account is gedeblokkeerd";
     UnlockedBody => "You can sign in with your current password again.", "Je kunt weer aanmelden met je huidige wachtwoord.";
+    NotLockedTitle => "Your account was not locked", "Je account was niet geblokkeerd";
+    NotLockedBody => "Nothing needed unlocking, so nothing changed. If your password is refused when you sign in, you may have forgotten it: reset it instead.",
+                     "Er hoefde niets gedeblokkeerd te worden, dus er is niets veranderd. Wordt je wachtwoord geweigerd bij het aanmelden, dan ben je het misschien vergeten: stel dan een nieuw wachtwoord in.";
+    ResetInstead => "Reset my password", "Nieuw wachtwoord instellen";
     LanguageLabel => "Language", "Taal";
     StepAccount => "Account", "Account";
     StepVerify => "Verify", "Verificatie";

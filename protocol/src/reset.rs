@@ -184,4 +184,8 @@ pub struct PasswordSubmit {
 pub struct Completed {
     /// The account's name as the directory knows it, for the success page.
     pub account_name: String,
+    /// The directory had the account locked when the flow began. An unlock of an account that
+    /// was not locked tells the user so: their trouble is then the password, not a lockout.
+    #[serde(default)]
+    pub was_locked: bool,
 }

@@ -403,6 +403,7 @@ async fn unlock_through_the_api_lifts_a_real_lockout() {
         other => panic!("completed, not {other:?}"),
     };
     assert_eq!(done.account_name, "api.locked");
+    assert!(done.was_locked, "the directory had it locked");
     crate::agent_ad::bind_as(dc, "api.locked", "Kept-Passw0rd!")
         .await
         .expect("the unchanged password works again");

@@ -534,6 +534,35 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
     crate::agent_ad::bind_as(dc, "web.locked", "Same-Passw0rd!")
         .await
         .expect("the same password works again");
+
+    // Unlocked again, though nothing is locked now: the page says so and offers a reset, since
+    // the trouble must then be the password.
+    click(c, "#done ~ button.secondary", "back to the start").await;
+    click(c, "#mode-unlock", "choose unlock").await;
+    type_into(c, "#username", "web.locked").await;
+    click(c, "#continue", "continue").await;
+    click(c, "#choose-method", "choose").await;
+    focus_reaches(c, "code").await;
+    let code = stack
+        .smtp
+        .wait_for_mail("web.locked@corp.example.test", 2)
+        .code()
+        .expect("second code");
+    type_into(c, "#code", &code).await;
+    click(c, "#verify", "verify").await;
+    assert_eq!(text(c, "#done").await, "Your account was not locked");
+    focus_reaches(c, "done").await;
+    sspr_tests::browser::assert_accessible(c, "an unlock of an account not locked").await;
+    click(c, "#reset-instead", "reset instead").await;
+    assert_eq!(text(c, "h1").await, "Reset your password");
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/reset"),
+        "the reset page's own address"
+    );
     browser.close().await;
 }
 

@@ -222,6 +222,7 @@ fn account() -> AccountTarget {
         mail: "marker-user@corp.example.test".into(),
         policy: PasswordPolicy::default(),
         directory: "corp.example.test".into(),
+        locked: false,
     }
 }
 

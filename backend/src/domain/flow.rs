@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sspr_protocol::captcha::{PowChallenge, PowSolution};
 use sspr_protocol::gate::{Delivery, Family, Gate, Method, MethodOffer, Question};
 use sspr_protocol::policy::PasswordPolicy;
-use sspr_protocol::reset::Purpose;
+use sspr_protocol::reset::{Completed, Purpose};
 use sspr_protocol::Lang;
 
 pub use crate::domain::codes::{CodeRules, PendingCode};
@@ -27,6 +27,10 @@ pub struct AccountTarget {
     pub policy: PasswordPolicy,
     /// The directory (AD domain) the account lives in; only its agents may write it.
     pub directory: String,
+    /// Locked out as the directory recorded it when the flow began: an unlock of an account
+    /// that was not locked says so, rather than promise a fix for a password that is wrong.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// Whom the gates speak to. A decoy behaves like an account on every page but sends nothing
@@ -149,6 +153,8 @@ pub enum Step {
     },
     Done {
         account_name: String,
+        #[serde(default)]
+        locked: bool,
     },
 }
 
@@ -601,10 +607,17 @@ impl ResetFlow {
         }
     }
 
-    /// The account whose password this flow set, once it is done.
-    pub fn completed(&self) -> Option<&str> {
+    /// What the user hears of a finished flow, again: a repeated submission hears what the
+    /// first heard.
+    pub fn completed(&self) -> Option<Completed> {
         match &self.step {
-            Step::Done { account_name } => Some(account_name),
+            Step::Done {
+                account_name,
+                locked,
+            } => Some(Completed {
+                account_name: account_name.clone(),
+                was_locked: *locked,
+            }),
             _ => None,
         }
     }
@@ -669,6 +682,7 @@ impl ResetFlow {
             Applied::Yes => {
                 self.step = Step::Done {
                     account_name: account.account_name.clone(),
+                    locked: account.locked,
                 };
                 true
             }
@@ -703,6 +717,7 @@ mod tests {
             mail: "jan@corp.example.test".into(),
             policy: PasswordPolicy::default(),
             directory: "corp.example.test".into(),
+            locked: false,
         }
     }
 
@@ -849,7 +864,8 @@ mod tests {
         assert_eq!(
             flow.step,
             Step::Done {
-                account_name: "jan".into()
+                account_name: "jan".into(),
+                locked: false,
             }
         );
     }

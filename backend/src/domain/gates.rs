@@ -88,6 +88,7 @@ pub fn admit(
                 mail: a.mail.first().cloned().unwrap_or_default(),
                 policy: a.policy,
                 directory: directory.to_owned(),
+                locked: a.locked,
             });
             return Ok(Admission {
                 gates: gates(target, contacts, required),

@@ -126,9 +126,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                     for field in [current, password, confirm] {
                         field.set(String::new());
                     }
-                    step.set(Step::Done {
-                        account_name: done.account_name,
-                    });
+                    step.set(Step::Done(done));
                 }
                 Err(failure) => {
                     match failure.code() {

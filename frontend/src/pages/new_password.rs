@@ -71,9 +71,7 @@ pub fn NewPasswordPage(
                 Ok(done) => {
                     password.set(String::new());
                     confirm.set(String::new());
-                    step.set(Step::Done {
-                        account_name: done.account_name,
-                    });
+                    step.set(Step::Done(done));
                 }
                 Err(failure) => {
                     match failure.code() {

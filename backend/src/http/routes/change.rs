@@ -131,6 +131,7 @@ pub async fn change(
     result.map(|()| {
         Json(Completed {
             account_name: account.account_name,
+            was_locked: account.locked,
         })
     })
 }

@@ -678,6 +678,7 @@ pub async fn link(
         mail: account.mail.first().cloned().unwrap_or_default(),
         policy: account.policy.clone(),
         directory: request.account.directory.clone(),
+        locked: account.locked,
     };
     let token = crypto::random_token()?;
     state

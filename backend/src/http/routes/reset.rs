@@ -235,7 +235,7 @@ pub(crate) async fn apply_and_finish(
     let begun = state
         .store
         .update_flow(id_hash, now, |flow| match flow.completed() {
-            Some(account_name) => Ok(Err(account_name.to_owned())),
+            Some(completed) => Ok(Err(completed)),
             None => flow.begin_apply(fresh.clone(), expires_at).map(Ok),
         })
         .await??;
@@ -245,7 +245,7 @@ pub(crate) async fn apply_and_finish(
         expires_at,
     } = match begun {
         Ok(in_flight) => in_flight,
-        Err(account_name) => return Ok(Json(Completed { account_name })),
+        Err(completed) => return Ok(Json(completed)),
     };
     let result = apply(state, &account, &request_id, op, sealed, now, expires_at).await;
     let applied = match &result {
@@ -294,6 +294,7 @@ pub(crate) async fn apply_and_finish(
     result.map(|()| {
         Json(Completed {
             account_name: account.account_name,
+            was_locked: account.locked,
         })
     })
 }
