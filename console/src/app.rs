@@ -8,7 +8,7 @@ use sspr_protocol::i18n::ConsoleText;
 use sspr_protocol::ErrorCode;
 use sspr_ui::api::Failure;
 use sspr_ui::components::LanguageSwitch;
-use sspr_ui::i18n::{use_i18n, I18n};
+use sspr_ui::i18n::{use_i18n, I18n, Said};
 
 use crate::api;
 use crate::pages::desk::DeskPage;
@@ -33,7 +33,7 @@ impl Ended {
     pub fn text(&self, i18n: I18n) -> String {
         match self {
             Ended::SignedOut => i18n.t(ConsoleText::SignedOut).to_owned(),
-            Ended::Refused(failure) => i18n.failure(failure),
+            Ended::Refused(failure) => i18n.failure(failure).in_lang(&i18n),
         }
     }
 }
@@ -41,7 +41,7 @@ impl Ended {
 impl Desk {
     /// A failed call: a session that ended sends the staff member back to sign in, with the
     /// reason; any other failure's sentence goes to the page's `error`.
-    pub fn failed(&self, i18n: I18n, failure: &Failure, error: RwSignal<Option<String>>) {
+    pub fn failed(&self, i18n: I18n, failure: &Failure, error: RwSignal<Option<Said>>) {
         if failure.code() == Some(ErrorCode::SessionEnded) {
             api::forget();
             self.ended.set(Some(Ended::Refused(failure.clone())));

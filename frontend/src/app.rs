@@ -18,7 +18,7 @@ use crate::pages::new_password::NewPasswordPage;
 use crate::pages::questions::QuestionsPage;
 use crate::pages::register::RegisterPage;
 use sspr_ui::components::{ErrorBanner, LanguageSwitch};
-use sspr_ui::i18n::{use_i18n, I18n};
+use sspr_ui::i18n::{use_i18n, I18n, Said};
 
 /// What the user came for: reset or unlock. Chosen on the first page, read by every step.
 #[derive(Clone, Copy)]
@@ -113,7 +113,7 @@ pub fn App() -> impl IntoView {
 
     // A one-time link from the service desk: its token is the id of a flow waiting at its
     // new-password step. Taken out of the address bar at once (it is a credential until used).
-    let link_error = RwSignal::new(None::<String>);
+    let link_error = RwSignal::new(None::<Said>);
     let link_spent = RwSignal::new(false);
     // Said in the language chosen now, also after a switch, and only until the user goes on
     // with a reset of their own.
@@ -123,7 +123,7 @@ pub fn App() -> impl IntoView {
             link_spent.set(false);
         }
         let shown = link_spent.get() && on_first_page;
-        link_error.set(shown.then(|| i18n.t(Text::ErrLinkSpent).to_owned()));
+        link_error.set(shown.then(|| Text::ErrLinkSpent.into()));
     });
     if let Some(token) = link_token() {
         spawn_local(async move {

@@ -616,6 +616,16 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     );
     sspr_tests::browser::assert_accessible(c, "the change page with a wrong current password")
         .await;
+    // The server's answer follows a change of language while it is on screen.
+    click(c, "#lang-nl", "to Dutch").await;
+    let said = text(c, "#current-password-error").await;
+    assert!(
+        said.contains("het huidige wachtwoord klopt niet"),
+        "in Dutch: {said}"
+    );
+    click(c, "#lang-en", "back to English").await;
+    let said = text(c, "#current-password-error").await;
+    assert!(said.contains("current password is not correct"), "{said}");
     type_into(c, "#current-password", "Known-Passw0rd!").await;
     assert!(
         c.find(Locator::Css("#current-password-error"))

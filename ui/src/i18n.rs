@@ -2,6 +2,8 @@
 //! it (and is remembered on this device, for both apps). The strings live in
 //! `sspr_protocol::i18n`: the portal's in `Text`, the console's own in `ConsoleText`.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use sspr_protocol::i18n::{t, tf, Lang, Phrase, Text};
 
@@ -51,29 +53,56 @@ impl I18n {
     }
 
     /// The user-facing sentence for a failed call.
-    pub fn failure(&self, failure: &Failure) -> String {
+    pub fn failure(&self, failure: &Failure) -> Said {
         self.failure_or_wait(failure, Text::ErrTooManyRequests)
     }
 
     /// As `failure`, but a rate limit is said as `wait` (with its `{time}`): what the person
     /// waits for, e.g. a new code, rather than "too many attempts" where none were made.
-    pub fn failure_or_wait(&self, failure: &Failure, wait: Text) -> String {
+    pub fn failure_or_wait(&self, failure: &Failure, wait: Text) -> Said {
         let Failure::Api(error) = failure else {
-            return self.t(Text::ErrNetwork).to_owned();
+            return Text::ErrNetwork.into();
         };
         let said = match error.code {
             ErrorCode::TooManyRequests => wait,
             code => code.text(),
         };
-        let mut text = match error.retry_after_secs {
-            Some(secs) => self.tf(said, &[("time", &clock_in(secs))]),
-            None => self.t(said).to_owned(),
-        };
-        if let Some(left) = error.attempts_left {
-            text.push(' ');
-            text.push_str(&self.tf(Text::ErrAttemptsLeft, &[("n", &left.to_string())]));
-        }
-        text
+        // The time to wait until is fixed now: a later change of language must not move it.
+        let until = error.retry_after_secs.map(clock_in);
+        let left = error.attempts_left;
+        Said::new(move |i18n| {
+            let mut text = match &until {
+                Some(until) => i18n.tf(said, &[("time", until)]),
+                None => i18n.t(said).to_owned(),
+            };
+            if let Some(left) = left {
+                text.push(' ');
+                text.push_str(&i18n.tf(Text::ErrAttemptsLeft, &[("n", &left.to_string())]));
+            }
+            text
+        })
+    }
+}
+
+/// Something to tell the user (an error, a confirmation), kept as how to say it rather than
+/// as a sentence: on screen, it follows a change of language.
+#[derive(Clone)]
+pub struct Said(Arc<dyn Fn(&I18n) -> String + Send + Sync>);
+
+impl Said {
+    pub fn new(say: impl Fn(&I18n) -> String + Send + Sync + 'static) -> Self {
+        Self(Arc::new(say))
+    }
+
+    /// The sentence in the language in force; reactive, like `I18n::t`.
+    pub fn in_lang(&self, i18n: &I18n) -> String {
+        (self.0)(i18n)
+    }
+}
+
+impl<P: Phrase + Send + Sync + 'static> From<P> for Said {
+    fn from(phrase: P) -> Self {
+        Self::new(move |i18n| i18n.t(phrase).to_owned())
     }
 }
 

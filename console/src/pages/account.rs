@@ -10,7 +10,7 @@ use sspr_protocol::helpdesk::{
 use sspr_protocol::i18n::{ConsoleText, Text};
 use sspr_protocol::register::{Slot, SlotState, Source};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 
 use crate::api;
 use crate::app::use_desk;
@@ -76,7 +76,7 @@ pub fn AccountPanel(account: AccountRef, loaded: Callback<AccountView>) -> impl 
     let desk = use_desk();
     let account = StoredValue::new(account);
     let view = RwSignal::new(None::<AccountView>);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     // What the last action did, kept while the account is reloaded.
     let done = RwSignal::new(None::<Outcome>);
     let loading = RwSignal::new(true);
@@ -240,7 +240,7 @@ fn Methods(
     // What awaits its second click: Some(Some(slot)) one method, Some(None) all of them.
     let confirming = RwSignal::new(None::<Option<Slot>>);
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
 
     let ask = move |slot: Option<Slot>| {
         error.set(None);

@@ -15,7 +15,7 @@ use sspr_protocol::register::Slot;
 use sspr_protocol::{ErrorCode, UnixTime};
 use sspr_ui::components::password_rules::{PasswordCheck, PasswordRules};
 use sspr_ui::components::{ErrorBanner, PasswordInput, Progress};
-use sspr_ui::i18n::{use_i18n, I18n};
+use sspr_ui::i18n::{use_i18n, I18n, Said};
 use sspr_ui::seal::seal;
 
 use crate::api::{self, Failure};
@@ -185,9 +185,9 @@ pub fn Actions(
         skip_reason,
         ..
     } = fields;
-    let error = RwSignal::new(None::<String>);
-    let unlock_error = RwSignal::new(None::<String>);
-    let link_error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
+    let unlock_error = RwSignal::new(None::<Said>);
+    let link_error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(None::<ConsoleText>);
     let check = PasswordCheck::new(
         policy.clone(),
@@ -199,7 +199,7 @@ pub fn Actions(
     let names = StoredValue::new(names);
 
     let note = move || -> ActionNote { fields.note() };
-    let failed = move |failure: Failure, error: RwSignal<Option<String>>| {
+    let failed = move |failure: Failure, error: RwSignal<Option<Said>>| {
         busy.set(None);
         desk.failed(i18n, &failure, error);
     };
@@ -213,7 +213,7 @@ pub fn Actions(
                 copied.set(false);
                 error.set(None);
             }
-            None => error.set(Some(i18n.t(ConsoleText::GenerateFailed).to_owned())),
+            None => error.set(Some(ConsoleText::GenerateFailed.into())),
         }
     };
     let copy = move |_| {
@@ -224,7 +224,7 @@ pub fn Actions(
             let promise = window().navigator().clipboard().write_text(&text);
             match wasm_bindgen_futures::JsFuture::from(promise).await {
                 Ok(_) => copied.set(true),
-                Err(_) => error.set(Some(i18n.t(ConsoleText::CopyFailed).to_owned())),
+                Err(_) => error.set(Some(ConsoleText::CopyFailed.into())),
             }
         });
     };
@@ -250,7 +250,7 @@ pub fn Actions(
                 Ok(sealed) => sealed,
                 Err(e) => {
                     busy.set(None);
-                    error.set(Some(i18n.t(e.text()).to_owned()));
+                    error.set(Some(e.text().into()));
                     return;
                 }
             };

@@ -7,7 +7,7 @@ use sspr_protocol::helpdesk::{AccountRef, AccountView, SearchHit, SearchResults}
 use sspr_protocol::i18n::ConsoleText;
 use sspr_protocol::relay::MIN_SEARCH_CHARS;
 use sspr_ui::components::{focus_on_mount, ErrorBanner, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 
 use crate::api;
 use crate::app::use_desk;
@@ -32,7 +32,7 @@ pub fn DeskPage() -> impl IntoView {
     let query = RwSignal::new(String::new());
     let found = RwSignal::new(Found::Nothing);
     let selected = RwSignal::new(None::<AccountRef>);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(false);
 
     let submit = move |ev: SubmitEvent| {

@@ -8,7 +8,7 @@ use sspr_protocol::directory::directory_of;
 use sspr_protocol::helpdesk::{Factor, FactorOffer};
 use sspr_protocol::i18n::{ConsoleText, Text};
 use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, PasswordInput, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 use sspr_ui::seal::seal;
 
 use crate::api;
@@ -30,7 +30,7 @@ fn PasswordStep(offers: RwSignal<Option<Vec<FactorOffer>>>) -> impl IntoView {
     focus_on_mount("username");
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -39,7 +39,7 @@ fn PasswordStep(offers: RwSignal<Option<Vec<FactorOffer>>>) -> impl IntoView {
         }
         let name = username.get_untracked().trim().to_owned();
         if name.is_empty() {
-            error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+            error.set(Some(Text::UsernameRequired.into()));
             focus_on_mount("username");
             return;
         }
@@ -57,7 +57,7 @@ fn PasswordStep(offers: RwSignal<Option<Vec<FactorOffer>>>) -> impl IntoView {
                 Ok(key) => match seal(&key.agent_key, &password.get_untracked()).await {
                     Ok(sealed) => api::sign_in(name, sealed, i18n.lang.get_untracked()).await,
                     Err(e) => {
-                        error.set(Some(i18n.t(e.text()).to_owned()));
+                        error.set(Some(e.text().into()));
                         busy.set(false);
                         return;
                     }
@@ -120,7 +120,7 @@ fn FactorStep(offers: RwSignal<Option<Vec<FactorOffer>>>, list: Vec<FactorOffer>
     // Where the mailed code went, once it is on its way.
     let sent = RwSignal::new(None::<String>);
     let code = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(None::<Text>);
     // Not signed in yet: a session that ended (too many wrong codes, or idle) starts over.
     let failed = move |failure: api::Failure| {
@@ -157,7 +157,7 @@ fn FactorStep(offers: RwSignal<Option<Vec<FactorOffer>>>, list: Vec<FactorOffer>
             return;
         }
         let Some(typed) = typed_code(code) else {
-            error.set(Some(i18n.t(ConsoleText::FactorCodeRequired).to_owned()));
+            error.set(Some(ConsoleText::FactorCodeRequired.into()));
             focus_on_mount("factor-code");
             return;
         };

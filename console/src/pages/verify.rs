@@ -8,7 +8,7 @@ use sspr_protocol::helpdesk::{AccountRef, AccountView, CallerMethod};
 use sspr_protocol::i18n::{ConsoleText, Text};
 use sspr_protocol::register::Slot;
 use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 
 use crate::api;
 use crate::app::use_desk;
@@ -66,7 +66,7 @@ pub fn CallerCheck(view: AccountView, panel: RwSignal<Option<AccountView>>) -> i
     // Where the code went (masked) once it is on its way; the app needs no sending.
     let sent = RwSignal::new(None::<String>);
     let code = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(None::<Phase>);
     let is_app = move || chosen.get() == CallerMethod::Authenticator;
 
@@ -93,7 +93,7 @@ pub fn CallerCheck(view: AccountView, panel: RwSignal<Option<AccountView>>) -> i
             return;
         }
         let Some(typed) = typed_code(code) else {
-            error.set(Some(i18n.t(ConsoleText::CallerCodeRequired).to_owned()));
+            error.set(Some(ConsoleText::CallerCodeRequired.into()));
             focus_on_mount("caller-code");
             return;
         };

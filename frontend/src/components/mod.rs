@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use sspr_protocol::i18n::Text;
 use sspr_ui::components::FieldError;
-use sspr_ui::i18n::{use_i18n, I18n};
+use sspr_ui::i18n::{use_i18n, I18n, Said};
 
 /// "Step n of 3" with a bar: where the user is in the flow.
 #[component]
@@ -126,7 +126,7 @@ pub fn ModeSwitch() -> impl IntoView {
 pub fn show_failure(
     i18n: I18n,
     available: RwSignal<Option<bool>>,
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
     failure: &sspr_ui::api::Failure,
 ) {
     if failure.code() == Some(sspr_protocol::ErrorCode::WritebackUnavailable) {
@@ -152,14 +152,13 @@ pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {
 /// The typed user ID, trimmed and made specific with the picked domain (when there is a
 /// picker); None when empty — then the field says so and gets focus.
 pub fn typed_username(
-    i18n: I18n,
     directories: crate::app::Directories,
     username: RwSignal<String>,
-    field_error: RwSignal<Option<String>>,
+    field_error: RwSignal<Option<Said>>,
 ) -> Option<String> {
     let name = username.get_untracked().trim().to_owned();
     if name.is_empty() {
-        field_error.set(Some(i18n.t(Text::UsernameRequired).to_owned()));
+        field_error.set(Some(Text::UsernameRequired.into()));
         sspr_ui::components::focus_on_mount("username");
         return None;
     }
@@ -169,7 +168,7 @@ pub fn typed_username(
 
 /// The user ID, with the forms it may take, and what is wrong with it (`error`) right under it.
 #[component]
-pub fn UsernameField(value: RwSignal<String>, error: RwSignal<Option<String>>) -> impl IntoView {
+pub fn UsernameField(value: RwSignal<String>, error: RwSignal<Option<Said>>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>

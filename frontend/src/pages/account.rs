@@ -13,7 +13,7 @@ use crate::components::{show_failure, typed_username, UnavailableNotice, Usernam
 use sspr_protocol::reset::Purpose;
 use sspr_protocol::ErrorCode;
 use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 
 /// Hashes tried between two yields to the browser, so the page stays responsive.
 const POW_SLICE: u64 = 16_384;
@@ -81,13 +81,13 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     focus_on_mount("username");
     let purpose = use_purpose();
     let username = RwSignal::new(crate::route::prefilled_user());
-    let username_error = RwSignal::new(None::<String>);
+    let username_error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(None::<Busy>);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     // A picture CAPTCHA waiting for its answer: the flow, the picture and its audio.
     let picture = RwSignal::new(None::<(String, String, String)>);
     let picture_answer = RwSignal::new(String::new());
-    let picture_error = RwSignal::new(None::<String>);
+    let picture_error = RwSignal::new(None::<Said>);
     let computed_check = crate::app::use_computed_check();
 
     let fail = move |failure: api::Failure| {
@@ -143,7 +143,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         if busy.get_untracked().is_some() {
             return;
         }
-        let Some(name) = typed_username(i18n, directories, username, username_error) else {
+        let Some(name) = typed_username(directories, username, username_error) else {
             return;
         };
         error.set(None);
@@ -152,7 +152,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         };
         let answer = picture_answer.get_untracked();
         if answer.trim().is_empty() {
-            picture_error.set(Some(i18n.t(Text::CaptchaPictureLabel).to_owned()));
+            picture_error.set(Some(Text::CaptchaPictureLabel.into()));
             focus_on_mount("captcha-answer");
             return;
         }
@@ -162,7 +162,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
                 Ok(gate) => step.set(Step::Gate { flow_id, gate }),
                 // One try per picture: a new one comes at once, the message at its field.
                 Err(failure) if failure.code() == Some(ErrorCode::CaptchaFailed) => {
-                    picture_error.set(Some(i18n.t(Text::ErrCaptchaPictureWrong).to_owned()));
+                    picture_error.set(Some(Text::ErrCaptchaPictureWrong.into()));
                     begin(name);
                 }
                 Err(failure) => {

@@ -17,7 +17,7 @@ use crate::app::Step;
 use crate::components::{show_failure, typed_username, UnavailableNotice, UsernameField};
 use sspr_ui::components::password_rules::{Field, PasswordCheck, PasswordRules};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 use sspr_ui::seal::seal;
 
 #[component]
@@ -26,16 +26,16 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
     let directories = crate::app::use_directories();
     focus_on_mount("username");
     let key = RwSignal::new(None::<ChangeKey>);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(false);
     let username = RwSignal::new(crate::route::prefilled_user());
-    let username_error = RwSignal::new(None::<String>);
+    let username_error = RwSignal::new(None::<Said>);
     let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
-    let current_error = RwSignal::new(None::<String>);
-    let new_error = RwSignal::new(None::<String>);
-    let confirm_error = RwSignal::new(None::<String>);
+    let current_error = RwSignal::new(None::<Said>);
+    let new_error = RwSignal::new(None::<Said>);
+    let confirm_error = RwSignal::new(None::<Said>);
     // The live check of the directory's rules, once its key (and policy) is here.
     let rules_check = StoredValue::new(None::<PasswordCheck>);
     spawn_local(async move {
@@ -77,7 +77,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
             return;
         }
         error.set(None);
-        let Some(name) = typed_username(i18n, directories, username, username_error) else {
+        let Some(name) = typed_username(directories, username, username_error) else {
             return;
         };
         // Not a silently disabled button: say what is missing, next to its field, and go there.
@@ -96,7 +96,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                 })
         };
         if let Some((field_error, id, text)) = missing {
-            field_error.set(Some(i18n.t(text).to_owned()));
+            field_error.set(Some(text.into()));
             focus_on_mount(id);
             return;
         }
@@ -110,7 +110,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
             let (sealed_current, sealed_new) = match sealed.await {
                 Ok(both) => both,
                 Err(e) => {
-                    error.set(Some(i18n.t(e.text()).to_owned()));
+                    error.set(Some(e.text().into()));
                     busy.set(false);
                     return;
                 }

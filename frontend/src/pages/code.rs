@@ -13,7 +13,7 @@ use crate::api;
 use crate::app::{use_purpose, Step};
 use crate::components::StartOver;
 use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, FieldError, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 
 /// How long after a send the page asks once whether the provider took it.
 const DELIVERY_CHECK_MS: u32 = 2_500;
@@ -35,10 +35,10 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
     let purpose = use_purpose();
     let challenge = RwSignal::new(challenge);
     let code = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     // What is wrong with the typed code: said at the field, which keeps it and gets focus.
-    let code_error = RwSignal::new(None::<String>);
-    let info = RwSignal::new(None::<String>);
+    let code_error = RwSignal::new(None::<Said>);
+    let info = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(None::<Text>);
     let digits = move || match challenge.get() {
         Challenge::Code(sent) => sent.code_length,
@@ -53,7 +53,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             TimeoutFuture::new(DELIVERY_CHECK_MS).await;
             if let Ok(state) = api::delivery(flow.get_value()).await {
                 if state.delivery == Delivery::Failed {
-                    error.set(Some(i18n.t(Text::ErrSendFailed).to_owned()));
+                    error.set(Some(Text::ErrSendFailed.into()));
                 }
             }
         });
@@ -71,9 +71,10 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
         let typed = match typed_code(code) {
             Some(typed) if typed.chars().count() == usize::from(digits()) => typed,
             Some(_) => {
-                code_error.set(Some(
-                    i18n.tf(Text::CodeLength, &[("n", &digits().to_string())]),
-                ));
+                let n = digits().to_string();
+                code_error.set(Some(Said::new(move |i18n| {
+                    i18n.tf(Text::CodeLength, &[("n", &n)])
+                })));
                 focus_on_mount("code");
                 return;
             }
@@ -84,7 +85,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
                 } else {
                     Text::AppCodeRequired
                 };
-                code_error.set(Some(i18n.t(missing).to_owned()));
+                code_error.set(Some(missing.into()));
                 focus_on_mount("code");
                 return;
             }
@@ -126,7 +127,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
                 Ok(again) => {
                     challenge.set(Challenge::Code(again));
                     code.set(String::new());
-                    info.set(Some(i18n.t(Text::CodeResent).to_owned()));
+                    info.set(Some(Text::CodeResent.into()));
                     // Ready for the new code (the button pressed may have left the page).
                     focus_on_mount("code");
                     check_delivery();
@@ -197,7 +198,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
                 Challenge::Authenticator { .. } | Challenge::Questions { .. } => None,
             }}
             <ErrorBanner error />
-            {move || info.get().map(|m| view! { <div class="notice notice-info" role="status">{m}</div> })}
+            {move || info.get().map(|m| view! { <div class="notice notice-info" role="status">{m.in_lang(&i18n)}</div> })}
             <button id="verify" type="submit" class="primary" disabled=move || busy.get().is_some()>
                 {move || i18n.t(Text::Verify)}
             </button>

@@ -12,7 +12,7 @@ use crate::api;
 use crate::app::Step;
 use crate::components::StartOver;
 use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, Progress};
-use sspr_ui::i18n::{use_i18n, I18n};
+use sspr_ui::i18n::{use_i18n, I18n, Said};
 
 fn offer_label(i18n: I18n, offer: &MethodOffer) -> String {
     let text = match offer.method {
@@ -35,9 +35,9 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
     let offers = StoredValue::new(gate.offers.clone());
     let chosen = RwSignal::new(gate.offers.first().map(|o| o.choice));
     let phone = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     // What is wrong with the typed number, at its field.
-    let phone_error = RwSignal::new(None::<String>);
+    let phone_error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(false);
     let chosen_offer = move || {
         offers.with_value(|all| all.iter().find(|o| Some(o.choice) == chosen.get()).cloned())
@@ -51,7 +51,7 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
         }
         let typed = phone.get_untracked().trim().to_owned();
         if offer.method.uses_phone() && typed.is_empty() {
-            phone_error.set(Some(i18n.t(Text::PhoneRequired).to_owned()));
+            phone_error.set(Some(Text::PhoneRequired.into()));
             focus_on_mount("phone");
             return;
         }

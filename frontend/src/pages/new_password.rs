@@ -13,7 +13,7 @@ use crate::app::Step;
 use crate::components::StartOver;
 use sspr_ui::components::password_rules::{Field, PasswordCheck, PasswordRules};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, PasswordInput, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 use sspr_ui::seal::seal;
 
 #[component]
@@ -28,9 +28,9 @@ pub fn NewPasswordPage(
     let data = StoredValue::new(data);
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let new_error = RwSignal::new(None::<String>);
-    let confirm_error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
+    let new_error = RwSignal::new(None::<Said>);
+    let confirm_error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(false);
 
     let names = data.with_value(|d| d.names.clone());
@@ -52,7 +52,7 @@ pub fn NewPasswordPage(
                 Field::New => new_error,
                 Field::Confirm => confirm_error,
             };
-            field_error.set(Some(i18n.t(missing).to_owned()));
+            field_error.set(Some(missing.into()));
             focus_on_mount(field.id());
             return;
         }
@@ -62,7 +62,7 @@ pub fn NewPasswordPage(
             let sealed = match seal(&key, &password.get_untracked()).await {
                 Ok(sealed) => sealed,
                 Err(e) => {
-                    error.set(Some(i18n.t(e.text()).to_owned()));
+                    error.set(Some(e.text().into()));
                     busy.set(false);
                     return;
                 }

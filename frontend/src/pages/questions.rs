@@ -10,7 +10,7 @@ use crate::api;
 use crate::app::Step;
 use crate::components::StartOver;
 use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 
 #[component]
 pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>) -> impl IntoView {
@@ -18,12 +18,12 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
     focus_on_mount("answer-0");
     let flow = StoredValue::new(flow_id);
     // Each answer with its own error, said under it.
-    let answers: Vec<(RwSignal<String>, RwSignal<Option<String>>)> = asked
+    let answers: Vec<(RwSignal<String>, RwSignal<Option<Said>>)> = asked
         .iter()
         .map(|_| (RwSignal::new(String::new()), RwSignal::new(None)))
         .collect();
     let all = StoredValue::new(answers.clone());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(false);
 
     let submit = move |ev: SubmitEvent| {
@@ -36,7 +36,7 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
         error.set(None);
         // Not sent with an answer missing: said at the first empty one, which gets focus.
         if let Some(i) = typed.iter().position(|a| a.trim().is_empty()) {
-            all.with_value(|a| a[i].1.set(Some(i18n.t(Text::AnswerRequired).to_owned())));
+            all.with_value(|a| a[i].1.set(Some(Text::AnswerRequired.into())));
             focus_on_mount(format!("answer-{i}"));
             return;
         }

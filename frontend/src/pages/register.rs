@@ -15,7 +15,7 @@ use sspr_protocol::ErrorCode;
 use crate::api;
 use crate::components::{show_failure, typed_username, UnavailableNotice, UsernameField};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, PasswordInput, Progress};
-use sspr_ui::i18n::use_i18n;
+use sspr_ui::i18n::{use_i18n, Said};
 use sspr_ui::seal::seal;
 
 /// What is waiting for its first code.
@@ -70,10 +70,10 @@ fn SignInForm(
     let directories = crate::app::use_directories();
     focus_on_mount("username");
     let username = RwSignal::new(crate::route::prefilled_user());
-    let username_error = RwSignal::new(None::<String>);
+    let username_error = RwSignal::new(None::<Said>);
     let password = RwSignal::new(String::new());
-    let password_error = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
+    let password_error = RwSignal::new(None::<Said>);
+    let error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -81,11 +81,11 @@ fn SignInForm(
             return;
         }
         error.set(None);
-        let Some(name) = typed_username(i18n, directories, username, username_error) else {
+        let Some(name) = typed_username(directories, username, username_error) else {
             return;
         };
         if password.with_untracked(String::is_empty) {
-            password_error.set(Some(i18n.t(Text::MissingCurrent).to_owned()));
+            password_error.set(Some(Text::MissingCurrent.into()));
             focus_on_mount("password");
             return;
         }
@@ -98,7 +98,7 @@ fn SignInForm(
                 Ok(key) => match seal(&key.agent_key, &password.get_untracked()).await {
                     Ok(sealed) => api::sign_in(name, sealed, i18n.lang.get_untracked()).await,
                     Err(e) => {
-                        error.set(Some(i18n.t(e.text()).to_owned()));
+                        error.set(Some(e.text().into()));
                         busy.set(false);
                         return;
                     }
@@ -149,11 +149,11 @@ fn Methods(
     let editing = RwSignal::new(None::<Slot>);
     let value = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let info = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Said>);
+    let info = RwSignal::new(None::<Said>);
     // What is wrong with the number, address or code being typed: at that field (one form at
     // a time is open).
-    let field_error = RwSignal::new(None::<String>);
+    let field_error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(None::<Text>);
 
     // Back in the list, keyboard focus goes to the method just edited (its button).
@@ -167,7 +167,7 @@ fn Methods(
         pending.set(None);
         code.set(String::new());
         value.set(String::new());
-        info.set(Some(i18n.t(Text::MethodSaved).to_owned()));
+        info.set(Some(Text::MethodSaved.into()));
         busy.set(None);
         back_to_list();
     };
@@ -235,7 +235,7 @@ fn Methods(
             } else {
                 Text::PhoneValueRequired
             };
-            field_error.set(Some(i18n.t(missing).to_owned()));
+            field_error.set(Some(missing.into()));
             focus_on_mount("method-value");
             return;
         }
@@ -270,7 +270,7 @@ fn Methods(
             } else {
                 Text::CodeRequired
             };
-            field_error.set(Some(i18n.t(missing).to_owned()));
+            field_error.set(Some(missing.into()));
             focus_on_mount("method-code");
             return;
         }
@@ -431,7 +431,7 @@ fn Methods(
             </button>
         })}
         <ErrorBanner error />
-        {move || info.get().map(|m| view! { <div class="notice notice-info" role="status" id="saved">{m}</div> })}
+        {move || info.get().map(|m| view! { <div class="notice notice-info" role="status" id="saved">{m.in_lang(&i18n)}</div> })}
         <Progress message=progress />
         // A shared PC: the next person finds nothing open.
         <button type="button" id="sign-out" class="secondary" disabled=move || busy.get().is_some()
@@ -463,7 +463,7 @@ fn grouped(secret: &str) -> String {
 }
 
 #[component]
-fn CodeField(code: RwSignal<String>, error: RwSignal<Option<String>>) -> impl IntoView {
+fn CodeField(code: RwSignal<String>, error: RwSignal<Option<Said>>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <label for="method-code">{move || i18n.t(Text::CodeLabel)}</label>

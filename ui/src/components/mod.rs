@@ -5,17 +5,19 @@ pub mod password_rules;
 use leptos::prelude::*;
 use sspr_protocol::i18n::{Lang, Text};
 
-use crate::i18n::use_i18n;
+use crate::i18n::{use_i18n, Said};
 
 /// An error the user must read; screen readers announce it at once. `id` names it where a
 /// page has more than one (default `error`).
 #[component]
 pub fn ErrorBanner(
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
     #[prop(optional)] id: Option<&'static str>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     move || {
-        error.get().map(|message| {
+        error.get().map(|said| {
+            let message = said.in_lang(&i18n);
             view! {
                 <div class="notice notice-error" role="alert" id=id.unwrap_or("error")>
                     <span class="notice-icon" aria-hidden="true">"!"</span>
@@ -75,7 +77,7 @@ pub fn PasswordInput(
     label: Text,
     value: RwSignal<String>,
     #[prop(optional)] described_by: Option<&'static str>,
-    #[prop(optional)] error: Option<RwSignal<Option<String>>>,
+    #[prop(optional)] error: Option<RwSignal<Option<Said>>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let shown = RwSignal::new(false);
@@ -132,9 +134,11 @@ pub fn PasswordInput(
 /// What is wrong with one field, right under it (`id` is what the field's
 /// `aria-describedby` names), announced at once; nothing while there is nothing wrong.
 #[component]
-pub fn FieldError(id: String, message: Signal<Option<String>>) -> impl IntoView {
+pub fn FieldError(id: String, message: Signal<Option<Said>>) -> impl IntoView {
+    let i18n = use_i18n();
     move || {
-        message.get().map(|m| {
+        message.get().map(|said| {
+            let m = said.in_lang(&i18n);
             view! {
                 <p class="field-error" id=id.clone() role="alert">
                     <span class="notice-icon" aria-hidden="true">"!"</span>{m}
