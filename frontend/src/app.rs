@@ -40,6 +40,15 @@ pub fn use_directories() -> Directories {
     expect_context::<Directories>()
 }
 
+/// The user ID as typed when the flow began: the steps after it name it, so a typo shows
+/// before codes go to nobody (it is what was typed, not what the directory found).
+#[derive(Clone, Copy)]
+pub struct TypedUser(pub RwSignal<String>);
+
+pub fn use_typed_user() -> RwSignal<String> {
+    expect_context::<TypedUser>().0
+}
+
 /// Whether the human check is a computation in the browser (the status says).
 #[derive(Clone, Copy)]
 struct ComputedCheck(RwSignal<bool>);
@@ -109,6 +118,7 @@ pub fn App() -> impl IntoView {
     let contact = RwSignal::new(HelpContact::default());
     let computed_check = RwSignal::new(false);
     provide_context(ComputedCheck(computed_check));
+    provide_context(TypedUser(RwSignal::new(String::new())));
     crate::route::follow(purpose, step);
 
     // A one-time link from the service desk: its token is the id of a flow waiting at its

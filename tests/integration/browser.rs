@@ -156,6 +156,11 @@ async fn a_user_resets_their_password_in_the_browser() {
     );
     let offer = text(c, "label.method").await;
     assert!(offer.contains("w•••••@c•••.example.test"), "{offer}");
+    // The steps name the user ID as typed, so a typo shows before a code goes anywhere.
+    assert_eq!(
+        text(c, "#for-user").await,
+        format!("User ID: {}", dc.upn("web.reset"))
+    );
     sspr_tests::browser::assert_accessible(c, "the gate").await;
     // What the page waits for (sending the code) is announced politely where it shows.
     find(c, ".progress[role='status'][aria-live='polite']").await;
@@ -165,6 +170,7 @@ async fn a_user_resets_their_password_in_the_browser() {
     assert!(sent.contains("w•••••@c•••.example.test"), "{sent}");
     // Keyboard users land in the code field, and can leave the flow.
     focus_reaches(c, "code").await;
+    assert!(text(c, "#for-user").await.ends_with(&dc.upn("web.reset")));
     find(c, "#start-over").await;
     sspr_tests::browser::assert_accessible(c, "the code step").await;
     let code = stack

@@ -149,6 +149,19 @@ pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {
     }
 }
 
+/// Under a step's heading: whose account the flow is for, as typed.
+#[component]
+pub fn ForUser() -> impl IntoView {
+    let i18n = use_i18n();
+    let typed = crate::app::use_typed_user();
+    move || {
+        let name = typed.get();
+        (!name.is_empty()).then(|| {
+            view! { <p class="for-user" id="for-user">{move || i18n.t(Text::UsernameLabel)}": "<strong>{name}</strong></p> }
+        })
+    }
+}
+
 /// The typed user ID, trimmed and made specific with the picked domain (when there is a
 /// picker); None when empty — then the field says so and gets focus.
 pub fn typed_username(

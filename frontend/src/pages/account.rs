@@ -81,6 +81,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     focus_on_mount("username");
     let purpose = use_purpose();
     let username = RwSignal::new(crate::route::prefilled_user());
+    let typed_user = crate::app::use_typed_user();
     let username_error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(None::<Busy>);
     let error = RwSignal::new(None::<Said>);
@@ -146,6 +147,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
         let Some(name) = typed_username(directories, username, username_error) else {
             return;
         };
+        typed_user.set(name.clone());
         error.set(None);
         let Some((flow_id, _, _)) = picture.get_untracked() else {
             return begin(name);

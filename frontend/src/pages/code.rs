@@ -11,7 +11,7 @@ use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::{use_purpose, Step};
-use crate::components::StartOver;
+use crate::components::{ForUser, StartOver};
 use sspr_ui::components::{focus_on_mount, typed_code, ErrorBanner, FieldError, Progress};
 use sspr_ui::i18n::{use_i18n, Said};
 
@@ -155,6 +155,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
 
     view! {
         <h1>{move || i18n.t(Text::StepVerify)}</h1>
+        <ForUser />
         <p class="lead" id="code-sent">
             {move || match challenge.get() {
                 Challenge::Code(s) => i18n.tf(sent_text(&s), &[("n", &s.code_length.to_string()), ("dest", &s.destination)]),

@@ -10,7 +10,7 @@ use sspr_protocol::ErrorCode;
 
 use crate::api;
 use crate::app::Step;
-use crate::components::StartOver;
+use crate::components::{ForUser, StartOver};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, Progress};
 use sspr_ui::i18n::{use_i18n, I18n, Said};
 
@@ -81,6 +81,7 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
     let (number, of) = (gate.number, gate.of);
     view! {
         <h1>{move || i18n.t(Text::GateTitle)}</h1>
+        <ForUser />
         <p class="lead" id="gate-lead">
             // One check: nothing to count, and no "Step 1 of 1" under a bar at step 2 of 3.
             {move || if of > 1 {

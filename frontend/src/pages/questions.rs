@@ -8,7 +8,7 @@ use sspr_protocol::i18n::Text;
 
 use crate::api;
 use crate::app::Step;
-use crate::components::StartOver;
+use crate::components::{ForUser, StartOver};
 use sspr_ui::components::{focus_on_mount, ErrorBanner, FieldError, Progress};
 use sspr_ui::i18n::{use_i18n, Said};
 
@@ -67,6 +67,7 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
 
     view! {
         <h1>{move || i18n.t(Text::StepVerify)}</h1>
+        <ForUser />
         <p class="lead">{move || i18n.t(Text::QuestionsPrompt)}</p>
         <form on:submit=submit novalidate>
             {asked.into_iter().zip(answers).enumerate().map(|(i, (question, (value, field_error)))| {
