@@ -118,6 +118,8 @@ texts! {
     AuthenticatorQrAlt => "QR code for your authenticator app", "QR-code voor je authenticator-app";
     AuthenticatorSecretLabel => "Cannot scan? Type this key in the app:", "Lukt scannen niet? Typ deze sleutel in de app:";
     MethodSaved => "Saved. Your other addresses get a message about this change.", "Opgeslagen. Je andere adressen krijgen een bericht over deze wijziging.";
+    MethodRemoved => "Removed. Your other addresses get a message about this change.", "Verwijderd. Je andere adressen krijgen een bericht over deze wijziging.";
+    MethodRemovedDirectoryKept => "Removed. What your organisation has on file, {dest}, is used again.", "Verwijderd. Wat je organisatie van je heeft vastgelegd, {dest}, wordt weer gebruikt.";
     Saving => "Saving…", "Opslaan…";
     ModeLabel => "What do you want to do?", "Wat wil je doen?";
     UnlockTitle => "Unlock your account", "Deblokkeer je account";

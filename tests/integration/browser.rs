@@ -741,6 +741,8 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
         "Tomas Twogate",
     )
     .expect("user");
+    // The directory has a mobile too; the one the user registers takes precedence.
+    crate::agent_ad::admin_replace(dc, "web.twogate", "mobile", "+31612340082").await;
     let gateway = sspr_tests::gateway::RecordingGateway::start();
     let toml = format!(
         "[phone]\nprovider = \"webhook\"\nwebhook_url = \"{}/send\"\n\n[policy]\ngates = 2\n",
@@ -863,6 +865,20 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     crate::agent_ad::bind_as(dc, "web.twogate", password)
         .await
         .expect("AD accepts the password set after two gates");
+
+    // Removing the registered mobile brings the directory's back, and the page says so.
+    click(c, "#done ~ button.secondary", "back to the start").await;
+    click(c, "#mode-register", "register").await;
+    type_into(c, "#username", "web.twogate").await;
+    type_into(c, "#password", password).await;
+    click(c, "#sign-in", "sign in").await;
+    click(c, "#mobile-remove", "remove the mobile").await;
+    find(c, "#slot-mobile .slot-state[data-source='directory']").await;
+    let said = text(c, "#saved").await;
+    assert!(
+        said.contains("is used again") && said.contains("82"),
+        "{said}"
+    );
     drop(stack);
     browser.close().await;
 }

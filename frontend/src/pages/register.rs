@@ -215,7 +215,22 @@ fn Methods(
         busy.set(Some(Text::Saving));
         spawn_local(async move {
             match api::remove(session.get_value(), slot).await {
-                Ok(r) => saved(r),
+                Ok(r) => {
+                    // A number or address from the directory cannot be removed here: it
+                    // counts again, and the page says which.
+                    let kept = r
+                        .slots
+                        .iter()
+                        .find(|s| s.slot == slot && s.source == Some(Source::Directory))
+                        .map(|s| s.masked.replace(' ', "\u{a0}"));
+                    saved(r);
+                    info.set(Some(match kept {
+                        Some(dest) => Said::new(move |i18n| {
+                            i18n.tf(Text::MethodRemovedDirectoryKept, &[("dest", &dest)])
+                        }),
+                        None => Text::MethodRemoved.into(),
+                    }));
+                }
                 Err(f) => failed(f),
             }
         });
