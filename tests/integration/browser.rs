@@ -592,9 +592,13 @@ async fn a_user_changes_a_known_password_in_the_browser() {
         c.find(Locator::Css("nav.steps")).await.is_err(),
         "no steps on the change page"
     );
-    // Nothing typed: the user ID is asked for first, at its field.
+    // Nothing typed: every field says what it misses at once, and focus goes to the first.
     click(c, "#change-password", "change with nothing typed").await;
     field_error_is(c, "username", "Enter your user ID.").await;
+    let said = text(c, "#current-password-error").await;
+    assert!(said.contains("Type your current password."), "{said}");
+    let said = text(c, "#new-password-error").await;
+    assert!(said.contains("does not meet all the rules yet"), "{said}");
     type_into(c, "#username", "web.change").await;
     // Nothing typed but the name: the button says what is missing, at its field, and only that.
     click(c, "#change-password", "change too early").await;

@@ -77,29 +77,27 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
             return;
         }
         error.set(None);
-        let Some(name) = typed_username(directories, username, username_error) else {
-            return;
-        };
-        // Not a silently disabled button: say what is missing, next to its field, and go there.
-        let missing = if current.get_untracked().is_empty() {
-            Some((current_error, "current-password", Text::MissingCurrent))
-        } else {
-            rules_check
-                .get_value()
-                .and_then(|c| c.missing())
-                .map(|(text, field)| {
-                    let field_error = match field {
-                        Field::New => new_error,
-                        Field::Confirm => confirm_error,
-                    };
-                    (field_error, field.id(), text)
-                })
-        };
-        if let Some((field_error, id, text)) = missing {
+        // Not a silently disabled button: say what is missing, next to each field at once,
+        // and go to the first.
+        let name = typed_username(directories, username, username_error);
+        let mut first = name.is_none().then_some("username");
+        if current.get_untracked().is_empty() {
+            current_error.set(Some(Text::MissingCurrent.into()));
+            first.get_or_insert("current-password");
+        }
+        if let Some((text, field)) = rules_check.get_value().and_then(|c| c.missing()) {
+            let field_error = match field {
+                Field::New => new_error,
+                Field::Confirm => confirm_error,
+            };
             field_error.set(Some(text.into()));
+            first.get_or_insert(field.id());
+        }
+        if let Some(id) = first {
             focus_on_mount(id);
             return;
         }
+        let Some(name) = name else { return };
         busy.set(true);
         spawn_local(async move {
             let sealed = async {

@@ -81,15 +81,16 @@ fn SignInForm(
             return;
         }
         error.set(None);
-        let Some(name) = typed_username(directories, username, username_error) else {
-            return;
-        };
+        // Both fields say what they miss at once; focus goes to the first.
+        let name = typed_username(directories, username, username_error);
         if password.with_untracked(String::is_empty) {
             password_error.set(Some(Text::MissingCurrent.into()));
-            focus_on_mount("password");
+            if name.is_some() {
+                focus_on_mount("password");
+            }
             return;
         }
-        error.set(None);
+        let Some(name) = name else { return };
         busy.set(true);
         spawn_local(async move {
             let directory =
