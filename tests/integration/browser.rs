@@ -807,6 +807,8 @@ async fn a_user_registers_an_app_and_a_mobile_then_resets_through_two_gates() {
     // An authenticator app, from the secret the page shows as text next to the QR code.
     click(c, "#authenticator-edit", "set up app").await;
     find(c, "img.qr").await;
+    // Focus at the set-up's heading, before the instructions and the key.
+    focus_reaches(c, "editing").await;
     sspr_tests::browser::assert_accessible(c, "an authenticator's set-up").await;
     // The key in groups of four, as people copy it by hand; apps ignore the spaces.
     let shown = text(c, "#totp-secret").await;

@@ -204,7 +204,9 @@ fn Methods(
                 Ok(e) => {
                     pending.set(Some(Pending::Enrol(e)));
                     busy.set(None);
-                    focus_on_mount("method-code");
+                    // At the set-up's heading, not the code field: the key and how to scan it
+                    // come first, also for a screen reader.
+                    focus_on_mount("editing");
                 }
                 Err(f) => failed(f),
             }
@@ -375,7 +377,7 @@ fn Methods(
                 .map(row).collect_view()}
         </ul>
         {move || pending.with(Option::is_some).then(|| editing.get().map(|slot| view! {
-            <h2 class="slot-form-title" id="editing">{move || i18n.t(slot.text())}</h2>
+            <h2 class="slot-form-title" id="editing" tabindex="-1">{move || i18n.t(slot.text())}</h2>
         }))}
         {move || pending.get().map(|p| match p {
             Pending::Value(slot) => view! {
