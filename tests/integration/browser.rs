@@ -492,8 +492,21 @@ async fn the_mode_switch_is_one_tab_stop_and_the_arrow_keys_choose() {
     browser.close().await;
 }
 
+/// Types the user ID, takes the one gate offered (a mail to `mail`) and types the code of the
+/// `nth` mail there.
+async fn verify_by_mail(c: &Client, stack: &Stack, typed: &str, mail: &str, nth: usize) {
+    type_into(c, "#username", typed).await;
+    click(c, "#continue", "continue").await;
+    click(c, "#choose-method", "choose").await;
+    focus_reaches(c, "code").await;
+    let code = stack.smtp.wait_for_mail(mail, nth).code().expect("code");
+    type_into(c, "#code", &code).await;
+    click(c, "#verify", "verify").await;
+}
+
 #[tokio::test]
 async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
+    const MAIL: &str = "web.locked@corp.example.test";
     let dc = samba::shared();
     dc.create_user(
         "web.locked",
@@ -515,18 +528,7 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
     click(c, "#mode-unlock", "choose unlock").await;
     assert_eq!(text(c, "h1").await, "Unlock your account");
     sspr_tests::browser::assert_accessible(c, "the unlock page").await;
-    type_into(c, "#username", "CORP\\web.locked").await;
-    click(c, "#continue", "continue").await;
-    click(c, "#choose-method", "choose").await;
-    focus_reaches(c, "code").await;
-    let code = stack
-        .smtp
-        .wait_for_mail("web.locked@corp.example.test", 0)
-        .code()
-        .expect("code");
-    type_into(c, "#code", &code).await;
-    click(c, "#verify", "verify").await;
-
+    verify_by_mail(c, &stack, "CORP\\web.locked", MAIL, 0).await;
     assert_eq!(text(c, "#done").await, "Your account is unlocked");
     sspr_tests::browser::assert_accessible(c, "the unlocked page").await;
     // Two steps only: no new password was asked for.
@@ -545,17 +547,7 @@ async fn a_locked_out_user_unlocks_their_account_in_the_browser() {
     // the trouble must then be the password.
     click(c, "#done ~ button.secondary", "back to the start").await;
     click(c, "#mode-unlock", "choose unlock").await;
-    type_into(c, "#username", "web.locked").await;
-    click(c, "#continue", "continue").await;
-    click(c, "#choose-method", "choose").await;
-    focus_reaches(c, "code").await;
-    let code = stack
-        .smtp
-        .wait_for_mail("web.locked@corp.example.test", 2)
-        .code()
-        .expect("second code");
-    type_into(c, "#code", &code).await;
-    click(c, "#verify", "verify").await;
+    verify_by_mail(c, &stack, "web.locked", MAIL, 2).await;
     assert_eq!(text(c, "#done").await, "Your account was not locked");
     focus_reaches(c, "done").await;
     sspr_tests::browser::assert_accessible(c, "an unlock of an account not locked").await;
