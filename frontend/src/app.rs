@@ -49,6 +49,15 @@ pub fn use_typed_user() -> RwSignal<String> {
     expect_context::<TypedUser>().0
 }
 
+/// The whole number last typed at a gate, with the masked one it confirmed: back at the gate
+/// ("Use another method"), that number is not asked for again. Forgotten when a flow begins.
+#[derive(Clone, Copy)]
+pub struct TypedPhone(pub RwSignal<Option<(String, String)>>);
+
+pub fn use_typed_phone() -> RwSignal<Option<(String, String)>> {
+    expect_context::<TypedPhone>().0
+}
+
 /// Whether the human check is a computation in the browser (the status says).
 #[derive(Clone, Copy)]
 struct ComputedCheck(RwSignal<bool>);
@@ -119,6 +128,7 @@ pub fn App() -> impl IntoView {
     let computed_check = RwSignal::new(false);
     provide_context(ComputedCheck(computed_check));
     provide_context(TypedUser(RwSignal::new(String::new())));
+    provide_context(TypedPhone(RwSignal::new(None)));
     crate::route::follow(purpose, step);
 
     // A one-time link from the service desk: its token is the id of a flow waiting at its

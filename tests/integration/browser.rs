@@ -1079,3 +1079,41 @@ async fn a_user_sets_up_security_questions_and_answers_them_at_the_gate() {
         .expect("AD accepts the password set after the questions");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn back_at_the_gate_a_number_once_typed_is_not_asked_again() {
+    let dc = samba::shared();
+    dc.create_user(
+        "web.phone",
+        "Phone-Passw0rd!",
+        Some("web.phone@corp.example.test"),
+        "Pim Phone",
+    )
+    .expect("user");
+    crate::agent_ad::admin_replace(dc, "web.phone", "mobile", "+31612340091").await;
+    let gateway = sspr_tests::gateway::RecordingGateway::start();
+    let toml = format!(
+        "[phone]\nprovider = \"webhook\"\nwebhook_url = \"{}/send\"\n",
+        gateway.url
+    );
+    let (_stack, browser) = open_portal_with("en-US", |o| o.extra_toml = toml).await;
+    let c = &browser.client;
+
+    type_into(c, "#username", "web.phone").await;
+    click(c, "#continue", "continue").await;
+    click(c, "input[data-method='MobileText']", "text").await;
+    type_into(c, "#phone", "06 1234 0091").await;
+    click(c, "#choose-method", "choose").await;
+    focus_reaches(c, "code").await;
+    gateway.wait_for("+31612340091", 0);
+    click(c, "#other-method", "another method").await;
+    focus_reaches(c, "method-0").await;
+    // The same number by another way (a call): the field holds what was typed.
+    click(c, "input[data-method='MobileCall']", "call").await;
+    let field = find(c, "#phone").await;
+    assert_eq!(
+        field.prop("value").await.ok().flatten().as_deref(),
+        Some("06 1234 0091")
+    );
+    browser.close().await;
+}

@@ -82,6 +82,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
     let purpose = use_purpose();
     let username = RwSignal::new(crate::route::prefilled_user());
     let typed_user = crate::app::use_typed_user();
+    let typed_phone = crate::app::use_typed_phone();
     let username_error = RwSignal::new(None::<Said>);
     let busy = RwSignal::new(None::<Busy>);
     let error = RwSignal::new(None::<Said>);
@@ -148,6 +149,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
             return;
         };
         typed_user.set(name.clone());
+        typed_phone.set(None);
         error.set(None);
         let Some((flow_id, _, _)) = picture.get_untracked() else {
             return begin(name);

@@ -42,6 +42,16 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
     let chosen_offer = move || {
         offers.with_value(|all| all.iter().find(|o| Some(o.choice) == chosen.get()).cloned())
     };
+    // The number typed for this masked one before, back at the gate after another method.
+    let typed_phone = crate::app::use_typed_phone();
+    Effect::new(move |_| {
+        let Some(offer) = chosen_offer() else { return };
+        if let Some((masked, typed)) = typed_phone.get_untracked() {
+            if masked == offer.masked && phone.with_untracked(String::is_empty) {
+                phone.set(typed);
+            }
+        }
+    });
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -59,11 +69,16 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
         busy.set(true);
         let phone = offer.method.uses_phone().then_some(typed);
         spawn_local(async move {
-            match api::choose(flow.get_value(), offer.choice, phone).await {
-                Ok(challenge) => step.set(Step::Code {
-                    flow_id: flow.get_value(),
-                    challenge,
-                }),
+            match api::choose(flow.get_value(), offer.choice, phone.clone()).await {
+                Ok(challenge) => {
+                    if let Some(typed) = phone {
+                        typed_phone.set(Some((offer.masked, typed)));
+                    }
+                    step.set(Step::Code {
+                        flow_id: flow.get_value(),
+                        challenge,
+                    });
+                }
                 Err(failure) => {
                     busy.set(false);
                     if failure.code() == Some(ErrorCode::PhoneMismatch) {
