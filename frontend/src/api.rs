@@ -38,10 +38,13 @@ pub async fn captcha(flow_id: String, solution: CaptchaSolution) -> Result<Gate,
     post(CAPTCHA_PATH, &CaptchaAnswer { flow_id, solution }).await
 }
 
+// The later steps carry the page's language: what is sent from then on follows a switch.
+
 pub async fn choose(
     flow_id: String,
     choice: u8,
     phone: Option<String>,
+    lang: Lang,
 ) -> Result<Challenge, Failure> {
     post(
         METHOD_PATH,
@@ -49,6 +52,7 @@ pub async fn choose(
             flow_id,
             choice,
             phone,
+            lang: Some(lang),
         },
     )
     .await
@@ -62,12 +66,34 @@ pub async fn delivery(flow_id: String) -> Result<DeliveryState, Failure> {
     post(DELIVERY_PATH, &FlowRef { flow_id }).await
 }
 
-pub async fn code(flow_id: String, code: String) -> Result<AfterGate, Failure> {
-    post(CODE_PATH, &CodeAnswer { flow_id, code }).await
+pub async fn code(flow_id: String, code: String, lang: Lang) -> Result<AfterGate, Failure> {
+    let lang = Some(lang);
+    post(
+        CODE_PATH,
+        &CodeAnswer {
+            flow_id,
+            code,
+            lang,
+        },
+    )
+    .await
 }
 
-pub async fn answers(flow_id: String, answers: Vec<String>) -> Result<AfterGate, Failure> {
-    post(ANSWERS_PATH, &Answers { flow_id, answers }).await
+pub async fn answers(
+    flow_id: String,
+    answers: Vec<String>,
+    lang: Lang,
+) -> Result<AfterGate, Failure> {
+    let lang = Some(lang);
+    post(
+        ANSWERS_PATH,
+        &Answers {
+            flow_id,
+            answers,
+            lang,
+        },
+    )
+    .await
 }
 
 pub async fn set_questions(
@@ -125,8 +151,21 @@ pub async fn resend(flow_id: String) -> Result<CodeSent, Failure> {
     post(RESEND_PATH, &FlowRef { flow_id }).await
 }
 
-pub async fn password(flow_id: String, sealed: SealedSecret) -> Result<Completed, Failure> {
-    post(PASSWORD_PATH, &PasswordSubmit { flow_id, sealed }).await
+pub async fn password(
+    flow_id: String,
+    sealed: SealedSecret,
+    lang: Lang,
+) -> Result<Completed, Failure> {
+    let lang = Some(lang);
+    post(
+        PASSWORD_PATH,
+        &PasswordSubmit {
+            flow_id,
+            sealed,
+            lang,
+        },
+    )
+    .await
 }
 
 /// The new-password step again, with the key of an agent that is live now.

@@ -105,6 +105,10 @@ pub struct ChooseMethod {
     /// For a text or a call: the whole number, typed by the user, which must match the masked one.
     #[serde(default)]
     pub phone: Option<String>,
+    /// The language the page is in now: what is sent from here on (a code, the closing notice)
+    /// is in it, also after a switch during the flow.
+    #[serde(default)]
+    pub lang: Option<crate::Lang>,
 }
 
 impl std::fmt::Debug for ChooseMethod {
@@ -184,6 +188,10 @@ pub struct Answers {
     pub flow_id: String,
     /// In the order the questions were asked.
     pub answers: Vec<String>,
+    /// The language the page is in now: what is sent from here on (a code, the closing notice)
+    /// is in it, also after a switch during the flow.
+    #[serde(default)]
+    pub lang: Option<crate::Lang>,
 }
 
 impl std::fmt::Debug for Answers {

@@ -147,6 +147,10 @@ pub struct CodeSent {
 pub struct CodeAnswer {
     pub flow_id: String,
     pub code: String,
+    /// The language the page is in now: what is sent from here on (a code, the closing notice)
+    /// is in it, also after a switch during the flow.
+    #[serde(default)]
+    pub lang: Option<crate::Lang>,
 }
 
 impl std::fmt::Debug for CodeAnswer {
@@ -177,6 +181,10 @@ pub struct NewPasswordStep {
 pub struct PasswordSubmit {
     pub flow_id: String,
     pub sealed: SealedSecret,
+    /// The language the page is in now: what is sent from here on (a code, the closing notice)
+    /// is in it, also after a switch during the flow.
+    #[serde(default)]
+    pub lang: Option<crate::Lang>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,6 +46,7 @@ async fn parallel_picks_send_one_code(database: Option<String>, name: &str, disp
                 stack,
                 METHOD_PATH,
                 &ChooseMethod {
+                    lang: None,
                     flow_id,
                     choice,
                     phone: None,

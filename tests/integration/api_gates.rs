@@ -277,6 +277,7 @@ async fn helpdesk_members_always_pass_two_gates_of_different_families() {
         &stack,
         sspr_protocol::gate::METHOD_PATH,
         &sspr_protocol::gate::ChooseMethod {
+            lang: None,
             flow_id: flow_id.clone(),
             choice: 2,
             phone: Some("+31612345663".into()),

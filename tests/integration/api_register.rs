@@ -350,6 +350,7 @@ async fn security_questions_are_set_up_hashed_and_answered_at_a_gate() {
     };
     let submit = |answers: Vec<String>| {
         let body = Answers {
+            lang: None,
             flow_id: flow_id.clone(),
             answers,
         };

@@ -81,6 +81,7 @@ async fn reset_through_the_api_lands_in_ad() {
         &stack,
         PASSWORD_PATH,
         &PasswordSubmit {
+            lang: None,
             flow_id: flow_id.clone(),
             sealed: weak,
         },
@@ -101,6 +102,7 @@ async fn reset_through_the_api_lands_in_ad() {
         &stack,
         PASSWORD_PATH,
         &PasswordSubmit {
+            lang: None,
             flow_id: flow_id.clone(),
             sealed: strong.clone(),
         },
@@ -118,6 +120,7 @@ async fn reset_through_the_api_lands_in_ad() {
         &stack,
         PASSWORD_PATH,
         &PasswordSubmit {
+            lang: None,
             flow_id,
             sealed: strong,
         },
@@ -567,4 +570,60 @@ async fn the_new_password_step_carries_the_users_fine_grained_policy() {
     // to (no policy-hints control), so the page does not promise it.
     assert_eq!(step.policy.min_length, 14);
     assert_eq!(step.policy.history_length, 0);
+}
+
+#[tokio::test]
+async fn a_language_switched_during_the_flow_reaches_the_mails_sent_after_it() {
+    use sspr_protocol::gate::{Challenge, ChooseMethod, Method};
+    use sspr_protocol::Lang;
+    let dc = samba::shared();
+    let mail = "api.dutch@corp.example.test";
+    dc.create_user("api.dutch", "Old-Passw0rd!", Some(mail), "Dirk Dutch")
+        .expect("user");
+    let stack = Stack::start(dc, |_| {}).await;
+    // Begun in English; the page is switched to Dutch before a method is chosen.
+    let (flow_id, gate) = sspr_tests::api::to_gate(&stack, "api.dutch", Purpose::Reset).await;
+    let offer = gate
+        .offers
+        .iter()
+        .find(|o| o.method == Method::Mail)
+        .expect("mail offered");
+    let challenge: Challenge = post(
+        &stack,
+        sspr_protocol::gate::METHOD_PATH,
+        &ChooseMethod {
+            flow_id: flow_id.clone(),
+            choice: offer.choice,
+            phone: None,
+            lang: Some(Lang::Nl),
+        },
+    )
+    .await
+    .expect("choose");
+    assert!(matches!(challenge, Challenge::Code(_)), "{challenge:?}");
+    let code_mail = stack.smtp.wait_for_mail(mail, 0);
+    assert!(
+        code_mail
+            .subject()
+            .is_some_and(|s| s.starts_with("Je verificatiecode")),
+        "{:?}",
+        code_mail.subject()
+    );
+    let code = code_mail.code().expect("code");
+    let step = new_password(submit_code(&stack, &flow_id, &code).await.expect("code"));
+    // Back to English before the password goes: the closing notice follows.
+    let done: Completed = post(
+        &stack,
+        PASSWORD_PATH,
+        &PasswordSubmit {
+            flow_id,
+            sealed: seal(&step.agent_key, "Fresh-Meadow-Path-31").expect("seal"),
+            lang: Some(Lang::En),
+        },
+    )
+    .await
+    .expect("reset");
+    assert_eq!(done.account_name, "api.dutch");
+    let notice = stack.smtp.wait_for_mail(mail, 1);
+    assert_eq!(notice.subject().as_deref(), Some("Your password was reset"));
 }

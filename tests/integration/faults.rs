@@ -176,6 +176,7 @@ async fn try_reset(
     };
     let seen = world.smtp.mails_to(mail).len();
     let choose = ChooseMethod {
+        lang: None,
         flow_id: started.flow_id.clone(),
         choice: gate.offers.first().map(|o| o.choice).unwrap_or_default(),
         phone: None,
@@ -199,6 +200,7 @@ async fn try_reset(
         return Err("no code mail arrived".into());
     };
     let answer = CodeAnswer {
+        lang: None,
         flow_id: started.flow_id.clone(),
         code,
     };
@@ -217,6 +219,7 @@ async fn try_reset(
         let sealed =
             sspr_protocol::seal::seal(&step.agent_key, password).map_err(|e| e.to_string())?;
         let submit = PasswordSubmit {
+            lang: None,
             flow_id: started.flow_id.clone(),
             sealed,
         };

@@ -156,6 +156,7 @@ async fn a_flow_moves_between_replicas_and_survives_one_killed() {
     let before = applied(&r.stack.agent.log());
     let via_b = async {
         let submit = PasswordSubmit {
+            lang: None,
             flow_id: flow_id.clone(),
             sealed: sspr_protocol::seal::seal(&step.agent_key, "Twice-Sent-Passw0rd!")
                 .expect("seal"),

@@ -93,6 +93,7 @@ pub async fn choose(
         stack,
         METHOD_PATH,
         &ChooseMethod {
+            lang: None,
             flow_id: flow_id.into(),
             choice: offer.choice,
             phone: phone.map(str::to_owned),
@@ -140,6 +141,7 @@ pub async fn submit_code(
         stack,
         CODE_PATH,
         &CodeAnswer {
+            lang: None,
             flow_id: flow_id.into(),
             code: code.into(),
         },
@@ -167,6 +169,7 @@ pub async fn submit_password(
         stack,
         PASSWORD_PATH,
         &PasswordSubmit {
+            lang: None,
             flow_id: flow_id.into(),
             sealed,
         },

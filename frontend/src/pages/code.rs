@@ -99,7 +99,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
         }));
         spawn_local(async move {
             let flow_id = flow.get_value();
-            match api::code(flow_id.clone(), typed).await {
+            match api::code(flow_id.clone(), typed, i18n.lang.get_untracked()).await {
                 Ok(after) => step.set(Step::after_gate(flow_id, after)),
                 Err(failure) => {
                     busy.set(None);

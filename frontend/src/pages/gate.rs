@@ -69,7 +69,14 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
         busy.set(true);
         let phone = offer.method.uses_phone().then_some(typed);
         spawn_local(async move {
-            match api::choose(flow.get_value(), offer.choice, phone.clone()).await {
+            match api::choose(
+                flow.get_value(),
+                offer.choice,
+                phone.clone(),
+                i18n.lang.get_untracked(),
+            )
+            .await
+            {
                 Ok(challenge) => {
                     if let Some(typed) = phone {
                         typed_phone.set(Some((offer.masked, typed)));

@@ -67,7 +67,7 @@ pub fn NewPasswordPage(
                     return;
                 }
             };
-            match api::password(flow.get_value(), sealed).await {
+            match api::password(flow.get_value(), sealed, i18n.lang.get_untracked()).await {
                 Ok(done) => {
                     password.set(String::new());
                     confirm.set(String::new());

@@ -43,7 +43,7 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
         busy.set(true);
         spawn_local(async move {
             let flow_id = flow.get_value();
-            match api::answers(flow_id.clone(), typed).await {
+            match api::answers(flow_id.clone(), typed, i18n.lang.get_untracked()).await {
                 Ok(after) => step.set(Step::after_gate(flow_id, after)),
                 // Which answer was wrong is not said (it would help a guesser): the message
                 // above the button, and focus back at the first answer to try again.

@@ -85,6 +85,7 @@ pub async fn method(
         .store
         .update_flow(&id_hash, now, |flow| -> Result<_, FlowError> {
             let picked = flow.pick(request.choice, typed.as_deref(), rules(&state), now)?;
+            flow.lang = request.lang.unwrap_or(flow.lang);
             let anchor = flow.account().map(|a| a.anchor.clone());
             Ok((picked, flow.username.clone(), flow.lang, anchor))
         })
@@ -313,7 +314,7 @@ pub async fn code(
         }
     };
     let passed = guard.count(&state, now, passed).await?;
-    after_gate(&state, &id_hash, purpose, passed).await
+    after_gate(&state, &id_hash, purpose, passed, answer.lang).await
 }
 
 /// The answers to the security questions the open challenge asked.
@@ -357,7 +358,7 @@ pub async fn answers(
             .await,
     );
     let passed = guard.count(&state, now, passed).await?;
-    after_gate(&state, &id_hash, purpose, passed).await
+    after_gate(&state, &id_hash, purpose, passed, request.lang).await
 }
 
 /// What a passed gate leads to: the next gate, the new-password step, or — for an unlock —
@@ -367,13 +368,14 @@ async fn after_gate(
     id_hash: &str,
     purpose: Purpose,
     passed: Passed,
+    lang: Option<Lang>,
 ) -> Result<Json<AfterGate>, AppError> {
     let account = match passed {
         Passed::NextGate(gate) => return Ok(Json(AfterGate::Gate(gate))),
         Passed::AllGates(account) => account,
     };
     if purpose == Purpose::Unlock {
-        let Json(done) = apply_and_finish(state, id_hash, Operation::Unlock, None).await?;
+        let Json(done) = apply_and_finish(state, id_hash, Operation::Unlock, None, lang).await?;
         return Ok(Json(AfterGate::Completed(done)));
     }
     Ok(Json(AfterGate::NewPassword(new_password_step(

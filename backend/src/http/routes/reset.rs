@@ -215,7 +215,14 @@ pub async fn password(
 ) -> Result<Json<Completed>, AppError> {
     check_sealed(&submit.sealed)?;
     let id_hash = token_hash(&submit.flow_id);
-    apply_and_finish(&state, &id_hash, Operation::Reset, Some(submit.sealed)).await
+    apply_and_finish(
+        &state,
+        &id_hash,
+        Operation::Reset,
+        Some(submit.sealed),
+        submit.lang,
+    )
+    .await
 }
 
 /// Sends the package for a flow whose gates are passed, records the outcome in the flow and
@@ -225,6 +232,7 @@ pub(crate) async fn apply_and_finish(
     id_hash: &str,
     op: Operation,
     sealed: Option<SealedSecret>,
+    lang: Option<Lang>,
 ) -> Result<Json<Completed>, AppError> {
     let now = crate::now();
     let fresh = package::request_id()?;
@@ -256,6 +264,7 @@ pub(crate) async fn apply_and_finish(
     let (settled, lang) = state
         .store
         .update_flow(id_hash, crate::now(), |flow| {
+            flow.lang = lang.unwrap_or(flow.lang);
             (flow.finish_apply(&request_id, applied), flow.lang)
         })
         .await?;
