@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use sqlx::Row;
-
+use super::db::query;
 use super::{Backend, Store, StoreError};
 use crate::config::LimitsConfig;
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
@@ -126,13 +125,12 @@ impl Store {
         bucket: &str,
         since: i64,
     ) -> Result<(i64, Option<i64>), StoreError> {
-        let row =
-            sqlx::query("SELECT COUNT(*), MIN(at) FROM limit_hits WHERE bucket = $1 AND at > $2")
-                .bind(bucket)
-                .bind(since)
-                .fetch_one(&self.db)
-                .await?;
-        Ok((row.try_get(0)?, row.try_get(1)?))
+        let row = query("SELECT COUNT(*), MIN(at) FROM limit_hits WHERE bucket = $1 AND at > $2")
+            .bind(bucket)
+            .bind(since)
+            .fetch_one(&self.db)
+            .await?;
+        Ok((row.get(0)?, row.get(1)?))
     }
 
     /// Counts a hit in `bucket` unless the rule's limit is reached — atomically and in one
@@ -142,17 +140,16 @@ impl Store {
     async fn limit_hit(&self, bucket: &str, rule: Rule, now: i64) -> Result<(), LimitError> {
         let since = now - rule.window_secs;
         let oldest: Option<i64> = match self.backend {
-            Backend::Postgres => sqlx::query("SELECT sspr_limit_hit($1, $2, $3, $4)")
+            Backend::Postgres => query("SELECT sspr_limit_hit($1, $2, $3, $4)")
                 .bind(bucket)
                 .bind(now)
                 .bind(since)
                 .bind(i64::from(rule.max))
                 .fetch_one(&self.db)
-                .await
-                .and_then(|row| row.try_get(0))
-                .map_err(StoreError::from)?,
+                .await?
+                .get(0)?,
             Backend::Sqlite => {
-                let counted = sqlx::query(
+                let counted = query(
                     "INSERT INTO limit_hits (bucket, at) SELECT $1, $2 \
                      WHERE (SELECT COUNT(*) FROM limit_hits WHERE bucket = $1 AND at > $3) < $4",
                 )
@@ -161,9 +158,7 @@ impl Store {
                 .bind(since)
                 .bind(i64::from(rule.max))
                 .execute(&self.db)
-                .await
-                .map_err(StoreError::from)?
-                .rows_affected();
+                .await?;
                 if counted == 1 {
                     None
                 } else {

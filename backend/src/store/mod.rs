@@ -15,6 +15,7 @@
 //! `SELECT … FOR UPDATE` (and an advisory lock per rate-limit bucket), on SQLite by its single
 //! writer connection.
 
+mod db;
 mod limits;
 
 use std::sync::Arc;
@@ -22,11 +23,12 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolOptions;
 use sspr_protocol::package::PackageKey;
 
 pub use limits::{LimitError, Limiter};
+
+use db::{query, Db, Row};
 
 use crate::crypto::{self, ServerKeys};
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
@@ -38,6 +40,11 @@ use crate::domain::staff::StaffSession;
 pub enum StoreError {
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The store was closed while the process went on (it is shutting down).
+    #[error("the database connection has closed")]
+    Closed,
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("`database` must be a file path, sqlite://… or postgres://…, not {0:?}")]
@@ -98,7 +105,7 @@ impl Live {
 
 #[derive(Clone)]
 pub struct Store {
-    db: AnyPool,
+    db: Db,
     backend: Backend,
     keys: Arc<ServerKeys>,
 }
@@ -110,7 +117,7 @@ const REGISTRATION_LABEL: &str = "registration";
 const SESSION_LABEL: &str = "register-session";
 const STAFF_SESSION_LABEL: &str = "staff-session";
 /// Connections a replica keeps to PostgreSQL. SQLite has one writer anyway: one connection,
-/// whose turn every transaction waits for.
+/// on a thread of its own (`db`).
 const POSTGRES_CONNECTIONS: u32 = 16;
 /// A request that cannot get a connection in this time fails rather than hang.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -140,18 +147,16 @@ pub fn database_url(database: &str) -> Result<(String, Backend), StoreError> {
 impl Store {
     /// Connects, and brings the schema up to date with the versioned migrations.
     pub async fn open(database: &str, keys: Arc<ServerKeys>) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
         let (url, backend) = database_url(database)?;
-        // No reaping of idle or old connections: sqlx 0.8's maintenance task was seen spinning
-        // on a one-connection pool (a CLI that never exited, its worker at 100 %). A broken
-        // connection is found when it is taken (below) and replaced then.
-        let options = AnyPoolOptions::new()
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .idle_timeout(None)
-            .max_lifetime(None);
         let db = match backend {
             Backend::Postgres => {
-                options
+                let pool = PoolOptions::new()
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // No reaping of idle or old connections: sqlx 0.8's maintenance task was
+                    // seen spinning (a CLI that never exited, its worker at 100 %). A broken
+                    // connection is found when it is taken (below) and replaced then.
+                    .idle_timeout(None)
+                    .max_lifetime(None)
                     // A connection in steady use has just proven itself; one that sat idle may
                     // have been cut (a restarted database, a firewall): only that one is pinged
                     // first, instead of a round trip before every statement.
@@ -166,38 +171,24 @@ impl Store {
                     })
                     .max_connections(POSTGRES_CONNECTIONS)
                     .connect(&url)
-                    .await?
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Db::Postgres(pool)
             }
             Backend::Sqlite => {
-                let db = options
-                    // A local file does not break like a network connection: no test query
-                    // before every transaction.
-                    .test_before_acquire(false)
-                    // In WAL mode, NORMAL waits for the disk at checkpoints, not at every
-                    // commit: a power cut can lose the last moments' writes (flows, counters,
-                    // audit lines), never the file's consistency.
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            sqlx::Executor::execute(&mut *conn, "PRAGMA synchronous = NORMAL")
-                                .await
-                                .map(|_| ())
-                        })
-                    })
-                    .max_connections(1)
-                    .connect(&url)
-                    .await?;
+                // The migrations run on a connection of sqlx's (its migrator keeps the record
+                // of what ran), which is closed before the store's own opens.
+                let migrating = sqlx::SqlitePool::connect(&url).await?;
                 // Kept in the file: readers (a second process, `token create`) do not wait for
-                // the writer. The driver's busy timeout (5 s) covers the rest.
+                // the writer.
                 sqlx::raw_sql("PRAGMA journal_mode = WAL")
-                    .execute(&db)
+                    .execute(&migrating)
                     .await?;
-                db
+                SQLITE_MIGRATIONS.run(&migrating).await?;
+                migrating.close().await;
+                Db::Sqlite(db::Sqlite::open(&url)?)
             }
         };
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&db).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&db).await?,
-        }
         Ok(Self { db, backend, keys })
     }
 
@@ -212,7 +203,7 @@ impl Store {
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.db).await?;
+        query("SELECT 1").execute(&self.db).await?;
         Ok(())
     }
 
@@ -234,14 +225,12 @@ impl Store {
         // The prefix makes tokens recognisable (and greppable in leaked logs), and keeps a token
         // from starting with "-", which a command line would take for an option.
         let token = format!("{ONBOARDING_TOKEN_PREFIX}{}", crypto::random_token()?);
-        sqlx::query(
-            "INSERT INTO onboarding_tokens (hash, created_at, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(crypto::token_hash(&token))
-        .bind(now)
-        .bind(now + ttl_secs)
-        .execute(&self.db)
-        .await?;
+        query("INSERT INTO onboarding_tokens (hash, created_at, expires_at) VALUES ($1, $2, $3)")
+            .bind(crypto::token_hash(&token))
+            .bind(now)
+            .bind(now + ttl_secs)
+            .execute(&self.db)
+            .await?;
         Ok(token)
     }
 
@@ -251,7 +240,7 @@ impl Store {
         token: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = query(
             "UPDATE onboarding_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $3",
         )
         .bind(now)
@@ -259,12 +248,12 @@ impl Store {
         .bind(now)
         .execute(&self.db)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     pub async fn add_agent(&self, agent: &AgentRecord) -> Result<(), StoreError> {
         let sealed = self.seal_json(PACKAGE_KEY_LABEL, &agent.package_key)?;
-        sqlx::query(
+        query(
             "INSERT INTO agents (id, name, version, secret_hash, package_key, rsa_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&agent.id)
@@ -280,7 +269,7 @@ impl Store {
     }
 
     pub async fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT id, name, version, secret_hash, package_key, rsa_key_id, created_at, revoked_at FROM agents WHERE id = $1",
         )
         .bind(id)
@@ -289,16 +278,16 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
-        let sealed: Vec<u8> = row.try_get(4)?;
+        let sealed: Vec<u8> = row.get(4)?;
         Ok(Some(AgentRecord {
-            id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            version: row.try_get(2)?,
-            secret_hash: row.try_get(3)?,
+            id: row.get(0)?,
+            name: row.get(1)?,
+            version: row.get(2)?,
+            secret_hash: row.get(3)?,
             package_key: self.open_json(PACKAGE_KEY_LABEL, &sealed)?,
-            rsa_key_id: row.try_get(5)?,
-            created_at: row.try_get(6)?,
-            revoked: row.try_get::<Option<i64>, _>(7)?.is_some(),
+            rsa_key_id: row.get(5)?,
+            created_at: row.get(6)?,
+            revoked: row.get::<Option<i64>>(7)?.is_some(),
         }))
     }
 
@@ -310,7 +299,7 @@ impl Store {
         rsa_key_id: &str,
     ) -> Result<(), StoreError> {
         let sealed = self.seal_json(PACKAGE_KEY_LABEL, package_key)?;
-        sqlx::query("UPDATE agents SET package_key = $1, rsa_key_id = $2 WHERE id = $3")
+        query("UPDATE agents SET package_key = $1, rsa_key_id = $2 WHERE id = $3")
             .bind(sealed)
             .bind(rsa_key_id)
             .bind(id)
@@ -410,7 +399,7 @@ impl Store {
 
     async fn end_live(&self, live: Live, id_hash: &str) -> Result<(), StoreError> {
         let sql = format!("DELETE FROM {} WHERE id_hash = $1", live.table());
-        sqlx::query(&sql).bind(id_hash).execute(&self.db).await?;
+        query(&sql).bind(id_hash).execute(&self.db).await?;
         Ok(())
     }
 
@@ -426,7 +415,7 @@ impl Store {
             "INSERT INTO {} (id_hash, state, expires_at) VALUES ($1, $2, $3)",
             live.table()
         );
-        sqlx::query(&sql)
+        query(&sql)
             .bind(id_hash)
             .bind(sealed)
             .bind(expires_at)
@@ -444,8 +433,8 @@ impl Store {
     }
 
     /// The sealed state of a live flow or session; unknown or expired is `UnknownFlow`.
-    fn sealed_live(row: Option<AnyRow>) -> Result<Vec<u8>, StoreError> {
-        Ok(row.ok_or(StoreError::UnknownFlow)?.try_get(0)?)
+    fn sealed_live(row: Option<Row>) -> Result<Vec<u8>, StoreError> {
+        row.ok_or(StoreError::UnknownFlow)?.get(0)
     }
 
     async fn read_live<S: DeserializeOwned>(
@@ -455,7 +444,7 @@ impl Store {
         now: i64,
     ) -> Result<S, StoreError> {
         let sql = self.select_live(live, false);
-        let row = sqlx::query(&sql)
+        let row = query(&sql)
             .bind(id_hash)
             .bind(now)
             .fetch_optional(&self.db)
@@ -481,20 +470,19 @@ impl Store {
             live.table()
         );
         for _ in 0..OPTIMISTIC_TRIES {
-            let row = sqlx::query(&select)
+            let row = query(&select)
                 .bind(id_hash)
                 .bind(now)
                 .fetch_optional(&self.db)
                 .await?;
             let sealed = Self::sealed_live(row)?;
             let (result, resealed) = self.change_sealed(live, &sealed, &mut change)?;
-            let written = sqlx::query(&update)
+            let written = query(&update)
                 .bind(resealed)
                 .bind(id_hash)
                 .bind(sealed)
                 .execute(&self.db)
-                .await?
-                .rows_affected();
+                .await?;
             if written == 1 {
                 return Ok(result);
             }
@@ -524,17 +512,17 @@ impl Store {
     ) -> Result<T, StoreError> {
         let mut tx = self.db.begin().await?;
         let sql = self.select_live(live, true);
-        let row = sqlx::query(&sql)
+        let row = query(&sql)
             .bind(id_hash)
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
         let (result, resealed) = self.change_sealed(live, &Self::sealed_live(row)?, &mut change)?;
         let sql = format!("UPDATE {} SET state = $1 WHERE id_hash = $2", live.table());
-        sqlx::query(&sql)
+        query(&sql)
             .bind(resealed)
             .bind(id_hash)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(result)
@@ -546,14 +534,14 @@ impl Store {
     }
 
     pub async fn registration(&self, anchor: &str) -> Result<Option<Registration>, StoreError> {
-        let row = sqlx::query("SELECT data FROM registrations WHERE subject = $1")
+        let row = query("SELECT data FROM registrations WHERE subject = $1")
             .bind(self.registration_subject(anchor)?)
             .fetch_optional(&self.db)
             .await?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let sealed: Vec<u8> = row.try_get(0)?;
+        let sealed: Vec<u8> = row.get(0)?;
         Ok(Some(self.open_json(REGISTRATION_LABEL, &sealed)?))
     }
 
@@ -570,31 +558,31 @@ impl Store {
         let subject = self.registration_subject(anchor)?;
         let empty = self.seal_json(REGISTRATION_LABEL, &Registration::default())?;
         let mut tx = self.db.begin().await?;
-        sqlx::query(
+        query(
             "INSERT INTO registrations (subject, data, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subject) DO NOTHING",
         )
         .bind(&subject)
         .bind(empty)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         let sql = format!(
             "SELECT data FROM registrations WHERE subject = $1{}",
             self.for_update()
         );
-        let sealed: Vec<u8> = sqlx::query(&sql)
+        let sealed: Vec<u8> = query(&sql)
             .bind(&subject)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?
-            .try_get(0)?;
+            .get(0)?;
         let mut registration: Registration = self.open_json(REGISTRATION_LABEL, &sealed)?;
         let result = change(&mut registration);
         let sealed = self.seal_json(REGISTRATION_LABEL, &registration)?;
-        sqlx::query("UPDATE registrations SET data = $1, updated_at = $2 WHERE subject = $3")
+        query("UPDATE registrations SET data = $1, updated_at = $2 WHERE subject = $3")
             .bind(sealed)
             .bind(now)
             .bind(&subject)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(result)
@@ -602,7 +590,7 @@ impl Store {
 
     /// Country calling codes of numbers seen registered: the default allow-list for sends.
     pub async fn note_phone_country(&self, code: u16) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO phone_countries (code) VALUES ($1) ON CONFLICT (code) DO NOTHING")
+        query("INSERT INTO phone_countries (code) VALUES ($1) ON CONFLICT (code) DO NOTHING")
             .bind(i64::from(code))
             .execute(&self.db)
             .await?;
@@ -610,7 +598,7 @@ impl Store {
     }
 
     pub async fn phone_country_known(&self, code: u16) -> Result<bool, StoreError> {
-        Ok(sqlx::query("SELECT 1 FROM phone_countries WHERE code = $1")
+        Ok(query("SELECT 1 FROM phone_countries WHERE code = $1")
             .bind(i64::from(code))
             .fetch_optional(&self.db)
             .await?
@@ -625,13 +613,9 @@ impl Store {
             "DELETE FROM staff_sessions WHERE expires_at <= $1",
             "DELETE FROM flows WHERE expires_at <= $1",
         ] {
-            gone += sqlx::query(sql)
-                .bind(now)
-                .execute(&self.db)
-                .await?
-                .rows_affected();
+            gone += query(sql).bind(now).execute(&self.db).await?;
         }
-        sqlx::query("DELETE FROM limit_hits WHERE at <= $1")
+        query("DELETE FROM limit_hits WHERE at <= $1")
             .bind(now - keep_hits_secs)
             .execute(&self.db)
             .await?;
@@ -641,7 +625,7 @@ impl Store {
     pub async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let detail =
             serde_json::to_string(&record.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
+        query(
             "INSERT INTO audit (at, event, actor, actor_id, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(record.at)
@@ -657,7 +641,7 @@ impl Store {
 
     /// The newest `limit` entries, newest first.
     pub async fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT at, actor, actor_id, subject, detail FROM audit ORDER BY seq DESC LIMIT $1",
         )
         .bind(i64::from(limit))
@@ -673,7 +657,7 @@ impl Store {
         names: [&str; 2],
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT at, actor, actor_id, subject, detail FROM audit \
              WHERE subject = $1 OR subject = $2 ORDER BY seq DESC LIMIT $3",
         )
@@ -685,16 +669,16 @@ impl Store {
         Self::audit_records(&rows)
     }
 
-    fn audit_records(rows: &[AnyRow]) -> Result<Vec<AuditRecord>, StoreError> {
+    fn audit_records(rows: &[Row]) -> Result<Vec<AuditRecord>, StoreError> {
         rows.iter()
             .map(|row| {
-                let kind: String = row.try_get(1)?;
-                let id: String = row.try_get(2)?;
-                let detail: String = row.try_get(4)?;
+                let kind: String = row.get(1)?;
+                let id: String = row.get(2)?;
+                let detail: String = row.get(4)?;
                 Ok(AuditRecord {
-                    at: row.try_get(0)?,
+                    at: row.get(0)?,
                     actor: actor_of(&kind, id)?,
-                    subject: row.try_get(3)?,
+                    subject: row.get(3)?,
                     event: serde_json::from_str::<AuditEvent>(&detail)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 })

@@ -1,0 +1,464 @@
+//! The database under the store, one interface over two engines, so that each query is written
+//! once: PostgreSQL through a pool of sqlx connections, SQLite through one connection on a
+//! thread of its own.
+//!
+//! Why SQLite has a thread: it has one writer, so every statement waits for the one before it.
+//! Behind a one-connection pool each of those turns went through the async runtime (a task
+//! woken to take the connection, a hand-off to the driver's thread, a task woken with the
+//! answer), and at a few thousand requests a second those wake-ups, not SQLite, were the
+//! limit. Here statements queue for the thread, which runs them back to back; a task is woken
+//! once, with its answer. A transaction has the thread to itself until it ends, as it had the
+//! connection before.
+
+use std::str::FromStr;
+use std::sync::mpsc;
+
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Postgres, Row as _};
+use tokio::sync::oneshot;
+
+use super::StoreError;
+
+/// SQLite statements kept prepared: more than the store has.
+const SQLITE_STATEMENT_CACHE: usize = 64;
+/// How long SQLite waits for another process's write (`token create`, say) before failing.
+const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[derive(Clone)]
+pub(super) enum Db {
+    Postgres(PgPool),
+    Sqlite(Sqlite),
+}
+
+impl Db {
+    pub(super) async fn begin(&self) -> Result<Tx, StoreError> {
+        match self {
+            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+            Db::Sqlite(sqlite) => sqlite.begin().await,
+        }
+    }
+
+    pub(super) async fn close(&self) {
+        match self {
+            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(sqlite) => sqlite.close().await,
+        }
+    }
+}
+
+/// A value bound to a statement's `$n`.
+#[derive(Debug)]
+pub(super) enum Arg {
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl From<i64> for Arg {
+    fn from(value: i64) -> Self {
+        Arg::Int(value)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(value: &str) -> Self {
+        Arg::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(value: String) -> Self {
+        Arg::Text(value)
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(value: &String) -> Self {
+        Arg::Text(value.clone())
+    }
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(value: Vec<u8>) -> Self {
+        Arg::Blob(value)
+    }
+}
+
+/// A statement with its arguments, built as with sqlx: `query(sql).bind(a).bind(b)`.
+pub(super) struct Query {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+pub(super) fn query(sql: impl Into<String>) -> Query {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+    }
+}
+
+/// Where a statement runs: on the database, or inside a transaction.
+pub(super) enum On<'a> {
+    Db(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl<'a> From<&'a Db> for On<'a> {
+    fn from(db: &'a Db) -> Self {
+        On::Db(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for On<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        On::Tx(tx)
+    }
+}
+
+impl Query {
+    pub(super) fn bind(mut self, arg: impl Into<Arg>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Runs a statement that returns no rows; the rows it changed.
+    pub(super) async fn execute<'a>(self, on: impl Into<On<'a>>) -> Result<u64, StoreError> {
+        match on.into() {
+            On::Db(Db::Postgres(pool)) => Ok(self.postgres().execute(pool).await?.rows_affected()),
+            On::Tx(Tx::Postgres(tx)) => {
+                Ok(self.postgres().execute(&mut **tx).await?.rows_affected())
+            }
+            On::Db(Db::Sqlite(sqlite)) => sqlite.run(self, Want::Count).await?.count(),
+            On::Tx(Tx::Sqlite(tx)) => tx.run(self, Want::Count).await?.count(),
+        }
+    }
+
+    pub(super) async fn fetch_all<'a>(self, on: impl Into<On<'a>>) -> Result<Vec<Row>, StoreError> {
+        match on.into() {
+            On::Db(Db::Postgres(pool)) => Ok(rows(self.postgres().fetch_all(pool).await?)),
+            On::Tx(Tx::Postgres(tx)) => Ok(rows(self.postgres().fetch_all(&mut **tx).await?)),
+            On::Db(Db::Sqlite(sqlite)) => sqlite.run(self, Want::Rows).await?.rows(),
+            On::Tx(Tx::Sqlite(tx)) => tx.run(self, Want::Rows).await?.rows(),
+        }
+    }
+
+    pub(super) async fn fetch_optional<'a>(
+        self,
+        on: impl Into<On<'a>>,
+    ) -> Result<Option<Row>, StoreError> {
+        Ok(self.fetch_all(on).await?.into_iter().next())
+    }
+
+    pub(super) async fn fetch_one<'a>(self, on: impl Into<On<'a>>) -> Result<Row, StoreError> {
+        self.fetch_optional(on)
+            .await?
+            .ok_or_else(|| StoreError::Sql(sqlx::Error::RowNotFound))
+    }
+
+    fn postgres(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
+        self.args
+            .iter()
+            .fold(sqlx::query(&self.sql), |query, arg| match arg {
+                Arg::Int(value) => query.bind(*value),
+                Arg::Text(value) => query.bind(value.as_str()),
+                Arg::Blob(value) => query.bind(value.as_slice()),
+            })
+    }
+}
+
+fn rows(rows: Vec<PgRow>) -> Vec<Row> {
+    rows.into_iter().map(Row::Postgres).collect()
+}
+
+/// A row of either engine; its columns are read by position and type.
+pub(super) enum Row {
+    Postgres(PgRow),
+    Sqlite(Vec<rusqlite::types::Value>),
+}
+
+impl Row {
+    pub(super) fn get<T: Column>(&self, i: usize) -> Result<T, StoreError> {
+        match self {
+            Row::Postgres(row) => Ok(row.try_get(i)?),
+            Row::Sqlite(values) => values
+                .get(i)
+                .and_then(T::from_sqlite)
+                .ok_or_else(|| StoreError::Corrupt(format!("column {i} of a row"))),
+        }
+    }
+}
+
+/// A type a column is read as.
+pub(super) trait Column:
+    Sized + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
+{
+    fn from_sqlite(value: &rusqlite::types::Value) -> Option<Self>;
+}
+
+impl Column for i64 {
+    fn from_sqlite(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Integer(value) => Some(*value),
+            _ => None,
+        }
+    }
+}
+
+impl Column for Option<i64> {
+    fn from_sqlite(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Null => Some(None),
+            value => i64::from_sqlite(value).map(Some),
+        }
+    }
+}
+
+impl Column for String {
+    fn from_sqlite(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Text(value) => Some(value.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Column for Vec<u8> {
+    fn from_sqlite(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Blob(value) => Some(value.clone()),
+            _ => None,
+        }
+    }
+}
+
+pub(super) enum Tx {
+    Postgres(sqlx::Transaction<'static, Postgres>),
+    Sqlite(SqliteTx),
+}
+
+impl Tx {
+    pub(super) async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Postgres(tx) => Ok(tx.commit().await?),
+            Tx::Sqlite(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// What a statement's caller wants back.
+#[derive(Clone, Copy)]
+enum Want {
+    Count,
+    Rows,
+}
+
+enum Answer {
+    Count(u64),
+    Rows(Vec<Row>),
+}
+
+impl Answer {
+    fn count(self) -> Result<u64, StoreError> {
+        match self {
+            Answer::Count(count) => Ok(count),
+            Answer::Rows(_) => Err(StoreError::Corrupt("rows where a count was due".into())),
+        }
+    }
+
+    fn rows(self) -> Result<Vec<Row>, StoreError> {
+        match self {
+            Answer::Rows(rows) => Ok(rows),
+            Answer::Count(_) => Err(StoreError::Corrupt("a count where rows were due".into())),
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, rusqlite::Error>>;
+
+struct Statement {
+    query: Query,
+    want: Want,
+    reply: Reply<Answer>,
+}
+
+enum Job {
+    Statement(Statement),
+    /// The thread begins a transaction, answers `began`, and then runs only the statements that
+    /// arrive through `steps` until the commit (or, if the sender is dropped, a rollback).
+    Transaction {
+        began: Reply<()>,
+        steps: mpsc::Receiver<TxStep>,
+    },
+    Close(oneshot::Sender<()>),
+}
+
+enum TxStep {
+    Statement(Statement),
+    Commit(Reply<()>),
+}
+
+/// The SQLite connection's thread, as seen from the async side.
+#[derive(Clone)]
+pub(super) struct Sqlite {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Sqlite {
+    /// Opens the file `url` names (`sqlite://path?mode=rwc`) on a thread of its own.
+    pub(super) fn open(url: &str) -> Result<Self, StoreError> {
+        let path = SqliteConnectOptions::from_str(url)?
+            .get_filename()
+            .to_owned();
+        let conn = rusqlite::Connection::open(path)?;
+        // In WAL mode, NORMAL waits for the disk at checkpoints, not at every commit: a power
+        // cut can lose the last moments' writes (flows, counters, audit lines), never the
+        // file's consistency.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sspr-sqlite".into())
+            .spawn(move || serve(&conn, &queue))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the database thread: {e}")))?;
+        Ok(Self { jobs })
+    }
+
+    async fn run(&self, query: Query, want: Want) -> Result<Answer, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Statement(Statement { query, want, reply }))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(answer.await.map_err(|_| StoreError::Closed)??)
+    }
+
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        let (began, answer) = oneshot::channel();
+        let (steps, queue) = mpsc::channel();
+        self.jobs
+            .send(Job::Transaction {
+                began,
+                steps: queue,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)??;
+        Ok(Tx::Sqlite(SqliteTx { steps }))
+    }
+
+    /// Waits for the statements queued before, then closes the connection (a clean WAL).
+    async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Job::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
+    }
+}
+
+pub(super) struct SqliteTx {
+    steps: mpsc::Sender<TxStep>,
+}
+
+impl SqliteTx {
+    async fn run(&self, query: Query, want: Want) -> Result<Answer, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.steps
+            .send(TxStep::Statement(Statement { query, want, reply }))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(answer.await.map_err(|_| StoreError::Closed)??)
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.steps
+            .send(TxStep::Commit(reply))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(answer.await.map_err(|_| StoreError::Closed)??)
+    }
+}
+
+/// The connection's thread: runs the jobs in the order they came, until the store closes.
+fn serve(conn: &rusqlite::Connection, queue: &mpsc::Receiver<Job>) {
+    while let Ok(job) = queue.recv() {
+        match job {
+            Job::Statement(statement) => statement.run(conn),
+            Job::Transaction { began, steps } => {
+                let begin = conn.execute_batch("BEGIN IMMEDIATE");
+                let ok = begin.is_ok();
+                if began.send(begin).is_err() || !ok {
+                    // Began, but whoever asked is gone: nothing to keep.
+                    if ok {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    continue;
+                }
+                transaction(conn, &steps);
+            }
+            Job::Close(done) => {
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+/// Runs a transaction's statements until its commit; a transaction dropped before it committed
+/// (an error, a cancelled request) is rolled back.
+fn transaction(conn: &rusqlite::Connection, steps: &mpsc::Receiver<TxStep>) {
+    while let Ok(step) = steps.recv() {
+        match step {
+            TxStep::Statement(statement) => statement.run(conn),
+            TxStep::Commit(reply) => {
+                let commit = conn.execute_batch("COMMIT");
+                if commit.is_err() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                let _ = reply.send(commit);
+                return;
+            }
+        }
+    }
+    let _ = conn.execute_batch("ROLLBACK");
+}
+
+impl Statement {
+    fn run(self, conn: &rusqlite::Connection) {
+        // Whoever asked may have gone (a cancelled request); the statement ran all the same.
+        let _ = self.reply.send(execute(conn, &self.query, self.want));
+    }
+}
+
+fn execute(
+    conn: &rusqlite::Connection,
+    query: &Query,
+    want: Want,
+) -> Result<Answer, rusqlite::Error> {
+    let mut statement = conn.prepare_cached(&query.sql)?;
+    for (n, arg) in query.args.iter().enumerate() {
+        // By name, as PostgreSQL numbers them: `$1` may appear after `$2`, or twice.
+        let name = format!("${}", n + 1);
+        let Some(index) = statement.parameter_index(&name)? else {
+            return Err(rusqlite::Error::InvalidParameterName(name));
+        };
+        match arg {
+            Arg::Int(value) => statement.raw_bind_parameter(index, value)?,
+            Arg::Text(value) => statement.raw_bind_parameter(index, value)?,
+            Arg::Blob(value) => statement.raw_bind_parameter(index, value)?,
+        }
+    }
+    let columns = statement.column_count();
+    let mut found = Vec::new();
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next()? {
+        found.push(Row::Sqlite(
+            (0..columns)
+                .map(|i| row.get::<_, rusqlite::types::Value>(i))
+                .collect::<Result<_, _>>()?,
+        ));
+    }
+    Ok(match want {
+        Want::Count => Answer::Count(conn.changes()),
+        Want::Rows => Answer::Rows(found),
+    })
+}
