@@ -732,4 +732,36 @@ mod tests {
         assert_eq!(flow.username, format!("j{}", "+".repeat(50)));
         store.close().await;
     }
+
+    /// The writer does not copy its log into the database file (that waits for the disk); the
+    /// checkpoints beside it do, within a few seconds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_reaches_the_database_file_without_the_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("store.db");
+        let keys = Arc::new(ServerKeys::new(&[7u8; 32]).expect("keys"));
+        let store = Store::open(path.to_str().expect("path"), keys)
+            .await
+            .expect("store");
+        let size = || std::fs::metadata(&path).expect("file").len();
+        let before = size();
+        let flow = ResetFlow::new("j".into(), Lang::default(), Vec::new(), 0, 1_000, 600);
+        for i in 0..500 {
+            store
+                .insert_flow(&format!("flow-{i}"), &flow)
+                .await
+                .expect("insert");
+        }
+        let mut waited = Duration::ZERO;
+        while size() < before + 64 * 1024 && waited < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            waited += Duration::from_millis(100);
+        }
+        assert!(
+            size() >= before + 64 * 1024,
+            "the database file is still {} bytes ({before} before 500 flows)",
+            size()
+        );
+        store.close().await;
+    }
 }
