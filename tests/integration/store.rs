@@ -97,6 +97,7 @@ async fn conformance(database: &str, a: &Store, b: &Store) {
     onboarding_tokens(a, b).await;
     agents(a, b).await;
     audit_is_typed_and_append_only(database, a).await;
+    parallel_audit_lines_are_all_kept_in_order(a, b).await;
     flows_are_sealed_and_expire(database, a).await;
     registrations_are_sealed(database, a, b).await;
     parallel_updates_of_a_flow_are_never_lost(a, b).await;
@@ -212,6 +213,42 @@ async fn audit_is_typed_and_append_only(database: &str, a: &Store) {
         "actor and event are columns a viewer filters on"
     );
     pool.close().await;
+}
+
+/// Lines appended at once, from two replicas, are written together (`store::audit`): every one
+/// is kept, and each replica's lines in the order they were appended.
+async fn parallel_audit_lines_are_all_kept_in_order(a: &Store, b: &Store) {
+    let line = |replica: &str, i: usize| AuditRecord {
+        at: NOW,
+        actor: Actor::System,
+        subject: format!("{replica}-{i:03}"),
+        event: AuditEvent::RateLimited {
+            limit: "parallel".into(),
+        },
+    };
+    let appends = (0..100).map(|i| {
+        let (store, replica) = if i % 2 == 0 { (a, "a") } else { (b, "b") };
+        let record = line(replica, i);
+        async move { store.audit(&record).await }
+    });
+    for appended in futures_util::future::join_all(appends).await {
+        appended.expect("append");
+    }
+    let newest = a.audit_entries(100).await.expect("read");
+    let mut subjects: Vec<_> = newest.iter().map(|r| r.subject.clone()).collect();
+    subjects.reverse();
+    for replica in ["a", "b"] {
+        let own: Vec<_> = subjects
+            .iter()
+            .filter(|s| s.starts_with(replica))
+            .cloned()
+            .collect();
+        let expected: Vec<_> = (0..100)
+            .filter(|i| (i % 2 == 0) == (replica == "a"))
+            .map(|i| format!("{replica}-{i:03}"))
+            .collect();
+        assert_eq!(own, expected, "replica {replica}'s lines, oldest first");
+    }
 }
 
 fn account() -> AccountTarget {

@@ -15,6 +15,7 @@
 //! `SELECT … FOR UPDATE` (and an advisory lock per rate-limit bucket), on SQLite by its single
 //! writer connection.
 
+mod audit;
 mod db;
 mod limits;
 
@@ -42,6 +43,8 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("the audit line could not be written: {0}")]
+    AuditNotWritten(String),
     /// The store was closed while the process went on (it is shutting down).
     #[error("the database connection has closed")]
     Closed,
@@ -106,6 +109,7 @@ impl Live {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    audit: audit::AuditWriter,
     backend: Backend,
     keys: Arc<ServerKeys>,
 }
@@ -189,7 +193,13 @@ impl Store {
                 Db::Sqlite(db::Sqlite::open(&url)?)
             }
         };
-        Ok(Self { db, backend, keys })
+        let audit = audit::AuditWriter::start(db.clone());
+        Ok(Self {
+            db,
+            audit,
+            backend,
+            keys,
+        })
     }
 
     /// Closes the connections: before a process exits, so nothing is left to wind down.
@@ -622,21 +632,21 @@ impl Store {
         Ok(gone)
     }
 
+    /// Appends to the audit log; done when the line is stored (with others that came at
+    /// the same time: `audit`).
     pub async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let detail =
             serde_json::to_string(&record.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        query(
-            "INSERT INTO audit (at, event, actor, actor_id, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(record.at)
-        .bind(record.event.name())
-        .bind(record.actor.kind())
-        .bind(record.actor.id())
-        .bind(&record.subject)
-        .bind(detail)
-        .execute(&self.db)
-        .await?;
-        Ok(())
+        self.audit
+            .append(audit::Line {
+                at: record.at,
+                event: record.event.name(),
+                actor: record.actor.kind(),
+                actor_id: record.actor.id().to_owned(),
+                subject: record.subject.clone(),
+                detail,
+            })
+            .await
     }
 
     /// The newest `limit` entries, newest first.
