@@ -166,9 +166,9 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// The same message in English, for API clients and logs; the browser translates `code`.
     pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub retry_after_secs: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub attempts_left: Option<u32>,
 }
 

@@ -24,5 +24,9 @@ pub mod seal;
 pub use error::{ApiError, ErrorCode};
 pub use i18n::{Lang, Text};
 
+/// The media type of postcard bodies: what the portal and the console send and ask for (the
+/// server reads and answers JSON as well, for API clients).
+pub const POSTCARD_MEDIA_TYPE: &str = "application/x-postcard";
+
 /// Seconds since the Unix epoch. Time always comes in as a parameter so expiry is testable.
 pub type UnixTime = i64;

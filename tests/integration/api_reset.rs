@@ -627,3 +627,81 @@ async fn a_language_switched_during_the_flow_reaches_the_mails_sent_after_it() {
     let notice = stack.smtp.wait_for_mail(mail, 1);
     assert_eq!(notice.subject().as_deref(), Some("Your password was reset"));
 }
+
+/// The portal and the console send and ask for postcard; API clients get JSON as before, and a
+/// client gets what it asked for whatever it sent, errors included.
+#[tokio::test]
+async fn the_browser_apps_speak_postcard_and_api_clients_json() {
+    use sspr_protocol::POSTCARD_MEDIA_TYPE;
+    let dc = samba::shared();
+    let stack = Stack::start(dc, |_| {}).await;
+    let call = |body: Vec<u8>, content_type: &'static str, accept: &'static str| {
+        let request = stack
+            .http
+            .post(stack.api(START_PATH))
+            .header("content-type", content_type)
+            .header("accept", accept)
+            .body(body);
+        async move {
+            let response = request.send().await.expect("request");
+            let kind = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            (
+                response.status(),
+                kind,
+                response.bytes().await.expect("body"),
+            )
+        }
+    };
+    let start = StartRequest {
+        username: "jan.jansen".into(),
+        lang: Default::default(),
+        purpose: Default::default(),
+    };
+    let postcard_start = postcard::to_allocvec(&start).expect("postcard");
+
+    let (status, kind, body) = call(
+        postcard_start.clone(),
+        POSTCARD_MEDIA_TYPE,
+        POSTCARD_MEDIA_TYPE,
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, POSTCARD_MEDIA_TYPE)
+    );
+    let started: Started = postcard::from_bytes(&body).expect("a postcard answer");
+    assert!(!started.flow_id.is_empty());
+
+    // Postcard in, JSON out: what the client accepts decides.
+    let (status, kind, body) = call(postcard_start, POSTCARD_MEDIA_TYPE, "application/json").await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, "application/json")
+    );
+    serde_json::from_slice::<Started>(&body).expect("a JSON answer");
+
+    // A body that is not postcard: the error in postcard, for the browser to read.
+    let (status, kind, body) = call(vec![0xff; 3], POSTCARD_MEDIA_TYPE, POSTCARD_MEDIA_TYPE).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::BAD_REQUEST, POSTCARD_MEDIA_TYPE)
+    );
+    let error: ApiError = postcard::from_bytes(&body).expect("a postcard error");
+    assert_eq!(error.code, ErrorCode::BadRequest);
+
+    // A refusal of the domain's, in postcard too.
+    let filter = postcard::to_allocvec(&StartRequest {
+        username: "*)(objectClass=*".into(),
+        ..start
+    })
+    .expect("postcard");
+    let (status, _, body) = call(filter, POSTCARD_MEDIA_TYPE, POSTCARD_MEDIA_TYPE).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let error: ApiError = postcard::from_bytes(&body).expect("a postcard error");
+    assert_eq!(error.code, ErrorCode::InvalidUsername);
+}

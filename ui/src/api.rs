@@ -1,5 +1,8 @@
 //! The HTTP basics both apps build their calls on, and the calls both make. Pages never build
-//! URLs or parse JSON themselves: each app's own `api.rs` wraps these.
+//! URLs or read bodies themselves: each app's own `api.rs` wraps these.
+//!
+//! Bodies go both ways in postcard (`POSTCARD_MEDIA_TYPE`), not JSON: decoding it takes a
+//! fraction of the code, and the code is most of what the browser downloads.
 //!
 //! Sending and reading an answer is one non-generic future for every call; only serialising
 //! the body and parsing the answer are per type. That keeps each call small in the WASM.
@@ -9,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sspr_protocol::change::{ChangeKey, CHANGE_KEY_PATH};
 use sspr_protocol::reset::{Status, STATUS_PATH};
-use sspr_protocol::{ApiError, ErrorCode};
+use sspr_protocol::{ApiError, ErrorCode, POSTCARD_MEDIA_TYPE};
 
 /// Why a call failed: the server said no (with a code), or it could not be reached.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,30 +30,30 @@ impl Failure {
     }
 }
 
-/// A JSON answer, or the server's error in its one shape.
+/// An answer, or the server's error in its one shape.
 pub async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Failure> {
     parse(&answer(response).await?)
 }
 
-fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Failure> {
-    serde_json::from_str(text).map_err(|_| Failure::Network)
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    postcard::from_bytes(body).map_err(|_| Failure::Network)
 }
 
 /// The answer's body when the server said yes; its error when it said no.
-async fn answer(response: Response) -> Result<String, Failure> {
+async fn answer(response: Response) -> Result<Vec<u8>, Failure> {
     if !response.ok() {
         return Err(refusal(response).await);
     }
-    response.text().await.map_err(|_| Failure::Network)
+    response.binary().await.map_err(|_| Failure::Network)
 }
 
+/// The server's error; what is not one (a proxy's page, say) is an internal error.
 async fn refusal(response: Response) -> Failure {
-    Failure::Api(
-        response
-            .json()
-            .await
-            .unwrap_or_else(|_| ApiError::new(ErrorCode::Internal)),
-    )
+    let error = match response.binary().await {
+        Ok(body) => parse(&body).ok(),
+        Err(_) => None,
+    };
+    Failure::Api(error.unwrap_or_else(|| ApiError::new(ErrorCode::Internal)))
 }
 
 async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Failure> {
@@ -61,34 +64,38 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Fai
         .map_err(|_| Failure::Network)
 }
 
-async fn fetch(request: Result<Request, gloo_net::Error>) -> Result<String, Failure> {
+async fn fetch(request: Result<Request, gloo_net::Error>) -> Result<Vec<u8>, Failure> {
     answer(send(request).await?).await
 }
 
-/// A POST of `body` as JSON (what `RequestBuilder::json` does).
+/// A POST of `body` in postcard.
 fn post_request<B: Serialize>(
     path: &str,
     body: &B,
     headers: &[(&str, &str)],
 ) -> Result<Request, gloo_net::Error> {
-    json_post(path, headers, serde_json::to_string(body)?)
+    // Serialising the protocol's types cannot fail (no maps with non-string keys, no
+    // unsized sequences); should it, the request goes empty and the server refuses it.
+    let body = postcard::to_allocvec(body).unwrap_or_default();
+    binary_post(path, headers, &body)
 }
 
-fn json_post(
+fn binary_post(
     path: &str,
     headers: &[(&str, &str)],
-    json: String,
+    body: &[u8],
 ) -> Result<Request, gloo_net::Error> {
     let mut request = Request::post(path);
     for (name, value) in headers {
         request = request.header(name, value);
     }
     request
-        .header("Content-Type", "application/json")
-        .body(json)
+        .header("Content-Type", POSTCARD_MEDIA_TYPE)
+        .header("Accept", POSTCARD_MEDIA_TYPE)
+        .body(js_sys::Uint8Array::from(body))
 }
 
-/// POSTs `body` as JSON, with `headers` besides (the console's anti-forgery token).
+/// POSTs `body`, with `headers` besides (the console's anti-forgery token).
 pub async fn post<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,
@@ -106,9 +113,9 @@ pub async fn post_no_content<B: Serialize>(
     fetch(post_request(path, body, headers)).await.map(drop)
 }
 
-/// GETs a JSON answer; `query` is appended as `?name=value&…`.
+/// GETs an answer; `query` is appended as `?name=value&…`.
 pub async fn get<T: DeserializeOwned>(path: &str, query: &[(&str, &str)]) -> Result<T, Failure> {
-    let mut request = Request::get(path);
+    let mut request = Request::get(path).header("Accept", POSTCARD_MEDIA_TYPE);
     if !query.is_empty() {
         request = request.query(query.iter().copied());
     }

@@ -1,9 +1,9 @@
 //! The one place where failures become HTTP answers. Client mistakes are 4xx with a specific
 //! code; 5xx bodies say nothing more than "internal" and the details go to the log.
 
+use crate::http::body::Api;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use sspr_protocol::{ApiError, ErrorCode};
 
 use crate::domain::flow::FlowError;
@@ -161,7 +161,7 @@ impl IntoResponse for AppError {
             }
         };
         let retry_after = body.retry_after_secs;
-        let mut response = (status_of(body.code), Json(body)).into_response();
+        let mut response = (status_of(body.code), Api(body)).into_response();
         if let Some(secs) = retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

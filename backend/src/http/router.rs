@@ -19,6 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::http::assets::{self, Assets};
+use crate::http::body;
 use crate::http::error::AppError;
 use crate::http::middleware::{content_security_policy, CONSOLE_CONTENT_SECURITY_POLICY};
 use crate::http::routes::{self, agent, change, gate, health, reset, staff};
@@ -124,6 +125,7 @@ pub fn app(state: AppState) -> Router {
         .route(RELAY_PATH, get(agent::relay))
         .route(CHECK_PATH, get(agent::check))
         .route("/api/{*rest}", any(api_not_found))
+        .layer(axum::middleware::from_fn(body::answer_as_asked))
         .layer(header(header::CACHE_CONTROL, "no-store"));
     api.merge(static_files)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))

@@ -1,11 +1,11 @@
 //! Agent onboarding (one-time token) and the relay WebSocket the agent opens outbound.
 
+use crate::http::body::Api;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use sspr_protocol::package::{PackageKey, WrappedKey};
 use sspr_protocol::relay::{AgentMessage, OnboardRequest, Onboarded, AUTH_SEPARATOR};
@@ -15,7 +15,6 @@ use tokio::sync::mpsc;
 use crate::crypto;
 use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::http::error::AppError;
-use crate::http::json::ApiJson;
 use crate::state::AppState;
 use crate::store::AgentRecord;
 
@@ -24,8 +23,8 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 pub async fn onboard(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<OnboardRequest>,
-) -> Result<Json<Onboarded>, AppError> {
+    Api(request): Api<OnboardRequest>,
+) -> Result<Api<Onboarded>, AppError> {
     let now = crate::now();
     if request.name.len() > 128
         || request.version.len() > 64
@@ -73,7 +72,7 @@ pub async fn onboard(
         })
         .await?;
     tracing::info!(%agent_id, name = %request.name, "agent onboarded");
-    Ok(Json(Onboarded {
+    Ok(Api(Onboarded {
         agent_id,
         relay_secret,
         package_key,

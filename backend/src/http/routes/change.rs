@@ -2,8 +2,8 @@
 //! browser. There are no gates — the current password is the proof — so guesses are limited per
 //! account below AD's lockout threshold, and every refusal looks the same from outside.
 
+use crate::http::body::Api;
 use axum::extract::{Query, State};
-use axum::Json;
 use sspr_protocol::change::{ChangeKey, ChangeRequest, KeyQuery};
 use sspr_protocol::package::{Flags, Operation};
 use sspr_protocol::reset::Completed;
@@ -14,7 +14,6 @@ use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
 use crate::domain::user_id::{account_key, canonical_user_id};
 use crate::http::error::AppError;
-use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::reset::{check_sealed, notify};
 use crate::relay::writeback;
@@ -25,14 +24,14 @@ use crate::state::AppState;
 pub async fn key(
     State(state): State<AppState>,
     Query(query): Query<KeyQuery>,
-) -> Result<Json<ChangeKey>, AppError> {
+) -> Result<Api<ChangeKey>, AppError> {
     let now = crate::now();
     let agent = match &query.directory {
         Some(directory) => state.hub.for_directory(directory, now),
         None => state.hub.pick(now),
     }
     .ok_or(AppError::code(ErrorCode::WritebackUnavailable))?;
-    Ok(Json(ChangeKey {
+    Ok(Api(ChangeKey {
         agent_key: agent.heartbeat.rsa_key,
         policy: agent.heartbeat.policy,
         directory: agent.heartbeat.directory,
@@ -42,8 +41,8 @@ pub async fn key(
 pub async fn change(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(request): ApiJson<ChangeRequest>,
-) -> Result<Json<Completed>, AppError> {
+    Api(request): Api<ChangeRequest>,
+) -> Result<Api<Completed>, AppError> {
     let now = crate::now();
     let username = canonical_user_id(&request.username, &state.hub.directories(now))?;
     let (current, new) = (request.sealed_current, request.sealed_new);
@@ -129,7 +128,7 @@ pub async fn change(
         }
     }
     result.map(|()| {
-        Json(Completed {
+        Api(Completed {
             account_name: account.account_name,
             was_locked: account.locked,
         })

@@ -1,8 +1,8 @@
 //! The gates over HTTP: pick a method, answer its challenge, ask for a new code, ask whether
 //! the code got out, or go back to the list. The state machine lives in `flow`.
 
+use crate::http::body::Api;
 use axum::extract::State;
-use axum::Json;
 use sspr_protocol::gate::{
     AfterGate, Answers, Challenge as ChallengeView, ChooseMethod, DeliveryState, Gate, Method,
     Question,
@@ -23,7 +23,6 @@ use crate::domain::registration::{check_answers, Authenticator, TotpCheck, TOTP_
 use crate::domain::user_id::account_key;
 use crate::domain::{decoy, gates};
 use crate::http::error::{flatten, AppError};
-use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::reset::apply_and_finish;
 use crate::state::AppState;
@@ -72,8 +71,8 @@ async fn clear_send(
 
 pub async fn method(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<ChooseMethod>,
-) -> Result<Json<ChallengeView>, AppError> {
+    Api(request): Api<ChooseMethod>,
+) -> Result<Api<ChallengeView>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.flow_id);
     let typed = request
@@ -98,7 +97,7 @@ pub async fn method(
                     flow.begin_challenge(&picked, Start::Authenticator, rules(&state), now)
                 })
                 .await??;
-            return Ok(Json(ChallengeView::Authenticator {
+            return Ok(Api(ChallengeView::Authenticator {
                 digits: TOTP_DIGITS,
             }));
         }
@@ -111,7 +110,7 @@ pub async fn method(
                     flow.begin_challenge(&picked, start.clone(), rules(&state), now)
                 })
                 .await??;
-            return Ok(Json(ChallengeView::Questions { asked }));
+            return Ok(Api(ChallengeView::Questions { asked }));
         }
         _ => {}
     }
@@ -121,7 +120,7 @@ pub async fn method(
         flow.begin_challenge(&picked, Start::Code(hash), rules, now)
     })
     .await?;
-    Ok(Json(ChallengeView::Code(code_sent(&state, &picked))))
+    Ok(Api(ChallengeView::Code(code_sent(&state, &picked))))
 }
 
 /// A new code for the flow: its keyed hash goes into the flow by `keep` (a first code or a
@@ -152,8 +151,8 @@ async fn send_code<T: Send>(
 
 pub async fn resend(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<FlowRef>,
-) -> Result<Json<CodeSent>, AppError> {
+    Api(request): Api<FlowRef>,
+) -> Result<Api<CodeSent>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.flow_id);
     let rules = rules(&state);
@@ -166,29 +165,29 @@ pub async fn resend(
         flow.resend(hash, rules, now)
     })
     .await?;
-    Ok(Json(code_sent(&state, &picked)))
+    Ok(Api(code_sent(&state, &picked)))
 }
 
 pub async fn delivery(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<FlowRef>,
-) -> Result<Json<DeliveryState>, AppError> {
+    Api(request): Api<FlowRef>,
+) -> Result<Api<DeliveryState>, AppError> {
     let id_hash = token_hash(&request.flow_id);
     let delivery = state.store.flow(&id_hash, crate::now()).await?.delivery()?;
-    Ok(Json(DeliveryState { delivery }))
+    Ok(Api(DeliveryState { delivery }))
 }
 
 /// "Use another method": back to this gate's list.
 pub async fn other(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<FlowRef>,
-) -> Result<Json<Gate>, AppError> {
+    Api(request): Api<FlowRef>,
+) -> Result<Api<Gate>, AppError> {
     let id_hash = token_hash(&request.flow_id);
     let gate = state
         .store
         .update_flow(&id_hash, crate::now(), |flow| flow.leave_challenge())
         .await??;
-    Ok(Json(gate))
+    Ok(Api(gate))
 }
 
 /// Which of the user's questions to ask: a random choice of `questions_to_answer` from the
@@ -274,8 +273,8 @@ impl GateGuard {
 pub async fn code(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(answer): ApiJson<CodeAnswer>,
-) -> Result<Json<AfterGate>, AppError> {
+    Api(answer): Api<CodeAnswer>,
+) -> Result<Api<AfterGate>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&answer.flow_id);
     let flow = state.store.flow(&id_hash, now).await?;
@@ -321,8 +320,8 @@ pub async fn code(
 pub async fn answers(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(request): ApiJson<Answers>,
-) -> Result<Json<AfterGate>, AppError> {
+    Api(request): Api<Answers>,
+) -> Result<Api<AfterGate>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.flow_id);
     if request.answers.len() > Question::ALL.len()
@@ -369,16 +368,16 @@ async fn after_gate(
     purpose: Purpose,
     passed: Passed,
     lang: Option<Lang>,
-) -> Result<Json<AfterGate>, AppError> {
+) -> Result<Api<AfterGate>, AppError> {
     let account = match passed {
-        Passed::NextGate(gate) => return Ok(Json(AfterGate::Gate(gate))),
+        Passed::NextGate(gate) => return Ok(Api(AfterGate::Gate(gate))),
         Passed::AllGates(account) => account,
     };
     if purpose == Purpose::Unlock {
-        let Json(done) = apply_and_finish(state, id_hash, Operation::Unlock, None, lang).await?;
-        return Ok(Json(AfterGate::Completed(done)));
+        let Api(done) = apply_and_finish(state, id_hash, Operation::Unlock, None, lang).await?;
+        return Ok(Api(AfterGate::Completed(done)));
     }
-    Ok(Json(AfterGate::NewPassword(new_password_step(
+    Ok(Api(AfterGate::NewPassword(new_password_step(
         state, account,
     )?)))
 }
@@ -410,14 +409,14 @@ pub(crate) async fn check_totp(
 /// `AgentChanged` the browser seals the typed password to it and submits again.
 pub async fn key(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<FlowRef>,
-) -> Result<Json<NewPasswordStep>, AppError> {
+    Api(request): Api<FlowRef>,
+) -> Result<Api<NewPasswordStep>, AppError> {
     let flow = state
         .store
         .flow(&token_hash(&request.flow_id), crate::now())
         .await?;
     let account = flow.account_for_new_password()?.clone();
-    Ok(Json(new_password_step(&state, account)?))
+    Ok(Api(new_password_step(&state, account)?))
 }
 
 fn new_password_step(

@@ -1,8 +1,8 @@
+use crate::http::body::Api;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use sspr_protocol::reset::Status;
 
 use crate::config::CaptchaKind;
@@ -66,9 +66,9 @@ pub async fn metrics(
 }
 
 /// What the first page needs to know before the user types anything.
-pub async fn status(State(state): State<AppState>) -> Json<Status> {
+pub async fn status(State(state): State<AppState>) -> Api<Status> {
     let now = crate::now();
-    Json(Status {
+    Api(Status {
         writeback_available: state.hub.available(now),
         directories: state.hub.directories(now),
         contact: state.config.contact.shown(),

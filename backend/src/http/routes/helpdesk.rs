@@ -3,8 +3,8 @@
 //! Every handler takes a [`StaffRequest`], which admits only a signed-in staff member and, for
 //! a state change, only this portal's own page.
 
+use crate::http::body::Api;
 use axum::extract::State;
-use axum::Json;
 use sspr_protocol::gate::{Family, Method};
 use sspr_protocol::helpdesk::{
     AccountRef, AccountView, ActionDone, ActionNote, AuditLine, CallerMethod, LinkSent, SearchHit,
@@ -27,7 +27,6 @@ use crate::domain::package::{self, Order, Secrets};
 use crate::domain::registration::{contacts_of, slots_of, Contact, Registration, TotpCheck};
 use crate::domain::staff::{off_limits, CallerCheck, StaffSession};
 use crate::http::error::AppError;
-use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::gate::check_totp;
 use crate::http::routes::register::mail_methods_changed;
@@ -47,8 +46,8 @@ fn actor(session: &StaffSession) -> Actor {
 pub async fn search(
     State(state): State<AppState>,
     staff: StaffRequest,
-    ApiJson(request): ApiJson<SearchRequest>,
-) -> Result<Json<SearchResults>, AppError> {
+    Api(request): Api<SearchRequest>,
+) -> Result<Api<SearchResults>, AppError> {
     staff.session.signed_in()?;
     let query = request.query.trim();
     if query.chars().count() < MIN_SEARCH_CHARS || query.len() > MAX_USERNAME_LEN {
@@ -78,7 +77,7 @@ pub async fn search(
     }
     results.more |= results.hits.len() > SEARCH_LIMIT;
     results.hits.truncate(SEARCH_LIMIT);
-    Ok(Json(results))
+    Ok(Api(results))
 }
 
 /// The account as the agent sees it now.
@@ -180,11 +179,11 @@ async fn view(
 pub async fn account(
     State(state): State<AppState>,
     staff: StaffRequest,
-    ApiJson(account): ApiJson<AccountRef>,
-) -> Result<Json<AccountView>, AppError> {
+    Api(account): Api<AccountRef>,
+) -> Result<Api<AccountView>, AppError> {
     staff.session.signed_in()?;
     let details = details(&state, &account).await?;
-    Ok(Json(view(&state, &staff.session, &account, details).await?))
+    Ok(Api(view(&state, &staff.session, &account, details).await?))
 }
 
 /// Refuses, audited, an action on an account off limits to staff.
@@ -220,8 +219,8 @@ async fn check_tier(
 pub async fn verify_send(
     State(state): State<AppState>,
     staff: StaffRequest,
-    ApiJson(request): ApiJson<VerifySend>,
-) -> Result<Json<VerifySent>, AppError> {
+    Api(request): Api<VerifySend>,
+) -> Result<Api<VerifySent>, AppError> {
     staff.session.signed_in()?;
     let details = details(&state, &request.account).await?;
     check_tier(&state, &staff.session, &details, "verify_caller").await?;
@@ -275,7 +274,7 @@ pub async fn verify_send(
         .store
         .update_staff_session(&staff.id_hash, now, |s| s.caller = Some(check.clone()))
         .await?;
-    Ok(Json(VerifySent {
+    Ok(Api(VerifySent {
         method: request.method,
         masked,
     }))
@@ -286,8 +285,8 @@ pub async fn verify(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
     staff: StaffRequest,
-    ApiJson(answer): ApiJson<VerifyAnswer>,
-) -> Result<Json<AccountView>, AppError> {
+    Api(answer): Api<VerifyAnswer>,
+) -> Result<Api<AccountView>, AppError> {
     staff.session.signed_in()?;
     let now = crate::now();
     let account = &answer.account;
@@ -362,7 +361,7 @@ pub async fn verify(
         },
     )
     .await?;
-    Ok(Json(view(&state, &session, account, details).await?))
+    Ok(Api(view(&state, &session, account, details).await?))
 }
 
 /// How the caller was verified for this account, or the audited reason staff acted without.
@@ -498,8 +497,8 @@ async fn apply(
 pub async fn reset(
     State(state): State<AppState>,
     staff: StaffRequest,
-    ApiJson(request): ApiJson<StaffReset>,
-) -> Result<Json<ActionDone>, AppError> {
+    Api(request): Api<StaffReset>,
+) -> Result<Api<ActionDone>, AppError> {
     let session = &staff.session;
     check_sealed(&request.sealed)?;
     let Authorized {
@@ -571,7 +570,7 @@ pub async fn reset(
             return Err(e);
         }
     }
-    Ok(Json(ActionDone {
+    Ok(Api(ActionDone {
         request_id,
         user_notified: notified,
     }))
@@ -580,8 +579,8 @@ pub async fn reset(
 pub async fn unlock(
     State(state): State<AppState>,
     staff: StaffRequest,
-    ApiJson(request): ApiJson<StaffUnlock>,
-) -> Result<Json<ActionDone>, AppError> {
+    Api(request): Api<StaffUnlock>,
+) -> Result<Api<ActionDone>, AppError> {
     let session = &staff.session;
     let Authorized {
         details,
@@ -612,7 +611,7 @@ pub async fn unlock(
     )
     .await?;
     let notified = notify(&state, &details, name, Operation::Unlock);
-    Ok(Json(ActionDone {
+    Ok(Api(ActionDone {
         request_id,
         user_notified: notified,
     }))
@@ -649,8 +648,8 @@ fn notify(state: &AppState, details: &AccountDetails, name: String, op: Operatio
 pub async fn link(
     State(state): State<AppState>,
     staff: StaffRequest,
-    ApiJson(request): ApiJson<StaffLink>,
-) -> Result<Json<LinkSent>, AppError> {
+    Api(request): Api<StaffLink>,
+) -> Result<Api<LinkSent>, AppError> {
     let session = &staff.session;
     if !matches!(request.method, CallerMethod::Mail | CallerMethod::AltMail) {
         return Err(ErrorCode::MethodUnavailable.into());
@@ -725,7 +724,7 @@ pub async fn link(
         .find(|c| c.to == to)
         .map(Contact::masked)
         .unwrap_or_default();
-    Ok(Json(LinkSent { masked, expires_at }))
+    Ok(Api(LinkSent { masked, expires_at }))
 }
 
 /// Removes a method the user registered (a stolen phone), or clears the whole registration so
@@ -733,8 +732,8 @@ pub async fn link(
 pub async fn revoke(
     State(state): State<AppState>,
     staff: StaffRequest,
-    ApiJson(request): ApiJson<StaffRevoke>,
-) -> Result<Json<AccountView>, AppError> {
+    Api(request): Api<StaffRevoke>,
+) -> Result<Api<AccountView>, AppError> {
     let session = &staff.session;
     let Authorized {
         details,
@@ -785,7 +784,5 @@ pub async fn revoke(
         &change,
         lang,
     );
-    Ok(Json(
-        view(&state, session, &request.account, details).await?,
-    ))
+    Ok(Api(view(&state, session, &request.account, details).await?))
 }

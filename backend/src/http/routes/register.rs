@@ -3,8 +3,8 @@
 //! code to the new number or address), replace or remove methods. Every change is mailed to the
 //! user's other addresses, so a stranger's registration does not go unnoticed.
 
+use crate::http::body::Api;
 use axum::extract::State;
-use axum::Json;
 use qrcode::render::svg;
 use qrcode::QrCode;
 use sspr_protocol::gate::{normalize_answer, Method, Question, MIN_ANSWER_CHARS};
@@ -25,7 +25,6 @@ use crate::domain::registration::{
     Authenticator, Confirmed, NewContact, RegisterSession, Registration, StoredAnswer, TOTP_DIGITS,
 };
 use crate::http::error::AppError;
-use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::reset::format_utc;
 use crate::http::routes::sign_in::check_password;
@@ -61,8 +60,8 @@ async fn registered(
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(request): ApiJson<SignIn>,
-) -> Result<Json<Registered>, AppError> {
+    Api(request): Api<SignIn>,
+) -> Result<Api<Registered>, AppError> {
     let now = crate::now();
     let account = check_password(
         &state,
@@ -97,25 +96,25 @@ pub async fn sign_in(
             event: AuditEvent::RegisterSignIn,
         })
         .await?;
-    Ok(Json(registered(&state, id, &session).await?))
+    Ok(Api(registered(&state, id, &session).await?))
 }
 
 pub async fn current(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<SessionRef>,
-) -> Result<Json<Registered>, AppError> {
+    Api(request): Api<SessionRef>,
+) -> Result<Api<Registered>, AppError> {
     let session = state
         .store
         .session(&token_hash(&request.session), crate::now())
         .await?;
-    Ok(Json(registered(&state, request.session, &session).await?))
+    Ok(Api(registered(&state, request.session, &session).await?))
 }
 
 /// Ends the session at once: on a shared PC the next person finds nothing open. An unknown or
 /// ended session is no error (a second press, a session that expired meanwhile).
 pub async fn sign_out(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<SessionRef>,
+    Api(request): Api<SessionRef>,
 ) -> Result<axum::http::StatusCode, AppError> {
     state
         .store
@@ -127,8 +126,8 @@ pub async fn sign_out(
 /// A new number or address: checked, then a code goes to it. It counts once the code is back.
 pub async fn add(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<AddContact>,
-) -> Result<Json<CodeSent>, AppError> {
+    Api(request): Api<AddContact>,
+) -> Result<Api<CodeSent>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.session);
     let contact = NewContact::read(
@@ -164,7 +163,7 @@ pub async fn add(
         .await
         .map_err(|_| AppError::code(ErrorCode::SendFailed))?;
     let r = &state.config.reset;
-    Ok(Json(CodeSent {
+    Ok(Api(CodeSent {
         method: contact.method,
         destination: contact.masked,
         code_length: r.code_length,
@@ -185,8 +184,8 @@ fn registration_code_hash(state: &AppState, id_hash: &str, code: &str) -> Result
 /// Starts enrolling an authenticator app: a new secret, shown as a QR code and as text.
 pub async fn authenticator(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<SessionRef>,
-) -> Result<Json<Enrolment>, AppError> {
+    Api(request): Api<SessionRef>,
+) -> Result<Api<Enrolment>, AppError> {
     if !state.config.policy.methods.contains(&Method::Authenticator) {
         return Err(ErrorCode::MethodUnavailable.into());
     }
@@ -208,7 +207,7 @@ pub async fn authenticator(
         .render::<svg::Color>()
         .min_dimensions(200, 200)
         .build();
-    Ok(Json(Enrolment {
+    Ok(Api(Enrolment {
         secret: text,
         otpauth_uri,
         qr_svg,
@@ -222,8 +221,8 @@ pub async fn authenticator(
 pub async fn confirm(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(request): ApiJson<Confirm>,
-) -> Result<Json<Registered>, AppError> {
+    Api(request): Api<Confirm>,
+) -> Result<Api<Registered>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&request.session);
     let submitted = registration_code_hash(&state, &id_hash, &request.code)?;
@@ -261,15 +260,15 @@ pub async fn confirm(
         .update_registration(&session.anchor, now, |r| r.confirmed(confirmed, now))
         .await?;
     changed(&state, &session, before.as_ref(), slot, Notice::ChangeAdded).await?;
-    Ok(Json(registered(&state, request.session, &session).await?))
+    Ok(Api(registered(&state, request.session, &session).await?))
 }
 
 /// Sets up (or replaces) the security questions: the configured number of different
 /// questions, each with an answer of some substance; only Argon2 hashes are kept.
 pub async fn questions(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<SetQuestions>,
-) -> Result<Json<Registered>, AppError> {
+    Api(request): Api<SetQuestions>,
+) -> Result<Api<Registered>, AppError> {
     let now = crate::now();
     let policy = &state.config.policy;
     if !policy.methods.contains(&Method::Questions) {
@@ -312,13 +311,13 @@ pub async fn questions(
         Notice::ChangeAdded,
     )
     .await?;
-    Ok(Json(registered(&state, request.session, &session).await?))
+    Ok(Api(registered(&state, request.session, &session).await?))
 }
 
 pub async fn remove(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<RemoveSlot>,
-) -> Result<Json<Registered>, AppError> {
+    Api(request): Api<RemoveSlot>,
+) -> Result<Api<Registered>, AppError> {
     let now = crate::now();
     let session = state
         .store
@@ -345,7 +344,7 @@ pub async fn remove(
         Notice::ChangeRemoved,
     )
     .await?;
-    Ok(Json(registered(&state, request.session, &session).await?))
+    Ok(Api(registered(&state, request.session, &session).await?))
 }
 
 /// Audits a change and mails it to the addresses the user had before it (the primary address

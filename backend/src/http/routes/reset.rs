@@ -1,8 +1,8 @@
 //! The self-service reset flow over HTTP. The state machine lives in `flow`; these handlers
 //! feed it the clock, the agent's answers and the hashes, and send what must be sent.
 
+use crate::http::body::Api;
 use axum::extract::State;
-use axum::Json;
 use sspr_protocol::captcha::{Captcha, CaptchaSolution, PowChallenge};
 use sspr_protocol::gate::Gate;
 use sspr_protocol::i18n::{tf, Lang, Notice};
@@ -23,7 +23,6 @@ use crate::domain::limits::Limited;
 use crate::domain::package::{self, Order, Secrets};
 use crate::domain::user_id::{account_key, canonical_user_id};
 use crate::http::error::AppError;
-use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::relay::writeback;
 use crate::state::AppState;
@@ -44,8 +43,8 @@ pub(crate) fn check_sealed(sealed: &sspr_protocol::seal::SealedSecret) -> Result
 pub async fn start(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(request): ApiJson<StartRequest>,
-) -> Result<Json<Started>, AppError> {
+    Api(request): Api<StartRequest>,
+) -> Result<Api<Started>, AppError> {
     let now = crate::now();
     if matches!(request.purpose, Purpose::Change | Purpose::Register) {
         // Neither has gates: both go to their own endpoints with the current password.
@@ -110,7 +109,7 @@ pub async fn start(
         None => flow,
     };
     state.store.insert_flow(&id_hash, &flow).await?;
-    Ok(Json(Started { flow_id, captcha }))
+    Ok(Api(Started { flow_id, captcha }))
 }
 
 /// A picture CAPTCHA's answer as it is kept and compared: keyed, bound to its flow.
@@ -127,8 +126,8 @@ fn image_answer_hash(state: &AppState, id_hash: &str, answer: &str) -> Result<St
 pub async fn captcha(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(answer): ApiJson<CaptchaAnswer>,
-) -> Result<Json<Gate>, AppError> {
+    Api(answer): Api<CaptchaAnswer>,
+) -> Result<Api<Gate>, AppError> {
     let now = crate::now();
     let id_hash = token_hash(&answer.flow_id);
     // A widget's token is checked with its provider before the flow is touched; a solution of
@@ -206,13 +205,13 @@ pub async fn captcha(
         .store
         .update_flow(&id_hash, now, |flow| flow.enter_gates(gates.clone()))
         .await??;
-    Ok(Json(gate))
+    Ok(Api(gate))
 }
 
 pub async fn password(
     State(state): State<AppState>,
-    ApiJson(submit): ApiJson<PasswordSubmit>,
-) -> Result<Json<Completed>, AppError> {
+    Api(submit): Api<PasswordSubmit>,
+) -> Result<Api<Completed>, AppError> {
     check_sealed(&submit.sealed)?;
     let id_hash = token_hash(&submit.flow_id);
     apply_and_finish(
@@ -233,7 +232,7 @@ pub(crate) async fn apply_and_finish(
     op: Operation,
     sealed: Option<SealedSecret>,
     lang: Option<Lang>,
-) -> Result<Json<Completed>, AppError> {
+) -> Result<Api<Completed>, AppError> {
     let now = crate::now();
     let fresh = package::request_id()?;
     let expires_at = now + state.config.relay.package_ttl_secs;
@@ -253,7 +252,7 @@ pub(crate) async fn apply_and_finish(
         expires_at,
     } = match begun {
         Ok(in_flight) => in_flight,
-        Err(completed) => return Ok(Json(completed)),
+        Err(completed) => return Ok(Api(completed)),
     };
     let result = apply(state, &account, &request_id, op, sealed, now, expires_at).await;
     let applied = match &result {
@@ -301,7 +300,7 @@ pub(crate) async fn apply_and_finish(
         );
     }
     result.map(|()| {
-        Json(Completed {
+        Api(Completed {
             account_name: account.account_name,
             was_locked: account.locked,
         })

@@ -3,11 +3,11 @@
 //! second factor. The session lives in a cookie; what a session may do is decided by
 //! [`StaffRequest`], in one place.
 
+use crate::http::body::Api;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use sspr_protocol::gate::Method;
 use sspr_protocol::helpdesk::{
     Factor, FactorAnswer, FactorOffer, FactorSend, SecondFactorNeeded, StaffSession as Shown,
@@ -23,7 +23,6 @@ use crate::domain::contact::mask_mail;
 use crate::domain::registration::TotpCheck;
 use crate::domain::staff::{is_staff, SessionTimes, StaffSession, Stage};
 use crate::http::error::AppError;
-use crate::http::json::ApiJson;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::gate::check_totp;
 use crate::http::routes::sign_in::check_password;
@@ -197,7 +196,7 @@ pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<StaffSignIn>,
+    Api(request): Api<StaffSignIn>,
 ) -> Result<Response, AppError> {
     let staff_groups = &state.config.helpdesk.staff_groups;
     if staff_groups.is_empty() {
@@ -251,7 +250,7 @@ pub async fn sign_in(
     let cookie = set_cookie(&state, &id, times.max_secs)?;
     Ok(with_cookie(
         cookie,
-        Json(SecondFactorNeeded {
+        Api(SecondFactorNeeded {
             offers,
             csrf_token: session.csrf_token,
         }),
@@ -262,8 +261,8 @@ pub async fn sign_in(
 pub async fn send_code(
     State(state): State<AppState>,
     staff: StaffRequest,
-    ApiJson(request): ApiJson<FactorSend>,
-) -> Result<Json<FactorOffer>, AppError> {
+    Api(request): Api<FactorSend>,
+) -> Result<Api<FactorOffer>, AppError> {
     let session = staff.session;
     if request.factor != Factor::Mail || !session.offers(Factor::Mail) {
         return Err(ErrorCode::MethodUnavailable.into());
@@ -300,7 +299,7 @@ pub async fn send_code(
     courier::send(&state, mail, &parcel)
         .await
         .map_err(|_| AppError::code(ErrorCode::SendFailed))?;
-    Ok(Json(FactorOffer {
+    Ok(Api(FactorOffer {
         factor: Factor::Mail,
         masked: mask_mail(mail),
     }))
@@ -312,7 +311,7 @@ pub async fn second_factor(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
     staff: StaffRequest,
-    ApiJson(answer): ApiJson<FactorAnswer>,
+    Api(answer): Api<FactorAnswer>,
 ) -> Result<Response, AppError> {
     let now = crate::now();
     let session = staff.session;
@@ -362,7 +361,7 @@ pub async fn second_factor(
     )
     .await?;
     let cookie = set_cookie(&state, &id, signed_in.expires_at - now)?;
-    Ok(with_cookie(cookie, Json(shown(&state, &signed_in))))
+    Ok(with_cookie(cookie, Api(shown(&state, &signed_in))))
 }
 
 fn shown(state: &AppState, session: &StaffSession) -> Shown {
@@ -379,9 +378,9 @@ fn shown(state: &AppState, session: &StaffSession) -> Shown {
 pub async fn current(
     State(state): State<AppState>,
     staff: StaffRequest,
-) -> Result<Json<Shown>, AppError> {
+) -> Result<Api<Shown>, AppError> {
     staff.session.signed_in()?;
-    Ok(Json(shown(&state, &staff.session)))
+    Ok(Api(shown(&state, &staff.session)))
 }
 
 pub async fn sign_out(
