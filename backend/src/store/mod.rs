@@ -714,16 +714,24 @@ mod tests {
 
     use super::*;
 
-    /// Fifty parallel changes of one flow: the optimistic writes that lose the race change the
-    /// flow afresh or wait for its lock, and not one change is lost.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn parallel_changes_of_one_flow_are_all_kept() {
+    const STORE_FILE: &str = "store.db";
+
+    /// A store in a SQLite file of a directory of its own (gone when the directory is dropped).
+    async fn open_in_temp_dir() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("store.db");
+        let path = dir.path().join(STORE_FILE);
         let keys = Arc::new(ServerKeys::new(&[7u8; 32]).expect("keys"));
         let store = Store::open(path.to_str().expect("path"), keys)
             .await
             .expect("store");
+        (dir, store)
+    }
+
+    /// Fifty parallel changes of one flow: the optimistic writes that lose the race change the
+    /// flow afresh or wait for its lock, and not one change is lost.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parallel_changes_of_one_flow_are_all_kept() {
+        let (_dir, store) = open_in_temp_dir().await;
         let now = 1_000;
         let flow = ResetFlow::new("j".into(), Lang::default(), Vec::new(), 0, now, 600);
         store.insert_flow("flow", &flow).await.expect("insert");
@@ -747,12 +755,8 @@ mod tests {
     /// checkpoints beside it do, within a few seconds.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_reaches_the_database_file_without_the_writer() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("store.db");
-        let keys = Arc::new(ServerKeys::new(&[7u8; 32]).expect("keys"));
-        let store = Store::open(path.to_str().expect("path"), keys)
-            .await
-            .expect("store");
+        let (dir, store) = open_in_temp_dir().await;
+        let path = dir.path().join(STORE_FILE);
         let size = || std::fs::metadata(&path).expect("file").len();
         let before = size();
         let flow = ResetFlow::new("j".into(), Lang::default(), Vec::new(), 0, 1_000, 600);
