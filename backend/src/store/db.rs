@@ -334,13 +334,19 @@ impl Sqlite {
         checkpoints.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
         let (jobs, queue) = mpsc::channel();
         let (writer_alive, writer_gone) = mpsc::channel::<()>();
-        spawn("sspr-sqlite", move || {
-            serve(&conn, &queue);
-            // Ends the checkpoints too.
-            drop(writer_alive);
-        })?;
-        spawn("sspr-sqlite-checkpoint", move || {
+        let checkpointer = spawn("sspr-sqlite-checkpoint", move || {
             checkpoint(&checkpoints, &writer_gone);
+        })?;
+        spawn("sspr-sqlite", move || {
+            let closed = serve(&conn, &queue);
+            // Both connections closed before `close` returns: the last one to close copies
+            // what is left of the log into the file and removes it.
+            drop(conn);
+            drop(writer_alive);
+            let _ = checkpointer.join();
+            if let Some(closed) = closed {
+                let _ = closed.send(());
+            }
         })?;
         Ok(Self { jobs })
     }
@@ -397,11 +403,13 @@ impl SqliteTx {
     }
 }
 
-fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+fn spawn(
+    name: &str,
+    run: impl FnOnce() + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
     std::thread::Builder::new()
         .name(name.into())
         .spawn(run)
-        .map(|_| ())
         .map_err(|e| StoreError::Corrupt(format!("cannot start the thread {name}: {e}")))
 }
 
@@ -426,7 +434,8 @@ fn checkpoint(conn: &rusqlite::Connection, writer_gone: &mpsc::Receiver<()>) {
 }
 
 /// The connection's thread: runs the jobs in the order they came, until the store closes.
-fn serve(conn: &rusqlite::Connection, queue: &mpsc::Receiver<Job>) {
+/// Returns whom to tell once the connection is closed, when that was asked for.
+fn serve(conn: &rusqlite::Connection, queue: &mpsc::Receiver<Job>) -> Option<oneshot::Sender<()>> {
     while let Ok(job) = queue.recv() {
         match job {
             Job::Statement(statement) => statement.run(conn),
@@ -442,12 +451,10 @@ fn serve(conn: &rusqlite::Connection, queue: &mpsc::Receiver<Job>) {
                 }
                 transaction(conn, &steps);
             }
-            Job::Close(done) => {
-                let _ = done.send(());
-                return;
-            }
+            Job::Close(done) => return Some(done),
         }
     }
+    None
 }
 
 /// Runs a transaction's statements until its commit; a transaction dropped before it committed

@@ -778,4 +778,27 @@ mod tests {
         );
         store.close().await;
     }
+
+    /// Closing waits for both connections: the log is in the file and gone, so a process that
+    /// exits right after (a CLI command) leaves one complete database file behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_closed_store_leaves_one_complete_file() {
+        let (dir, store) = open_in_temp_dir().await;
+        let flow = ResetFlow::new("j".into(), Lang::default(), Vec::new(), 0, 1_000, 600);
+        store.insert_flow("flow", &flow).await.expect("insert");
+        store.close().await;
+        let wal = dir.path().join(format!("{STORE_FILE}-wal"));
+        assert!(!wal.exists(), "{} is left behind", wal.display());
+        assert!(matches!(
+            store.flow("flow", 1_000).await,
+            Err(StoreError::Closed)
+        ));
+        let path = dir.path().join(STORE_FILE);
+        let keys = Arc::new(ServerKeys::new(&[7u8; 32]).expect("keys"));
+        let again = Store::open(path.to_str().expect("path"), keys)
+            .await
+            .expect("store");
+        assert_eq!(again.flow("flow", 1_000).await.expect("flow").username, "j");
+        again.close().await;
+    }
 }
