@@ -35,8 +35,12 @@ pub async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Failur
     parse(&answer(response).await?)
 }
 
+/// The whole body as `T`; bytes left over mean it is something else.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
-    postcard::from_bytes(body).map_err(|_| Failure::Network)
+    match postcard::take_from_bytes(body) {
+        Ok((value, [])) => Ok(value),
+        _ => Err(Failure::Network),
+    }
 }
 
 /// The answer's body when the server said yes; its error when it said no.
@@ -49,9 +53,13 @@ async fn answer(response: Response) -> Result<Vec<u8>, Failure> {
 
 /// The server's error; what is not one (a proxy's page, say) is an internal error.
 async fn refusal(response: Response) -> Failure {
+    let postcard = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|kind| kind.starts_with(POSTCARD_MEDIA_TYPE));
     let error = match response.binary().await {
-        Ok(body) => parse(&body).ok(),
-        Err(_) => None,
+        Ok(body) if postcard => parse(&body).ok(),
+        _ => None,
     };
     Failure::Api(error.unwrap_or_else(|| ApiError::new(ErrorCode::Internal)))
 }

@@ -1,8 +1,10 @@
 //! The API's bodies, in JSON or in postcard. The portal and the console speak postcard (the
 //! code that decodes it is a fraction of JSON's, and code is most of what a browser downloads);
 //! API clients, scripts and the tests speak JSON. A request's body is read by its
-//! `Content-Type`; the answer, an error included, is in what its `Accept` names.
-//! Failures answer in the same error shape as everything else.
+//! `Content-Type`; the answer, an error included, is in what its `Accept` names. (What the
+//! layers outside the API's routes answer — a timeout's 503, a wrong method's 405 — has no
+//! body, and the apps say "something went wrong" for it.) Failures answer in the same error
+//! shape as everything else.
 
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
@@ -27,16 +29,51 @@ tokio::task_local! {
     static ANSWER_IN: Format;
 }
 
-fn names_postcard(headers: &HeaderMap, name: header::HeaderName) -> bool {
+/// Whether a media type in a header (`type/subtype; parameters`) is postcard's.
+fn is_postcard(value: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(POSTCARD_MEDIA_TYPE))
+}
+
+fn sent_postcard(headers: &HeaderMap) -> bool {
     headers
-        .get(name)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains(POSTCARD_MEDIA_TYPE))
+        .is_some_and(is_postcard)
+}
+
+/// Whether `Accept` names postcard, and not with `q=0` (which says "anything but").
+fn accepts_postcard(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|entry| {
+            is_postcard(entry)
+                && !entry.split(';').skip(1).any(|param| {
+                    param
+                        .trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q == 0.0)
+                })
+        })
+}
+
+/// A whole postcard body as `T`: bytes left over mean it is something else.
+fn from_postcard<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    match postcard::take_from_bytes(body) {
+        Ok((value, [])) => Some(value),
+        _ => None,
+    }
 }
 
 /// Middleware: this request's answers, errors included, in the format its `Accept` names.
 pub async fn answer_as_asked(request: Request, next: Next) -> Response {
-    let format = if names_postcard(request.headers(), header::ACCEPT) {
+    let format = if accepts_postcard(request.headers()) {
         Format::Postcard
     } else {
         Format::Json
@@ -51,7 +88,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Api<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if names_postcard(req.headers(), header::CONTENT_TYPE) {
+        if sent_postcard(req.headers()) {
             let body = Bytes::from_request(req, state).await.map_err(|rejection| {
                 AppError::code(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ErrorCode::PayloadTooLarge
@@ -59,9 +96,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Api<T> {
                     ErrorCode::BadRequest
                 })
             })?;
-            return postcard::from_bytes(&body)
+            return from_postcard(&body)
                 .map(Self)
-                .map_err(|_| AppError::code(ErrorCode::BadRequest));
+                .ok_or_else(|| AppError::code(ErrorCode::BadRequest));
         }
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
@@ -96,5 +133,40 @@ impl<T: Serialize> IntoResponse for Api<T> {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: header::HeaderName, value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn postcard_is_named_exactly_and_not_refused() {
+        let accept = |value| accepts_postcard(&headers(header::ACCEPT, value));
+        assert!(accept("application/x-postcard"));
+        assert!(accept("application/json, Application/X-Postcard;q=0.9"));
+        assert!(!accept("application/x-postcard;q=0"));
+        assert!(!accept("application/json"));
+        assert!(!accept("text/plain; x=application/x-postcard"));
+        let sent = |value| sent_postcard(&headers(header::CONTENT_TYPE, value));
+        assert!(sent("application/x-postcard"));
+        assert!(sent("application/x-postcard; charset=binary"));
+        // A type a cross-site form may send without asking first is never read as postcard.
+        assert!(!sent("text/plain; x=application/x-postcard"));
+    }
+
+    #[test]
+    fn a_body_with_bytes_left_over_is_not_postcard() {
+        let body = postcard::to_allocvec(&(7u32, true)).expect("postcard");
+        assert_eq!(from_postcard::<(u32, bool)>(&body), Some((7, true)));
+        let mut longer = body.clone();
+        longer.push(0);
+        assert_eq!(from_postcard::<(u32, bool)>(&longer), None);
     }
 }

@@ -24,7 +24,7 @@ pub(super) struct Line {
 
 struct Pending {
     line: Line,
-    written: oneshot::Sender<Result<(), String>>,
+    written: oneshot::Sender<Result<(), StoreError>>,
 }
 
 #[derive(Clone)]
@@ -46,23 +46,37 @@ impl AuditWriter {
         self.lines
             .send(Pending { line, written })
             .map_err(|_| StoreError::Closed)?;
-        done.await
-            .map_err(|_| StoreError::Closed)?
-            .map_err(StoreError::AuditNotWritten)
+        done.await.map_err(|_| StoreError::Closed)?
     }
 }
 
 async fn write(db: Db, mut queue: mpsc::UnboundedReceiver<Pending>) {
-    let mut batch = Vec::with_capacity(LINES_PER_WRITE);
-    while queue.recv_many(&mut batch, LINES_PER_WRITE).await > 0 {
-        let result = insert(&db, &batch)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-        for pending in batch.drain(..) {
-            // A request that went away meanwhile: its line is written all the same.
-            let _ = pending.written.send(result.clone());
+    let mut waiting = Vec::with_capacity(LINES_PER_WRITE);
+    while queue.recv_many(&mut waiting, LINES_PER_WRITE).await > 0 {
+        // In statements of 64, 32, …, 1 lines: seven statement texts to keep prepared, not one
+        // per number of lines.
+        let mut rest = waiting.as_slice();
+        let mut results = Vec::with_capacity(waiting.len());
+        while !rest.is_empty() {
+            let lines = 1 << rest.len().ilog2();
+            let (batch, after) = rest.split_at(lines);
+            let result = insert(&db, batch).await.map(|_| ());
+            results.extend(std::iter::repeat_with(|| shared(&result)).take(lines));
+            rest = after;
         }
+        for (pending, result) in waiting.drain(..).zip(results) {
+            // A request that went away meanwhile: its line is written all the same.
+            let _ = pending.written.send(result);
+        }
+    }
+}
+
+/// The outcome of a statement, for each line it held.
+fn shared(result: &Result<(), StoreError>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(StoreError::Closed) => Err(StoreError::Closed),
+        Err(e) => Err(StoreError::AuditNotWritten(e.to_string())),
     }
 }
 

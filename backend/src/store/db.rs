@@ -21,10 +21,14 @@ use tokio::sync::oneshot;
 
 use super::StoreError;
 
-/// SQLite statements kept prepared: more than the store has.
+/// SQLite statements kept prepared: more than the store has (about 35, and the audit's seven
+/// batch sizes).
 const SQLITE_STATEMENT_CACHE: usize = 64;
 /// How long SQLite waits for another process's write (`token create`, say) before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a transaction may hold the SQLite thread between its statements before it is
+/// rolled back: what a request waiting for its turn would otherwise wait for without end.
+const TRANSACTION_LIMIT: Duration = Duration::from_secs(10);
 /// How often the write-ahead log is copied into the database file, off the writer's thread.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Frames (pages) the log may hold before a checkpoint makes the writer wait for it: only a
@@ -40,6 +44,9 @@ pub(super) enum Db {
 }
 
 impl Db {
+    /// Begins a transaction. Its holder must not use the store otherwise until it commits or
+    /// drops it: on SQLite that statement would queue behind the transaction, which is rolled
+    /// back after `TRANSACTION_LIMIT`.
     pub(super) async fn begin(&self) -> Result<Tx, StoreError> {
         match self {
             Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
@@ -318,6 +325,12 @@ impl Sqlite {
         let path = SqliteConnectOptions::from_str(url)?
             .get_filename()
             .to_owned();
+        // The migrations run on a connection of their own, which a database in memory would
+        // not share with this one.
+        if path.to_string_lossy().starts_with("file:sqlx-in-memory") || url.contains("mode=memory")
+        {
+            return Err(StoreError::Url(url.to_owned()));
+        }
         let conn = rusqlite::Connection::open(&path)?;
         // In WAL mode, NORMAL waits for the disk at checkpoints, not at every commit: a power
         // cut can lose the last moments' writes (flows, counters, audit lines), never the
@@ -386,20 +399,22 @@ pub(super) struct SqliteTx {
 }
 
 impl SqliteTx {
+    // The thread stops listening to a transaction only when it rolled it back (past
+    // `TRANSACTION_LIMIT`) or the store closed.
     async fn run(&self, query: Query, want: Want) -> Result<Answer, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.steps
             .send(TxStep::Statement(Statement { query, want, reply }))
-            .map_err(|_| StoreError::Closed)?;
-        Ok(answer.await.map_err(|_| StoreError::Closed)??)
+            .map_err(|_| StoreError::RolledBack)?;
+        Ok(answer.await.map_err(|_| StoreError::RolledBack)??)
     }
 
     async fn commit(self) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.steps
             .send(TxStep::Commit(reply))
-            .map_err(|_| StoreError::Closed)?;
-        Ok(answer.await.map_err(|_| StoreError::Closed)??)
+            .map_err(|_| StoreError::RolledBack)?;
+        Ok(answer.await.map_err(|_| StoreError::RolledBack)??)
     }
 }
 
@@ -460,7 +475,18 @@ fn serve(conn: &rusqlite::Connection, queue: &mpsc::Receiver<Job>) -> Option<one
 /// Runs a transaction's statements until its commit; a transaction dropped before it committed
 /// (an error, a cancelled request) is rolled back.
 fn transaction(conn: &rusqlite::Connection, steps: &mpsc::Receiver<TxStep>) {
-    while let Ok(step) = steps.recv() {
+    loop {
+        let step = match steps.recv_timeout(TRANSACTION_LIMIT) {
+            Ok(step) => step,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                tracing::error!(
+                    limit_secs = TRANSACTION_LIMIT.as_secs(),
+                    "a database transaction was idle past its limit and is rolled back"
+                );
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         match step {
             TxStep::Statement(statement) => statement.run(conn),
             TxStep::Commit(reply) => {
@@ -489,6 +515,14 @@ fn execute(
     want: Want,
 ) -> Result<Answer, rusqlite::Error> {
     let mut statement = conn.prepare_cached(&query.sql)?;
+    // A `$n` left unbound would be NULL without a word.
+    if statement.parameter_count() != query.args.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(
+            query.args.len(),
+            statement.parameter_count(),
+        ));
+    }
+    let readonly = statement.readonly();
     for (n, arg) in query.args.iter().enumerate() {
         // By name, as PostgreSQL numbers them: `$1` may appear after `$2`, or twice.
         let name = format!("${}", n + 1);
@@ -512,7 +546,61 @@ fn execute(
         ));
     }
     Ok(match want {
+        // `changes` is the last write's: a read changed nothing.
+        Want::Count if readonly => Answer::Count(0),
         Want::Count => Answer::Count(conn.changes()),
         Want::Rows => Answer::Rows(found),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_counts_only_writes_and_refuses_a_parameter_left_unbound() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::Sqlite(Sqlite::open(&url).expect("open"));
+        query("CREATE TABLE t (a INTEGER)")
+            .execute(&db)
+            .await
+            .expect("create");
+        let inserted = query("INSERT INTO t (a) VALUES ($1), ($2)")
+            .bind(1)
+            .bind(2)
+            .execute(&db)
+            .await
+            .expect("insert");
+        assert_eq!(inserted, 2);
+        // A read right after a write changed nothing, whatever the write did.
+        let read = query("SELECT a FROM t").execute(&db).await.expect("read");
+        assert_eq!(read, 0);
+        let unbound = query("SELECT a FROM t WHERE a = $1 OR a = $2")
+            .bind(1)
+            .fetch_all(&db)
+            .await;
+        assert!(
+            matches!(unbound, Err(StoreError::Sqlite(_))),
+            "a $2 without a value is refused"
+        );
+        // `$2` before `$1`, and `$1` twice: bound by name.
+        let rows = query("SELECT $2, $1, $1")
+            .bind(1)
+            .bind("two")
+            .fetch_one(&db)
+            .await
+            .expect("row");
+        assert_eq!(rows.get::<String>(0).expect("text"), "two");
+        assert_eq!(rows.get::<i64>(2).expect("int"), 1);
+        db.close().await;
+    }
+
+    #[test]
+    fn a_database_in_memory_is_refused() {
+        assert!(matches!(
+            Sqlite::open("sqlite::memory:"),
+            Err(StoreError::Url(_))
+        ));
+    }
 }

@@ -45,6 +45,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the audit line could not be written: {0}")]
     AuditNotWritten(String),
+    /// A transaction held past its limit was rolled back (`db::Db::begin`).
+    #[error("a database transaction was held too long and rolled back")]
+    RolledBack,
     /// The store was closed while the process went on (it is shutting down).
     #[error("the database connection has closed")]
     Closed,
