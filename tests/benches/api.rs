@@ -42,6 +42,8 @@ struct Step {
     p50: Duration,
     p99: Duration,
     failures: usize,
+    /// What the unexpected answers were (each kind once).
+    unexpected: std::collections::BTreeSet<String>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -74,6 +76,7 @@ async fn load(
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0;
+            let mut unexpected = std::collections::BTreeSet::new();
             while Instant::now() < until {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(request) = make(i) else { break };
@@ -88,24 +91,36 @@ async fn load(
                         latencies.push(sent.elapsed());
                         if status != expected {
                             failures += 1;
+                            unexpected.insert(format!(
+                                "{status} {}",
+                                String::from_utf8_lossy(&body)
+                                    .chars()
+                                    .take(120)
+                                    .collect::<String>()
+                            ));
                         } else if let Some(keep) = &keep {
                             if let Ok(started) = serde_json::from_slice::<Started>(&body) {
                                 keep.lock().expect("flows").push(started.flow_id);
                             }
                         }
                     }
-                    Err(_) => failures += 1,
+                    Err(e) => {
+                        failures += 1;
+                        unexpected.insert(format!("no answer: {e:?}"));
+                    }
                 }
             }
-            (latencies, failures)
+            (latencies, failures, unexpected)
         }));
     }
     let mut latencies = Vec::new();
     let mut failures = 0;
+    let mut unexpected = std::collections::BTreeSet::new();
     for task in tasks {
-        let (l, f) = task.await.expect("load task");
+        let (l, f, u) = task.await.expect("load task");
         latencies.extend(l);
         failures += f;
+        unexpected.extend(u);
     }
     let elapsed = started.elapsed();
     latencies.sort();
@@ -115,6 +130,7 @@ async fn load(
         p50: percentile(&latencies, 0.5),
         p99: percentile(&latencies, 0.99),
         failures,
+        unexpected,
     }
 }
 
@@ -147,8 +163,9 @@ sign_in_failures_per_account = 1000000000
 async fn run(label: &str, database: Option<String>) {
     let stack = Stack::start(samba::shared(), |o| {
         o.database = database;
-        // A random nonce never passes 20 bits: every answer is a wrong one.
-        o.captcha_difficulty = 20;
+        // At the most work a challenge may ask, the nonce 0 passes once in 2^28 tries (at
+        // 20 bits one run in a dozen had a lucky one): every answer is a wrong one.
+        o.captcha_difficulty = sspr_protocol::captcha::MAX_DIFFICULTY;
         o.extra_toml = NO_LIMITS.into();
         o.top_extra = "trusted_proxies = [\"127.0.0.1/32\"]\n".into();
     })
@@ -244,6 +261,9 @@ async fn run(label: &str, database: Option<String>) {
             step.failures,
             if met { "target met" } else { "TARGET MISSED" }
         );
+        for answer in &step.unexpected {
+            println!("           unexpected: {answer}");
+        }
     }
     report_memory("server", idle, loaded, 30.0, 80.0);
     println!(

@@ -98,6 +98,7 @@ async fn conformance(database: &str, a: &Store, b: &Store) {
     agents(a, b).await;
     audit_is_typed_and_append_only(database, a).await;
     parallel_audit_lines_are_all_kept_in_order(a, b).await;
+    flows_begun_at_once_are_all_kept(a, b).await;
     flows_are_sealed_and_expire(database, a).await;
     registrations_are_sealed(database, a, b).await;
     parallel_updates_of_a_flow_are_never_lost(a, b).await;
@@ -248,6 +249,27 @@ async fn parallel_audit_lines_are_all_kept_in_order(a: &Store, b: &Store) {
             .map(|i| format!("{replica}-{i:03}"))
             .collect();
         assert_eq!(own, expected, "replica {replica}'s lines, oldest first");
+    }
+}
+
+/// New flows are written together too (`store::append`): each one begun at once, on either
+/// replica, is there afterwards as it was begun.
+async fn flows_begun_at_once_are_all_kept(a: &Store, b: &Store) {
+    let inserts = (0..100).map(|i| {
+        let store = if i % 2 == 0 { a } else { b };
+        let flow = ResetFlow::new(format!("at-once-{i}"), Lang::En, vec![], 0, NOW, 600);
+        async move { store.insert_flow(&format!("at-once-{i}"), &flow).await }
+    });
+    for inserted in futures_util::future::join_all(inserts).await {
+        inserted.expect("insert");
+    }
+    for i in 0..100 {
+        let store = if i % 3 == 0 { a } else { b };
+        let flow = store
+            .flow(&format!("at-once-{i}"), NOW)
+            .await
+            .expect("flow");
+        assert_eq!(flow.username, format!("at-once-{i}"));
     }
 }
 

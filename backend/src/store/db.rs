@@ -21,9 +21,10 @@ use tokio::sync::oneshot;
 
 use super::StoreError;
 
-/// SQLite statements kept prepared: more than the store has (about 35, and the audit's seven
-/// batch sizes).
-const SQLITE_STATEMENT_CACHE: usize = 64;
+/// Statements kept prepared per connection, on either database: more than the store has —
+/// about 35, and the inserts of one to `ROWS_PER_WRITE` rows for each of four tables — so that
+/// none in steady use is thrown out.
+pub(super) const STATEMENTS_KEPT: usize = 35 + 4 * super::append::ROWS_PER_WRITE + 64;
 /// How long SQLite waits for another process's write (`token create`, say) before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a transaction may hold the SQLite thread between its statements before it is
@@ -342,7 +343,7 @@ impl Sqlite {
         // Checkpoints wait for the disk; in the writer's commit they held up every request
         // queued behind it (p99 13 ms instead of 6 in the API bench). They run beside it.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+        conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
         let checkpoints = rusqlite::Connection::open(&path)?;
         checkpoints.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
         let (jobs, queue) = mpsc::channel();

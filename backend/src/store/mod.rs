@@ -15,7 +15,7 @@
 //! `SELECT … FOR UPDATE` (and an advisory lock per rate-limit bucket), on SQLite by its single
 //! writer connection.
 
-mod audit;
+mod append;
 mod db;
 mod limits;
 
@@ -24,7 +24,10 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::str::FromStr;
+
 use sqlx::pool::PoolOptions;
+use sqlx::postgres::PgConnectOptions;
 use sspr_protocol::package::PackageKey;
 
 pub use limits::{LimitError, Limiter};
@@ -43,8 +46,9 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("the audit line could not be written: {0}")]
-    AuditNotWritten(String),
+    /// A row written with others (`append`) was not stored, for this reason.
+    #[error("the database did not store the row: {0}")]
+    Unwritten(String),
     /// A transaction held past its limit was rolled back (`db::Db::begin`).
     #[error("a database transaction was held too long and rolled back")]
     RolledBack,
@@ -112,7 +116,11 @@ impl Live {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    audit: audit::AuditWriter,
+    /// New rows, written together: the audit log's, and each live table's.
+    audit: append::Appender,
+    flows: append::Appender,
+    sessions: append::Appender,
+    staff_sessions: append::Appender,
     backend: Backend,
     keys: Arc<ServerKeys>,
 }
@@ -177,7 +185,10 @@ impl Store {
                         })
                     })
                     .max_connections(POSTGRES_CONNECTIONS)
-                    .connect(&url)
+                    .connect_with(
+                        PgConnectOptions::from_str(&url)?
+                            .statement_cache_capacity(db::STATEMENTS_KEPT),
+                    )
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 Db::Postgres(pool)
@@ -196,8 +207,22 @@ impl Store {
                 Db::Sqlite(db::Sqlite::open(&url)?)
             }
         };
-        let audit = audit::AuditWriter::start(db.clone());
+        let audit = append::Appender::start(
+            db.clone(),
+            "audit",
+            &["at", "event", "actor", "actor_id", "subject", "detail"],
+        );
+        let live = |live: Live| {
+            append::Appender::start(
+                db.clone(),
+                live.table(),
+                &["id_hash", "state", "expires_at"],
+            )
+        };
         Ok(Self {
+            flows: live(Live::Flow),
+            sessions: live(Live::Session),
+            staff_sessions: live(Live::StaffSession),
             db,
             audit,
             backend,
@@ -424,17 +449,14 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         let sealed = self.seal_json(live.label(), state)?;
-        let sql = format!(
-            "INSERT INTO {} (id_hash, state, expires_at) VALUES ($1, $2, $3)",
-            live.table()
-        );
-        query(&sql)
-            .bind(id_hash)
-            .bind(sealed)
-            .bind(expires_at)
-            .execute(&self.db)
-            .await?;
-        Ok(())
+        let table = match live {
+            Live::Flow => &self.flows,
+            Live::Session => &self.sessions,
+            Live::StaffSession => &self.staff_sessions,
+        };
+        table
+            .append(vec![id_hash.into(), sealed.into(), expires_at.into()])
+            .await
     }
 
     fn select_live(&self, live: Live, lock: bool) -> String {
@@ -636,19 +658,19 @@ impl Store {
     }
 
     /// Appends to the audit log; done when the line is stored (with others that came at
-    /// the same time: `audit`).
+    /// the same time: `append`).
     pub async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let detail =
             serde_json::to_string(&record.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.audit
-            .append(audit::Line {
-                at: record.at,
-                event: record.event.name(),
-                actor: record.actor.kind(),
-                actor_id: record.actor.id().to_owned(),
-                subject: record.subject.clone(),
-                detail,
-            })
+            .append(vec![
+                record.at.into(),
+                record.event.name().into(),
+                record.actor.kind().into(),
+                record.actor.id().into(),
+                (&record.subject).into(),
+                detail.into(),
+            ])
             .await
     }
 
