@@ -7,6 +7,7 @@
 //! This crate compiles for wasm32 and native alike; it knows nothing of tokio, axum or LDAP.
 
 pub mod b64;
+pub mod body;
 pub mod captcha;
 pub mod change;
 pub mod directory;
@@ -21,12 +22,9 @@ pub mod relay;
 pub mod reset;
 pub mod seal;
 
+pub use body::POSTCARD_MEDIA_TYPE;
 pub use error::{ApiError, ErrorCode};
 pub use i18n::{Lang, Text};
-
-/// The media type of postcard bodies: what the portal and the console send and ask for (the
-/// server reads and answers JSON as well, for API clients).
-pub const POSTCARD_MEDIA_TYPE: &str = "application/x-postcard";
 
 /// Seconds since the Unix epoch. Time always comes in as a parameter so expiry is testable.
 pub type UnixTime = i64;

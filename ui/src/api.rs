@@ -10,9 +10,10 @@
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sspr_protocol::body::{from_postcard, is_postcard, POSTCARD_MEDIA_TYPE};
 use sspr_protocol::change::{ChangeKey, CHANGE_KEY_PATH};
 use sspr_protocol::reset::{Status, STATUS_PATH};
-use sspr_protocol::{ApiError, ErrorCode, POSTCARD_MEDIA_TYPE};
+use sspr_protocol::{ApiError, ErrorCode};
 
 /// Why a call failed: the server said no (with a code), or it could not be reached.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,10 +38,7 @@ pub async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Failur
 
 /// The whole body as `T`; bytes left over mean it is something else.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
-    match postcard::take_from_bytes(body) {
-        Ok((value, [])) => Ok(value),
-        _ => Err(Failure::Network),
-    }
+    from_postcard(body).ok_or(Failure::Network)
 }
 
 /// The answer's body when the server said yes; its error when it said no.
@@ -56,7 +54,7 @@ async fn refusal(response: Response) -> Failure {
     let postcard = response
         .headers()
         .get("content-type")
-        .is_some_and(|kind| kind.starts_with(POSTCARD_MEDIA_TYPE));
+        .is_some_and(|kind| is_postcard(&kind));
     let error = match response.binary().await {
         Ok(body) if postcard => parse(&body).ok(),
         _ => None,

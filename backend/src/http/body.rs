@@ -14,7 +14,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sspr_protocol::{ErrorCode, POSTCARD_MEDIA_TYPE};
+use sspr_protocol::body::{from_postcard, is_postcard, POSTCARD_MEDIA_TYPE};
+use sspr_protocol::ErrorCode;
 
 use crate::http::error::AppError;
 
@@ -27,14 +28,6 @@ enum Format {
 tokio::task_local! {
     /// The format the request being answered asked for.
     static ANSWER_IN: Format;
-}
-
-/// Whether a media type in a header (`type/subtype; parameters`) is postcard's.
-fn is_postcard(value: &str) -> bool {
-    value
-        .split(';')
-        .next()
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case(POSTCARD_MEDIA_TYPE))
 }
 
 fn sent_postcard(headers: &HeaderMap) -> bool {
@@ -61,14 +54,6 @@ fn accepts_postcard(headers: &HeaderMap) -> bool {
                         .is_some_and(|q| q == 0.0)
                 })
         })
-}
-
-/// A whole postcard body as `T`: bytes left over mean it is something else.
-fn from_postcard<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
-    match postcard::take_from_bytes(body) {
-        Ok((value, [])) => Some(value),
-        _ => None,
-    }
 }
 
 /// Middleware: this request's answers, errors included, in the format its `Accept` names.
@@ -159,14 +144,5 @@ mod tests {
         assert!(sent("application/x-postcard; charset=binary"));
         // A type a cross-site form may send without asking first is never read as postcard.
         assert!(!sent("text/plain; x=application/x-postcard"));
-    }
-
-    #[test]
-    fn a_body_with_bytes_left_over_is_not_postcard() {
-        let body = postcard::to_allocvec(&(7u32, true)).expect("postcard");
-        assert_eq!(from_postcard::<(u32, bool)>(&body), Some((7, true)));
-        let mut longer = body.clone();
-        longer.push(0);
-        assert_eq!(from_postcard::<(u32, bool)>(&longer), None);
     }
 }

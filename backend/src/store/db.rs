@@ -145,8 +145,8 @@ impl Query {
             On::Tx(Tx::Postgres(tx)) => {
                 Ok(self.postgres().execute(&mut **tx).await?.rows_affected())
             }
-            On::Db(Db::Sqlite(sqlite)) => sqlite.run(self, Want::Count).await?.count(),
-            On::Tx(Tx::Sqlite(tx)) => tx.run(self, Want::Count).await?.count(),
+            On::Db(Db::Sqlite(sqlite)) => Ok(sqlite.run(self).await?.changed),
+            On::Tx(Tx::Sqlite(tx)) => Ok(tx.run(self).await?.changed),
         }
     }
 
@@ -154,8 +154,8 @@ impl Query {
         match on.into() {
             On::Db(Db::Postgres(pool)) => Ok(rows(self.postgres().fetch_all(pool).await?)),
             On::Tx(Tx::Postgres(tx)) => Ok(rows(self.postgres().fetch_all(&mut **tx).await?)),
-            On::Db(Db::Sqlite(sqlite)) => sqlite.run(self, Want::Rows).await?.rows(),
-            On::Tx(Tx::Sqlite(tx)) => tx.run(self, Want::Rows).await?.rows(),
+            On::Db(Db::Sqlite(sqlite)) => Ok(sqlite.run(self).await?.rows),
+            On::Tx(Tx::Sqlite(tx)) => Ok(tx.run(self).await?.rows),
         }
     }
 
@@ -262,40 +262,17 @@ impl Tx {
     }
 }
 
-/// What a statement's caller wants back.
-#[derive(Clone, Copy)]
-enum Want {
-    Count,
-    Rows,
-}
-
-enum Answer {
-    Count(u64),
-    Rows(Vec<Row>),
-}
-
-impl Answer {
-    fn count(self) -> Result<u64, StoreError> {
-        match self {
-            Answer::Count(count) => Ok(count),
-            Answer::Rows(_) => Err(StoreError::Corrupt("rows where a count was due".into())),
-        }
-    }
-
-    fn rows(self) -> Result<Vec<Row>, StoreError> {
-        match self {
-            Answer::Rows(rows) => Ok(rows),
-            Answer::Count(_) => Err(StoreError::Corrupt("a count where rows were due".into())),
-        }
-    }
+/// What a SQLite statement gave: its rows, and the rows it changed (none for a read).
+struct Outcome {
+    rows: Vec<Row>,
+    changed: u64,
 }
 
 type Reply<T> = oneshot::Sender<Result<T, rusqlite::Error>>;
 
 struct Statement {
     query: Query,
-    want: Want,
-    reply: Reply<Answer>,
+    reply: Reply<Outcome>,
 }
 
 enum Job {
@@ -326,12 +303,6 @@ impl Sqlite {
         let path = SqliteConnectOptions::from_str(url)?
             .get_filename()
             .to_owned();
-        // The migrations run on a connection of their own, which a database in memory would
-        // not share with this one.
-        if path.to_string_lossy().starts_with("file:sqlx-in-memory") || url.contains("mode=memory")
-        {
-            return Err(StoreError::Url(url.to_owned()));
-        }
         let conn = rusqlite::Connection::open(&path)?;
         // In WAL mode, NORMAL waits for the disk at checkpoints, not at every commit: a power
         // cut can lose the last moments' writes (flows, counters, audit lines), never the
@@ -365,10 +336,10 @@ impl Sqlite {
         Ok(Self { jobs })
     }
 
-    async fn run(&self, query: Query, want: Want) -> Result<Answer, StoreError> {
+    async fn run(&self, query: Query) -> Result<Outcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job::Statement(Statement { query, want, reply }))
+            .send(Job::Statement(Statement { query, reply }))
             .map_err(|_| StoreError::Closed)?;
         Ok(answer.await.map_err(|_| StoreError::Closed)??)
     }
@@ -402,10 +373,10 @@ pub(super) struct SqliteTx {
 impl SqliteTx {
     // The thread stops listening to a transaction only when it rolled it back (past
     // `TRANSACTION_LIMIT`) or the store closed.
-    async fn run(&self, query: Query, want: Want) -> Result<Answer, StoreError> {
+    async fn run(&self, query: Query) -> Result<Outcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.steps
-            .send(TxStep::Statement(Statement { query, want, reply }))
+            .send(TxStep::Statement(Statement { query, reply }))
             .map_err(|_| StoreError::RolledBack)?;
         Ok(answer.await.map_err(|_| StoreError::RolledBack)??)
     }
@@ -426,7 +397,7 @@ fn spawn(
     std::thread::Builder::new()
         .name(name.into())
         .spawn(run)
-        .map_err(|e| StoreError::Corrupt(format!("cannot start the thread {name}: {e}")))
+        .map_err(StoreError::Thread)
 }
 
 /// Copies the log into the database file every `CHECKPOINT_EVERY` without holding up the
@@ -506,15 +477,11 @@ fn transaction(conn: &rusqlite::Connection, steps: &mpsc::Receiver<TxStep>) {
 impl Statement {
     fn run(self, conn: &rusqlite::Connection) {
         // Whoever asked may have gone (a cancelled request); the statement ran all the same.
-        let _ = self.reply.send(execute(conn, &self.query, self.want));
+        let _ = self.reply.send(execute(conn, &self.query));
     }
 }
 
-fn execute(
-    conn: &rusqlite::Connection,
-    query: &Query,
-    want: Want,
-) -> Result<Answer, rusqlite::Error> {
+fn execute(conn: &rusqlite::Connection, query: &Query) -> Result<Outcome, rusqlite::Error> {
     let mut statement = conn.prepare_cached(&query.sql)?;
     // A `$n` left unbound would be NULL without a word.
     if statement.parameter_count() != query.args.len() {
@@ -524,12 +491,15 @@ fn execute(
         ));
     }
     let readonly = statement.readonly();
-    for (n, arg) in query.args.iter().enumerate() {
-        // By name, as PostgreSQL numbers them: `$1` may appear after `$2`, or twice.
-        let name = format!("${}", n + 1);
-        let Some(index) = statement.parameter_index(&name)? else {
-            return Err(rusqlite::Error::InvalidParameterName(name));
-        };
+    // Each parameter by its name, as PostgreSQL numbers them: `$1` may come after `$2`, or
+    // twice (SQLite gives a name used again the index it had).
+    for index in 1..=statement.parameter_count() {
+        let name = statement.parameter_name(index).unwrap_or_default();
+        let arg = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| query.args.get(n.checked_sub(1)?))
+            .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?;
         match arg {
             Arg::Int(value) => statement.raw_bind_parameter(index, value)?,
             Arg::Text(value) => statement.raw_bind_parameter(index, value)?,
@@ -546,11 +516,10 @@ fn execute(
                 .collect::<Result<_, _>>()?,
         ));
     }
-    Ok(match want {
+    Ok(Outcome {
+        rows: found,
         // `changes` is the last write's: a read changed nothing.
-        Want::Count if readonly => Answer::Count(0),
-        Want::Count => Answer::Count(conn.changes()),
-        Want::Rows => Answer::Rows(found),
+        changed: if readonly { 0 } else { conn.changes() },
     })
 }
 
@@ -595,13 +564,5 @@ mod tests {
         assert_eq!(rows.get::<String>(0).expect("text"), "two");
         assert_eq!(rows.get::<i64>(2).expect("int"), 1);
         db.close().await;
-    }
-
-    #[test]
-    fn a_database_in_memory_is_refused() {
-        assert!(matches!(
-            Sqlite::open("sqlite::memory:"),
-            Err(StoreError::Url(_))
-        ));
     }
 }

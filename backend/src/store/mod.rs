@@ -22,10 +22,10 @@ mod limits;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::str::FromStr;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sqlx::pool::PoolOptions;
 use sqlx::postgres::PgConnectOptions;
 use sspr_protocol::package::PackageKey;
@@ -52,6 +52,8 @@ pub enum StoreError {
     /// A transaction held past its limit was rolled back (`db::Db::begin`).
     #[error("a database transaction was held too long and rolled back")]
     RolledBack,
+    #[error("cannot start the database's thread: {0}")]
+    Thread(std::io::Error),
     /// The store was closed while the process went on (it is shutting down).
     #[error("the database connection has closed")]
     Closed,
@@ -146,13 +148,19 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 /// `database` as configured — a file path, `sqlite://…` or `postgres://…` — as a URL and the
 /// backend it names.
+/// A SQLite database in memory is refused: the migrations run on a connection of their own,
+/// which would not share it with the store's.
 pub fn database_url(database: &str) -> Result<(String, Backend), StoreError> {
     if database.starts_with("postgres://") || database.starts_with("postgresql://") {
         Ok((database.to_owned(), Backend::Postgres))
+    } else if database.is_empty()
+        || (database.contains("://") && !database.starts_with("sqlite:"))
+        || database.contains(":memory:")
+        || database.contains("mode=memory")
+    {
+        Err(StoreError::Url(database.to_owned()))
     } else if database.starts_with("sqlite:") {
         Ok((database.to_owned(), Backend::Sqlite))
-    } else if database.is_empty() || database.contains("://") {
-        Err(StoreError::Url(database.to_owned()))
     } else {
         // A plain path: the file is created on first use.
         Ok((format!("sqlite://{database}?mode=rwc"), Backend::Sqlite))
@@ -750,6 +758,14 @@ mod tests {
             .await
             .expect("store");
         (dir, store)
+    }
+
+    #[test]
+    fn a_database_in_memory_is_refused() {
+        assert!(matches!(
+            database_url("sqlite::memory:"),
+            Err(StoreError::Url(_))
+        ));
     }
 
     /// Fifty parallel changes of one flow: the optimistic writes that lose the race change the
