@@ -73,6 +73,14 @@ if [ ! -x "$TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt" ] \
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/binaryen" "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
+# esbuild minifies the apps' JavaScript and stylesheets (about 3 KB brotli less for the portal).
+ESBUILD_VERSION=0.28.2
+if [ "$("$TOOLS_DIR/esbuild/node_modules/.bin/esbuild" --version 2>/dev/null)" != "$ESBUILD_VERSION" ]; then
+  say "Installing esbuild $ESBUILD_VERSION from npm"
+  mkdir -p "$TOOLS_DIR/esbuild"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/esbuild" "esbuild@$ESBUILD_VERSION" >/dev/null
+fi
+
 # axe-core checks every page the browser tests walk for accessibility violations.
 AXE_VERSION=4.14.1
 if [ "$(cat "$TOOLS_DIR/axe/node_modules/axe-core/package.json" 2>/dev/null | sed -n 's/.*"version": "\([^"]*\)".*/\1/p' | head -1)" != "$AXE_VERSION" ]; then

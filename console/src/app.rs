@@ -86,7 +86,7 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <div class="brand">
                     <span class="brand-mark" aria-hidden="true"></span>
-                    <span>{move || i18n.t(ConsoleText::ConsoleTitle)}</span>
+                    <span>{i18n.say(ConsoleText::ConsoleTitle)}</span>
                 </div>
                 <div class="topbar-end">
                     {move || desk.staff.get().map(|s| view! { <StaffBadge name=s.display_name /> })}
@@ -123,7 +123,7 @@ fn StaffBadge(name: String) -> impl IntoView {
     view! {
         <span class="staff-name" id="staff-name">{move || i18n.tf(ConsoleText::SignedInAs, &[("name", &name)])}</span>
         <button type="button" class="secondary compact" id="sign-out" disabled=move || busy.get() on:click=sign_out>
-            {move || i18n.t(ConsoleText::SignOut)}
+            {i18n.say(ConsoleText::SignOut)}
         </button>
     }
 }

@@ -61,8 +61,13 @@ pub(crate) async fn click(c: &Client, css: &str, what: &str) {
         .unwrap_or_else(|e| panic!("{what}: {e}"));
 }
 
+/// The element's text, found and read together: one re-rendered between the two is looked up
+/// again instead of read as empty.
 pub(crate) async fn text(c: &Client, css: &str) -> String {
-    find(c, css).await.text().await.unwrap_or_default()
+    sspr_tests::wait_for_async(&format!("the text of {css}"), WAIT, || async {
+        c.find(Locator::Css(css)).await.ok()?.text().await.ok()
+    })
+    .await
 }
 
 /// Waits until the rule's item has the class `met` (or `unmet`, or `pending` before anything is

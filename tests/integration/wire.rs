@@ -139,10 +139,12 @@ async fn the_portal_arrives_compressed_content_named_and_within_its_limit() {
         // too: renamed after the stylesheet named it, it was a 404 and an empty logo.
         if file.ends_with(".css") {
             let css = String::from_utf8_lossy(&raw.body).into_owned();
+            // Minified, the names are unquoted: `url(name)`.
             for named in css
-                .split("url(\"")
+                .split("url(")
                 .skip(1)
-                .filter_map(|s| s.split('"').next())
+                .filter_map(|s| s.split(')').next())
+                .map(|s| s.trim_matches('"'))
             {
                 let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
                 let path = format!("{dir}/{named}");

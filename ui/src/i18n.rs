@@ -48,6 +48,15 @@ impl I18n {
         t(self.lang.get(), text)
     }
 
+    /// A text on a page that follows the language. Every such text shares this one closure
+    /// type, so the renderer's code is built once for all of them rather than once per text.
+    pub fn say<P: Phrase + Send + Sync + 'static>(
+        self,
+        text: P,
+    ) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+        move || self.t(text)
+    }
+
     pub fn tf<P: Phrase>(&self, text: P, args: &[(&str, &str)]) -> String {
         tf(self.lang.get(), text, args)
     }

@@ -148,30 +148,30 @@ fn Account(
             <span id="account-upn">{details.upn.clone()}</span>
             <span class="badges">
                 {if enabled {
-                    view! { <span class="badge badge-ok">{move || i18n.t(ConsoleText::Enabled)}</span> }.into_any()
+                    view! { <span class="badge badge-ok">{i18n.say(ConsoleText::Enabled)}</span> }.into_any()
                 } else {
-                    view! { <span class="badge badge-bad">{move || i18n.t(ConsoleText::Disabled)}</span> }.into_any()
+                    view! { <span class="badge badge-bad">{i18n.say(ConsoleText::Disabled)}</span> }.into_any()
                 }}
-                {locked.then(|| view! { <span class="badge badge-warn">{move || i18n.t(ConsoleText::Locked)}</span> })}
+                {locked.then(|| view! { <span class="badge badge-warn">{i18n.say(ConsoleText::Locked)}</span> })}
             </span>
         </p>
         {off_limits.map(|why| view! {
             <div class="notice notice-warning" role="alert" id="off-limits">
-                <strong>{move || i18n.t(ConsoleText::OffLimitsTitle)}</strong>
+                <strong>{i18n.say(ConsoleText::OffLimitsTitle)}</strong>
                 <p>{move || i18n.t(off_limits_text(why))}</p>
             </div>
         })}
-        <h3>{move || i18n.t(ConsoleText::StateTitle)}</h3>
+        <h3>{i18n.say(ConsoleText::StateTitle)}</h3>
         <dl class="facts" id="state">
-            <dt>{move || i18n.t(ConsoleText::StateAccount)}</dt>
+            <dt>{i18n.say(ConsoleText::StateAccount)}</dt>
             <dd id="state-enabled">{move || i18n.t(if enabled { ConsoleText::Enabled } else { ConsoleText::Disabled })}</dd>
-            <dt>{move || i18n.t(ConsoleText::StateLockout)}</dt>
+            <dt>{i18n.say(ConsoleText::StateLockout)}</dt>
             <dd id="state-locked">{move || match (locked, locked_since) {
                 (true, Some(at)) => i18n.tf(ConsoleText::LockedSince, &[("time", &local(at))]),
                 (true, None) => i18n.t(ConsoleText::Locked).to_owned(),
                 (false, _) => i18n.t(ConsoleText::NotLocked).to_owned(),
             }}</dd>
-            <dt>{move || i18n.t(ConsoleText::StatePasswordSet)}</dt>
+            <dt>{i18n.say(ConsoleText::StatePasswordSet)}</dt>
             // `pwdLastSet` is 0 while the user must change: the password was set, but
             // awaits the user's own.
             <dd id="state-password-set">{move || match (last_set, must_change) {
@@ -179,23 +179,23 @@ fn Account(
                 (None, true) => i18n.t(ConsoleText::AwaitingOwn).to_owned(),
                 (None, false) => i18n.t(ConsoleText::NotSet).to_owned(),
             }}</dd>
-            <dt>{move || i18n.t(ConsoleText::StatePasswordExpires)}</dt>
+            <dt>{i18n.say(ConsoleText::StatePasswordExpires)}</dt>
             <dd id="state-expires">{move || match (expires, must_change) {
                 (Some(at), _) => local(at),
                 (None, true) => "—".to_owned(),
                 (None, false) => i18n.t(ConsoleText::Never).to_owned(),
             }}</dd>
-            <dt>{move || i18n.t(ConsoleText::StateMustChange)}</dt>
+            <dt>{i18n.say(ConsoleText::StateMustChange)}</dt>
             <dd id="state-must-change">{move || yes_no(must_change)}</dd>
-            <dt>{move || i18n.t(ConsoleText::StateBadPasswords)}</dt>
+            <dt>{i18n.say(ConsoleText::StateBadPasswords)}</dt>
             <dd id="state-bad-passwords">{bad}</dd>
             {(!groups.is_empty()).then(|| view! {
-                <dt>{move || i18n.t(ConsoleText::StateGroups)}</dt>
+                <dt>{i18n.say(ConsoleText::StateGroups)}</dt>
                 <dd id="state-groups">{groups.clone()}</dd>
             })}
         </dl>
         {off_limits.is_none().then(|| view! {
-            <h3>{move || i18n.t(ConsoleText::CallerTitle)}</h3>
+            <h3>{i18n.say(ConsoleText::CallerTitle)}</h3>
             {match verified {
                 Some(method) => view! {
                     <p class="notice notice-ok" role="status" id="caller-verified">
@@ -208,11 +208,11 @@ fn Account(
         {move || done.get().map(|o| view! { <p class="notice notice-ok" role="status" id="action-done" tabindex="-1">{move || o.text(i18n)}</p> })}
         {may_act.then(|| view! { <Actions view=view.clone() fields done reload /> })}
         {(off_limits.is_none() && !may_act).then(|| view! {
-            <p class="hint" id="verify-first">{move || i18n.t(Text::ErrCallerNotVerified)}</p>
+            <p class="hint" id="verify-first">{i18n.say(Text::ErrCallerNotVerified)}</p>
         })}
-        <h3>{move || i18n.t(ConsoleText::MethodsTitle)}</h3>
+        <h3>{i18n.say(ConsoleText::MethodsTitle)}</h3>
         <Methods view=view.clone() methods may_act fields panel done />
-        <h3>{move || i18n.t(ConsoleText::RecentTitle)}</h3>
+        <h3>{i18n.say(ConsoleText::RecentTitle)}</h3>
         <Recent lines=recent />
     }
 }
@@ -307,11 +307,11 @@ fn Methods(
                         <div class="slot-actions">
                             <button id="confirm-removal" type="button" class="danger" on:click=remove
                                 disabled=move || busy.get()>
-                                {move || i18n.t(ConsoleText::ConfirmRemoval)}
+                                {i18n.say(ConsoleText::ConfirmRemoval)}
                             </button>
                             <button id="keep" type="button" class="secondary" on:click=keep
                                 disabled=move || busy.get()>
-                                {move || i18n.t(ConsoleText::KeepButton)}
+                                {i18n.say(ConsoleText::KeepButton)}
                             </button>
                         </div>
                     </div>
@@ -326,9 +326,9 @@ fn Methods(
             {(!primary_mail.is_empty()).then(|| view! {
                 <li class="slot" data-slot="mail">
                     <div class="slot-text">
-                        <strong>{move || i18n.t(ConsoleText::PrimaryMail)}</strong>
+                        <strong>{i18n.say(ConsoleText::PrimaryMail)}</strong>
                         <span class="slot-value">{primary_mail.clone()}</span>
-                        <span class="slot-state">{move || i18n.t(ConsoleText::FromDirectory)}</span>
+                        <span class="slot-state">{i18n.say(ConsoleText::FromDirectory)}</span>
                     </div>
                 </li>
             })}
@@ -354,7 +354,7 @@ fn Methods(
                                     aria-expanded=move || (confirming.get() == Some(Some(slot))).to_string()
                                     disabled=move || busy.get()
                                     on:click=move |_| ask(Some(slot))>
-                                    {move || i18n.t(ConsoleText::RemoveButton)}
+                                    {i18n.say(ConsoleText::RemoveButton)}
                                 </button>
                             })}
                         </div>
@@ -365,13 +365,13 @@ fn Methods(
         </ul>
         {(may_act && registered).then(|| view! {
             <div class="clear-section">
-                <p class="hint" id="clear-hint">{move || i18n.t(ConsoleText::ClearHint)}</p>
+                <p class="hint" id="clear-hint">{i18n.say(ConsoleText::ClearHint)}</p>
                 <button id="clear-registration" type="button" class="secondary"
                     aria-describedby="clear-hint"
                     aria-expanded=move || (confirming.get() == Some(None)).to_string()
                     disabled=move || busy.get()
                     on:click=move |_| ask(None)>
-                    {move || i18n.t(ConsoleText::ClearButton)}
+                    {i18n.say(ConsoleText::ClearButton)}
                 </button>
                 {confirm_row(None)}
             </div>
@@ -395,7 +395,7 @@ fn remove_id(slot: Slot) -> &'static str {
 fn Recent(lines: Vec<AuditLine>) -> impl IntoView {
     let i18n = use_i18n();
     if lines.is_empty() {
-        return view! { <p class="hint" id="recent-none">{move || i18n.t(ConsoleText::RecentNone)}</p> }
+        return view! { <p class="hint" id="recent-none">{i18n.say(ConsoleText::RecentNone)}</p> }
             .into_any();
     }
     view! {
@@ -403,9 +403,9 @@ fn Recent(lines: Vec<AuditLine>) -> impl IntoView {
             <table class="recent" id="recent">
                 <thead>
                     <tr>
-                        <th scope="col">{move || i18n.t(ConsoleText::RecentTime)}</th>
-                        <th scope="col">{move || i18n.t(ConsoleText::RecentEvent)}</th>
-                        <th scope="col">{move || i18n.t(ConsoleText::RecentActor)}</th>
+                        <th scope="col">{i18n.say(ConsoleText::RecentTime)}</th>
+                        <th scope="col">{i18n.say(ConsoleText::RecentEvent)}</th>
+                        <th scope="col">{i18n.say(ConsoleText::RecentActor)}</th>
                     </tr>
                 </thead>
                 <tbody>

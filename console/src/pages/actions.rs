@@ -347,28 +347,28 @@ pub fn Actions(
         Signal::derive(move || (busy.get() == Some(phase)).then(|| i18n.t(phase).to_owned()))
     };
     view! {
-        <h3>{move || i18n.t(ConsoleText::ActionsTitle)}</h3>
+        <h3>{i18n.say(ConsoleText::ActionsTitle)}</h3>
         <form on:submit=reset novalidate class="actions" id="reset-form">
             // What is noted with either action, first.
-            <label for="ticket">{move || i18n.t(ConsoleText::TicketLabel)}</label>
+            <label for="ticket">{i18n.say(ConsoleText::TicketLabel)}</label>
             <input id="ticket" name="ticket" type="text" autocomplete="off" maxlength="200"
                 aria-describedby="ticket-hint"
                 prop:value=move || ticket.get() on:input=move |ev| ticket.set(event_target_value(&ev)) />
-            <p class="hint" id="ticket-hint">{move || i18n.t(ConsoleText::TicketHint)}</p>
+            <p class="hint" id="ticket-hint">{i18n.say(ConsoleText::TicketHint)}</p>
             {must_verify_or_skip.then(|| view! {
-                <label for="skip-reason">{move || i18n.t(ConsoleText::SkipReasonLabel)}</label>
+                <label for="skip-reason">{i18n.say(ConsoleText::SkipReasonLabel)}</label>
                 <input id="skip-reason" name="skip-reason" type="text" autocomplete="off" maxlength="200"
                     aria-describedby="skip-reason-hint"
                     prop:value=move || skip_reason.get() on:input=move |ev| skip_reason.set(event_target_value(&ev)) />
-                <p class="hint" id="skip-reason-hint">{move || i18n.t(ConsoleText::SkipReasonHint)}</p>
+                <p class="hint" id="skip-reason-hint">{i18n.say(ConsoleText::SkipReasonHint)}</p>
             })}
             // Locked: lifting the lockout is the quick way, so it comes first.
             {locked.then(|| view! {
                 <div class="unlock-section">
-                    <h4>{move || i18n.t(ConsoleText::UnlockTitle)}</h4>
-                    <p class="hint">{move || i18n.t(ConsoleText::UnlockHint)}</p>
+                    <h4>{i18n.say(ConsoleText::UnlockTitle)}</h4>
+                    <p class="hint">{i18n.say(ConsoleText::UnlockHint)}</p>
                     <button id="unlock" type="button" class="secondary" on:click=unlock disabled=move || busy.get().is_some()>
-                        {move || i18n.t(ConsoleText::UnlockButton)}
+                        {i18n.say(ConsoleText::UnlockButton)}
                     </button>
                     <ErrorBanner error=unlock_error id="unlock-error" />
                     <Progress message=waiting(ConsoleText::UnlockingAccount) id="unlock-progress" />
@@ -377,10 +377,10 @@ pub fn Actions(
             // A link lets the user choose their own password: staff never learn it.
             {(!destinations.is_empty()).then(|| view! {
                 <div class="link-section">
-                    <h4>{move || i18n.t(ConsoleText::LinkTitle)}</h4>
-                    <p class="hint" id="link-hint">{move || i18n.t(ConsoleText::LinkHint)}</p>
+                    <h4>{i18n.say(ConsoleText::LinkTitle)}</h4>
+                    <p class="hint" id="link-hint">{i18n.say(ConsoleText::LinkHint)}</p>
                     <fieldset class="methods">
-                        <legend>{move || i18n.t(ConsoleText::LinkLegend)}</legend>
+                        <legend>{i18n.say(ConsoleText::LinkLegend)}</legend>
                         {destinations.into_iter().map(|(method, masked)| {
                             let id = match method {
                                 CallerMethod::AltMail => "link-alt-mail",
@@ -402,16 +402,16 @@ pub fn Actions(
                     </fieldset>
                     <button id="send-link" type="button" class="secondary" on:click=send_link
                         aria-describedby="link-hint" disabled=move || busy.get().is_some()>
-                        {move || i18n.t(ConsoleText::LinkButton)}
+                        {i18n.say(ConsoleText::LinkButton)}
                     </button>
                     <ErrorBanner error=link_error id="link-error" />
                     <Progress message=waiting(ConsoleText::SendingLink) id="link-progress" />
                 </div>
             })}
-            <h4>{move || i18n.t(ConsoleText::ResetTitle)}</h4>
+            <h4>{i18n.say(ConsoleText::ResetTitle)}</h4>
             <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" />
             <button id="generate" type="button" class="secondary compact" on:click=generate>
-                {move || i18n.t(ConsoleText::GenerateButton)}
+                {i18n.say(ConsoleText::GenerateButton)}
             </button>
             {move || generated.get().map(|p| view! {
                 <div class="generated">
@@ -420,25 +420,25 @@ pub fn Actions(
                         {move || i18n.t(if copied.get() { ConsoleText::Copied } else { ConsoleText::CopyButton })}
                     </button>
                 </div>
-                <p class="hint" role="status" id="generated-hint">{move || i18n.t(ConsoleText::GeneratedHint)}</p>
+                <p class="hint" role="status" id="generated-hint">{i18n.say(ConsoleText::GeneratedHint)}</p>
             })}
             <PasswordRules check password for_someone_else=true />
             <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm />
             <label class="check" for="must-change">
                 <input id="must-change" type="checkbox" prop:checked=move || must_change.get()
                     on:change=move |ev| must_change.set(event_target_checked(&ev)) />
-                {move || i18n.t(ConsoleText::MustChangeLabel)}
+                {i18n.say(ConsoleText::MustChangeLabel)}
             </label>
             {locked.then(|| view! {
                 <label class="check" for="also-unlock">
                     <input id="also-unlock" type="checkbox" prop:checked=move || also_unlock.get()
                         on:change=move |ev| also_unlock.set(event_target_checked(&ev)) />
-                    {move || i18n.t(ConsoleText::AlsoUnlockLabel)}
+                    {i18n.say(ConsoleText::AlsoUnlockLabel)}
                 </label>
             })}
             <ErrorBanner error id="action-error" />
             <button id="reset" type="submit" class="primary" disabled=move || busy.get().is_some() || !check.ready()>
-                {move || i18n.t(ConsoleText::ResetButton)}
+                {i18n.say(ConsoleText::ResetButton)}
             </button>
             <Progress message=waiting(ConsoleText::Resetting) id="reset-progress" />
         </form>

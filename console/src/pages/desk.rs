@@ -85,7 +85,7 @@ pub fn DeskPage() -> impl IntoView {
     });
     view! {
         <form class="card search" role="search" on:submit=submit novalidate>
-            <label for="search">{move || i18n.t(ConsoleText::SearchLabel)}</label>
+            <label for="search">{i18n.say(ConsoleText::SearchLabel)}</label>
             <div class="search-row">
                 <input
                     id="search"
@@ -99,23 +99,23 @@ pub fn DeskPage() -> impl IntoView {
                     on:input=move |ev| query.set(event_target_value(&ev))
                 />
                 <button id="search-button" type="submit" class="primary compact" disabled=move || busy.get()>
-                    {move || i18n.t(ConsoleText::SearchButton)}
+                    {i18n.say(ConsoleText::SearchButton)}
                 </button>
             </div>
-            <p id="search-hint" class="hint">{move || i18n.t(ConsoleText::SearchHint)}</p>
+            <p id="search-hint" class="hint">{i18n.say(ConsoleText::SearchHint)}</p>
             <ErrorBanner error id="search-error" />
             <Progress message=progress id="search-progress" />
         </form>
         <div class="desk-grid">
             <section class="card hits-card" aria-labelledby="hits-title">
-                <h2 id="hits-title" class="sr-only">{move || i18n.t(ConsoleText::ResultsTitle)}</h2>
+                <h2 id="hits-title" class="sr-only">{i18n.say(ConsoleText::ResultsTitle)}</h2>
                 <Hits found selected />
             </section>
             {move || match selected.get() {
                 Some(account) => view! { <AccountPanel account loaded /> }.into_any(),
                 None => view! {
                     <section class="card account-card empty-panel">
-                        <p class="hint">{move || i18n.t(ConsoleText::PickAccount)}</p>
+                        <p class="hint">{i18n.say(ConsoleText::PickAccount)}</p>
                     </section>
                 }
                 .into_any(),
@@ -151,9 +151,9 @@ fn Hits(found: RwSignal<Found>, selected: RwSignal<Option<AccountRef>>) -> impl 
                     <strong class="hit-name">{summary.display_name.clone()}</strong>
                     <span class="hit-upn">{summary.upn.clone()}</span>
                     <span class="badges">
-                        {(!enabled).then(|| view! { <span class="badge badge-bad">{move || i18n.t(ConsoleText::Disabled)}</span> })}
-                        {enabled.then(|| view! { <span class="badge badge-ok">{move || i18n.t(ConsoleText::Enabled)}</span> })}
-                        {locked.then(|| view! { <span class="badge badge-warn">{move || i18n.t(ConsoleText::Locked)}</span> })}
+                        {(!enabled).then(|| view! { <span class="badge badge-bad">{i18n.say(ConsoleText::Disabled)}</span> })}
+                        {enabled.then(|| view! { <span class="badge badge-ok">{i18n.say(ConsoleText::Enabled)}</span> })}
+                        {locked.then(|| view! { <span class="badge badge-warn">{i18n.say(ConsoleText::Locked)}</span> })}
                     </span>
                 </button>
             </li>
@@ -177,7 +177,7 @@ fn Hits(found: RwSignal<Found>, selected: RwSignal<Option<AccountRef>>) -> impl 
                     <ul class="hits" id="hits">
                         {results.hits.into_iter().enumerate().map(hit).collect_view()}
                     </ul>
-                    {more.then(|| view! { <p class="hint" id="more">{move || i18n.t(ConsoleText::MoreMatches)}</p> })}
+                    {more.then(|| view! { <p class="hint" id="more">{i18n.say(ConsoleText::MoreMatches)}</p> })}
                 })
             }
             _ => None,

@@ -77,11 +77,11 @@ fn PasswordStep(offers: RwSignal<Option<Vec<FactorOffer>>>) -> impl IntoView {
     };
     let progress = Signal::derive(move || busy.get().then(|| i18n.t(Text::SigningIn).to_owned()));
     view! {
-        <h1>{move || i18n.t(ConsoleText::SignInTitle)}</h1>
-        <p class="lead">{move || i18n.t(ConsoleText::SignInIntro)}</p>
+        <h1>{i18n.say(ConsoleText::SignInTitle)}</h1>
+        <p class="lead">{i18n.say(ConsoleText::SignInIntro)}</p>
         {move || desk.ended.get().map(|e| view! { <div class="notice notice-info" role="status" id="session-ended">{move || e.text(i18n)}</div> })}
         <form on:submit=submit novalidate>
-            <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>
+            <label for="username">{i18n.say(Text::UsernameLabel)}</label>
             <input
                 id="username"
                 name="username"
@@ -96,7 +96,7 @@ fn PasswordStep(offers: RwSignal<Option<Vec<FactorOffer>>>) -> impl IntoView {
             <PasswordInput id="password" label=Text::PasswordLabel value=password autocomplete="current-password" />
             <ErrorBanner error />
             <button id="sign-in" type="submit" class="primary" disabled=move || busy.get() || password.get().is_empty()>
-                {move || i18n.t(Text::SignInButton)}
+                {i18n.say(Text::SignInButton)}
             </button>
             <Progress message=progress />
         </form>
@@ -184,11 +184,11 @@ fn FactorStep(offers: RwSignal<Option<Vec<FactorOffer>>>, list: Vec<FactorOffer>
     let mail_chosen = move || chosen.get() == Factor::Mail;
     let progress = Signal::derive(move || busy.get().map(|t| i18n.t(t).to_owned()));
     view! {
-        <h1>{move || i18n.t(ConsoleText::FactorTitle)}</h1>
-        <p class="lead">{move || i18n.t(ConsoleText::FactorIntro)}</p>
+        <h1>{i18n.say(ConsoleText::FactorTitle)}</h1>
+        <p class="lead">{i18n.say(ConsoleText::FactorIntro)}</p>
         <form on:submit=submit novalidate>
             <fieldset class="methods">
-                <legend class="sr-only">{move || i18n.t(ConsoleText::FactorLegend)}</legend>
+                <legend class="sr-only">{i18n.say(ConsoleText::FactorLegend)}</legend>
                 {list
                     .into_iter()
                     .map(|offer| {
@@ -222,7 +222,7 @@ fn FactorStep(offers: RwSignal<Option<Vec<FactorOffer>>>, list: Vec<FactorOffer>
                 })}
             </Show>
             <Show when=move || !mail_chosen() || sent.get().is_some()>
-                <label for="factor-code">{move || i18n.t(Text::CodeLabel)}</label>
+                <label for="factor-code">{i18n.say(Text::CodeLabel)}</label>
                 <input
                     id="factor-code"
                     name="code"
@@ -234,13 +234,13 @@ fn FactorStep(offers: RwSignal<Option<Vec<FactorOffer>>>, list: Vec<FactorOffer>
                     on:input=move |ev| code.set(event_target_value(&ev))
                 />
                 <button id="continue" type="submit" class="primary" disabled=move || busy.get().is_some()>
-                    {move || i18n.t(Text::Continue)}
+                    {i18n.say(Text::Continue)}
                 </button>
             </Show>
             <ErrorBanner error />
             <Progress message=progress />
             <button id="start-over" type="button" class="link subtle" on:click=move |_| offers.set(None)>
-                {move || i18n.t(Text::Cancel)}
+                {i18n.say(Text::Cancel)}
             </button>
         </form>
     }

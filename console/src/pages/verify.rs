@@ -59,7 +59,7 @@ pub fn CallerCheck(view: AccountView, panel: RwSignal<Option<AccountView>>) -> i
     });
     let methods = methods_of(&view);
     let Some(first) = methods.first().map(|m| m.0) else {
-        return view! { <p class="hint" id="caller-no-method">{move || i18n.t(ConsoleText::CallerNoMethod)}</p> }
+        return view! { <p class="hint" id="caller-no-method">{i18n.say(ConsoleText::CallerNoMethod)}</p> }
             .into_any();
     };
     let chosen = RwSignal::new(first);
@@ -128,7 +128,7 @@ pub fn CallerCheck(view: AccountView, panel: RwSignal<Option<AccountView>>) -> i
     view! {
         <form on:submit=check novalidate class="caller-check" id="caller-check">
             <fieldset class="methods">
-                <legend>{move || i18n.t(ConsoleText::CallerLegend)}</legend>
+                <legend>{i18n.say(ConsoleText::CallerLegend)}</legend>
                 {methods
                     .into_iter()
                     .map(|(method, masked)| {
@@ -157,7 +157,7 @@ pub fn CallerCheck(view: AccountView, panel: RwSignal<Option<AccountView>>) -> i
                     .collect_view()}
             </fieldset>
             {move || if is_app() {
-                Some(view! { <p class="hint" id="caller-app-hint">{move || i18n.t(ConsoleText::CallerAppHint)}</p> }.into_any())
+                Some(view! { <p class="hint" id="caller-app-hint">{i18n.say(ConsoleText::CallerAppHint)}</p> }.into_any())
             } else {
                 Some(view! {
                     <button id="send-verify" type="button" class="secondary" on:click=send disabled=move || busy.get().is_some()>
@@ -169,7 +169,7 @@ pub fn CallerCheck(view: AccountView, panel: RwSignal<Option<AccountView>>) -> i
                 }.into_any())
             }}
             <Show when=move || is_app() || sent.get().is_some()>
-                <label for="caller-code">{move || i18n.t(ConsoleText::CallerCodeLabel)}</label>
+                <label for="caller-code">{i18n.say(ConsoleText::CallerCodeLabel)}</label>
                 <input
                     id="caller-code"
                     name="caller-code"
@@ -181,7 +181,7 @@ pub fn CallerCheck(view: AccountView, panel: RwSignal<Option<AccountView>>) -> i
                     on:input=move |ev| code.set(event_target_value(&ev))
                 />
                 <button id="verify-caller" type="submit" class="primary" disabled=move || busy.get().is_some()>
-                    {move || i18n.t(Text::Verify)}
+                    {i18n.say(Text::Verify)}
                 </button>
             </Show>
             <ErrorBanner error id="caller-error" />

@@ -38,7 +38,7 @@ pub fn Steps(current: Signal<usize>) -> impl IntoView {
                                     aria-current=move || (current.get() == n).then_some("step")
                                 >
                                     <span class="step-dot" aria-hidden="true">{n}</span>
-                                    <span class="step-name">{move || i18n.t(name)}</span>
+                                    <span class="step-name">{i18n.say(name)}</span>
                                 </li>
                             }
                         })
@@ -55,7 +55,7 @@ pub fn StartOver(step: RwSignal<crate::app::Step>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <button id="start-over" type="button" class="link subtle" on:click=move |_| step.set(crate::app::Step::Account)>
-            {move || i18n.t(Text::Cancel)}
+            {i18n.say(Text::Cancel)}
         </button>
     }
 }
@@ -112,7 +112,7 @@ pub fn ModeSwitch() -> impl IntoView {
                             // afresh and drop what was typed).
                             on:click=move |_| if purpose.get_untracked() != mode { purpose.set(mode) }
                         >
-                            {move || i18n.t(label)}
+                            {i18n.say(label)}
                         </button>
                     }
                 })
@@ -142,8 +142,8 @@ pub fn UnavailableNotice(available: RwSignal<Option<bool>>) -> impl IntoView {
     view! {
         <Show when=move || available.get() == Some(false)>
             <div class="notice notice-warning" role="alert" id="unavailable">
-                <strong>{move || i18n.t(Text::UnavailableTitle)}</strong>
-                <p>{move || i18n.t(Text::UnavailableBody)}</p>
+                <strong>{i18n.say(Text::UnavailableTitle)}</strong>
+                <p>{i18n.say(Text::UnavailableBody)}</p>
             </div>
         </Show>
     }
@@ -157,7 +157,7 @@ pub fn ForUser() -> impl IntoView {
     move || {
         let name = typed.get();
         (!name.is_empty()).then(|| {
-            view! { <p class="for-user" id="for-user">{move || i18n.t(Text::UsernameLabel)}": "<strong>{name}</strong></p> }
+            view! { <p class="for-user" id="for-user">{i18n.say(Text::UsernameLabel)}": "<strong>{name}</strong></p> }
         })
     }
 }
@@ -184,7 +184,7 @@ pub fn typed_username(
 pub fn UsernameField(value: RwSignal<String>, error: RwSignal<Option<Said>>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <label for="username">{move || i18n.t(Text::UsernameLabel)}</label>
+        <label for="username">{i18n.say(Text::UsernameLabel)}</label>
         <input
             id="username"
             name="username"
@@ -202,7 +202,7 @@ pub fn UsernameField(value: RwSignal<String>, error: RwSignal<Option<Said>>) -> 
             }
         />
         <FieldError id="username-error".to_owned() message=error.into() />
-        <p id="username-hint" class="hint">{move || i18n.t(Text::UsernameHint)}</p>
+        <p id="username-hint" class="hint">{i18n.say(Text::UsernameHint)}</p>
         <DomainPicker />
     }
 }
@@ -217,13 +217,13 @@ fn DomainPicker() -> impl IntoView {
         let all = directories.all.get();
         (all.len() > 1).then(|| {
             view! {
-                <label for="domain">{move || i18n.t(Text::DomainLabel)}</label>
+                <label for="domain">{i18n.say(Text::DomainLabel)}</label>
                 <select
                     id="domain"
                     name="domain"
                     on:change=move |ev| directories.picked.set(event_target_value(&ev))
                 >
-                    <option value="">{move || i18n.t(Text::DomainFromUserId)}</option>
+                    <option value="">{i18n.say(Text::DomainFromUserId)}</option>
                     {all
                         .into_iter()
                         .map(|d| {

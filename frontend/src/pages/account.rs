@@ -196,7 +196,7 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
                 <div class="captcha-picture">
                     <img src=png alt=move || i18n.t(Text::CaptchaPictureAlt) width="240" height="100" />
                     <audio id="captcha-audio" controls src=wav aria-label=move || i18n.t(Text::CaptchaAudioLabel)></audio>
-                    <label for="captcha-answer">{move || i18n.t(Text::CaptchaPictureLabel)}</label>
+                    <label for="captcha-answer">{i18n.say(Text::CaptchaPictureLabel)}</label>
                     <input id="captcha-answer" type="text" inputmode="numeric" autocomplete="off"
                         aria-describedby=move || picture_error.with(Option::is_some).then_some("captcha-answer-error")
                         aria-invalid=move || picture_error.with(Option::is_some).then_some("true")
@@ -210,11 +210,11 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
             })}
             <ErrorBanner error />
             <button id="continue" type="submit" class="primary" disabled=move || busy.get().is_some() || available.get() == Some(false)>
-                {move || i18n.t(Text::Continue)}
+                {i18n.say(Text::Continue)}
             </button>
             <Progress message=progress />
             // Reassurance that there is nothing to solve, only where that is so.
-            {move || computed_check.get().then(|| view! { <p class="fineprint">{move || i18n.t(Text::CaptchaNote)}</p> })}
+            {move || computed_check.get().then(|| view! { <p class="fineprint">{i18n.say(Text::CaptchaNote)}</p> })}
         </form>
     }
 }

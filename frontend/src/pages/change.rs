@@ -167,8 +167,8 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
 
     let progress = Signal::derive(move || busy.get().then(|| i18n.t(Text::Changing).to_owned()));
     view! {
-        <h1>{move || i18n.t(Text::ChangeTitle)}</h1>
-        <p class="lead">{move || i18n.t(Text::ChangeIntro)}</p>
+        <h1>{i18n.say(Text::ChangeTitle)}</h1>
+        <p class="lead">{i18n.say(Text::ChangeIntro)}</p>
         <UnavailableNotice available />
         <form on:submit=submit novalidate>
             <UsernameField value=username error=username_error />
@@ -180,7 +180,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                 view! {
                     <PasswordRules check password />
                     <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm error=confirm_error />
-                    <p class="seal-note"><span class="lock-icon" aria-hidden="true"></span>{move || i18n.t(Text::SealNote)}</p>
+                    <p class="seal-note"><span class="lock-icon" aria-hidden="true"></span>{i18n.say(Text::SealNote)}</p>
                     <ErrorBanner error />
                     <button
                         id="change-password"
@@ -188,7 +188,7 @@ pub fn ChangePage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> im
                         class="primary"
                         disabled=move || busy.get()
                     >
-                        {move || i18n.t(Text::ChangePassword)}
+                        {i18n.say(Text::ChangePassword)}
                     </button>
                 }
             })}

@@ -154,7 +154,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
     let progress = Signal::derive(move || busy.get().map(|t| i18n.t(t).to_owned()));
 
     view! {
-        <h1>{move || i18n.t(Text::StepVerify)}</h1>
+        <h1>{i18n.say(Text::StepVerify)}</h1>
         <ForUser />
         <p class="lead" id="code-sent">
             {move || match challenge.get() {
@@ -164,7 +164,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             }}
         </p>
         <form on:submit=submit novalidate>
-            <label for="code">{move || i18n.t(Text::CodeLabel)}</label>
+            <label for="code">{i18n.say(Text::CodeLabel)}</label>
             <input
                 id="code"
                 name="code"
@@ -201,7 +201,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
             <ErrorBanner error />
             {move || info.get().map(|m| view! { <div class="notice notice-info" role="status">{m.in_lang(&i18n)}</div> })}
             <button id="verify" type="submit" class="primary" disabled=move || busy.get().is_some()>
-                {move || i18n.t(Text::Verify)}
+                {i18n.say(Text::Verify)}
             </button>
             <Show when=is_sent>
                 <button id="resend" type="button" class="link" on:click=resend disabled=move || busy.get().is_some()>
@@ -209,7 +209,7 @@ pub fn CodePage(step: RwSignal<Step>, flow_id: String, challenge: Challenge) -> 
                 </button>
             </Show>
             <button id="other-method" type="button" class="link" on:click=other disabled=move || busy.get().is_some()>
-                {move || i18n.t(Text::OtherMethod)}
+                {i18n.say(Text::OtherMethod)}
             </button>
             <Progress message=progress />
             <StartOver step />

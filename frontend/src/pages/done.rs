@@ -24,19 +24,19 @@ pub fn DonePage(step: RwSignal<Step>, done: Completed) -> impl IntoView {
     view! {
         <div class="done" role="status">
             <div class="done-icon" aria-hidden="true">{move || if not_locked() { "i" } else { "✓" }}</div>
-            <h1 id="done" tabindex="-1">{move || i18n.t(title)}</h1>
+            <h1 id="done" tabindex="-1">{i18n.say(title)}</h1>
             <p class="lead"><strong>{done.account_name}</strong></p>
-            <p>{move || i18n.t(body)}</p>
+            <p>{i18n.say(body)}</p>
             {move || not_locked().then(|| view! {
                 <button id="reset-instead" type="button" class="primary" on:click=move |_| {
                     purpose.set(Purpose::Reset);
                     step.set(Step::Account);
                 }>
-                    {move || i18n.t(Text::ResetInstead)}
+                    {i18n.say(Text::ResetInstead)}
                 </button>
             })}
             <button type="button" class="secondary" on:click=move |_| step.set(Step::Account)>
-                {move || i18n.t(Text::BackToStart)}
+                {i18n.say(Text::BackToStart)}
             </button>
         </div>
     }

@@ -102,7 +102,7 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
     let progress = Signal::derive(move || busy.get().then(|| i18n.t(Text::CodeSending).to_owned()));
     let (number, of) = (gate.number, gate.of);
     view! {
-        <h1>{move || i18n.t(Text::GateTitle)}</h1>
+        <h1>{i18n.say(Text::GateTitle)}</h1>
         <ForUser />
         <p class="lead" id="gate-lead">
             // One check: nothing to count, and no "Step 1 of 1" under a bar at step 2 of 3.
@@ -118,7 +118,7 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
                 <div class="notice notice-warning" role="alert">{i18n.t(Text::GateNoMethods)}</div>
             })}
             <fieldset class="methods" aria-describedby="gate-lead">
-                <legend class="sr-only">{move || i18n.t(Text::GateTitle)}</legend>
+                <legend class="sr-only">{i18n.say(Text::GateTitle)}</legend>
                 {offers.get_value().into_iter().enumerate().map(|(i, offer)| {
                     let choice = offer.choice;
                     let id = format!("method-{i}");
@@ -155,11 +155,11 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
                     }
                 />
                 <FieldError id="phone-error".to_owned() message=phone_error.into() />
-                <p id="phone-hint" class="hint">{move || i18n.t(Text::PhoneConfirmHint)}</p>
+                <p id="phone-hint" class="hint">{i18n.say(Text::PhoneConfirmHint)}</p>
             })}
             <ErrorBanner error />
             <button id="choose-method" type="submit" class="primary" disabled=move || busy.get() || chosen.get().is_none()>
-                {move || i18n.t(Text::Continue)}
+                {i18n.say(Text::Continue)}
             </button>
             <Progress message=progress />
             <StartOver step />

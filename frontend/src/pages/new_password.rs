@@ -105,15 +105,15 @@ pub fn NewPasswordPage(
     let progress = Signal::derive(move || busy.get().then(|| i18n.t(Text::Writing).to_owned()));
 
     view! {
-        <h1>{move || i18n.t(Text::StepNewPassword)}</h1>
+        <h1>{i18n.say(Text::StepNewPassword)}</h1>
         <form on:submit=submit novalidate>
             <PasswordInput id="new-password" label=Text::NewPasswordLabel value=password described_by="rules" error=new_error />
             <PasswordRules check password />
             <PasswordInput id="confirm-password" label=Text::ConfirmPasswordLabel value=confirm error=confirm_error />
-            <p class="seal-note"><span class="lock-icon" aria-hidden="true"></span>{move || i18n.t(Text::SealNote)}</p>
+            <p class="seal-note"><span class="lock-icon" aria-hidden="true"></span>{i18n.say(Text::SealNote)}</p>
             <ErrorBanner error />
             <button id="set-password" type="submit" class="primary" disabled=move || busy.get()>
-                {move || i18n.t(Text::SetPassword)}
+                {i18n.say(Text::SetPassword)}
             </button>
             <Progress message=progress />
             <StartOver step />

@@ -66,9 +66,9 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
     let progress = Signal::derive(move || busy.get().then(|| i18n.t(Text::Verifying).to_owned()));
 
     view! {
-        <h1>{move || i18n.t(Text::StepVerify)}</h1>
+        <h1>{i18n.say(Text::StepVerify)}</h1>
         <ForUser />
-        <p class="lead">{move || i18n.t(Text::QuestionsPrompt)}</p>
+        <p class="lead">{i18n.say(Text::QuestionsPrompt)}</p>
         <form on:submit=submit novalidate>
             {asked.into_iter().zip(answers).enumerate().map(|(i, (question, (value, field_error)))| {
                 let id = format!("answer-{i}");
@@ -88,10 +88,10 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
             }).collect_view()}
             <ErrorBanner error />
             <button id="verify" type="submit" class="primary" disabled=move || busy.get()>
-                {move || i18n.t(Text::Verify)}
+                {i18n.say(Text::Verify)}
             </button>
             <button id="other-method" type="button" class="link" on:click=other>
-                {move || i18n.t(Text::OtherMethod)}
+                {i18n.say(Text::OtherMethod)}
             </button>
             <Progress message=progress />
             <StartOver step />

@@ -118,15 +118,15 @@ fn SignInForm(
     };
     let progress = Signal::derive(move || busy.get().then(|| i18n.t(Text::SigningIn).to_owned()));
     view! {
-        <h1>{move || i18n.t(Text::RegisterTitle)}</h1>
-        <p class="lead">{move || i18n.t(Text::RegisterIntro)}</p>
+        <h1>{i18n.say(Text::RegisterTitle)}</h1>
+        <p class="lead">{i18n.say(Text::RegisterIntro)}</p>
         <UnavailableNotice available />
         <form on:submit=submit novalidate>
             <UsernameField value=username error=username_error />
             <PasswordInput id="password" label=Text::PasswordLabel value=password autocomplete="current-password" error=password_error />
             <ErrorBanner error />
             <button id="sign-in" type="submit" class="primary" disabled=move || busy.get()>
-                {move || i18n.t(Text::SignInButton)}
+                {i18n.say(Text::SignInButton)}
             </button>
             <Progress message=progress />
         </form>
@@ -351,16 +351,16 @@ fn Methods(
                         Some(Source::Directory) => "directory",
                         Some(Source::User) => "user",
                         None => "none",
-                    }>{move || i18n.t(state)}</span>
+                    }>{i18n.say(state)}</span>
                 </div>
                 <div class="slot-actions">
                     // Named with their method ("Add Mobile phone"): a list of "Add" buttons is
                     // not told apart by ear.
                     <button type="button" class="secondary" id=edit_button_id(slot) aria-labelledby=format!("{} slot-{id}-name", edit_button_id(slot)) disabled=move || busy.get().is_some()
-                        on:click=move |_| begin(slot)>{move || i18n.t(action)}</button>
+                        on:click=move |_| begin(slot)>{i18n.say(action)}</button>
                     {removable.then(|| view! {
                         <button type="button" class="link" id=format!("{id}-remove") aria-labelledby=format!("{id}-remove slot-{id}-name") disabled=move || busy.get().is_some()
-                            on:click=move |_| remove(slot)>{move || i18n.t(Text::RemoveMethod)}</button>
+                            on:click=move |_| remove(slot)>{i18n.say(Text::RemoveMethod)}</button>
                     })}
                 </div>
             </li>
@@ -369,7 +369,7 @@ fn Methods(
 
     let progress = Signal::derive(move || busy.get().map(|t| i18n.t(t).to_owned()));
     view! {
-        <h1 id="methods-title" tabindex="-1">{move || i18n.t(Text::RegisterTitle)}</h1>
+        <h1 id="methods-title" tabindex="-1">{i18n.say(Text::RegisterTitle)}</h1>
         <p class="lead">{move || i18n.tf(Text::RegisterSignedIn, &[("name", &heading.0), ("mail", &heading.1)])}</p>
         <ul class="slots">
             {move || slots.get().into_iter()
@@ -390,7 +390,7 @@ fn Methods(
                         on:input=move |ev| { value.set(event_target_value(&ev)); field_error.set(None); } />
                     <FieldError id="method-value-error".to_owned() message=field_error.into() />
                     <button id="send-code" type="submit" class="primary" disabled=move || busy.get().is_some()>
-                        {move || i18n.t(Text::SendCodeButton)}
+                        {i18n.say(Text::SendCodeButton)}
                     </button>
                 </form>
             }.into_any(),
@@ -408,12 +408,12 @@ fn Methods(
                                 view! { <option value=n.to_string() selected=move || question.get() == q>{move || i18n.t(q.text())}</option> }
                             }).collect_view()}
                         </select>
-                        <label for=format!("answer-{i}")>{move || i18n.t(Text::AnswerLabel)}</label>
+                        <label for=format!("answer-{i}")>{i18n.say(Text::AnswerLabel)}</label>
                         <input id=format!("answer-{i}") type="text" autocomplete="off"
                             prop:value=move || answer.get() on:input=move |ev| answer.set(event_target_value(&ev)) />
                     }).collect_view()}
                     <button id="save-questions" type="submit" class="primary" disabled=move || busy.get().is_some()>
-                        {move || i18n.t(Text::SaveButton)}
+                        {i18n.say(Text::SaveButton)}
                     </button>
                 </form>
             }.into_any(),
@@ -427,9 +427,9 @@ fn Methods(
                 let src = format!("data:image/svg+xml;base64,{}", window().btoa(&e.qr_svg).unwrap_or_default());
                 view! {
                     <form on:submit=confirm novalidate class="slot-form">
-                        <p>{move || i18n.t(Text::AuthenticatorScan)}</p>
+                        <p>{i18n.say(Text::AuthenticatorScan)}</p>
                         <img class="qr" src=src alt=move || i18n.t(Text::AuthenticatorQrAlt) width="200" height="200" />
-                        <p>{move || i18n.t(Text::AuthenticatorSecretLabel)}" "<code id="totp-secret">{grouped(&e.secret)}</code></p>
+                        <p>{i18n.say(Text::AuthenticatorSecretLabel)}" "<code id="totp-secret">{grouped(&e.secret)}</code></p>
                         <CodeField code error=field_error />
                     </form>
                 }.into_any()
@@ -445,7 +445,7 @@ fn Methods(
                     field_error.set(None);
                     back_to_list();
                 }>
-                {move || i18n.t(Text::CancelSetUp)}
+                {i18n.say(Text::CancelSetUp)}
             </button>
         })}
         <ErrorBanner error />
@@ -465,7 +465,7 @@ fn Methods(
                     }
                 });
             }>
-            {move || i18n.t(Text::SignOut)}
+            {i18n.say(Text::SignOut)}
         </button>
     }
 }
@@ -484,7 +484,7 @@ fn grouped(secret: &str) -> String {
 fn CodeField(code: RwSignal<String>, error: RwSignal<Option<Said>>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <label for="method-code">{move || i18n.t(Text::CodeLabel)}</label>
+        <label for="method-code">{i18n.say(Text::CodeLabel)}</label>
         <input id="method-code" class="code-input" type="text" inputmode="numeric" autocomplete="one-time-code"
             aria-describedby=move || error.with(Option::is_some).then_some("method-code-error")
             aria-invalid=move || error.with(Option::is_some).then_some("true")
@@ -492,7 +492,7 @@ fn CodeField(code: RwSignal<String>, error: RwSignal<Option<Said>>) -> impl Into
             on:input=move |ev| { code.set(event_target_value(&ev)); error.set(None); } />
         <FieldError id="method-code-error".to_owned() message=error.into() />
         <button id="confirm-code" type="submit" class="primary">
-            {move || i18n.t(Text::ConfirmCodeButton)}
+            {i18n.say(Text::ConfirmCodeButton)}
         </button>
     }
 }

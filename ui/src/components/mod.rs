@@ -94,7 +94,7 @@ pub fn PasswordInput(
         }
     };
     view! {
-        <label for=id>{move || i18n.t(label)}</label>
+        <label for=id>{i18n.say(label)}</label>
         <div class="password-field">
             <input
                 id=id

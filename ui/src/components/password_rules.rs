@@ -178,7 +178,7 @@ pub fn PasswordRules(
                 {move || score.get().map(|s| format!("{}: {}", i18n.t(Text::StrengthLabel), i18n.t(STRENGTHS[usize::from(s.min(4))])))}
             </span>
         </div>
-        <p class="rules-heading">{move || i18n.t(heading)}</p>
+        <p class="rules-heading">{i18n.say(heading)}</p>
         <ul class="rules" id="rules">
             {check
                 .rules
