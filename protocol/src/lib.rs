@@ -15,6 +15,7 @@ pub mod error;
 pub mod gate;
 pub mod helpdesk;
 pub mod i18n;
+mod letters;
 pub mod package;
 pub mod policy;
 pub mod register;

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::letters;
+
 /// `pwdProperties` bit that turns on AD's complexity rules.
 pub const DOMAIN_PASSWORD_COMPLEX: u32 = 1;
 
@@ -93,13 +95,13 @@ impl Rule {
 pub fn character_categories(password: &str) -> usize {
     let mut seen = [false; 5];
     for c in password.chars() {
-        let i = if c.is_uppercase() {
+        let i = if letters::is_upper(c) {
             0
-        } else if c.is_lowercase() {
+        } else if letters::is_lower(c) {
             1
-        } else if c.is_numeric() {
+        } else if letters::is_number(c) {
             2
-        } else if c.is_alphabetic() {
+        } else if letters::is_letter(c) {
             4
         } else {
             3
@@ -113,8 +115,8 @@ pub fn character_categories(password: &str) -> usize {
 /// token of the display name of three or more characters may appear, case-insensitively.
 /// Display names split at commas, periods, dashes, underscores, spaces, pound signs and tabs.
 fn contains_account_name(password: &str, names: &AccountNames) -> bool {
-    let pw = password.to_lowercase();
-    let account = names.account_name.to_lowercase();
+    let pw = letters::to_lower(password);
+    let account = letters::to_lower(&names.account_name);
     if account.chars().count() >= 3 && pw.contains(&account) {
         return true;
     }
@@ -122,7 +124,7 @@ fn contains_account_name(password: &str, names: &AccountNames) -> bool {
         .display_name
         .split([',', '.', '-', '_', ' ', '#', '\t'])
         .filter(|t| t.chars().count() >= 3)
-        .any(|t| pw.contains(&t.to_lowercase()))
+        .any(|t| pw.contains(&letters::to_lower(t)))
 }
 
 /// A rough guess of how hard the password is to guess, 0 (very weak) to 4 (strong), from its
@@ -133,10 +135,12 @@ pub fn strength(password: &str) -> u8 {
         return 0;
     }
     let mut pool = 0u32;
-    let lower = chars.iter().any(|c| c.is_lowercase());
-    let upper = chars.iter().any(|c| c.is_uppercase());
-    let digit = chars.iter().any(|c| c.is_numeric());
-    let other = chars.iter().any(|c| !c.is_alphanumeric());
+    let lower = chars.iter().any(|&c| letters::is_lower(c));
+    let upper = chars.iter().any(|&c| letters::is_upper(c));
+    let digit = chars.iter().any(|&c| letters::is_number(c));
+    let other = chars
+        .iter()
+        .any(|&c| !(letters::is_letter(c) || letters::is_number(c)));
     if lower {
         pool += 26;
     }

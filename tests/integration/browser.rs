@@ -689,6 +689,30 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     browser.close().await;
 }
 
+/// The rules live in the browser follow Unicode, not ASCII (the browser's own tables answer
+/// there): a name matches in another case beyond A–Z, and letters of other scripts count as
+/// AD counts them.
+#[tokio::test]
+async fn the_password_rules_in_the_browser_know_letters_beyond_ascii() {
+    let (_stack, browser) = open_portal("en-US").await;
+    let c = &browser.client;
+    click(c, "#mode-change", "choose change").await;
+    type_into(c, "#username", "élodie").await;
+    // "ÉLODIE" is "élodie" in upper case: the typed account name is found.
+    type_into(c, "#new-password", "Zon-ÉLODIE-2026").await;
+    rule_is(c, "min_length", "met").await;
+    rule_is(c, "not_account_name", "unmet").await;
+    // No Latin letter and no digit, yet three of AD's categories: upper case (Å, Ø), letters
+    // that have no case (Japanese) and symbols.
+    type_into(c, "#new-password", "日本語-かな-ÅØ-ÉÈ").await;
+    rule_is(c, "not_account_name", "met").await;
+    rule_is(c, "complexity", "met").await;
+    // Lower case and symbols alone are two.
+    type_into(c, "#new-password", "ångström-éèê-øœ").await;
+    rule_is(c, "complexity", "unmet").await;
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn over_plain_http_on_a_host_name_the_page_says_to_use_https_and_changes_nothing() {
     let dc = samba::shared();
