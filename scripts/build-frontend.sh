@@ -44,9 +44,14 @@ app() { # crate, source dir, output dir, stylesheets…
   done
 }
 # Built aside and swapped in whole, so a failed build leaves the last good one in place.
+# The two apps side by side: wasm-opt runs mostly on one core, and this is a third of the build.
 rm -rf dist.new
-app sspr-frontend frontend dist.new style/main.css
-app sspr-console console dist.new/console style/main.css style/console.css
+app sspr-frontend frontend dist.new style/main.css &
+portal=$!
+app sspr-console console dist.new/console style/main.css style/console.css &
+console=$!
+wait "$portal"
+wait "$console"
 
 # Names every file by its content (`name-<16 hex digits>.ext`, which the server serves
 # `immutable` for a year) and rewrites what names it, innermost first: the wasm in its JS glue
