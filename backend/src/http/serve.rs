@@ -165,6 +165,11 @@ struct Connection {
 
 impl Connection {
     async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
+        // Each answer goes out when it is written, not held back (Nagle) until the client
+        // acknowledges the one before: small answers on a kept-alive connection.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(client = %self.peer, error = %e, "cannot set TCP_NODELAY");
+        }
         let Some(tls) = tls else {
             return self.http(stream).await;
         };
