@@ -7,8 +7,9 @@
 //! agent's. The steps need no delivery and no agent round trip:
 //! - `status`: is write-back available (the hub, no store);
 //! - `start`: a reset flow begins (a rate-limit count and a new flow in the store);
-//! - `captcha`: a wrong answer to a flow's CAPTCHA (the flow read and written, the failure
-//!   counted and audited), each flow once.
+//! - `captcha`: a wrong answer to a flow's CAPTCHA (the flow read — a wrong proof of work
+//!   changes nothing in it, so nothing is written back — and the failure counted and audited),
+//!   each flow once.
 //!
 //! Rate limits are raised in this server's configuration so that they do not answer instead,
 //! and each request comes from an address of its own (`X-Forwarded-For` from a trusted proxy),

@@ -355,15 +355,11 @@ impl Store {
     }
 
     fn seal_json<T: Serialize>(&self, label: &str, value: &T) -> Result<Vec<u8>, StoreError> {
-        let plain = zeroize::Zeroizing::new(
-            serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        );
-        Ok(self.keys.seal(label, &plain)?)
+        Ok(self.keys.seal(label, &json(value)?)?)
     }
 
     fn open_json<T: DeserializeOwned>(&self, label: &str, sealed: &[u8]) -> Result<T, StoreError> {
-        let plain = zeroize::Zeroizing::new(self.keys.open(label, sealed)?);
-        serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))
+        from_json(&self.keys.open(label, sealed)?)
     }
 
     pub async fn insert_flow(&self, id_hash: &str, flow: &ResetFlow) -> Result<(), StoreError> {
@@ -520,6 +516,10 @@ impl Store {
                 .await?;
             let sealed = Self::sealed_live(row)?;
             let (result, resealed) = self.change_sealed(live, &sealed, &mut change)?;
+            let Some(resealed) = resealed else {
+                // Nothing changed: as if written the moment it was read.
+                return Ok(result);
+            };
             let written = query(&update)
                 .bind(resealed)
                 .bind(id_hash)
@@ -533,16 +533,22 @@ impl Store {
         self.update_live_locked(live, id_hash, now, change).await
     }
 
-    /// Opens a sealed state, lets `change` act on it and seals it again.
+    /// Opens a sealed state, lets `change` act on it and seals it again — or gives `None` when
+    /// the change left it as it was (a wrong proof of work, say), which then costs no write.
     fn change_sealed<S: Serialize + DeserializeOwned, T>(
         &self,
         live: Live,
         sealed: &[u8],
         change: &mut impl FnMut(&mut S) -> T,
-    ) -> Result<(T, Vec<u8>), StoreError> {
-        let mut state: S = self.open_json(live.label(), sealed)?;
+    ) -> Result<(T, Option<Vec<u8>>), StoreError> {
+        let plain = self.keys.open(live.label(), sealed)?;
+        let mut state: S = from_json(&plain)?;
         let result = change(&mut state);
-        Ok((result, self.seal_json(live.label(), &state)?))
+        let changed = json(&state)?;
+        if changed.as_slice() == plain.as_slice() {
+            return Ok((result, None));
+        }
+        Ok((result, Some(self.keys.seal(live.label(), &changed)?)))
     }
 
     /// The read, change and write in one transaction that holds the row.
@@ -561,12 +567,14 @@ impl Store {
             .fetch_optional(&mut tx)
             .await?;
         let (result, resealed) = self.change_sealed(live, &Self::sealed_live(row)?, &mut change)?;
-        let sql = format!("UPDATE {} SET state = $1 WHERE id_hash = $2", live.table());
-        query(&sql)
-            .bind(resealed)
-            .bind(id_hash)
-            .execute(&mut tx)
-            .await?;
+        if let Some(resealed) = resealed {
+            let sql = format!("UPDATE {} SET state = $1 WHERE id_hash = $2", live.table());
+            query(&sql)
+                .bind(resealed)
+                .bind(id_hash)
+                .execute(&mut tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(result)
     }
@@ -741,6 +749,17 @@ fn actor_of(kind: &str, id: String) -> Result<Actor, StoreError> {
     })
 }
 
+/// A state as the JSON that is sealed, wiped when dropped.
+fn json<T: Serialize>(value: &T) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+    serde_json::to_vec(value)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(plain: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(plain).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use sspr_protocol::i18n::Lang;
@@ -789,6 +808,56 @@ mod tests {
         }
         let flow = store.flow("flow", now).await.expect("flow");
         assert_eq!(flow.username, format!("j{}", "+".repeat(50)));
+        store.close().await;
+    }
+
+    /// A change that leaves the flow as it was (a wrong proof of work) is not written: the row
+    /// keeps the very bytes it had (a write would seal them afresh, with a new nonce). One
+    /// that changes something is written, also when it comes through the row's lock.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_that_changes_nothing_is_not_written() {
+        let (_dir, store) = open_in_temp_dir().await;
+        let now = 1_000;
+        let difficulty = sspr_protocol::captcha::MAX_DIFFICULTY;
+        let flow = ResetFlow::new(
+            "j".into(),
+            Lang::default(),
+            vec![7; 16],
+            difficulty,
+            now,
+            600,
+        );
+        store.insert_flow("flow", &flow).await.expect("insert");
+        let stored = || async {
+            query("SELECT state FROM flows WHERE id_hash = $1")
+                .bind("flow")
+                .fetch_one(&store.db)
+                .await
+                .expect("row")
+                .get::<Vec<u8>>(0)
+                .expect("state")
+        };
+        let before = stored().await;
+        let wrong = sspr_protocol::captcha::PowSolution { nonce: 0 };
+        let kept = store
+            .update_flow("flow", now, |flow| flow.pass_captcha(wrong).is_err())
+            .await
+            .expect("update");
+        assert!(kept, "the proof of work was refused");
+        assert_eq!(stored().await, before, "nothing changed, nothing written");
+        store
+            .update_live_locked(Live::Flow, "flow", now, |flow: &mut ResetFlow| {
+                let _ = flow.pass_captcha(wrong);
+            })
+            .await
+            .expect("locked update");
+        assert_eq!(stored().await, before, "nor through the lock");
+        store
+            .update_flow("flow", now, |flow| flow.username.push('+'))
+            .await
+            .expect("update");
+        assert_ne!(stored().await, before, "a change is written");
+        assert_eq!(store.flow("flow", now).await.expect("flow").username, "j+");
         store.close().await;
     }
 
