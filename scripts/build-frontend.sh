@@ -129,7 +129,7 @@ sizes() { # title, brotli target in KB, brotli limit in KB, dir
 # The portal's target is 150 KB brotli (issue 12, not met); the limit keeps it from growing
 # unnoticed meanwhile (196 until 2026-12-06, when postcard instead of JSON took 27 KB off; 172
 # until minified JS and CSS took 3 KB more; 168 until the browser's Unicode tables replaced
-# Rust's for the password rules, 9 KB).
-sizes frontend 150 160 dist
+# Rust's for the password rules, 9 KB; 160 until the browser's fetch replaced gloo-net, 2 KB).
+sizes frontend 150 156 dist
 sizes console 250 250 dist/console
 exit "$over"

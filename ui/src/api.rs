@@ -7,13 +7,15 @@
 //! Sending and reading an answer is one non-generic future for every call; only serialising
 //! the body and parsing the answer are per type. That keeps each call small in the WASM.
 
-use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sspr_protocol::body::{from_postcard, is_postcard, POSTCARD_MEDIA_TYPE};
 use sspr_protocol::change::{ChangeKey, CHANGE_KEY_PATH};
 use sspr_protocol::reset::{Status, STATUS_PATH};
 use sspr_protocol::{ApiError, ErrorCode};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit, Response, UrlSearchParams};
 
 /// Why a call failed: the server said no (with a code), or it could not be reached.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,11 +33,6 @@ impl Failure {
     }
 }
 
-/// An answer, or the server's error in its one shape.
-pub async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Failure> {
-    parse(&answer(response).await?)
-}
-
 /// The whole body as `T`; bytes left over mean it is something else.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     from_postcard(body).ok_or(Failure::Network)
@@ -46,7 +43,13 @@ async fn answer(response: Response) -> Result<Vec<u8>, Failure> {
     if !response.ok() {
         return Err(refusal(response).await);
     }
-    response.binary().await.map_err(|_| Failure::Network)
+    body(&response).await
+}
+
+async fn body(response: &Response) -> Result<Vec<u8>, Failure> {
+    let buffer = response.array_buffer().map_err(|_| Failure::Network)?;
+    let buffer = JsFuture::from(buffer).await.map_err(|_| Failure::Network)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// The server's error; what is not one (a proxy's page, say) is an internal error.
@@ -54,24 +57,50 @@ async fn refusal(response: Response) -> Failure {
     let postcard = response
         .headers()
         .get("content-type")
+        .ok()
+        .flatten()
         .is_some_and(|kind| is_postcard(&kind));
-    let error = match response.binary().await {
+    let error = match body(&response).await {
         Ok(body) if postcard => parse(&body).ok(),
         _ => None,
     };
     Failure::Api(error.unwrap_or_else(|| ApiError::new(ErrorCode::Internal)))
 }
 
-async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Failure> {
-    request
-        .map_err(|_| Failure::Network)?
-        .send()
+/// Sends the request with the browser's own `fetch` (same-origin, its cookies with it).
+async fn fetch(request: Result<Request, JsValue>) -> Result<Vec<u8>, Failure> {
+    let request = request.map_err(|_| Failure::Network)?;
+    let sent = web_sys::window()
+        .ok_or(Failure::Network)?
+        .fetch_with_request(&request);
+    let response = JsFuture::from(sent)
         .await
-        .map_err(|_| Failure::Network)
+        .ok()
+        .and_then(|r| r.dyn_into::<Response>().ok())
+        .ok_or(Failure::Network)?;
+    answer(response).await
 }
 
-async fn fetch(request: Result<Request, gloo_net::Error>) -> Result<Vec<u8>, Failure> {
-    answer(send(request).await?).await
+/// A request that asks for postcard, with `headers` besides and, if given, a postcard body.
+fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Result<Request, JsValue> {
+    let sent = Headers::new()?;
+    for (name, value) in headers {
+        sent.set(name, value)?;
+    }
+    sent.set("Accept", POSTCARD_MEDIA_TYPE)?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        sent.set("Content-Type", POSTCARD_MEDIA_TYPE)?;
+        init.set_body(&js_sys::Uint8Array::from(body));
+    }
+    init.set_headers(&sent);
+    Request::new_with_str_and_init(url, &init)
 }
 
 /// A POST of `body` in postcard.
@@ -79,26 +108,11 @@ fn post_request<B: Serialize>(
     path: &str,
     body: &B,
     headers: &[(&str, &str)],
-) -> Result<Request, gloo_net::Error> {
+) -> Result<Request, JsValue> {
     // Serialising the protocol's types cannot fail (no maps with non-string keys, no
     // unsized sequences); should it, the request goes empty and the server refuses it.
     let body = postcard::to_allocvec(body).unwrap_or_default();
-    binary_post(path, headers, &body)
-}
-
-fn binary_post(
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<Request, gloo_net::Error> {
-    let mut request = Request::post(path);
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    request
-        .header("Content-Type", POSTCARD_MEDIA_TYPE)
-        .header("Accept", POSTCARD_MEDIA_TYPE)
-        .body(js_sys::Uint8Array::from(body))
+    request("POST", path, headers, Some(&body))
 }
 
 /// POSTs `body`, with `headers` besides (the console's anti-forgery token).
@@ -121,11 +135,23 @@ pub async fn post_no_content<B: Serialize>(
 
 /// GETs an answer; `query` is appended as `?name=value&…`.
 pub async fn get<T: DeserializeOwned>(path: &str, query: &[(&str, &str)]) -> Result<T, Failure> {
-    let mut request = Request::get(path).header("Accept", POSTCARD_MEDIA_TYPE);
-    if !query.is_empty() {
-        request = request.query(query.iter().copied());
+    parse(&fetch(get_request(path, query)).await?)
+}
+
+fn get_request(path: &str, query: &[(&str, &str)]) -> Result<Request, JsValue> {
+    if query.is_empty() {
+        return request("GET", path, &[], None);
     }
-    parse(&fetch(request.build()).await?)
+    let params = UrlSearchParams::new()?;
+    for (name, value) in query {
+        params.append(name, value);
+    }
+    request(
+        "GET",
+        &format!("{path}?{}", String::from(params.to_string())),
+        &[],
+        None,
+    )
 }
 
 /// Whether write-back is up, and the directories served.
