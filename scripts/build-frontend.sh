@@ -50,8 +50,11 @@ app sspr-frontend frontend dist.new style/main.css &
 portal=$!
 app sspr-console console dist.new/console style/main.css style/console.css &
 console=$!
-wait "$portal"
-wait "$console"
+# Both waited for before failing: a job left running would write into the next build's tree.
+failed=0
+wait "$portal" || failed=1
+wait "$console" || failed=1
+[ "$failed" -eq 0 ] || { echo "building an app failed (above)" >&2; exit 1; }
 
 # Names every file by its content (`name-<16 hex digits>.ext`, which the server serves
 # `immutable` for a year) and rewrites what names it, innermost first: the wasm in its JS glue

@@ -362,6 +362,59 @@ async fn wrong_mailed_codes_end_the_session() {
     console.session().await.expect("signed in");
 }
 
+/// Answers sent at once try no more codes than the session allows: each takes its attempt
+/// before its code is looked at, so twelve at once are five guesses (four "wrong", the fifth
+/// ends the session) and the rest are turned away unread.
+#[tokio::test]
+async fn answers_sent_at_once_try_no_more_codes_than_the_session_allows() {
+    let dc = samba::shared();
+    let mail = user(dc, "hd.direct14", "Hanna Parallel");
+    user(dc, "hd.nested14", "Nico Parallel");
+    let group = staff_groups(dc, "P", "hd.direct14", "hd.nested14");
+    let stack = stack_for(dc, &group, "").await;
+    let mut console = Console::new(&stack);
+    console
+        .sign_in("hd.direct14", PASSWORD)
+        .await
+        .expect("staff");
+    let _: FactorOffer = console
+        .post(
+            FACTOR_SEND_PATH,
+            &FactorSend {
+                factor: Factor::Mail,
+            },
+        )
+        .await
+        .expect("sent");
+    let code = stack.smtp.wait_for_mail(&mail, 0).code().expect("code");
+    let wrong = if code == "13579246" {
+        "13579247"
+    } else {
+        "13579246"
+    };
+    let answers = (0..12).map(|_| {
+        let mut tab = Console::new(&stack);
+        tab.cookie = console.cookie.clone();
+        tab.csrf = console.csrf.clone();
+        async move { tab.factor(Factor::Mail, wrong).await }
+    });
+    let answers = futures_util::future::join_all(answers).await;
+    let said = |code: ErrorCode| {
+        answers
+            .iter()
+            .filter(|a| matches!(a, Err((_, e)) if e.code == code))
+            .count()
+    };
+    assert_eq!(said(ErrorCode::WrongCode), 4, "{answers:?}");
+    let guesses = stack.server.log().matches("guess_failed").count();
+    assert_eq!(guesses, 5, "five codes tried, no more: {answers:?}");
+    refused(
+        console.factor(Factor::Mail, &code).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::SessionEnded,
+    );
+}
+
 /// A page on another site cannot act in a staff member's name: a request with a foreign
 /// `Origin`, or without the session's anti-forgery token, is refused and changes nothing.
 #[tokio::test]

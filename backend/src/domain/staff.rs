@@ -133,21 +133,31 @@ impl StaffSession {
         }
     }
 
-    /// A wrong second-factor code: one attempt fewer. `Err` when none are left (the session
-    /// is then over: sign in again).
-    pub fn wrong_code(&mut self) -> ErrorCode {
+    /// An answer to the second factor takes its attempt before its code is looked at, so that
+    /// answers sent at once cannot try more codes than the session allows. Gives the attempts
+    /// left after this one; `Err` when none was left (the session is then over: sign in again).
+    pub fn take_attempt(&mut self) -> Result<u32, ErrorCode> {
         match &mut self.stage {
             Stage::SecondFactor { attempts_left, .. } => {
-                *attempts_left = attempts_left.saturating_sub(1);
                 if *attempts_left == 0 {
                     self.expires_at = 0;
-                    ErrorCode::CodeExhausted
-                } else {
-                    ErrorCode::WrongCode
+                    return Err(ErrorCode::CodeExhausted);
                 }
+                *attempts_left -= 1;
+                Ok(*attempts_left)
             }
-            Stage::SignedIn => ErrorCode::WrongStep,
+            Stage::SignedIn => Err(ErrorCode::WrongStep),
         }
+    }
+}
+
+/// What a wrong second-factor code is told, with `left` attempts remaining: with none, the
+/// session is over.
+pub fn wrong_code(left: u32) -> ErrorCode {
+    if left == 0 {
+        ErrorCode::CodeExhausted
+    } else {
+        ErrorCode::WrongCode
     }
 }
 
@@ -252,8 +262,11 @@ mod tests {
         let mut s = session(0);
         assert_eq!(s.signed_in(), Err(ErrorCode::SessionEnded));
         assert!(s.offers(Factor::Mail) && !s.offers(Factor::Authenticator));
-        assert_eq!(s.wrong_code(), ErrorCode::WrongCode);
-        assert_eq!(s.wrong_code(), ErrorCode::CodeExhausted);
+        assert_eq!(s.take_attempt(), Ok(1));
+        assert_eq!(wrong_code(1), ErrorCode::WrongCode);
+        assert_eq!(s.take_attempt(), Ok(0));
+        assert_eq!(wrong_code(0), ErrorCode::CodeExhausted);
+        assert_eq!(s.take_attempt(), Err(ErrorCode::CodeExhausted));
         assert_eq!(s.expires_at, 0);
     }
 }

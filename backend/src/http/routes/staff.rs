@@ -21,7 +21,7 @@ use crate::domain::audit::{Actor, AuditEvent, AuditRecord};
 use crate::domain::codes::{code_hash, CodeRules, CodeScope, PendingCode};
 use crate::domain::contact::mask_mail;
 use crate::domain::registration::TotpCheck;
-use crate::domain::staff::{is_staff, SessionTimes, StaffSession, Stage};
+use crate::domain::staff::{self, is_staff, SessionTimes, StaffSession, Stage};
 use crate::http::error::AppError;
 use crate::http::middleware::ClientAddress;
 use crate::http::routes::gate::check_totp;
@@ -318,6 +318,10 @@ pub async fn second_factor(
     if !session.offers(answer.factor) {
         return Err(ErrorCode::MethodUnavailable.into());
     }
+    let left = state
+        .store
+        .update_staff_session(&staff.id_hash, now, StaffSession::take_attempt)
+        .await??;
     let right = match answer.factor {
         Factor::Authenticator => matches!(
             check_totp(&state, &session.anchor, &answer.code, now).await?,
@@ -330,10 +334,10 @@ pub async fn second_factor(
         }
     };
     if !right {
-        let refused = state
-            .store
-            .update_staff_session(&staff.id_hash, now, StaffSession::wrong_code)
-            .await?;
+        let refused = staff::wrong_code(left);
+        if left == 0 {
+            state.store.end_staff_session(&staff.id_hash).await?;
+        }
         state
             .failed_guess(&session.account_name, &client, refused)
             .await?;
