@@ -299,15 +299,26 @@ pub async fn verify(
     else {
         return Err(ErrorCode::WrongStep.into());
     };
-    let right = match &check.code {
-        None => matches!(
-            check_totp(&state, &account.anchor, &answer.code, now).await?,
-            TotpCheck::Accepted(_)
+    // An app's code is checked here (it needs the registration); a sent code inside the
+    // update below, against the code and the attempts as they are then: answers sent at once
+    // try no more codes than the code allows, and one sent meanwhile is not verified by this.
+    let (app_right, typed) = match &check.code {
+        None => (
+            matches!(
+                check_totp(&state, &account.anchor, &answer.code, now).await?,
+                TotpCheck::Accepted(_)
+            ),
+            None,
         ),
-        Some(code) => {
-            let typed = code_hash(&state.keys, CodeScope::Caller, &staff.id_hash, &answer.code)?;
-            code.expires_at > now && code.attempts_left > 0 && crypto::equal(&code.hash, &typed)
-        }
+        Some(_) => (
+            false,
+            Some(code_hash(
+                &state.keys,
+                CodeScope::Caller,
+                &staff.id_hash,
+                &answer.code,
+            )?),
+        ),
     };
     let until = now + state.config.helpdesk.caller_verified_secs.max(60);
     // The account's name for the audit either way; asked before the answer is recorded, so a
@@ -316,14 +327,24 @@ pub async fn verify(
     let outcome = state
         .store
         .update_staff_session(&staff.id_hash, now, |s| {
-            // The same check that was read above: a code sent meanwhile (another tab, another
-            // account) is not verified by this answer.
+            // The check as it is now: one for another account (another tab) is not verified
+            // by this answer.
             let Some(check) = s.caller.as_mut().filter(|c| {
                 c.directory == account.directory
                     && c.anchor == account.anchor
                     && c.method == answer.method
             }) else {
                 return Err(ErrorCode::WrongStep);
+            };
+            let right = match (&check.code, &typed) {
+                (None, None) => app_right,
+                (Some(code), Some(typed)) => {
+                    code.expires_at > now
+                        && code.attempts_left > 0
+                        && crypto::equal(&code.hash, typed)
+                }
+                // A code sent, or an app chosen, since the answer was read.
+                _ => false,
             };
             if right {
                 check.code = None;
