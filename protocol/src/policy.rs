@@ -212,6 +212,20 @@ mod tests {
         }
     }
 
+    /// The examples the browser test types (where the browser's Unicode tables answer): the
+    /// agent's side, with Rust's, counts them the same.
+    #[test]
+    fn letters_beyond_ascii_count_as_the_browser_counts_them() {
+        assert_eq!(character_categories("日本語-かな-ÅØ-ÉÈ"), 3);
+        assert_eq!(character_categories("ångström-éèê-øœ"), 2);
+        assert_eq!(character_categories("ångström-½-éèê"), 3);
+        let names = AccountNames {
+            account_name: "élodie".into(),
+            display_name: String::new(),
+        };
+        assert!(contains_account_name("Zon-ÉLODIE-2026", &names));
+    }
+
     #[test]
     fn domain_default_rules() {
         let p = PasswordPolicy::default();
