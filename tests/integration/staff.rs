@@ -149,6 +149,27 @@ impl<'a> Console<'a> {
         Ok(session)
     }
 
+    /// The second factor's code, mailed to the staff member's own (first) address, and a
+    /// wrong one beside it.
+    async fn mailed_code(&mut self, mail: &str) -> (String, &'static str) {
+        let _: FactorOffer = self
+            .post(
+                FACTOR_SEND_PATH,
+                &FactorSend {
+                    factor: Factor::Mail,
+                },
+            )
+            .await
+            .expect("sent");
+        let code = self.stack.smtp.wait_for_mail(mail, 0).code().expect("code");
+        let wrong = if code == "13579246" {
+            "13579247"
+        } else {
+            "13579246"
+        };
+        (code, wrong)
+    }
+
     /// Password, then a code mailed to the staff member's own address.
     pub(crate) async fn sign_in_by_mail(&mut self, username: &str, mail: &str) -> StaffSession {
         self.sign_in(username, PASSWORD)
@@ -323,21 +344,7 @@ async fn wrong_mailed_codes_end_the_session() {
         "masked: {}",
         offer.masked
     );
-    let _: FactorOffer = console
-        .post(
-            FACTOR_SEND_PATH,
-            &FactorSend {
-                factor: Factor::Mail,
-            },
-        )
-        .await
-        .expect("sent");
-    let code = stack.smtp.wait_for_mail(&mail, 0).code().expect("code");
-    let wrong = if code == "13579246" {
-        "13579247"
-    } else {
-        "13579246"
-    };
+    let (code, wrong) = console.mailed_code(&mail).await;
     for _ in 0..4 {
         refused(
             console.factor(Factor::Mail, wrong).await,
@@ -377,21 +384,7 @@ async fn answers_sent_at_once_try_no_more_codes_than_the_session_allows() {
         .sign_in("hd.direct14", PASSWORD)
         .await
         .expect("staff");
-    let _: FactorOffer = console
-        .post(
-            FACTOR_SEND_PATH,
-            &FactorSend {
-                factor: Factor::Mail,
-            },
-        )
-        .await
-        .expect("sent");
-    let code = stack.smtp.wait_for_mail(&mail, 0).code().expect("code");
-    let wrong = if code == "13579246" {
-        "13579247"
-    } else {
-        "13579246"
-    };
+    let (code, wrong) = console.mailed_code(&mail).await;
     let answers = (0..12).map(|_| {
         let mut tab = Console::new(&stack);
         tab.cookie = console.cookie.clone();
