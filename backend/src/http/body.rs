@@ -7,7 +7,6 @@
 //! shape as everything else.
 
 use axum::body::Bytes;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -74,29 +73,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Api<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if sent_postcard(req.headers()) {
-            let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-                AppError::code(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ErrorCode::PayloadTooLarge
-                } else {
-                    ErrorCode::BadRequest
-                })
-            })?;
+            let body = Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection| unread(rejection.status()))?;
             return from_postcard(&body)
                 .map(Self)
                 .ok_or_else(|| AppError::code(ErrorCode::BadRequest));
         }
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(AppError::code(match rejection {
-                JsonRejection::BytesRejection(ref r)
-                    if r.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    ErrorCode::PayloadTooLarge
-                }
-                _ => ErrorCode::BadRequest,
-            })),
-        }
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(value)| Self(value))
+            .map_err(|rejection| unread(rejection.status()))
     }
+}
+
+/// A body that could not be read: too large, or not what was asked for.
+fn unread(status: StatusCode) -> AppError {
+    AppError::code(if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ErrorCode::PayloadTooLarge
+    } else {
+        ErrorCode::BadRequest
+    })
 }
 
 impl<T: Serialize> IntoResponse for Api<T> {
