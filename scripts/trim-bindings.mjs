@@ -9,6 +9,8 @@
 //    hash (`__wbg_addEventListener_847fd86b8c33ec43`), written once in each file, where
 //    brotli cannot shorten it. wasm-opt renames imports, exports and the module to a few
 //    letters and prints the mapping, which is applied to the glue here.
+// 3. Custom sections (the producers, Leptos's split marker): read by tools, not by browsers.
+//    The target features stay for wasm-opt, which reads them; its last round drops them.
 //
 // Written against the glue of wasm-bindgen 0.2.130 (pinned in Cargo.lock and scripts/setup.sh);
 // every assumption about its shape is checked, and the build fails rather than ship glue that
@@ -88,10 +90,14 @@ const work = mkdtempSync(join(tmpdir(), "trim-bindings-"));
 try {
   const exported = WebAssembly.Module.exports(compiled()).map((e) => e.name);
   const importedByModule = WebAssembly.Module.imports(compiled()).map((i) => [i.module, i.name]);
-  const streamExports = exported.filter(isStreamExport);
-  if (streamExports.length === 0) fail(`${wasmPath} exports no stream classes: is this still needed?`);
+  // The glue's calls into the module: everything else the module exports is unused.
+  const called = new Set([...glue.matchAll(/\bwasm\.([A-Za-z0-9_$]+)/g)].map((m) => m[1]));
+  for (const name of called) {
+    if (!exported.includes(name)) fail(`the glue calls wasm.${name}, which ${wasmPath} does not export`);
+  }
+  if (!exported.some(isStreamExport)) fail(`${wasmPath} exports no stream classes: is this still needed?`);
   const graph = [
-    { name: "root", root: true, reaches: exported.filter((e) => !isStreamExport(e)).map((e) => `export:${e}`) },
+    { name: "root", root: true, reaches: [...called].map((e) => `export:${e}`) },
     ...exported.map((e) => ({ name: `export:${e}`, export: e })),
     ...importedByModule.map(([m, f]) => ({ name: `import:${f}`, import: [m, f] })),
   ];
@@ -99,9 +105,6 @@ try {
   writeFileSync(graphPath, JSON.stringify(graph));
   const report = tool("wasm-metadce", ["--graph-file", graphPath, wasmPath, "-o", wasmPath]);
   const unused = [...report.matchAll(/^unused: (\S+)$/gm)].map((m) => m[1]);
-  for (const name of unused) {
-    if (name.startsWith("export:") && !isStreamExport(name.slice(7))) fail(`wasm-metadce dropped ${name}`);
-  }
   // The glue's functions for imports the module no longer has.
   const unusedImports = new Set(unused.filter((n) => n.startsWith("import:")).map((n) => n.slice(7)));
   const removed = new Set();
@@ -142,6 +145,32 @@ try {
     return `wasm.${to}`;
   });
   writeFileSync(gluePath, glue);
+
+  // --- 3. Custom sections ----------------------------------------------------------------
+  writeFileSync(wasmPath, withoutCustomSections(readFileSync(wasmPath)));
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+// The module's bytes without its custom sections (id 0) but the target features: each section
+// is its id, its size as unsigned LEB128, then its contents (a custom one starts with its name).
+function withoutCustomSections(bytes) {
+  const kept = [bytes.subarray(0, 8)]; // magic and version
+  let at = 8;
+  while (at < bytes.length) {
+    const start = at;
+    const id = bytes[at++];
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      size += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) break;
+    }
+    const contents = at;
+    at += size;
+    if (at > bytes.length) fail(`${wasmPath} ends inside a section`);
+    const name = () => bytes.subarray(contents + 1, contents + 1 + bytes[contents]).toString();
+    if (id !== 0 || name() === "target_features") kept.push(bytes.subarray(start, at));
+  }
+  return Buffer.concat(kept);
 }
