@@ -58,8 +58,7 @@ pub fn use_desk() -> Desk {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let i18n = I18n::new();
-    provide_context(i18n);
+    let i18n = use_i18n();
     let desk = Desk {
         staff: RwSignal::new(None),
         ended: RwSignal::new(None),

@@ -11,5 +11,5 @@ mod time;
 fn main() {
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(app::App);
+    sspr_ui::i18n::mount(sspr_ui::i18n::I18n::preferred(), app::App);
 }

@@ -18,7 +18,7 @@ use crate::pages::new_password::NewPasswordPage;
 use crate::pages::questions::QuestionsPage;
 use crate::pages::register::RegisterPage;
 use sspr_ui::components::{ErrorBanner, LanguageSwitch};
-use sspr_ui::i18n::{use_i18n, I18n, Said};
+use sspr_ui::i18n::{use_i18n, Said};
 
 /// What the user came for: reset or unlock. Chosen on the first page, read by every step.
 #[derive(Clone, Copy)]
@@ -106,13 +106,11 @@ impl Step {
 }
 
 #[component]
-pub fn App() -> impl IntoView {
-    let i18n = I18n::new();
-    provide_context(i18n);
-    let link = crate::route::DeepLink::take();
-    if let Some(lang) = link.lang {
+pub fn App(link: crate::route::DeepLink) -> impl IntoView {
+    let i18n = use_i18n();
+    if link.lang.is_some() {
         // As if the switch had been clicked: it holds after a reload too.
-        i18n.choose(lang);
+        i18n.remember();
     }
     let purpose = RwSignal::new(link.purpose);
     provide_context(FlowPurpose(purpose));

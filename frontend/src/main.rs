@@ -11,5 +11,9 @@ fn main() {
     // formatting code) out to stay within the size budget.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(app::App);
+    // The language a link asks for, else this device's or the browser's: its texts are loaded
+    // before the first page is shown.
+    let link = route::DeepLink::take();
+    let lang = link.lang.unwrap_or_else(sspr_ui::i18n::I18n::preferred);
+    sspr_ui::i18n::mount(lang, move || leptos::view! { <app::App link /> });
 }

@@ -70,15 +70,119 @@ macro_rules! texts {
             }
         }
     };
+    // Texts that WebAssembly does not carry: the browser loads one language's at a time
+    // (`loaded`), from the files `sspr-texts` writes. Natively they are compiled in as above.
+    ($enum:ident, loaded in the browser; $($name:ident => $en:literal, $nl:literal;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $enum { $($name),* }
+
+        impl $enum {
+            pub const ALL: &'static [$enum] = &[$($enum::$name),*];
+        }
+
+        impl Phrase for $enum {
+            #[cfg(not(target_family = "wasm"))]
+            fn in_lang(self, lang: Lang) -> &'static str {
+                match (lang, self) {
+                    $((Lang::En, $enum::$name) => $en, (Lang::Nl, $enum::$name) => $nl,)*
+                }
+            }
+
+            #[cfg(target_family = "wasm")]
+            fn in_lang(self, lang: Lang) -> &'static str {
+                loaded::text(lang, self as usize)
+            }
+        }
+    };
 }
+
+/// What a page says when it could not load its texts: in every language, since it cannot know
+/// the reader's without them.
+pub const TEXTS_UNAVAILABLE: &str =
+    "This page could not be loaded. Check your connection and reload the page. \
+     / Deze pagina kon niet worden geladen. Controleer je verbinding en laad de pagina opnieuw.";
 
 pub fn t<P: Phrase>(lang: Lang, text: P) -> &'static str {
     text.in_lang(lang)
 }
 
+/// Every `Text` in one language, in order: the file a browser loads for that language (a JSON
+/// array of strings, written by `sspr-texts` at build time).
+#[cfg(not(target_family = "wasm"))]
+pub fn texts_file(lang: Lang) -> String {
+    let mut out = String::from("[");
+    for (i, text) in Text::ALL.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in text.in_lang(lang).chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
+
+/// The texts the browser has loaded, by language: each is installed once, from its file, before
+/// anything in that language is shown (the pages wait for the first; a switch waits for its own).
+/// Natively nothing reads them: the texts are compiled in.
+pub mod loaded {
+    use std::sync::OnceLock;
+
+    use super::{Lang, Text};
+
+    static TEXTS: [OnceLock<Box<[&'static str]>>; 2] = [OnceLock::new(), OnceLock::new()];
+
+    /// The file held a different number of texts than this build has.
+    #[derive(Debug, thiserror::Error)]
+    #[error("the texts file has {found} texts, this build {expected}")]
+    pub struct WrongTexts {
+        pub found: usize,
+        pub expected: usize,
+    }
+
+    pub fn is_installed(lang: Lang) -> bool {
+        TEXTS[lang as usize].get().is_some()
+    }
+
+    /// Keeps `texts` for the rest of the page's life (they are read as `&'static str`, and a
+    /// language is installed at most once).
+    pub fn install(lang: Lang, texts: Vec<String>) -> Result<(), WrongTexts> {
+        if texts.len() != Text::ALL.len() {
+            return Err(WrongTexts {
+                found: texts.len(),
+                expected: Text::ALL.len(),
+            });
+        }
+        let texts = texts
+            .into_iter()
+            .map(|t| &*Box::leak(t.into_boxed_str()))
+            .collect();
+        let _ = TEXTS[lang as usize].set(texts);
+        Ok(())
+    }
+
+    /// A text not loaded (yet) is empty: the pages are only shown once their language is in.
+    #[cfg(target_family = "wasm")]
+    pub(super) fn text(lang: Lang, index: usize) -> &'static str {
+        TEXTS[lang as usize]
+            .get()
+            .and_then(|texts| texts.get(index))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
 // What the pages say (and the server's error messages).
 texts! {
-    Text;
+    Text, loaded in the browser;
     ProductName => "Password self-service", "Wachtwoord-selfservice";
     ResetTitle => "Reset your password", "Stel je wachtwoord opnieuw in";
     ResetIntro => "Forgot your password or locked out? Verify who you are and choose a new one.",
@@ -581,6 +685,33 @@ mod tests {
             };
             assert_eq!(holes(en), holes(nl), "{text:?} placeholders differ");
         }
+    }
+
+    #[test]
+    fn a_texts_file_holds_every_text_in_order_as_json() {
+        for lang in Lang::ALL {
+            let parsed: Vec<String> = serde_json::from_str(&texts_file(lang)).expect("valid JSON");
+            let expected: Vec<&str> = Text::ALL.iter().map(|t| t.in_lang(lang)).collect();
+            assert_eq!(parsed, expected);
+        }
+        // Quotes and backslashes ("DOMEIN\\naam") survive the trip.
+        assert!(Text::ALL
+            .iter()
+            .any(|t| t.in_lang(Lang::Nl).contains('\\') || t.in_lang(Lang::Nl).contains('"')));
+    }
+
+    #[test]
+    fn texts_of_another_build_are_refused_and_a_language_is_installed_once() {
+        let short = vec!["Wachtwoord".to_owned()];
+        let refused = loaded::install(Lang::Nl, short).expect_err("one text is not all");
+        assert_eq!((refused.found, refused.expected), (1, Text::ALL.len()));
+        assert!(!loaded::is_installed(Lang::Nl));
+        let all: Vec<String> = Text::ALL
+            .iter()
+            .map(|t| t.in_lang(Lang::Nl).to_owned())
+            .collect();
+        loaded::install(Lang::Nl, all).expect("every text");
+        assert!(loaded::is_installed(Lang::Nl));
     }
 
     #[test]

@@ -322,12 +322,15 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     assert_eq!(text(c, "h1").await, "Stel je wachtwoord opnieuw in");
     let lang = find(c, "html").await.attr("lang").await.ok().flatten();
     assert_eq!(lang.as_deref(), Some("nl"));
+    // A visitor downloads the texts of the language they read, and another's only on a switch.
+    assert_eq!(texts_loaded(c).await, ["nl"]);
     click(c, "#lang-en", "switch").await;
     sspr_tests::wait_for_async("English heading", WAIT, || async {
         (c.find(Locator::Css("h1")).await.ok()?.text().await.ok()? == "Reset your password")
             .then_some(())
     })
     .await;
+    assert_eq!(texts_loaded(c).await, ["en", "nl"]);
     // Without a configured contact line, the plain one.
     assert_eq!(text(c, "#help").await, "Trouble? Contact your helpdesk.");
     // An empty submit says what is missing, in the chosen language.
@@ -336,6 +339,65 @@ async fn the_browser_language_picks_dutch_and_the_switch_overrides_it() {
     field_error_is(c, "username", "Enter your user ID.").await;
     sspr_tests::browser::assert_accessible(c, "the first page in Dutch with a missing user ID")
         .await;
+    browser.close().await;
+}
+
+/// The languages whose texts the page has fetched, in alphabetical order.
+async fn texts_loaded(c: &Client) -> Vec<String> {
+    let names = c
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name)",
+            vec![],
+        )
+        .await
+        .expect("resource timings");
+    let mut langs: Vec<String> = names
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| {
+            n.as_str()?
+                .split("/texts-")
+                .nth(1)?
+                .split('-')
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    langs.sort();
+    langs
+}
+
+#[tokio::test]
+async fn without_its_texts_the_page_says_it_could_not_load_in_every_language() {
+    // The real build, but its texts files gone (as if lost on the way): tried twice, then a
+    // plain page that says so, in each language, rather than a page of empty labels.
+    let without = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(dist()).expect("dist") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if path.is_file() && !name.starts_with("texts-") {
+            std::fs::copy(&path, without.path().join(&name)).expect("copy");
+        }
+    }
+    let stack = Stack::start(samba::shared(), |o| {
+        o.frontend_dir = Some(without.path().into())
+    })
+    .await;
+    let browser = Browser::start("nl-NL").await;
+    let c = &browser.client;
+    c.goto(&stack.server.url).await.expect("open the portal");
+    sspr_tests::wait_for_async("the page to say it could not load", WAIT, || async {
+        let said = c.find(Locator::Css("body")).await.ok()?.text().await.ok()?;
+        (said == sspr_protocol::i18n::TEXTS_UNAVAILABLE).then_some(())
+    })
+    .await;
+    // Nothing else was shown: no form to type a user ID into.
+    assert!(c.find(Locator::Css("#username")).await.is_err());
     browser.close().await;
 }
 

@@ -388,13 +388,18 @@ async fn the_console_has_its_own_csp_and_the_portal_never_loads_it() {
         );
     }
     let console_page = get("/console/").await.text().await.expect("body");
-    let glue = sspr_tests::referenced(&console_page)
+    let boot = sspr_tests::referenced(&console_page)
         .into_iter()
-        .find(|path| path.starts_with("/console/sspr-console-") && path.ends_with(".js"))
-        .expect("the console's page preloads its glue");
-    let script = get(&glue).await;
+        .find(|path| path.starts_with("/console/boot-") && path.ends_with(".js"))
+        .expect("the console's page loads its script");
+    let script = get(&boot).await;
     assert_eq!(script.status(), StatusCode::OK);
     assert!(header(&script, "content-type").contains("javascript"));
+    let script = script.text().await.expect("boot.js");
+    assert!(
+        script.contains("sspr-console_bg-") && !script.contains("sspr-frontend"),
+        "{script}"
+    );
 
     // The portal keeps its own policy (with the widget) and never names a console file.
     let portal = get("/").await;
@@ -411,7 +416,7 @@ async fn the_console_has_its_own_csp_and_the_portal_never_loads_it() {
         .expect("the portal's page loads boot.js");
     let boot = get(&boot).await.text().await.expect("boot.js");
     assert!(
-        boot.contains("./sspr-frontend-") && !boot.contains("sspr-console"),
+        boot.contains("sspr-frontend_bg-") && !boot.contains("sspr-console"),
         "{boot}"
     );
     let reset_page = get("/some/portal/route").await.text().await.expect("body");

@@ -1,11 +1,18 @@
 //! The language in force, as a context: the browser's language picks it, the switch overrides
 //! it (and is remembered on this device, for both apps). The strings live in
 //! `sspr_protocol::i18n`: the portal's in `Text`, the console's own in `ConsoleText`.
+//!
+//! The WebAssembly carries no `Text`: each language's are a file of their own, which the app's
+//! boot.js starts fetching at once (`window.ssprTexts`). An app is shown once its first
+//! language is in ([`mount`]); the switch changes language once the other is in.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use sspr_protocol::i18n::{t, tf, Lang, Phrase, Text};
+use leptos::task::spawn_local;
+use sspr_protocol::i18n::{loaded, t, tf, Lang, Phrase, Text, TEXTS_UNAVAILABLE};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::api::Failure;
 use sspr_protocol::ErrorCode;
@@ -14,6 +21,7 @@ const STORAGE_KEY: &str = "sspr-lang";
 
 #[derive(Clone, Copy)]
 pub struct I18n {
+    /// The language shown; its texts are always loaded.
     pub lang: RwSignal<Lang>,
 }
 
@@ -21,25 +29,75 @@ fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
-impl Default for I18n {
-    fn default() -> Self {
-        Self::new()
+/// Loads `lang`'s texts (once) through the app's boot.js, which fetches each file at most once.
+async fn load(lang: Lang) -> Result<(), Failure> {
+    if loaded::is_installed(lang) {
+        return Ok(());
     }
+    let loader = js_sys::Reflect::get(&window(), &"ssprTexts".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or(Failure::Network)?;
+    let promise = loader
+        .call1(&JsValue::NULL, &lang.code().into())
+        .ok()
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+        .ok_or(Failure::Network)?;
+    let texts = JsFuture::from(promise)
+        .await
+        .map_err(|_| Failure::Network)?;
+    let texts = js_sys::Array::from(&texts)
+        .iter()
+        .map(|t| t.as_string().unwrap_or_default())
+        .collect();
+    loaded::install(lang, texts).map_err(|_| Failure::Network)
+}
+
+/// Shows the app in `lang` once its texts are in, with the language context provided. Without
+/// texts nothing could be said, so if they cannot be loaded (twice), the page says so in
+/// every language.
+pub fn mount<V: IntoView + 'static>(lang: Lang, app: impl FnOnce() -> V + 'static) {
+    // Leptos starts its executor when it mounts; the texts come first.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    spawn_local(async move {
+        if load(lang).await.is_err() && load(lang).await.is_err() {
+            if let Some(body) = document().body() {
+                body.set_text_content(Some(TEXTS_UNAVAILABLE));
+            }
+            return;
+        }
+        leptos::mount::mount_to_body(move || {
+            provide_context(I18n {
+                lang: RwSignal::new(lang),
+            });
+            app()
+        });
+    });
 }
 
 impl I18n {
-    pub fn new() -> Self {
+    /// The language to start in: the one last chosen on this device, else the browser's.
+    pub fn preferred() -> Lang {
         let stored = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
         let browser = window().navigator().language().unwrap_or_default();
-        Self {
-            lang: RwSignal::new(Lang::from_tags(stored.as_deref().unwrap_or(&browser))),
-        }
+        Lang::from_tags(stored.as_deref().unwrap_or(&browser))
     }
 
+    /// Switches to `lang` once its texts are in, and remembers it on this device.
     pub fn choose(&self, lang: Lang) {
-        self.lang.set(lang);
+        let this = *self;
+        spawn_local(async move {
+            if load(lang).await.is_ok() {
+                this.lang.set(lang);
+                this.remember();
+            }
+        });
+    }
+
+    /// Keeps the language in force as this device's choice (it holds after a reload).
+    pub fn remember(&self) {
         if let Some(s) = storage() {
-            let _ = s.set_item(STORAGE_KEY, lang.code());
+            let _ = s.set_item(STORAGE_KEY, self.lang.get_untracked().code());
         }
     }
 
