@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the WASM apps: the public portal (frontend/) into dist/ and the helpdesk staff console
 # (console/) into dist/console/, both served by sspr-server from memory. One cargo build for
-# both (they share their dependencies), then per app wasm-bindgen (the JS glue), wasm-opt (size)
-# and the page with its stylesheets; then every file is named by its content, stored with brotli
-# and gzip copies beside it, and each app's size (brotli of wasm + js + css) is checked against
-# its target and its limit. The tools are the ones scripts/setup.sh installs; nothing here
-# downloads anything.
+# both (they share their dependencies) and, beside it, the texts files (sspr-texts); then per
+# app wasm-bindgen (the JS glue), scripts/trim-bindings.mjs, wasm-opt (size), one script of
+# boot.js and the glue (esbuild), the page, its stylesheets and the texts; then every file is
+# named by its content, stored with brotli and gzip copies beside it, and each app's size
+# (brotli of wasm + js + css + the largest language's texts) is checked against its target and
+# its limit. The tools are the ones scripts/setup.sh installs; nothing here downloads anything.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
@@ -25,13 +26,16 @@ target_dir=${target_dir:-target}/wasm-build
 # language), in a target directory of their own so neither build waits for the other's lock.
 echo "Building the portal and the console (WASM, optimised for size)…"
 texts=$(mktemp -d)
-trap 'rm -rf "$texts"' EXIT
+texts_job=""
+# A failed or interrupted build leaves no texts job behind holding its lock.
+trap '[ -z "$texts_job" ] || kill "$texts_job" 2>/dev/null; rm -rf "$texts"' EXIT
 cargo run --quiet --locked --target-dir "${target_dir%/wasm-build}/texts-build" \
   -p sspr-protocol --bin sspr-texts -- "$texts" &
 texts_job=$!
 cargo build --quiet --locked --profile wasm --target wasm32-unknown-unknown \
   --target-dir "$target_dir" -p sspr-frontend -p sspr-console
 wait "$texts_job" || { echo "writing the texts files failed (above)" >&2; exit 1; }
+texts_job=""
 
 app() { # crate, source dir, output dir, stylesheets…
   local crate=$1 src=$2 out=$3 wasm="$target_dir/wasm32-unknown-unknown/wasm/$1.wasm" css
@@ -39,7 +43,7 @@ app() { # crate, source dir, output dir, stylesheets…
   mkdir -p "$out"
   wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name "$crate" "$wasm"
   # The stream classes no page uses dropped, short names between glue and module, custom
-  # sections gone: ~5.5 KB less brotli for the portal (scripts/trim-bindings.mjs says how).
+  # sections gone: ~5.2 KB less brotli for the portal (scripts/trim-bindings.mjs says how).
   # Before wasm-opt, which then optimises what is left.
   node scripts/trim-bindings.mjs "$out" "$crate"
   # Rust keeps its stack above the lowest kilobyte, so wasm-opt may assume it is unused: ~1 KB

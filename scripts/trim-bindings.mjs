@@ -22,17 +22,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+// Thrown, not exited on: the work directory is removed on the way out.
+class Refusal extends Error {}
+function fail(message) {
+  throw new Refusal(`trim-bindings: ${message}`);
+}
+
 const [dir, crate] = process.argv.slice(2);
 if (!dir || !crate) fail("usage: trim-bindings.mjs <dir> <crate>");
 const gluePath = join(dir, `${crate}.js`);
 const wasmPath = join(dir, `${crate}_bg.wasm`);
 const moduleName = `./${crate}_bg.js`;
 let glue = readFileSync(gluePath, "utf8");
-
-function fail(message) {
-  console.error(`trim-bindings: ${message}`);
-  process.exit(1);
-}
 
 function tool(name, args) {
   return execFileSync(name, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
@@ -72,13 +73,14 @@ for (const name of [...streamClasses, "intounderlying", "ReadableStreamType"]) {
   if (glue.includes(name)) fail(`${gluePath} still names ${name} after its classes were removed`);
 }
 
-// Every import the glue offers, as it offers them: `        <name>: function(…) {` … `        },`.
+// Every import the glue offers, as it offers them: `        <name>: function(…) {` … `        },`,
+// or, for one whose exceptions are caught, … `        }, arguments); },`.
 const imports = new Map(); // name -> [first line, last line] in `lines`
 let lines = glue.split("\n");
 for (let i = 0; i < lines.length; i++) {
   const m = /^ {8}([A-Za-z0-9_$]+): function\(/.exec(lines[i]);
   if (!m) continue;
-  const end = lines.findIndex((l, j) => j > i && l === "        },");
+  const end = lines.findIndex((l, j) => j > i && /^ {8}\}(, arguments\); \})?,$/.test(l));
   if (end < 0) fail(`the import ${m[1]} in ${gluePath} has no end`);
   imports.set(m[1], [i, end]);
 }
@@ -136,7 +138,7 @@ try {
   if (short.size > 0) fail(`${wasmPath} imports what the glue does not offer: ${[...short.keys()].join(", ")}`);
   const quoted = JSON.stringify(moduleName);
   if (glue.split(quoted).length !== 2) fail(`expected ${quoted} once in ${gluePath}`);
-  glue = glue.replace(quoted, JSON.stringify(newModule));
+  glue = glue.replace(quoted, () => JSON.stringify(newModule));
 
   const exportsRenamed = new Map(mapping.exports);
   glue = glue.replace(/\bwasm\.([A-Za-z0-9_$]+)/g, (whole, name) => {
@@ -148,6 +150,10 @@ try {
 
   // --- 3. Custom sections ----------------------------------------------------------------
   writeFileSync(wasmPath, withoutCustomSections(readFileSync(wasmPath)));
+} catch (e) {
+  if (!(e instanceof Refusal)) throw e;
+  console.error(e.message);
+  process.exitCode = 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -162,6 +168,7 @@ function withoutCustomSections(bytes) {
     const id = bytes[at++];
     let size = 0;
     for (let shift = 0; ; shift += 7) {
+      if (at >= bytes.length || shift > 28) fail(`${wasmPath} has a malformed section size`);
       const byte = bytes[at++];
       size += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) break;

@@ -1,8 +1,8 @@
 // Each language's texts are a file of their own (the WebAssembly carries none; the build names
 // each file by its content). An app asks for a language's through window.ssprTexts, which
 // fetches each file at most once. The language the app will most likely start in is asked for
-// at once, beside the WebAssembly: only a guess (the app decides, also from a link's ?lang=),
-// which saves a round trip before the first page when it is right.
+// at once, beside the WebAssembly: a link's ?lang=, else the one chosen on this device, else the
+// browser's. Only a guess (the app decides), which saves a round trip before the first page.
 // Put in front of each app's boot.js by scripts/build-frontend.sh.
 const textFiles = { en: "./texts-en.json", nl: "./texts-nl.json" };
 const textsAsked = {};
@@ -13,9 +13,13 @@ window.ssprTexts = (lang) =>
       delete textsAsked[lang];
       throw e;
     }));
+let chosen = null;
 try {
-  const guess = (localStorage.getItem("sspr-lang") || navigator.language).slice(0, 2).toLowerCase();
-  window.ssprTexts(guess in textFiles ? guess : "en").catch(() => {});
+  chosen = localStorage.getItem("sspr-lang");
 } catch {
-  // No storage in this browser mode: the app asks for its language itself.
+  // No storage in this browser mode.
 }
+const guess = (new URLSearchParams(location.search).get("lang") || chosen || navigator.language || "")
+  .slice(0, 2)
+  .toLowerCase();
+window.ssprTexts(Object.hasOwn(textFiles, guess) ? guess : "en").catch(() => {});

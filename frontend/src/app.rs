@@ -108,6 +108,7 @@ impl Step {
 #[component]
 pub fn App(link: crate::route::DeepLink) -> impl IntoView {
     let i18n = use_i18n();
+    crate::route::clear_query();
     if link.lang.is_some() {
         // As if the switch had been clicked: it holds after a reload too.
         i18n.remember();
@@ -184,7 +185,7 @@ pub fn App(link: crate::route::DeepLink) -> impl IntoView {
             <header class="topbar">
                 <div class="brand">
                     <span class="brand-mark" aria-hidden="true"></span>
-                    <span>{move || i18n.t(Text::ProductName)}</span>
+                    <span>{i18n.say(Text::ProductName)}</span>
                 </div>
                 <LanguageSwitch />
             </header>

@@ -44,8 +44,9 @@ pub struct DeepLink {
 }
 
 impl DeepLink {
-    /// Reads the address and takes the query out of the address bar.
-    pub fn take() -> Self {
+    /// Reads the address (the app takes the query out of the address bar once it shows: a
+    /// page that cannot load and says "reload" keeps the link whole).
+    pub fn read() -> Self {
         let location = window().location();
         let path = location.pathname().unwrap_or_default();
         let query = location.search().unwrap_or_default();
@@ -59,14 +60,19 @@ impl DeepLink {
                 .into_iter()
                 .find(|l| l.code().eq_ignore_ascii_case(&code))
         });
-        if !query.is_empty() {
-            replace_path(&path);
-        }
         Self {
             purpose: purpose_of(&path),
             user,
             lang,
         }
+    }
+}
+
+/// Takes a link's query out of the address bar: a shared PC's history keeps no names.
+pub fn clear_query() {
+    let location = window().location();
+    if location.search().is_ok_and(|q| !q.is_empty()) {
+        replace_path(&location.pathname().unwrap_or_default());
     }
 }
 

@@ -31,6 +31,20 @@ pub enum Method {
     Questions,
 }
 
+impl Method {
+    /// The method's name as a page marks it (`data-method`), for scripts and tests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Mail => "Mail",
+            Method::MobileText => "MobileText",
+            Method::MobileCall => "MobileCall",
+            Method::OfficeCall => "OfficeCall",
+            Method::Authenticator => "Authenticator",
+            Method::Questions => "Questions",
+        }
+    }
+}
+
 /// Methods that reach the same device or secret. The second gate must use another one: a text
 /// and a call to the same mobile are one proof, not two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

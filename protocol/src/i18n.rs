@@ -96,12 +96,6 @@ macro_rules! texts {
     };
 }
 
-/// What a page says when it could not load its texts: in every language, since it cannot know
-/// the reader's without them.
-pub const TEXTS_UNAVAILABLE: &str =
-    "This page could not be loaded. Check your connection and reload the page. \
-     / Deze pagina kon niet worden geladen. Controleer je verbinding en laad de pagina opnieuw.";
-
 pub fn t<P: Phrase>(lang: Lang, text: P) -> &'static str {
     text.in_lang(lang)
 }
@@ -138,7 +132,8 @@ pub mod loaded {
 
     use super::{Lang, Text};
 
-    static TEXTS: [OnceLock<Box<[&'static str]>>; 2] = [OnceLock::new(), OnceLock::new()];
+    static TEXTS: [OnceLock<Box<[&'static str]>>; Lang::ALL.len()] =
+        [const { OnceLock::new() }; Lang::ALL.len()];
 
     /// The file held a different number of texts than this build has.
     #[derive(Debug, thiserror::Error)]
@@ -155,6 +150,11 @@ pub mod loaded {
     /// Keeps `texts` for the rest of the page's life (they are read as `&'static str`, and a
     /// language is installed at most once).
     pub fn install(lang: Lang, texts: Vec<String>) -> Result<(), WrongTexts> {
+        // Two loads of one language that overlapped: the first one's texts stay, nothing is
+        // kept twice.
+        if is_installed(lang) {
+            return Ok(());
+        }
         if texts.len() != Text::ALL.len() {
             return Err(WrongTexts {
                 found: texts.len(),
@@ -400,6 +400,8 @@ texts! {
                    "Er ging iets mis aan onze kant. Je wachtwoord is niet gewijzigd; probeer het opnieuw.";
     ErrInvalidToken => "This token or agent credential is unknown, already used or expired.",
                        "Dit token of deze agentsleutel is onbekend, al gebruikt of verlopen.";
+    ErrLanguageUnavailable => "That language could not be loaded. Reload the page to try again.",
+                              "Die taal kon niet worden geladen. Laad de pagina opnieuw om het nog eens te proberen.";
     ErrNetwork => "The portal could not be reached. Check your connection and try again.",
                   "De portal was niet bereikbaar. Controleer je verbinding en probeer het opnieuw.";
     GateTitle => "Verify your identity", "Bevestig wie je bent";
@@ -701,7 +703,7 @@ mod tests {
     }
 
     #[test]
-    fn texts_of_another_build_are_refused_and_a_language_is_installed_once() {
+    fn texts_of_another_build_are_refused_and_a_whole_set_is_taken() {
         let short = vec!["Wachtwoord".to_owned()];
         let refused = loaded::install(Lang::Nl, short).expect_err("one text is not all");
         assert_eq!((refused.found, refused.expected), (1, Text::ALL.len()));

@@ -70,6 +70,16 @@ pub(crate) async fn text(c: &Client, css: &str) -> String {
     .await
 }
 
+/// Waits until the element's text contains `part` (a text that follows a change of language,
+/// which waits for that language's texts).
+async fn text_comes_to_contain(c: &Client, css: &str, part: &str) {
+    sspr_tests::wait_for_async(&format!("{css} to say {part:?}"), WAIT, || async {
+        let said = c.find(Locator::Css(css)).await.ok()?.text().await.ok()?;
+        said.contains(part).then_some(())
+    })
+    .await;
+}
+
 /// Waits until the rule's item has the class `met` (or `unmet`, or `pending` before anything is
 /// typed).
 async fn rule_is(c: &Client, rule: &str, state: &str) {
@@ -368,10 +378,9 @@ async fn texts_loaded(c: &Client) -> Vec<String> {
     langs
 }
 
-#[tokio::test]
-async fn without_its_texts_the_page_says_it_could_not_load_in_every_language() {
-    // The real build, but its texts files gone (as if lost on the way): tried twice, then a
-    // plain page that says so, in each language, rather than a page of empty labels.
+/// The real build with some of its texts files gone (as if lost on the way): the files whose
+/// names start with `missing`.
+fn dist_without(missing: &str) -> tempfile::TempDir {
     let without = tempfile::tempdir().expect("temp dir");
     for entry in std::fs::read_dir(dist()).expect("dist") {
         let path = entry.expect("entry").path();
@@ -380,10 +389,18 @@ async fn without_its_texts_the_page_says_it_could_not_load_in_every_language() {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        if path.is_file() && !name.starts_with("texts-") {
+        if path.is_file() && !name.starts_with(missing) {
             std::fs::copy(&path, without.path().join(&name)).expect("copy");
         }
     }
+    without
+}
+
+#[tokio::test]
+async fn without_its_texts_the_page_says_it_could_not_load_in_every_language() {
+    // Tried twice, then the page's own words for it, in each language, rather than a page of
+    // empty labels.
+    let without = dist_without("texts-");
     let stack = Stack::start(samba::shared(), |o| {
         o.frontend_dir = Some(without.path().into())
     })
@@ -392,12 +409,42 @@ async fn without_its_texts_the_page_says_it_could_not_load_in_every_language() {
     let c = &browser.client;
     c.goto(&stack.server.url).await.expect("open the portal");
     sspr_tests::wait_for_async("the page to say it could not load", WAIT, || async {
-        let said = c.find(Locator::Css("body")).await.ok()?.text().await.ok()?;
-        (said == sspr_protocol::i18n::TEXTS_UNAVAILABLE).then_some(())
+        let said = c.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
+        (said.contains("This page could not be loaded.")
+            && said.contains("Deze pagina kon niet worden geladen.")
+            && said.contains("reload the page"))
+        .then_some(())
     })
     .await;
     // Nothing else was shown: no form to type a user ID into.
     assert!(c.find(Locator::Css("#username")).await.is_err());
+    sspr_tests::browser::assert_accessible(c, "the page without its texts").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_language_that_cannot_be_loaded_is_said_at_the_switch_and_the_page_stays() {
+    let without = dist_without("texts-nl");
+    let (_stack, browser) = open_portal_with("en-US", |o| {
+        o.frontend_dir = Some(without.path().into());
+    })
+    .await;
+    let c = &browser.client;
+    assert_eq!(text(c, "h1").await, "Reset your password");
+    click(c, "#lang-nl", "switch").await;
+    assert_eq!(
+        text(c, "#lang-error .notice-text").await,
+        "That language could not be loaded. Reload the page to try again."
+    );
+    assert_eq!(text(c, "h1").await, "Reset your password");
+    let pressed = find(c, "#lang-en")
+        .await
+        .attr("aria-pressed")
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(pressed.as_deref(), Some("true"));
+    sspr_tests::browser::assert_accessible(c, "the first page after a failed switch").await;
     browser.close().await;
 }
 
@@ -685,16 +732,22 @@ async fn a_user_changes_a_known_password_in_the_browser() {
     );
     sspr_tests::browser::assert_accessible(c, "the change page with a wrong current password")
         .await;
-    // The server's answer follows a change of language while it is on screen.
+    // The server's answer follows a change of language while it is on screen (once the
+    // language's texts are in).
     click(c, "#lang-nl", "to Dutch").await;
-    let said = text(c, "#current-password-error").await;
-    assert!(
-        said.contains("het huidige wachtwoord klopt niet"),
-        "in Dutch: {said}"
-    );
+    text_comes_to_contain(
+        c,
+        "#current-password-error",
+        "het huidige wachtwoord klopt niet",
+    )
+    .await;
     click(c, "#lang-en", "back to English").await;
-    let said = text(c, "#current-password-error").await;
-    assert!(said.contains("current password is not correct"), "{said}");
+    text_comes_to_contain(
+        c,
+        "#current-password-error",
+        "current password is not correct",
+    )
+    .await;
     type_into(c, "#current-password", "Known-Passw0rd!").await;
     assert!(
         c.find(Locator::Css("#current-password-error"))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sspr_protocol::i18n::{loaded, t, tf, Lang, Phrase, Text, TEXTS_UNAVAILABLE};
+use sspr_protocol::i18n::{loaded, t, tf, Lang, Phrase, Text};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -21,7 +21,8 @@ const STORAGE_KEY: &str = "sspr-lang";
 
 #[derive(Clone, Copy)]
 pub struct I18n {
-    /// The language shown; its texts are always loaded.
+    /// The language shown; its texts are always loaded. (One signal and nothing else: every
+    /// text on a page holds a copy of this.)
     pub lang: RwSignal<Lang>,
 }
 
@@ -30,7 +31,7 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 /// Loads `lang`'s texts (once) through the app's boot.js, which fetches each file at most once.
-async fn load(lang: Lang) -> Result<(), Failure> {
+pub async fn load_texts(lang: Lang) -> Result<(), Failure> {
     if loaded::is_installed(lang) {
         return Ok(());
     }
@@ -54,15 +55,16 @@ async fn load(lang: Lang) -> Result<(), Failure> {
 }
 
 /// Shows the app in `lang` once its texts are in, with the language context provided. Without
-/// texts nothing could be said, so if they cannot be loaded (twice), the page says so in
-/// every language.
+/// texts nothing could be said, so if they cannot be loaded (twice), the page shows what it
+/// says for that in every language (its hidden `#no-texts`, beside `<noscript>`).
 pub fn mount<V: IntoView + 'static>(lang: Lang, app: impl FnOnce() -> V + 'static) {
     // Leptos starts its executor when it mounts; the texts come first.
     let _ = any_spawner::Executor::init_wasm_bindgen();
     spawn_local(async move {
-        if load(lang).await.is_err() && load(lang).await.is_err() {
-            if let Some(body) = document().body() {
-                body.set_text_content(Some(TEXTS_UNAVAILABLE));
+        if load_texts(lang).await.is_err() && load_texts(lang).await.is_err() {
+            // The page's own words for this (its hidden `#no-texts`, in every language).
+            if let Some(said) = document().get_element_by_id("no-texts") {
+                let _ = said.remove_attribute("hidden");
             }
             return;
         }
@@ -83,15 +85,10 @@ impl I18n {
         Lang::from_tags(stored.as_deref().unwrap_or(&browser))
     }
 
-    /// Switches to `lang` once its texts are in, and remembers it on this device.
-    pub fn choose(&self, lang: Lang) {
-        let this = *self;
-        spawn_local(async move {
-            if load(lang).await.is_ok() {
-                this.lang.set(lang);
-                this.remember();
-            }
-        });
+    /// Shows `lang`, whose texts are loaded (`load_texts`), and remembers it on this device.
+    pub fn choose_loaded(&self, lang: Lang) {
+        self.lang.set(lang);
+        self.remember();
     }
 
     /// Keeps the language in force as this device's choice (it holds after a reload).

@@ -97,7 +97,7 @@ pub fn ModeSwitch() -> impl IntoView {
         request_animation_frame(move || sspr_ui::components::focus_on_mount(id));
     };
     view! {
-        <div class="mode-switch" role="radiogroup" aria-label=move || i18n.t(Text::ModeLabel) on:keydown=on_key>
+        <div class="mode-switch" role="radiogroup" aria-label=i18n.say(Text::ModeLabel) on:keydown=on_key>
             {modes
                 .into_iter()
                 .map(move |(mode, label, id)| {

@@ -194,8 +194,8 @@ pub fn AccountPage(step: RwSignal<Step>, available: RwSignal<Option<bool>>) -> i
             <div id="captcha-widget" class="captcha-widget"></div>
             {move || picture.get().map(|(_, png, wav)| view! {
                 <div class="captcha-picture">
-                    <img src=png alt=move || i18n.t(Text::CaptchaPictureAlt) width="240" height="100" />
-                    <audio id="captcha-audio" controls src=wav aria-label=move || i18n.t(Text::CaptchaAudioLabel)></audio>
+                    <img src=png alt=i18n.say(Text::CaptchaPictureAlt) width="240" height="100" />
+                    <audio id="captcha-audio" controls src=wav aria-label=i18n.say(Text::CaptchaAudioLabel)></audio>
                     <label for="captcha-answer">{i18n.say(Text::CaptchaPictureLabel)}</label>
                     <input id="captcha-answer" type="text" inputmode="numeric" autocomplete="off"
                         aria-describedby=move || picture_error.with(Option::is_some).then_some("captcha-answer-error")

@@ -130,7 +130,7 @@ pub fn GatePage(step: RwSignal<Step>, flow_id: String, gate: Gate) -> impl IntoV
                                 type="radio"
                                 name="method"
                                 id=id
-                                data-method=format!("{:?}", offer.method)
+                                data-method=offer.method.name()
                                 prop:checked=move || chosen.get() == Some(choice)
                                 on:change=move |_| { chosen.set(Some(choice)); error.set(None); }
                             />

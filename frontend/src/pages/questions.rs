@@ -74,7 +74,7 @@ pub fn QuestionsPage(step: RwSignal<Step>, flow_id: String, asked: Vec<Question>
                 let id = format!("answer-{i}");
                 let error_id = format!("{id}-error");
                 view! {
-                    <label for=id.clone()>{move || i18n.t(question.text())}</label>
+                    <label for=id.clone()>{i18n.say(question.text())}</label>
                     <input id=id type="text" autocomplete="off" spellcheck="false"
                         aria-describedby={let error_id = error_id.clone(); move || field_error.with(Option::is_some).then(|| error_id.clone())}
                         aria-invalid=move || field_error.with(Option::is_some).then_some("true")

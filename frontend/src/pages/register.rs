@@ -345,7 +345,7 @@ fn Methods(
         view! {
             <li class="slot" id=format!("slot-{id}")>
                 <div class="slot-text">
-                    <strong id=format!("slot-{id}-name")>{move || i18n.t(slot.text())}</strong>
+                    <strong id=format!("slot-{id}-name")>{i18n.say(slot.text())}</strong>
                     <span class="slot-value">{s.masked.clone()}</span>
                     <span class="slot-state" data-source=match s.source {
                         Some(Source::Directory) => "directory",
@@ -377,7 +377,7 @@ fn Methods(
                 .map(row).collect_view()}
         </ul>
         {move || pending.with(Option::is_some).then(|| editing.get().map(|slot| view! {
-            <h2 class="slot-form-title" id="editing" tabindex="-1">{move || i18n.t(slot.text())}</h2>
+            <h2 class="slot-form-title" id="editing" tabindex="-1">{i18n.say(slot.text())}</h2>
         }))}
         {move || pending.get().map(|p| match p {
             Pending::Value(slot) => view! {
@@ -405,7 +405,7 @@ fn Methods(
                         }>
                             {Question::ALL.iter().enumerate().map(|(n, q)| {
                                 let q = *q;
-                                view! { <option value=n.to_string() selected=move || question.get() == q>{move || i18n.t(q.text())}</option> }
+                                view! { <option value=n.to_string() selected=move || question.get() == q>{i18n.say(q.text())}</option> }
                             }).collect_view()}
                         </select>
                         <label for=format!("answer-{i}")>{i18n.say(Text::AnswerLabel)}</label>
@@ -428,7 +428,7 @@ fn Methods(
                 view! {
                     <form on:submit=confirm novalidate class="slot-form">
                         <p>{i18n.say(Text::AuthenticatorScan)}</p>
-                        <img class="qr" src=src alt=move || i18n.t(Text::AuthenticatorQrAlt) width="200" height="200" />
+                        <img class="qr" src=src alt=i18n.say(Text::AuthenticatorQrAlt) width="200" height="200" />
                         <p>{i18n.say(Text::AuthenticatorSecretLabel)}" "<code id="totp-secret">{grouped(&e.secret)}</code></p>
                         <CodeField code error=field_error />
                     </form>

@@ -3,9 +3,10 @@
 pub mod password_rules;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use sspr_protocol::i18n::{Lang, Text};
 
-use crate::i18n::{use_i18n, Said};
+use crate::i18n::{load_texts, use_i18n, Said};
 
 /// An error the user must read; screen readers announce it at once. `id` names it where a
 /// page has more than one (default `error`).
@@ -45,8 +46,32 @@ pub fn Progress(
 #[component]
 pub fn LanguageSwitch() -> impl IntoView {
     let i18n = use_i18n();
+    // The language last clicked while its texts load: only the latest click is applied,
+    // whichever file arrives last. If they cannot be loaded, the switch says so and stays.
+    let switching = RwSignal::new(None::<Lang>);
+    let failed = RwSignal::new(None::<Said>);
+    let choose = move |lang: Lang| {
+        failed.set(None);
+        if lang == i18n.lang.get_untracked() {
+            switching.set(None);
+            return;
+        }
+        switching.set(Some(lang));
+        spawn_local(async move {
+            let loaded = load_texts(lang).await;
+            if switching.get_untracked() != Some(lang) {
+                return; // another language was clicked meanwhile
+            }
+            switching.set(None);
+            match loaded {
+                Ok(()) => i18n.choose_loaded(lang),
+                Err(_) => failed.set(Some(Text::ErrLanguageUnavailable.into())),
+            }
+        });
+    };
     view! {
-        <div class="lang-switch" role="group" aria-label=move || i18n.t(Text::LanguageLabel)>
+        <div class="lang-switch" role="group" aria-label=i18n.say(Text::LanguageLabel)
+            aria-busy=move || switching.get().is_some().then_some("true")>
             {Lang::ALL
                 .into_iter()
                 .map(move |lang| {
@@ -56,7 +81,7 @@ pub fn LanguageSwitch() -> impl IntoView {
                             lang=lang.code()
                             id=format!("lang-{}", lang.code())
                             aria-pressed=move || (i18n.lang.get() == lang).to_string()
-                            on:click=move |_| i18n.choose(lang)
+                            on:click=move |_| choose(lang)
                         >
                             {lang.native_name()}
                         </button>
@@ -64,6 +89,7 @@ pub fn LanguageSwitch() -> impl IntoView {
                 })
                 .collect_view()}
         </div>
+        <ErrorBanner error=failed id="lang-error" />
     }
 }
 
