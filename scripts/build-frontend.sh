@@ -55,6 +55,8 @@ app() { # crate, source dir, output dir, stylesheets…
   wasm-opt --flatten --rereloop -Oz --low-memory-unused --strip-target-features \
     "$out/${crate}_bg.wasm" -o "$out/${crate}_bg.wasm"
   cp "$src/index.html" frontend/favicon.svg "$texts"/texts-*.json "$out/"
+  # What both apps' pages say when their texts cannot be loaded, from one file.
+  sed -i -e '/<!-- no-texts:/{r ui/no-texts.html' -e 'd}' "$out/index.html"
   # One script: the texts loader, boot.js and the JS glue it imports, bundled and minified
   # (what no page calls, such as the glue's synchronous start, left out): a request and
   # ~0.25 KB less than two files.
