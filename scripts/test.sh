@@ -30,7 +30,9 @@ rm -f "$frontend_log"
 step "Tests: unit, Samba AD, API and headless Chromium"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked 2>&1 | tee "$log"
+# Three tests at a time on two cores: the integration tests mostly wait (on Samba, the browser,
+# timers), and three at a time took their run from 332 to 213 s (2026-12-07).
+cargo test --workspace --locked -- --test-threads="${SSPR_TEST_THREADS:-3}" 2>&1 | tee "$log"
 # One closing line for the whole run: the sum of every test binary's result.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\nsuite: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
 printf 'took %d:%02d\n' $((SECONDS / 60)) $((SECONDS % 60))

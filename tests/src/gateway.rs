@@ -116,10 +116,10 @@ impl RecordingGateway {
                 let (calls, refuse, on_call) = (calls.clone(), refuse.clone(), on_call.clone());
                 let answer = answer.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 std::thread::spawn(move || {
-                    if let Some(call) = serve(stream, refuse.load(Ordering::SeqCst), answer) {
+                    serve(stream, refuse.load(Ordering::SeqCst), answer, |call| {
                         on_call(&call);
                         calls.lock().unwrap_or_else(|p| p.into_inner()).push(call);
-                    }
+                    });
                 });
             }
         });
@@ -151,12 +151,14 @@ impl RecordingGateway {
     }
 }
 
-/// Reads one HTTP/1.1 request, answers it and closes the connection.
+/// Reads one HTTP/1.1 request, records it, answers it and closes the connection. Recorded
+/// before the answer goes out: whoever the answer reaches may look for the call at once.
 fn serve(
     stream: TcpStream,
     refuse_with: u16,
     answer: Option<(u16, String)>,
-) -> Option<ProviderCall> {
+    record: impl FnOnce(ProviderCall),
+) -> Option<()> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
@@ -179,6 +181,11 @@ fn serve(
         .unwrap_or(0);
     let mut body = vec![0u8; length.min(1 << 20)];
     reader.read_exact(&mut body).ok()?;
+    record(ProviderCall {
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
     let (status, answer) = match (answer, refuse_with) {
         (Some((status, body)), _) => (status, body),
         (None, 0) => (
@@ -197,11 +204,7 @@ fn serve(
         answer.len()
     );
     let _ = stream.flush();
-    Some(ProviderCall {
-        path,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    Some(())
 }
 
 #[cfg(test)]

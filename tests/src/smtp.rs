@@ -64,12 +64,10 @@ impl SmtpSink {
             for stream in listener.incoming().flatten() {
                 let (mails, on_mail) = (mails.clone(), on_mail.clone());
                 std::thread::spawn(move || {
-                    if let Some(all) = serve(stream) {
-                        for mail in all {
-                            on_mail(&mail);
-                            mails.lock().unwrap_or_else(|p| p.into_inner()).push(mail);
-                        }
-                    }
+                    serve(stream, |mail| {
+                        on_mail(&mail);
+                        mails.lock().unwrap_or_else(|p| p.into_inner()).push(mail);
+                    });
                 });
             }
         });
@@ -100,7 +98,9 @@ impl SmtpSink {
     }
 }
 
-fn serve(stream: TcpStream) -> Option<Vec<Mail>> {
+/// One SMTP session. Each mail is recorded before its "250 queued" goes out: the sender counts
+/// it as delivered from then on, and so may whoever it tells.
+fn serve(stream: TcpStream, mut record: impl FnMut(Mail)) -> Option<()> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
@@ -108,12 +108,12 @@ fn serve(stream: TcpStream) -> Option<Vec<Mail>> {
     let mut reader = BufReader::new(stream);
     let reply = |w: &mut TcpStream, text: &str| w.write_all(format!("{text}\r\n").as_bytes()).ok();
     reply(&mut writer, "220 sspr-sink ESMTP")?;
-    let (mut from, mut to, mut done) = (String::new(), Vec::new(), Vec::new());
+    let (mut from, mut to) = (String::new(), Vec::new());
     let mut line = String::new();
     loop {
         line.clear();
         if reader.read_line(&mut line).ok()? == 0 {
-            return Some(done);
+            return Some(());
         }
         let upper = line.trim_end().to_ascii_uppercase();
         let arg = |prefix: &str| {
@@ -147,7 +147,7 @@ fn serve(stream: TcpStream) -> Option<Vec<Mail>> {
             loop {
                 line.clear();
                 if reader.read_line(&mut line).ok()? == 0 {
-                    return Some(done);
+                    return Some(());
                 }
                 if line == ".\r\n" || line == ".\n" {
                     break;
@@ -158,7 +158,7 @@ fn serve(stream: TcpStream) -> Option<Vec<Mail>> {
                         .unwrap_or(&line),
                 );
             }
-            done.push(Mail {
+            record(Mail {
                 from: std::mem::take(&mut from),
                 to: std::mem::take(&mut to),
                 data,
@@ -166,7 +166,7 @@ fn serve(stream: TcpStream) -> Option<Vec<Mail>> {
             reply(&mut writer, "250 OK queued")?;
         } else if upper.starts_with("QUIT") {
             reply(&mut writer, "221 Bye")?;
-            return Some(done);
+            return Some(());
         } else {
             reply(&mut writer, "502 Command not implemented")?;
         }
