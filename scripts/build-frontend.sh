@@ -142,26 +142,21 @@ over=0
 # A KB is 1,000 bytes here, the stricter reading of the targets.
 sizes() { # title, brotli target in KB, brotli limit in KB, dir
   local title=$1 target=$(($2 * 1000)) limit=$(($3 * 1000)) dir=$4 total=0 gz_total=0 raw_total=0 f raw gz br
-  printf '%-44s %9s %9s %9s\n' "$title file" "bytes" "gzip" "brotli"
-  for f in "$dir"/*.wasm "$dir"/*.js "$dir"/*.css; do
-    raw=$(stat -c %s "$f")
-    gz=$(stat -c %s "$f.gz" 2>/dev/null || echo "$raw")
-    br=$(stat -c %s "$f.br" 2>/dev/null || echo "$raw")
-    raw_total=$((raw_total + raw)); gz_total=$((gz_total + gz)); total=$((total + br))
-    printf '%-44s %9d %9d %9d\n' "${f#dist/}" "$raw" "$gz" "$br"
-  done
   # A visitor loads one language's texts: the largest counts.
-  local largest="" largest_br=0
+  local largest="" largest_br=0 note
   for f in "$dir"/texts-*.json; do
     br=$(stat -c %s "$f.br" 2>/dev/null || stat -c %s "$f")
     [ "$br" -le "$largest_br" ] || { largest=$f; largest_br=$br; }
   done
-  if [ -n "$largest" ]; then
-    raw=$(stat -c %s "$largest")
-    gz=$(stat -c %s "$largest.gz" 2>/dev/null || echo "$raw")
-    raw_total=$((raw_total + raw)); gz_total=$((gz_total + gz)); total=$((total + largest_br))
-    printf '%-44s %9d %9d %9d  (the largest language)\n' "${largest#dist/}" "$raw" "$gz" "$largest_br"
-  fi
+  printf '%-44s %9s %9s %9s\n' "$title file" "bytes" "gzip" "brotli"
+  for f in "$dir"/*.wasm "$dir"/*.js "$dir"/*.css $largest; do
+    raw=$(stat -c %s "$f")
+    gz=$(stat -c %s "$f.gz" 2>/dev/null || echo "$raw")
+    br=$(stat -c %s "$f.br" 2>/dev/null || echo "$raw")
+    raw_total=$((raw_total + raw)); gz_total=$((gz_total + gz)); total=$((total + br))
+    note=""; [ "$f" != "$largest" ] || note="  (the largest language)"
+    printf '%-44s %9d %9d %9d%s\n' "${f#dist/}" "$raw" "$gz" "$br" "$note"
+  done
   local verdict="target $2 KB met"
   [ "$total" -le "$target" ] || verdict="over the $2 KB target"
   printf '%-44s %9d %9d %9d  (brotli: %s; limit %d KB)\n' "total" "$raw_total" "$gz_total" "$total" "$verdict" "$3"

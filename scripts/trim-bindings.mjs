@@ -86,12 +86,13 @@ for (let i = 0; i < lines.length; i++) {
 }
 if (imports.size === 0) fail(`no imports found in ${gluePath}`);
 
-// The module's exports and imports, as wasm-metadce's graph: every export but the stream
-// classes' is a root; whatever nothing reaches is removed and reported as unused.
+// The module's exports and imports, as wasm-metadce's graph: the exports the glue calls are
+// the roots; whatever nothing reaches is removed and reported as unused.
 const work = mkdtempSync(join(tmpdir(), "trim-bindings-"));
 try {
-  const exported = WebAssembly.Module.exports(compiled()).map((e) => e.name);
-  const importedByModule = WebAssembly.Module.imports(compiled()).map((i) => [i.module, i.name]);
+  const module = compiled();
+  const exported = WebAssembly.Module.exports(module).map((e) => e.name);
+  const importedByModule = WebAssembly.Module.imports(module).map((i) => [i.module, i.name]);
   // The glue's calls into the module: everything else the module exports is unused.
   const called = new Set([...glue.matchAll(/\bwasm\.([A-Za-z0-9_$]+)/g)].map((m) => m[1]));
   for (const name of called) {
